@@ -1,0 +1,5 @@
+"""python -m hashbench"""
+
+from .cli import main
+
+main()

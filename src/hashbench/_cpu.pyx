@@ -1,0 +1,80 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Thin Cython layer over the C kernels in kernels/: dispatch by name, GIL released while scanning."""
+
+from libc.stdint cimport uint32_t, uint64_t
+from libc.stdlib cimport malloc, free
+
+cdef extern from "sha256d.h" nogil:
+    ctypedef struct hb_job:
+        uint32_t midstate[8]
+        uint32_t tail[3]
+        uint32_t target[8]
+    ctypedef uint64_t (*hb_scan_fn)(const hb_job *job, uint32_t start, uint64_t count,
+                                    uint32_t *found, uint32_t max_found) noexcept nogil
+    int HB_IMPL_COUNT
+    int hb_impl_supported(int impl)
+    int hb_best_impl()
+    const char *hb_impl_name(int impl)
+    hb_scan_fn hb_impl_fn(int impl)
+    void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t *out)
+
+
+def impl_names():
+    """Every path compiled in, fastest-preferred order not implied."""
+    return [hb_impl_name(i).decode() for i in range(HB_IMPL_COUNT)]
+
+
+def _impl_index(str name):
+    for i in range(HB_IMPL_COUNT):
+        if hb_impl_name(i).decode() == name:
+            return i
+    raise ValueError(f"unknown CPU implementation {name!r}")
+
+
+def supported(str name):
+    return bool(hb_impl_supported(_impl_index(name)))
+
+
+def best():
+    return hb_impl_name(hb_best_impl()).decode()
+
+
+cdef void _fill(hb_job *job, midstate, tail, target) except *:
+    cdef int i
+    for i in range(8):
+        job.midstate[i] = midstate[i]
+        job.target[i] = target[i]
+    for i in range(3):
+        job.tail[i] = tail[i]
+
+
+def scan(str impl, midstate, tail, target, uint32_t start, uint64_t count, uint32_t max_found):
+    """Scan nonces start..start+count-1; returns (total hits, first max_found hit nonces)."""
+    if count == 0 or start + count > (<uint64_t>1 << 32):
+        raise ValueError("range must be non-empty and end at or below 2^32")
+    cdef int idx = _impl_index(impl)
+    if not hb_impl_supported(idx):
+        raise ValueError(f"CPU implementation {impl!r} is not supported on this machine")
+    cdef hb_job job
+    _fill(&job, midstate, tail, target)
+    cdef hb_scan_fn fn = hb_impl_fn(idx)
+    cdef uint32_t *found = <uint32_t *> malloc((max_found if max_found else 1) * sizeof(uint32_t))
+    if found == NULL:
+        raise MemoryError()
+    cdef uint64_t hits
+    try:
+        with nogil:
+            hits = fn(&job, start, count, found, max_found)
+        stored = hits if hits < max_found else max_found
+        return hits, [found[i] for i in range(stored)]
+    finally:
+        free(found)
+
+
+def sha256d_state(midstate, tail, uint32_t nonce):
+    """The C scalar double hash (final state words), for tests of the shared helpers."""
+    cdef hb_job job
+    _fill(&job, midstate, tail, [0] * 8)
+    cdef uint32_t out[8]
+    hb_sha256d_state(&job, nonce, out)
+    return [out[i] for i in range(8)]

@@ -1,0 +1,53 @@
+"""The backend registry: every way hashbench can hash, and why one cannot run here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import BackendUnavailable, InputError
+from .base import Backend, ScanJob, ScanResult, Share
+from .cython import CythonBackend
+from .numba import NumbaBackend
+from .python import PythonBackend
+
+__all__ = ["Backend", "BackendInfo", "ScanJob", "ScanResult", "Share", "all_backends", "describe", "get_backend"]
+
+_REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), PythonBackend())}
+
+
+def all_backends() -> list[Backend]:
+    return list(_REGISTRY.values())
+
+
+def get_backend(name: str, *, require_available: bool = True) -> Backend:
+    try:
+        backend = _REGISTRY[name]
+    except KeyError:
+        raise InputError(f"unknown backend {name!r} (known: {', '.join(_REGISTRY)})") from None
+    if require_available:
+        ok, why = backend.available()
+        if not ok:
+            raise BackendUnavailable(f"backend {name!r} is not available: {why}")
+    return backend
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    available: bool
+    reason: str
+    impls: list[str]
+    default_impl: str | None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "available": self.available, "reason": self.reason,
+                "impls": self.impls, "default_impl": self.default_impl}
+
+
+def describe() -> list[BackendInfo]:
+    out = []
+    for b in _REGISTRY.values():
+        ok, why = b.available()
+        impls = b.impls() if ok else []
+        out.append(BackendInfo(b.name, ok, why, impls, impls[0] if impls else None))
+    return out

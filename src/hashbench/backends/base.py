@@ -1,0 +1,207 @@
+"""What every hashing backend is, and the range handling they all share.
+
+A backend only has to scan one contiguous part of the nonce space. Splitting a range over
+threads, cutting it into chunks (so Ctrl-C is answered within a fraction of a second), timing,
+and re-checking every reported nonce with hashlib all live here, once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ..errors import HashbenchError, InputError
+from ..header import NONCE_SPACE, Header, block_hash_hex, hash_int, target_words
+
+DEFAULT_MAX_FOUND = 1024
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """A header prefix and target, with the nonce-independent words the kernels take."""
+
+    header: Header
+    target: int
+    midstate: tuple[int, ...] = field(init=False)
+    tail: tuple[int, ...] = field(init=False)
+    target_words: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "midstate", self.header.midstate())
+        object.__setattr__(self, "tail", self.header.tail_words())
+        object.__setattr__(self, "target_words", target_words(self.target))
+
+
+@dataclass(frozen=True)
+class Share:
+    nonce: int
+    hash: str  # display order
+
+    def to_json(self) -> dict:
+        return {"nonce": self.nonce, "hash": self.hash}
+
+
+@dataclass
+class ScanResult:
+    backend: str
+    impl: str
+    threads: int
+    start: int
+    hashes: int
+    seconds: float
+    hits: int  # every hit counted, even past the stored list
+    found: list[Share]
+    interrupted: bool = False
+
+    @property
+    def hashrate(self) -> float:
+        return self.hashes / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "backend": self.backend,
+            "impl": self.impl,
+            "threads": self.threads,
+            "start": self.start,
+            "hashes": self.hashes,
+            "seconds": self.seconds,
+            "hashrate": self.hashrate,
+            "hits": self.hits,
+            "found": [s.to_json() for s in self.found],
+        }
+
+
+class BackendError(HashbenchError):
+    """A backend reported something hashlib does not confirm: a bug, never hidden."""
+
+
+def check_range(start: int, count: int) -> None:
+    if start < 0:
+        raise InputError(f"start must be >= 0, got {start}")
+    if count <= 0:
+        raise InputError(f"count must be > 0, got {count}")
+    if start + count > NONCE_SPACE:
+        raise InputError(f"range {start}..{start + count - 1} runs past the last nonce 4294967295")
+
+
+def check_threads(threads: int) -> None:
+    if threads < 1:
+        raise InputError(f"threads must be >= 1, got {threads}")
+
+
+def split_range(start: int, count: int, parts: int) -> list[tuple[int, int]]:
+    """Disjoint, contiguous sub-ranges covering start..start+count-1; none empty."""
+    parts = max(1, min(parts, count))
+    base, extra = divmod(count, parts)
+    out, pos = [], start
+    for i in range(parts):
+        n = base + (1 if i < extra else 0)
+        out.append((pos, n))
+        pos += n
+    return out
+
+
+class Backend(ABC):
+    """One way of computing SHA-256d over a nonce range."""
+
+    name: str = ""
+    # Nonces per chunk: small enough that a stop request is seen within ~0.1-0.5 s.
+    chunk: int = 1 << 22
+    # Whether _scan_part releases the GIL, so Python threads can run it in parallel.
+    threads_via_python: bool = True
+
+    @abstractmethod
+    def available(self) -> tuple[bool, str]:
+        """(True, "") or (False, why not)."""
+
+    def impls(self) -> list[str]:
+        """Implementations this machine can run, best first."""
+        return [self.name]
+
+    def default_impl(self) -> str:
+        return self.impls()[0]
+
+    def resolve_impl(self, impl: str | None) -> str:
+        if impl is None:
+            return self.default_impl()
+        if impl not in self.impls():
+            raise InputError(
+                f"backend {self.name!r} has no implementation {impl!r} on this machine "
+                f"(available: {', '.join(self.impls())})"
+            )
+        return impl
+
+    def warm_up(self, impl: str) -> None:
+        """Load or compile whatever the first scan would otherwise pay for."""
+
+    @abstractmethod
+    def _scan_part(self, job: ScanJob, impl: str, start: int, count: int, max_found: int,
+                   threads: int) -> tuple[int, list[int]]:
+        """Scan one contiguous part; returns (hits, first max_found hit nonces ascending)."""
+
+    def scan(self, job: ScanJob, start: int, count: int, *, impl: str | None = None, threads: int = 1,
+             max_found: int = DEFAULT_MAX_FOUND, stop: threading.Event | None = None) -> ScanResult:
+        """Scan start..start+count-1 with `threads` workers on disjoint sub-ranges.
+
+        When `stop` is set the scan ends at the next chunk boundary and the result covers the
+        nonces actually hashed (interrupted=True)."""
+        check_range(start, count)
+        check_threads(threads)
+        impl = self.resolve_impl(impl)
+        stop = stop or threading.Event()
+        if self.threads_via_python:
+            parts = split_range(start, count, threads)
+            inner_threads = 1
+        else:
+            parts = [(start, count)]
+            inner_threads = threads
+
+        def work(part: tuple[int, int]) -> tuple[int, int, list[int], bool]:
+            pos, end = part[0], part[0] + part[1]
+            hashed, hits, found = 0, 0, []
+            while pos < end:
+                if stop.is_set():
+                    return hashed, hits, found, True
+                n = min(self.chunk * inner_threads, end - pos)
+                h, f = self._scan_part(job, impl, pos, n, max_found - len(found), inner_threads)
+                hits += h
+                found.extend(f)
+                hashed += n
+                pos += n
+            return hashed, hits, found, False
+
+        t0 = time.perf_counter()
+        if len(parts) == 1:
+            outcomes = [work(parts[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+                futures = [pool.submit(work, p) for p in parts]
+                try:
+                    outcomes = [f.result() for f in futures]
+                except BaseException:
+                    stop.set()
+                    raise
+        seconds = time.perf_counter() - t0
+        nonces = sorted(n for o in outcomes for n in o[2])[:max_found]
+        result = ScanResult(
+            backend=self.name,
+            impl=impl,
+            threads=threads,
+            start=start,
+            hashes=sum(o[0] for o in outcomes),
+            seconds=seconds,
+            hits=sum(o[1] for o in outcomes),
+            found=[confirm_share(self.name, job, n) for n in nonces],
+            interrupted=any(o[3] for o in outcomes),
+        )
+        return result
+
+
+def confirm_share(backend: str, job: ScanJob, nonce: int) -> Share:
+    """Every nonce a backend reports is re-checked with hashlib before anyone sees it."""
+    if hash_int(job.header, nonce) > job.target:
+        raise BackendError(f"backend {backend!r} reported nonce {nonce} whose hash does not meet the target")
+    return Share(nonce, block_hash_hex(job.header, nonce))

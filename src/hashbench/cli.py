@@ -1,0 +1,224 @@
+"""The `hashbench` command: parse, call one function, print a table or --json. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .backends import ScanJob, all_backends, describe, get_backend
+from .bench import bench_backend
+from .errors import HashbenchError, InputError
+from .header import Header, bits_to_target, parse_bits, parse_target
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def format_rate(hps: float) -> str:
+    for unit, scale in (("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6), ("kH/s", 1e3)):
+        if hps >= scale:
+            return f"{hps / scale:.2f} {unit}"
+    return f"{hps:.0f} H/s"
+
+
+def backend_names() -> list[str]:
+    return [b.name for b in all_backends()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hashbench")
+def cli() -> None:
+    """Measure SHA-256d hashing and AI inference on this machine, and what a watt of each is worth."""
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def backends(as_json: bool) -> None:
+    """List hashing backends, whether each can run here, and why not."""
+    infos = describe()
+    if as_json:
+        emit_json([i.to_json() for i in infos])
+        return
+    table = Table("backend", "available", "implementations", "reason")
+    for i in infos:
+        table.add_row(i.name, "yes" if i.available else "no", ", ".join(i.impls), escape(i.reason))
+    out.print(table)
+
+
+@cli.command()
+@click.option("--header", "header_hex", required=True, help="Block header: 160 hex chars (80 bytes) or 152 (76).")
+@click.option("--start", type=int, default=0, show_default=True, help="First nonce.")
+@click.option("--count", type=int, default=1 << 24, show_default=True, help="Number of nonces.")
+@click.option("--backend", "backend_name", default="cython", show_default=True, help="Backend name.")
+@click.option("--impl", default=None, help="Implementation within the backend (default: the fastest here).")
+@click.option("--bits", default=None, help="Target as compact nBits (8 hex digits); default: the header's own.")
+@click.option("--target", "target_hex", default=None, help="Target as up to 64 hex digits.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
+@click.option("--max-found", type=click.IntRange(min=0), default=1024, show_default=True,
+              help="Most nonces to list (every hit is still counted).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str | None, bits: str | None,
+         target_hex: str | None, threads: int, max_found: int, as_json: bool) -> None:
+    """Scan a nonce range of a header for hashes at or below the target."""
+    header = Header.from_hex(header_hex)
+    if bits and target_hex:
+        raise InputError("give --bits or --target, not both")
+    target = bits_to_target(parse_bits(bits)) if bits else parse_target(target_hex) if target_hex else header.target
+    backend = get_backend(backend_name)
+    result = backend.scan(ScanJob(header, target), start, count, impl=impl, threads=threads, max_found=max_found)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    out.print(f"{result.backend} ({result.impl}, {result.threads} thread(s)): {result.hashes:,} hashes in "
+              f"{result.seconds:.3f} s = {format_rate(result.hashrate)} [measured]")
+    out.print(f"target {target:064x}: {result.hits} hit(s)")
+    for share in result.found:
+        out.print(f"  nonce {share.nonce:>10}  hash {share.hash}")
+
+
+@cli.command()
+@click.option("--backend", "backend_names_", multiple=True, help="Backend to bench (repeatable; default: all available).")
+@click.option("--impl", default=None, help="Implementation within the backend.")
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--seconds", type=float, default=3.0, show_default=True, help="Timed seconds per backend.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, seconds: float, as_json: bool) -> None:
+    """Hashrate at a difficulty-1 share target: warm-up, then repeated timed scans (median reported)."""
+    if not seconds > 0:
+        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if threads < 1:
+        raise InputError(f"--threads must be >= 1, got {threads}")
+    chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
+        b for b in all_backends() if b.available()[0]]
+    results = []
+    for backend in chosen:
+        if not as_json:
+            err.print(f"[dim]benching {backend.name}…[/dim]")
+        results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds))
+    if as_json:
+        emit_json([r.to_json() for r in results])
+        return
+    table = Table("backend", "impl", "threads", "median", "min", "max", "samples", title="SHA-256d, difficulty-1 share target (measured)")
+    for r in results:
+        j = r.to_json()
+        table.add_row(r.backend, r.impl, str(r.threads), format_rate(j["hashrate"]), format_rate(j["hashrate_min"]),
+                      format_rate(j["hashrate_max"]), str(len(r.samples)))
+    out.print(table)
+
+
+@cli.command()
+@click.option("--backend", "backend_names_", multiple=True, help="Backend to check (repeatable; default: all available).")
+@click.option("--impl", default=None, help="Implementation within the backend.")
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, as_json: bool) -> int:
+    """Find the real nonces of the real block headers shipped with hashbench; exit 1 on any miss."""
+    from .verify import verify_backend
+
+    if threads < 1:
+        raise InputError(f"--threads must be >= 1, got {threads}")
+    chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
+        b for b in all_backends() if b.available()[0]]
+    results = [verify_backend(b, impl=impl, threads=threads) for b in chosen]
+    if as_json:
+        emit_json([r.to_json() for r in results])
+    else:
+        for r in results:
+            status = "[green]pass[/green]" if r.passed else "[red]FAIL[/red]"
+            out.print(f"{r.backend} ({r.impl}): {r.headers} real headers: {status}")
+            for f in r.failures:
+                out.print(f"  {escape(f)}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Short timings, a few verify headers: under a minute.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Result JSON file (default: hashbench-run-DATE-TIME.json here).")
+@click.option("--seconds", type=float, default=None, help="Timed seconds per measurement (overrides --quick's).")
+def run(quick: bool, output: Path | None, seconds: float | None) -> int:
+    """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
+    from .run import default_output, execute
+
+    if seconds is not None and not seconds > 0:
+        raise InputError(f"--seconds must be > 0, got {seconds}")
+    output = output or default_output()
+    if output.parent and not output.parent.exists():
+        raise InputError(f"output folder {str(output.parent)!r} does not exist")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
+                        TimeElapsedColumn(), console=err, transient=False)
+    tasks: dict = {}
+
+    def listen(event: str, config, payload) -> None:
+        if event == "plan":
+            for c in payload:
+                tasks[c] = progress.add_task(c.label, total=1.0, rate="")
+        elif event == "verify":
+            progress.console.print(f"verifying {config.backend} on real block headers…")
+        elif event == "verified":
+            tag = "[green]pass[/green]" if payload.passed else f"[red]FAIL[/red] {payload.failures[:1]}"
+            progress.console.print(f"  {config.backend} ({payload.impl}): {payload.headers} headers {tag}")
+        elif event == "sample":
+            frac, rate = payload
+            progress.update(tasks[config], completed=frac, rate=format_rate(rate))
+        elif event == "done":
+            progress.update(tasks[config], completed=1.0, rate=format_rate(payload.hashrate))
+
+    interrupted = False
+    with progress:
+        try:
+            record = execute(output, quick=quick, seconds=seconds, listen=listen)
+        except KeyboardInterrupt:
+            interrupted = True
+            record = None
+    if interrupted:
+        err.print(f"interrupted: finished measurements kept in {output}")
+        return 130
+    host = record.host
+    out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
+    table = Table("backend", "impl", "threads", "hashrate (median)", "min", "max", "verified",
+                  title="SHA-256d at a difficulty-1 share target (measured)")
+    verified = {v.backend: v.passed for v in record.verify}
+    for b in record.benchmarks:
+        j = b.to_json()
+        table.add_row(b.backend, b.impl, str(b.threads), format_rate(b.hashrate), format_rate(j["hashrate_min"]),
+                      format_rate(j["hashrate_max"]), "yes" if verified.get(b.backend) else "[red]NO[/red]")
+    out.print(table)
+    for s in record.skipped:
+        out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
+    out.print(f"result written to {output}")
+    return 0 if all(verified.values()) else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error becomes one line on stderr and an exit code, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="hashbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"hashbench: error: {exc.format_message()}", err=True)
+        code = exc.exit_code
+    except HashbenchError as exc:
+        click.echo(f"hashbench: error: {exc}", err=True)
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("hashbench: interrupted", err=True)
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The backend suite: runs once per available backend (each C path separately) against hashlib."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hashbench.backends import ScanJob
+from hashbench.backends.base import DEFAULT_MAX_FOUND, split_range
+from hashbench.errors import InputError
+from hashbench.header import NONCE_SPACE, Header, hash_int
+from conftest import header_of
+
+EASY_TOPS = (0x00FFFFFF, 0x0FFFFFFF, 0x3FFFFFFF, 0xFFFFFFFF)
+
+
+def reference(header: Header, target: int, start: int, count: int) -> list[int]:
+    return [n for n in range(start, start + count) if hash_int(header, n) <= target]
+
+
+def scan_nonces(backend_impl, header, target, start, count, threads=1, max_found=DEFAULT_MAX_FOUND):
+    backend, impl = backend_impl
+    return backend.scan(ScanJob(header, target), start, count, impl=impl, threads=threads, max_found=max_found)
+
+
+def easy_target(top: int, rng: random.Random) -> int:
+    return (top << 224) | rng.getrandbits(224)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.binary(min_size=76, max_size=76), start=st.integers(0, NONCE_SPACE - 1),
+       count=st.integers(1, 700), top=st.sampled_from(EASY_TOPS), seed=st.integers(0, 2**32))
+def test_agrees_with_hashlib_on_random_headers(backend_impl, prefix, start, count, top, seed):
+    count = min(count, NONCE_SPACE - start)
+    header = Header(prefix)
+    target = easy_target(top, random.Random(seed))
+    result = scan_nonces(backend_impl, header, target, start, count)
+    expected = reference(header, target, start, count)
+    assert [s.nonce for s in result.found] == expected
+    assert result.hits == len(expected)
+    assert result.hashes == count
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.binary(min_size=76, max_size=76), start=st.integers(0, NONCE_SPACE - 64),
+       pick=st.integers(0, 63), delta=st.sampled_from([-1, 0, 1]))
+def test_target_equal_to_a_hash_is_the_exact_border(backend_impl, prefix, start, pick, delta):
+    """The full 256-bit compare after the early reject: target = a hash (±1) decides that nonce."""
+    header = Header(prefix)
+    target = hash_int(header, start + pick) + delta
+    result = scan_nonces(backend_impl, header, target, start, 64)
+    assert [s.nonce for s in result.found] == reference(header, target, start, 64)
+    assert ((start + pick) in [s.nonce for s in result.found]) == (delta >= 0)
+
+
+def test_real_mainnet_and_testnet_nonces_found(backend_impl, mainnet_rows, testnet_rows):
+    backend, _ = backend_impl
+    rng = random.Random(20261122)
+    window = 1 << 10 if backend.name == "python" else 1 << 15
+    rows = rng.sample(mainnet_rows, 24) + rng.sample(testnet_rows, 24)
+    for row in rows:
+        header = header_of(row)
+        nonce = header.nonce
+        start = min(max(nonce - rng.randrange(window), 0), NONCE_SPACE - window)
+        result = scan_nonces(backend_impl, header, header.target, start, window)
+        assert [(s.nonce, s.hash) for s in result.found] == [(nonce, row["block_hash"])], row["height"]
+
+
+def test_nothing_reported_without_a_hit(backend_impl, mainnet_rows):
+    header = header_of(mainnet_rows[-1])
+    nonce = header.nonce
+    start = nonce + 1 if nonce < NONCE_SPACE - 5000 else nonce - 5000
+    result = scan_nonces(backend_impl, header, header.target, start, 4096)
+    assert result.found == [] and result.hits == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+@pytest.mark.parametrize(
+    "start, count",
+    [(NONCE_SPACE - 37, 37), (NONCE_SPACE - 1, 1), (0, 1), (12345, 1001), (NONCE_SPACE - 1000, 999), (5, 33)],
+)
+def test_thread_splitting_at_range_edges(backend_impl, threads, start, count):
+    header = Header(bytes(range(76)))
+    target = easy_target(0x1FFFFFFF, random.Random(start))
+    result = scan_nonces(backend_impl, header, target, start, count, threads=threads)
+    assert [s.nonce for s in result.found] == reference(header, target, start, count)
+    assert result.hashes == count and result.threads == threads
+
+
+def test_more_hits_than_slots_are_counted(backend_impl):
+    header = Header(bytes(76))
+    result = scan_nonces(backend_impl, header, (1 << 256) - 1, 1000, 300, threads=2, max_found=10)
+    assert result.hits == 300
+    assert [s.nonce for s in result.found] == list(range(1000, 1010))
+
+
+def test_stop_event_ends_scan_early(backend_impl):
+    backend, impl = backend_impl
+    stop = threading.Event()
+    stop.set()
+    result = backend.scan(ScanJob(Header(bytes(76)), 1), 0, 1 << 30, impl=impl, stop=stop)
+    assert result.interrupted and result.hashes == 0
+
+
+@pytest.mark.parametrize("start, count", [(-1, 10), (0, 0), (0, -5), (NONCE_SPACE - 10, 11)])
+def test_bad_ranges_rejected(backend_impl, start, count):
+    with pytest.raises(InputError):
+        scan_nonces(backend_impl, Header(bytes(76)), 1, start, count)
+
+
+def test_split_range_is_disjoint_and_complete():
+    for start, count, parts in [(0, 10, 3), (NONCE_SPACE - 7, 7, 16), (100, 1, 4), (0, 2**32, 5)]:
+        pieces = split_range(start, count, parts)
+        assert all(n > 0 for _, n in pieces)
+        assert pieces[0][0] == start and sum(n for _, n in pieces) == count
+        assert all(a + n == b for (a, n), (b, _) in zip(pieces, pieces[1:]))

@@ -1,0 +1,153 @@
+"""The command line as a user meets it: JSON contracts, and one clear line with exit 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import pytest
+
+from hashbench.samples import real_headers
+
+GENESIS = (
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"
+    "888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+)
+
+
+def hashbench(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hashbench", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_scan_json_finds_genesis_nonce():
+    p = hashbench("scan", "--header", GENESIS, "--start", "2083230000", "--count", "20000", "--json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert {"backend", "impl", "hashes", "seconds", "hashrate", "found"} <= data.keys()
+    assert data["hashes"] == 20000 and data["hashrate"] > 0
+    assert data["found"] == [{"nonce": 2083236893,
+                              "hash": "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"}]
+
+
+def test_scan_with_explicit_bits_and_target():
+    easy = hashbench("scan", "--header", GENESIS[:152], "--count", "64", "--target", "f" * 64, "--json",
+                     "--backend", "python")
+    assert easy.returncode == 0, easy.stderr
+    assert len(json.loads(easy.stdout)["found"]) == 64
+    bits = hashbench("scan", "--header", GENESIS, "--start", "2083236893", "--count", "1", "--bits", "1d00ffff",
+                     "--json")
+    assert [f["nonce"] for f in json.loads(bits.stdout)["found"]] == [2083236893]
+
+
+def test_backends_json_lists_each_with_reason():
+    p = hashbench("backends", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = {r["name"]: r for r in json.loads(p.stdout)}
+    assert {"cython", "numba", "python"} <= rows.keys()
+    assert rows["python"]["available"] is True
+    for r in rows.values():
+        assert isinstance(r["available"], bool) and (r["available"] or r["reason"])
+
+
+def test_bench_json_contract():
+    p = hashbench("bench", "--backend", "python", "--backend", "cython", "--seconds", "0.3", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    assert [r["backend"] for r in rows] == ["python", "cython"]
+    for r in rows:
+        assert {"backend", "impl", "threads", "hashrate", "hashrate_min", "hashrate_max", "samples"} <= r.keys()
+        assert r["hashrate_min"] <= r["hashrate"] <= r["hashrate_max"]
+        assert len(r["samples"]) >= 3
+
+
+def test_verify_json_passes_on_shipped_headers():
+    p = hashbench("verify", "--backend", "cython", "--json")
+    assert p.returncode == 0, p.stderr
+    [row] = json.loads(p.stdout)
+    assert row["backend"] == "cython" and row["passed"] is True and row["headers"] == len(real_headers())
+
+
+def test_cpu_impl_forced_by_environment():
+    p = hashbench("scan", "--header", GENESIS, "--count", "1000", "--json", env={"HASHBENCH_CPU_IMPL": "portable"})
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["impl"] == "portable"
+
+
+def test_run_quick_writes_result(tmp_path):
+    out = tmp_path / "run.json"
+    p = hashbench("run", "--quick", "--seconds", "0.2", "--output", str(out))
+    assert p.returncode == 0, p.stderr
+    assert str(out) in p.stdout
+    data = json.loads(out.read_text())
+    assert data["complete"] is True and data["host"]["cpu_model"]
+    assert all(v["passed"] for v in data["verify"])
+    benched = {(b["backend"], b["threads"]) for b in data["benchmarks"]}
+    assert ("cython", 1) in benched and ("python", 1) in benched
+    assert all(b["hashrate"] > 0 for b in data["benchmarks"])
+
+
+def test_run_interrupted_keeps_finished_measurements(tmp_path):
+    out = tmp_path / "run.json"
+    proc = subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--seconds", "1.5", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # wait until at least one benchmark is on disk
+        time.sleep(0.2)
+        try:
+            if json.loads(out.read_text())["benchmarks"]:
+                break
+        except (OSError, ValueError):
+            pass
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    data = json.loads(out.read_text())
+    assert data["complete"] is False and len(data["benchmarks"]) >= 1 and data["finished"]
+
+
+BAD = [
+    (["scan", "--header", "zz" * 80], "not valid hex"),
+    (["scan", "--header", "00" * 79], "160 hex chars"),
+    (["scan", "--header", GENESIS, "--bits", "1d80ffff"], "negative"),
+    (["scan", "--header", GENESIS, "--bits", "ff123456"], "overflows"),
+    (["scan", "--header", GENESIS, "--bits", "xyz"], "nBits"),
+    (["scan", "--header", GENESIS, "--start", "4294967290", "--count", "10"], "runs past"),
+    (["scan", "--header", GENESIS, "--start", "-1"], "start must be >= 0"),
+    (["scan", "--header", GENESIS, "--count", "0"], "count must be > 0"),
+    (["scan", "--header", GENESIS, "--backend", "nope"], "unknown backend"),
+    (["scan", "--header", GENESIS, "--threads", "0"], "threads must be >= 1"),
+    (["scan", "--header", GENESIS, "--impl", "mmx"], "no implementation 'mmx'"),
+    (["scan", "--header", GENESIS, "--count", "abc"], "not a valid integer"),
+    (["scan", "--header", GENESIS, "--target", "0"], "greater than zero"),
+    (["bench", "--seconds", "0"], "seconds must be > 0"),
+    (["bench", "--backend", "nope"], "unknown backend"),
+    (["bench", "--threads", "0"], "threads must be >= 1"),
+    (["verify", "--backend", "nope"], "unknown backend"),
+    (["run", "--output", "/nonexistent-dir/x.json"], "does not exist"),
+    (["scan"], "Missing option '--header'"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a)[:60] for a, _ in BAD])
+def test_bad_input_one_line_exit_2(args, message):
+    p = hashbench(*args)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert message in lines[0] and lines[0].startswith("hashbench: error:")
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_environment_impl_is_one_line():
+    p = hashbench("scan", "--header", GENESIS, env={"HASHBENCH_CPU_IMPL": "bogus"})
+    assert p.returncode == 2 and "HASHBENCH_CPU_IMPL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_package_data_holds_real_headers():
+    headers = real_headers()
+    assert {h.network for h in headers} == {"mainnet", "testnet3"} and len(headers) >= 32

@@ -1,0 +1,137 @@
+"""Header parsing, nBits, midstate and byte order, against hashlib and the real chain."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hashbench.errors import InputError
+from hashbench.header import (
+    DIFF1_TARGET,
+    SHA256_IV,
+    Header,
+    bits_to_target,
+    block_hash_hex,
+    hash_int,
+    meets_target,
+    parse_bits,
+    parse_target,
+    sha256_compress,
+    target_to_bits,
+    target_words,
+)
+from conftest import header_of
+
+GENESIS = (
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"
+    "888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+)
+GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+
+
+def test_genesis_block_hash_and_nonce():
+    h = Header.from_hex(GENESIS)
+    assert h.nonce == 2083236893  # little-endian uint32 at bytes 76..80
+    assert h.bits == 0x1D00FFFF
+    assert block_hash_hex(h, h.nonce) == GENESIS_HASH
+    assert meets_target(h, h.nonce, h.target)
+    assert not meets_target(h, h.nonce + 1, h.target)
+
+
+def test_real_chains_byte_order(mainnet_rows, testnet_rows):
+    for row in mainnet_rows + testnet_rows:
+        h = header_of(row)
+        raw = bytes.fromhex(row["header_hex"])
+        assert h.nonce == int(row["nonce"]) == struct.unpack("<I", raw[76:80])[0]
+        assert h.bits == int(row["bits"], 16)
+        assert block_hash_hex(h, h.nonce) == row["block_hash"]
+        assert hash_int(h, h.nonce) == int(row["block_hash"], 16)
+        assert hash_int(h, h.nonce) <= h.target
+        assert h.serialize(h.nonce) == raw
+
+
+def test_152_hex_chars_has_no_nonce():
+    h = Header.from_hex(GENESIS[:152])
+    assert h.nonce is None and h.prefix == bytes.fromhex(GENESIS[:152])
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("00" * 79, "got 158"),
+        ("00" * 81, "got 162"),
+        ("zz" * 80, "not valid hex"),
+        ("", "got 0"),
+    ],
+)
+def test_bad_header_text(text, problem):
+    with pytest.raises(InputError, match=problem):
+        Header.from_hex(text)
+
+
+@pytest.mark.parametrize(
+    "bits, target",
+    [
+        (0x1D00FFFF, DIFF1_TARGET),
+        (0x1B0404CB, 0x0404CB << (8 * (0x1B - 3))),
+        (0x17053894, 0x053894 << (8 * (0x17 - 3))),
+        (0x01003456, 0x00),  # rounds to zero: rejected below
+        (0x03123456, 0x123456),
+        (0x02123456, 0x1234),
+        (0x20123456, 0x123456 << (8 * 29)),
+    ],
+)
+def test_bits_to_target(bits, target):
+    if target == 0:
+        with pytest.raises(InputError, match="zero"):
+            bits_to_target(bits)
+    else:
+        assert bits_to_target(bits) == target
+
+
+@pytest.mark.parametrize("bits", [0x04923456, 0x01FEDCBA, 0x1D80FFFF])
+def test_negative_bits_rejected(bits):
+    with pytest.raises(InputError, match="negative"):
+        bits_to_target(bits)
+
+
+@pytest.mark.parametrize("bits", [0xFF123456, 0x23000001 | 0x0100, 0x22010000, 0x21010000 | 0x00010000])
+def test_overflowing_bits_rejected(bits):
+    with pytest.raises(InputError, match="overflow"):
+        bits_to_target(bits)
+
+
+def test_bits_round_trip_on_real_headers(mainnet_rows):
+    for row in mainnet_rows:
+        bits = int(row["bits"], 16)
+        assert target_to_bits(bits_to_target(bits)) == bits
+
+
+def test_parse_bits_and_target_text():
+    assert parse_bits("0x1d00ffff") == 0x1D00FFFF
+    assert parse_target("ffff" + "0" * 52) == DIFF1_TARGET
+    for bad in ("1d00ff", "1d00fffg"):
+        with pytest.raises(InputError):
+            parse_bits(bad)
+    for bad in ("", "0", "1" * 65, "xyz"):
+        with pytest.raises(InputError):
+            parse_target(bad)
+
+
+def test_target_words_most_significant_first():
+    assert target_words(DIFF1_TARGET) == (0, 0xFFFF0000, 0, 0, 0, 0, 0, 0)
+    assert target_words((1 << 256) - 1) == (0xFFFFFFFF,) * 8
+
+
+@given(st.binary(min_size=76, max_size=76), st.integers(0, 2**32 - 1))
+def test_midstate_then_second_block_equals_hashlib(prefix, nonce):
+    h = Header(prefix)
+    tail = prefix[64:] + struct.pack("<I", nonce) + b"\x80" + b"\x00" * 39 + struct.pack(">Q", 640)
+    state = sha256_compress(h.midstate(), tail)
+    assert struct.pack(">8I", *state) == hashlib.sha256(h.serialize(nonce)).digest()
+    assert sha256_compress(SHA256_IV, prefix[:64]) == h.midstate()
+    assert h.tail_words() == struct.unpack(">3I", prefix[64:76])
