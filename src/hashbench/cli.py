@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
+from .cli_economics import market, plan, yield_cmd
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .errors import HashbenchError, InputError
@@ -33,8 +34,21 @@ def format_rate(hps: float) -> str:
     return f"{hps:.0f} H/s"
 
 
-def backend_names() -> list[str]:
-    return [b.name for b in all_backends()]
+def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Table:
+    """Bench results (their JSON form) as one table: median and the min-max spread of the samples."""
+    table = Table(title="SHA-256d at a difficulty-1 share target (measured)")
+    for name, justify in (("backend", "left"), ("impl", "left"), ("threads", "right"), ("median", "right"),
+                          ("min – max", "right"), ("samples", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    if verified is not None:
+        table.add_column("verified", no_wrap=True)
+    for r in rows:
+        cells = [r["backend"], r["impl"], str(r["threads"]), format_rate(r["hashrate"]),
+                 f"{format_rate(r['hashrate_min'])} – {format_rate(r['hashrate_max'])}", str(len(r["samples"]))]
+        if verified is not None:
+            cells.append("yes" if verified.get(r["backend"]) else "[red]NO[/red]")
+        table.add_row(*cells)
+    return table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,12 +124,7 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     if as_json:
         emit_json([r.to_json() for r in results])
         return
-    table = Table("backend", "impl", "threads", "median", "min", "max", "samples", title="SHA-256d, difficulty-1 share target (measured)")
-    for r in results:
-        j = r.to_json()
-        table.add_row(r.backend, r.impl, str(r.threads), format_rate(j["hashrate"]), format_rate(j["hashrate_min"]),
-                      format_rate(j["hashrate_max"]), str(len(r.samples)))
-    out.print(table)
+    out.print(rate_table([r.to_json() for r in results]))
 
 
 @cli.command()
@@ -164,12 +173,14 @@ def run(quick: bool, output: Path | None, seconds: float | None) -> int:
     def listen(event: str, config, payload) -> None:
         if event == "plan":
             for c in payload:
-                tasks[c] = progress.add_task(c.label, total=1.0, rate="")
+                tasks[c] = progress.add_task(c.label, total=1.0, rate="", start=False)
         elif event == "verify":
             progress.console.print(f"verifying {config.backend} on real block headers…")
         elif event == "verified":
             tag = "[green]pass[/green]" if payload.passed else f"[red]FAIL[/red] {payload.failures[:1]}"
             progress.console.print(f"  {config.backend} ({payload.impl}): {payload.headers} headers {tag}")
+        elif event == "start":
+            progress.start_task(tasks[config])
         elif event == "sample":
             frac, rate = payload
             progress.update(tasks[config], completed=frac, rate=format_rate(rate))
@@ -188,18 +199,17 @@ def run(quick: bool, output: Path | None, seconds: float | None) -> int:
         return 130
     host = record.host
     out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
-    table = Table("backend", "impl", "threads", "hashrate (median)", "min", "max", "verified",
-                  title="SHA-256d at a difficulty-1 share target (measured)")
     verified = {v.backend: v.passed for v in record.verify}
-    for b in record.benchmarks:
-        j = b.to_json()
-        table.add_row(b.backend, b.impl, str(b.threads), format_rate(b.hashrate), format_rate(j["hashrate_min"]),
-                      format_rate(j["hashrate_max"]), "yes" if verified.get(b.backend) else "[red]NO[/red]")
-    out.print(table)
+    out.print(rate_table([b.to_json() for b in record.benchmarks], verified))
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
     out.print(f"result written to {output}")
     return 0 if all(verified.values()) else 1
+
+
+cli.add_command(yield_cmd)
+cli.add_command(market)
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,141 @@
+"""Hardware catalogs shipped as data: ASICs and GPUs at manufacturer nameplate, and published AI throughputs.
+
+Each row names its source. Nameplate is what the maker promises, not what a unit on a given site does: a
+measurement (`hashbench run`) or a declared figure always wins over it where the caller has one."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Asic:
+    model: str
+    vendor: str
+    hashrate_ths: float
+    watts: float  # at the wall
+    j_per_th: float
+    cooling: str
+    source: str
+    provenance: str
+    note: str
+
+    @property
+    def hashrate_hps(self) -> float:
+        return self.hashrate_ths * 1e12
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "vendor": self.vendor, "hashrate_ths": self.hashrate_ths, "watts": self.watts,
+                "j_per_th": self.j_per_th, "cooling": self.cooling, "source": self.source,
+                "provenance": self.provenance, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Gpu:
+    model: str
+    vendor: str
+    tdp_w: float  # board power limit: the GPU alone, not its host
+    memory_gb: float
+    memory_type: str
+    bandwidth_tbs: float
+    form_factor: str
+    source: str
+    provenance: str
+    note: str
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "vendor": self.vendor, "tdp_w": self.tdp_w, "memory_gb": self.memory_gb,
+                "memory_type": self.memory_type, "bandwidth_tbs": self.bandwidth_tbs,
+                "form_factor": self.form_factor, "source": self.source, "provenance": self.provenance,
+                "note": self.note}
+
+
+@dataclass(frozen=True)
+class ThroughputRef:
+    """A published inference throughput for one GPU and one model class (per GPU, output tokens/s)."""
+
+    gpu: str
+    model_class: str
+    dtype: str
+    tokens_per_second: float
+    low: float | None
+    high: float | None
+    source: str
+    provenance: str
+    note: str
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files("hashbench").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _opt(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+@cache
+def asics() -> tuple[Asic, ...]:
+    return tuple(Asic(model=r["model"], vendor=r["vendor"], hashrate_ths=float(r["hashrate_ths"]),
+                      watts=float(r["watts"]), j_per_th=float(r["j_per_th"]), cooling=r["cooling"],
+                      source=r["source"], provenance=r["provenance"], note=r["note"]) for r in _rows("asics.csv"))
+
+
+@cache
+def gpus() -> tuple[Gpu, ...]:
+    return tuple(Gpu(model=r["model"], vendor=r["vendor"], tdp_w=float(r["tdp_w"]), memory_gb=float(r["memory_gb"]),
+                     memory_type=r["memory_type"], bandwidth_tbs=float(r["bandwidth_tbs"]),
+                     form_factor=r["form_factor"], source=r["source"], provenance=r["provenance"], note=r["note"])
+                 for r in _rows("gpus.csv"))
+
+
+@cache
+def throughput_refs() -> tuple[ThroughputRef, ...]:
+    return tuple(ThroughputRef(gpu=r["gpu"], model_class=r["model_class"], dtype=r["dtype"],
+                               tokens_per_second=float(r["tokens_per_second"]), low=_opt(r["low"]),
+                               high=_opt(r["high"]), source=r["source"], provenance=r["provenance"], note=r["note"])
+                 for r in _rows("ai-throughput.csv"))
+
+
+def _key(name: str) -> str:
+    # "Antminer S21 XP", "s21xp", "S21-XP" are one model; "+" stays significant (M66S vs M66S+).
+    return re.sub(r"[^a-z0-9+]", "", name.lower())
+
+
+def _keys_of(model: str, vendor_words: tuple[str, ...]) -> set[str]:
+    keys = {_key(model)}
+    for word in vendor_words:
+        if model.lower().startswith(word + " "):
+            keys.add(_key(model[len(word) + 1:]))
+    return keys
+
+
+def find_asic(name: str) -> Asic:
+    """Exact match up to case, spaces, hyphens and the brand word ("S21 XP" is "Antminer S21 XP")."""
+    wanted = _key(name)
+    for a in asics():
+        if wanted in _keys_of(a.model, ("antminer", "whatsminer", "bitmain", "microbt")):
+            return a
+    raise InputError(f"unknown ASIC {name!r}; known: {', '.join(a.model for a in asics())}")
+
+
+def find_gpu(name: str) -> Gpu:
+    wanted = _key(name)
+    for g in gpus():
+        if wanted in _keys_of(g.model, ("nvidia", "geforce")) or wanted == _key("nvidia " + g.model):
+            return g
+    raise InputError(f"unknown GPU {name!r}; known: {', '.join(g.model for g in gpus())}")
+
+
+def reference_throughput(gpu: str, model_class: str) -> ThroughputRef | None:
+    """The published per-GPU throughput for a catalog GPU and a model class, if the catalog has one."""
+    for ref in throughput_refs():
+        if ref.gpu == gpu and ref.model_class == model_class:
+            return ref
+    return None

@@ -1,0 +1,412 @@
+"""`hashbench yield`, `hashbench market fetch|show`, `hashbench plan`: parse, call one function, print.
+
+Register with `cli.add_command(yield_cmd)`, `cli.add_command(market)`, `cli.add_command(plan)`. Every printed
+figure says what it is (measured, estimated, nameplate or declared) and where it came from; the market snapshot
+is always named with its date."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .economics import Sourced
+from .errors import InputError
+from .market import (
+    BASE_URL_ENV, DEFAULT_TIMEOUT_S, FEE_WINDOWS, FIGURES, MARKET_ENV, MarketSnapshot, Offline, fetch_snapshot,
+    load_snapshot, resolve_base_url, save_snapshot)
+from .units import format_si, format_usd, format_usd_short, parse_si
+
+# Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+# --- formatting: one function per unit, chosen by the figure's key -------------------------------------------------
+
+def _pct(v: float) -> str:
+    return f"{v * 100:.1f} %"
+
+
+def _per_kwh(v: float) -> str:
+    return f"{format_usd(v, 4)}/kWh"
+
+
+FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "hashrate_hps": ("hashrate", lambda v: format_si(v, "H/s")),
+    "watts": ("power at full load", lambda v: f"{v:,.1f} W"),
+    "idle_watts": ("power when idle", lambda v: f"{v:,.1f} W"),
+    "btc_price_usd": ("BTC price", lambda v: format_usd(v)),
+    "difficulty": ("difficulty", lambda v: format_si(v, "")),
+    "subsidy_btc": ("block subsidy", lambda v: f"{v:.8g} BTC"),
+    "fees_btc_per_block": ("fees per block", lambda v: f"{v:.8g} BTC"),
+    "pool_fee": ("pool fee", _pct),
+    "uptime": ("uptime", _pct),
+    "utilization": ("utilization (demand)", _pct),
+    "power_usd_per_kwh": ("power price", _per_kwh),
+    "tokens_per_second": ("output tokens/s", lambda v: f"{v:,.1f} tokens/s"),
+    "input_tokens_per_second": ("prompt tokens/s", lambda v: f"{v:,.1f} tokens/s"),
+    "usd_per_mtok": ("price per Mtok (output)", lambda v: f"{format_usd(v, 3)}/Mtok"),
+    "usd_per_mtok_input": ("price per Mtok (prompt)", lambda v: f"{format_usd(v, 3)}/Mtok"),
+    "gpu_hour_usd": ("rental price", lambda v: f"{format_usd(v)}/GPU-hour"),
+    "gpus": ("GPUs", lambda v: f"{v:.0f}"),
+    "hashprice_usd_per_ph_day": ("hashprice (gross)", lambda v: f"{format_usd(v)}/PH/s/day"),
+    "btc_per_day": ("BTC per day", lambda v: f"{v:.8f} BTC"),
+    "tokens_per_day": ("output tokens per day", lambda v: format_si(v, "tokens")),
+    "revenue_usd_per_day": ("revenue per day", format_usd),
+    "energy_kwh_per_day": ("energy per day", lambda v: f"{v:,.2f} kWh"),
+    "power_cost_usd_per_day": ("power cost per day", format_usd),
+    "profit_usd_per_day": ("profit per day (power only)", format_usd),
+    "revenue_usd_per_kwh": ("revenue per kWh", _per_kwh),
+    "profit_usd_per_kwh": ("profit per kWh", _per_kwh),
+    "breakeven_power_usd_per_kwh": ("breakeven power price", _per_kwh),
+    "joules_per_th": ("efficiency", lambda v: f"{v:,.2f} J/TH"),
+    "joules_per_token": ("energy per output token", lambda v: f"{v:.4g} J/token"),
+    "height": ("block height", lambda v: f"{v:,.0f}"),
+    "h100_usd_per_gpu_hour": ("H100 rental", lambda v: f"{format_usd(v)}/GPU-hour"),
+    "h200_usd_per_gpu_hour": ("H200 rental", lambda v: f"{format_usd(v)}/GPU-hour"),
+    "b200_usd_per_gpu_hour": ("B200 rental", lambda v: f"{format_usd(v)}/GPU-hour"),
+    "usd_per_mtok_8b": ("8B-class tokens", lambda v: f"{format_usd(v, 3)}/Mtok"),
+    "usd_per_mtok_70b": ("70B-class tokens", lambda v: f"{format_usd(v, 3)}/Mtok"),
+}
+
+
+def fmt(key: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return FORMATS.get(key, (key, lambda v: f"{v:g}"))[1](value)
+
+
+def label(key: str) -> str:
+    return FORMATS.get(key, (key, None))[0]
+
+
+class Footnotes:
+    """Long provenance details as numbered lines under a table, so the table stays readable at 80 columns."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def source(self, s: Sourced) -> str:
+        if not s.detail:
+            return escape(s.source)
+        if s.detail not in self.lines:
+            self.lines.append(s.detail)
+        return escape(f"{s.source} [{self.lines.index(s.detail) + 1}]")
+
+    def print(self, console: Console) -> None:
+        for n, line in enumerate(self.lines, 1):
+            console.print(f"[dim]\\[{n}] {escape(line)}[/dim]")
+
+
+def _si_option(value: str | None, flag: str, units: tuple[str, ...] = ()) -> float | None:
+    return None if value is None else parse_si(value, flag, units)
+
+
+def _si_list(value: str | None, flag: str) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    items = [v for v in value.split(",") if v.strip()]
+    if not items:
+        raise InputError(f"{flag}: give one or more values separated by commas")
+    return tuple(parse_si(v, flag) for v in items)
+
+
+def _note_lines(console: Console, notes: tuple[str, ...] | list[str]) -> None:
+    for note in notes:
+        console.print(f"[dim]note: {escape(note)}[/dim]")
+
+
+market_option = click.option(
+    "--market", "market_file", type=click.Path(dir_okay=False, path_type=Path), envvar=MARKET_ENV, default=None,
+    help=f"Market snapshot JSON (from `hashbench market fetch --output`); its figures override the packaged "
+         f"snapshot's. Env: {MARKET_ENV}.")
+
+
+# --- yield ---------------------------------------------------------------------------------------------------------
+
+@click.command("yield")
+@click.option("--from-run", "from_run", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="`hashbench run` result: measured hashrate, tokens/s and energy.")
+@click.option("--asic", default=None, help="Catalog ASIC (e.g. 'S21 XP'): nameplate hashrate and watts.")
+@click.option("--gpu", default=None, help="Catalog GPU (e.g. 'H100 SXM'): nameplate TDP, published tokens/s.")
+@click.option("--hashrate", default=None, help="Hashrate in H/s; SI suffixes accepted (270T, 1.2 PH/s).")
+@click.option("--watts", default=None, help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
+@click.option("--ai-watts", default=None, help="Power at full load while serving AI, W.")
+@click.option("--btc-price", type=float, default=None, help="USD per BTC.")
+@click.option("--difficulty", default=None, help="Network difficulty (152T accepted).")
+@click.option("--network-hashrate", default=None, help="Network hashrate, H/s (1.1Z accepted): sets difficulty.")
+@click.option("--height", type=int, default=None, help="Block height: sets the subsidy.")
+@click.option("--subsidy", type=float, default=None, help="Block subsidy, BTC.")
+@click.option("--fees-btc", type=float, default=None, help="Transaction fees per block, BTC.")
+@click.option("--pool-fee", type=float, default=None, help="Pool fee as a fraction (0.02 = 2%). Default 0.")
+@click.option("--uptime", type=float, default=None, help="Fraction of hours the miner runs (curtailment). Mining only.")
+@click.option("--power-price", type=float, default=None, help="USD per kWh.")
+@click.option("--tokens-per-second", default=None, help="Output tokens/s of the whole machine (5.8k accepted).")
+@click.option("--input-tokens-per-second", default=None, help="Prompt tokens/s served alongside (own price).")
+@click.option("--prefill-tokens-per-second", default=None, help="Prefill rate alone, for --input-per-output.")
+@click.option("--input-per-output", type=float, default=None,
+              help="Prompt tokens per output token: time-share prefill and decode (run's or flags').")
+@click.option("--usd-per-mtok", type=float, default=None, help="USD per million output tokens.")
+@click.option("--usd-per-mtok-input", type=float, default=None, help="USD per million prompt tokens.")
+@click.option("--model-class", type=click.Choice(["8b", "70b"]), default=None,
+              help="Model class for snapshot token prices and published throughput (default: from the run, or 8b).")
+@click.option("--gpu-hour-usd", type=float, default=None, help="Rental price, USD per GPU-hour (prices by rental).")
+@click.option("--ai-pricing", type=click.Choice(["tokens", "gpu-hour"]), default=None,
+              help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
+@click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
+@click.option("--utilization", type=float, default=None, help="Fraction of time AI capacity is sold. Default 1.")
+@click.option("--idle-watts", default=None, help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h.")
+@click.option("--preset", default=None, help="From a run: the llm probes' preset to use (default: fastest).")
+@market_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"mining\": {...}, \"ai\": {...}}.")
+def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate: str | None, watts: str | None,
+              ai_watts: str | None, btc_price: float | None, difficulty: str | None, network_hashrate: str | None,
+              height: int | None, subsidy: float | None, fees_btc: float | None, pool_fee: float | None,
+              uptime: float | None, power_price: float | None, tokens_per_second: str | None,
+              input_tokens_per_second: str | None, prefill_tokens_per_second: str | None,
+              input_per_output: float | None, usd_per_mtok: float | None, usd_per_mtok_input: float | None,
+              model_class: str | None, gpu_hour_usd: float | None, ai_pricing: str | None, gpus: int | None,
+              utilization: float | None, idle_watts: str | None, preset: str | None, market_file: Path | None,
+              as_json: bool) -> None:
+    """Mining and AI revenue, power cost and profit per day and per kWh, with the breakeven power price."""
+    from .runfile import load_run
+    from .yields import YieldRequest, compute_yield
+
+    tokens = ("tokens/s", "tok/s", "tokens")
+    request = YieldRequest(
+        hashrate_hps=_si_option(hashrate, "--hashrate", ("H/s", "H", "Hs")),
+        watts=_si_option(watts, "--watts", ("W",)), ai_watts=_si_option(ai_watts, "--ai-watts", ("W",)),
+        btc_price_usd=btc_price, difficulty=_si_option(difficulty, "--difficulty"),
+        network_hashrate_hps=_si_option(network_hashrate, "--network-hashrate", ("H/s", "H", "Hs")),
+        height=height, subsidy_btc=subsidy, fees_btc_per_block=fees_btc, pool_fee=pool_fee, uptime=uptime,
+        power_usd_per_kwh=power_price,
+        tokens_per_second=_si_option(tokens_per_second, "--tokens-per-second", tokens),
+        input_tokens_per_second=_si_option(input_tokens_per_second, "--input-tokens-per-second", tokens),
+        prefill_tokens_per_second=_si_option(prefill_tokens_per_second, "--prefill-tokens-per-second", tokens),
+        input_per_output=input_per_output, usd_per_mtok=usd_per_mtok, usd_per_mtok_input=usd_per_mtok_input,
+        gpu_hour_usd=gpu_hour_usd, ai_pricing=ai_pricing, gpus=gpus, utilization=utilization,
+        idle_watts=_si_option(idle_watts, "--idle-watts", ("W",)), model_class=model_class, asic=asic, gpu=gpu,
+        preset=preset)
+    snapshot = load_snapshot(market_file)
+    report = compute_yield(request, snapshot, load_run(from_run) if from_run else None)
+    if as_json:
+        _note_lines(err, report.notes)
+        emit_json(report.to_json())
+        return
+    out.print(f"{escape(snapshot.label)}; each market figure shows its own date")
+    for title, section in (("Mining", report.mining), ("AI inference", report.ai)):
+        if section is None:
+            continue
+        table = Table("figure", "value", "kind", "source", title=title, title_justify="left")
+        notes = Footnotes()
+        for key, s in section.inputs.items():
+            table.add_row(label(key), fmt(key, s.value), s.kind, notes.source(s))
+        table.add_section()
+        result = section.result.to_json()
+        for key, kind in section.figure_kinds.items():
+            table.add_row(label(key), fmt(key, result[key]), kind, "computed")
+        out.print(table)
+        notes.print(out)
+        _note_lines(out, section.notes)
+    _note_lines(out, report.notes)
+
+
+# --- market --------------------------------------------------------------------------------------------------------
+
+def _snapshot_table(snapshot: MarketSnapshot) -> Table:
+    table = Table("figure", "value", "as of", "kind", "source", title=escape(snapshot.label), title_justify="left")
+    for key in FIGURES:
+        if key in snapshot.figures:
+            f = snapshot.figures[key]
+            table.add_row(label(key), fmt(key, f.value), f.as_of, f.kind, escape(f.detail))
+    return table
+
+
+@click.group()
+def market() -> None:
+    """The market figures behind every valuation: show the snapshot in use, or fetch a fresh one."""
+
+
+@market.command("show")
+@market_option
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON (the --market file format).")
+def market_show(market_file: Path | None, as_json: bool) -> None:
+    """Print the market snapshot in use, with its date and a source for every figure."""
+    snapshot = load_snapshot(market_file)
+    if as_json:
+        emit_json(snapshot.to_json())
+        return
+    out.print(_snapshot_table(snapshot))
+    if snapshot.description:
+        out.print(f"[dim]{escape(snapshot.description)}[/dim]")
+
+
+@market.command("fetch")
+@click.option("--base-url", default=None,
+              help=f"Mempool-style API root (default: env {BASE_URL_ENV}, else https://mempool.space).")
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT_S, show_default=True, help="Seconds per request.")
+@click.option("--fee-window", type=click.Choice(FEE_WINDOWS), default="1w", show_default=True,
+              help="Window for the mean fees per block.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the fetched snapshot here (use it with --market).")
+@market_option
+@click.option("--json", "as_json", is_flag=True, help="Print the fetched snapshot as JSON.")
+@click.pass_context
+def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_window: str, output: Path | None,
+                 market_file: Path | None, as_json: bool) -> None:
+    """Fetch difficulty, height, fees and BTC price; AI prices keep the snapshot's. Offline: one line, exit 1."""
+    keep = load_snapshot(market_file)
+    base = resolve_base_url(base_url, os.environ)
+    if output is not None and output.parent and not output.parent.exists():
+        raise InputError(f"output folder {str(output.parent)!r} does not exist")
+    try:
+        result = fetch_snapshot(base, keep, timeout=timeout, fee_window=fee_window)
+    except Offline as exc:
+        err.print(escape(str(exc)), soft_wrap=True)
+        ctx.exit(exc.exit_code)
+    for key, why in result.kept.items():
+        err.print(f"kept {key} from the {escape(keep.label)}: {escape(why)}", soft_wrap=True)
+    if output is not None:
+        save_snapshot(result.snapshot, output)
+    if as_json:
+        emit_json(result.snapshot.to_json())
+    else:
+        out.print(_snapshot_table(result.snapshot))
+        if result.retarget:
+            out.print(f"[dim]{escape(result.retarget)}[/dim]")
+    where = f"; written to {output} (use --market {output})" if output else ""
+    err.print(f"fetched {len(result.fetched)} figure(s) from {escape(base)} on {result.snapshot.date}{escape(where)}",
+              soft_wrap=True)
+
+
+# --- plan -----------------------------------------------------------------------------------------------------------
+
+def _scenario_table(site_plan) -> Table:
+    """Metrics down, scenarios across: three money columns fit an 80-column terminal."""
+    scenarios = (site_plan.mining, site_plan.ai, site_plan.best)
+    table = Table("per day (facility energy)", *(sc.name for sc in scenarios),
+                  title="mining vs AI under the cap (estimated; profit counts power only)", title_justify="left")
+    per_mwh = lambda v: "n/a" if v is None else f"{format_usd(v)}/MWh"  # noqa: E731
+    rows = (("mining MW (peak)", lambda sc: f"{sc.mw_of('mining'):.3f}"),
+            ("AI MW (peak)", lambda sc: f"{sc.mw_of('ai'):.3f}"),
+            ("energy", lambda sc: f"{sc.energy_mwh_per_day:,.1f} MWh"),
+            ("revenue", lambda sc: format_usd(sc.revenue_usd_per_day, 0)),
+            ("power cost", lambda sc: format_usd(sc.power_cost_usd_per_day, 0)),
+            ("profit", lambda sc: format_usd(sc.profit_usd_per_day, 0)),
+            ("revenue per MWh", lambda sc: per_mwh(sc.revenue_usd_per_mwh)),
+            ("profit per MWh", lambda sc: per_mwh(sc.profit_usd_per_mwh)))
+    for name, cell in rows:
+        table.add_row(name, *(cell(sc) for sc in scenarios))
+    return table
+
+
+def _print_site(site_plan, grid) -> None:
+    s = site_plan.site
+    out.rule(f"site {escape(s.name)!s}")
+    notes = Footnotes()
+    out.print(f"cap {s.mw:g} MW at the meter, PUE {s.pue:g} → {s.mw / s.pue:.3f} MW of IT load; power "
+              f"{fmt('power_usd_per_kwh', s.power_usd_per_kwh.value)} \\[{s.power_usd_per_kwh.kind}, "
+              f"{notes.source(s.power_usd_per_kwh)}]; uptime {_pct(s.uptime.value)} \\[{s.uptime.kind}, "
+              f"{notes.source(s.uptime)}]; pool fee {_pct(s.pool_fee.value)} \\[{s.pool_fee.kind}, "
+              f"{notes.source(s.pool_fee)}]")
+    fleets = Table("fleet", "per unit", "kind", "source", title="hardware (per unit)", title_justify="left")
+    for a in s.asics:
+        fleets.add_row(escape(a.label), fmt("hashrate_hps", a.hashrate_hps.value), a.hashrate_hps.kind,
+                       notes.source(a.hashrate_hps))
+        fleets.add_row("", fmt("watts", a.watts.value), a.watts.kind, notes.source(a.watts))
+    for g in s.gpus:
+        rows = [("watts", g.watts), ("utilization", g.utilization), ("tokens_per_second", g.tokens_per_second),
+                ("usd_per_mtok", g.usd_per_mtok), ("gpu_hour_usd", g.gpu_hour_usd), ("idle_watts", g.idle_watts)]
+        first = True
+        for key, value in rows:
+            if value is not None:
+                fleets.add_row(escape(g.label) if first else "", f"{label(key)} {fmt(key, value.value)}", value.kind,
+                               notes.source(value))
+                first = False
+    out.print(fleets)
+    notes.print(out)
+    out.print(_scenario_table(site_plan))
+    alloc = Table(title="best split: fleets ranked by profit per MW, cap filled greedily (estimated)",
+                  title_justify="left")
+    alloc.add_column("#")
+    alloc.add_column("fleet", ratio=1)
+    for name in ("units run", "peak MW", "profit/day", "per MW-day"):
+        alloc.add_column(name, no_wrap=True, justify="right")
+    alloc.add_column("why not all", ratio=1)
+    for item in site_plan.best.items:
+        alloc.add_row(str(item.rank), escape(item.label.split(" × ", 1)[-1]), f"{item.units:,}/{item.available:,}",
+                      f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
+                      format_usd(item.profit_usd_per_mw_day, 0), item.reason)
+    out.print(alloc)
+    if grid is not None:
+        for p, price in enumerate(grid.power_prices):
+            table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),
+                          title=f"best-split profit/day and mining share of the cap at {_per_kwh(price)} (estimated)",
+                          title_justify="left")
+            for d, diff in enumerate(grid.difficulties):
+                cells = []
+                for b in range(len(grid.btc_prices)):
+                    c = grid.at(p, d, b)
+                    share = c.mining_mw / s.mw
+                    style = "red" if c.profit_usd_per_day < 0 else ""
+                    text = f"{format_usd_short(c.profit_usd_per_day)} · {share * 100:.0f}% BTC"
+                    cells.append(f"[{style}]{text}[/{style}]" if style else text)
+                table.add_row(format_si(diff, ""), *cells)
+            out.print(table)
+    _note_lines(out, site_plan.notes)
+
+
+@click.command("plan")
+@click.argument("site_file", type=click.Path(dir_okay=False, path_type=Path))
+@market_option
+@click.option("--btc-price", type=float, default=None, help="USD per BTC (default: the snapshot's).")
+@click.option("--difficulty", default=None, help="Network difficulty (default: the snapshot's).")
+@click.option("--btc-prices", default=None, help="Grid BTC prices, comma-separated (60k,91k,126k).")
+@click.option("--difficulties", default=None, help="Grid difficulties, comma-separated (126T,152T).")
+@click.option("--power-prices", default=None, help="Grid power prices, USD/kWh, comma-separated.")
+@click.option("--no-grid", is_flag=True, help="Skip the sensitivity grid.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plan(site_file: Path, market_file: Path | None, btc_price: float | None, difficulty: str | None,
+         btc_prices: str | None, difficulties: str | None, power_prices: str | None, no_grid: bool,
+         as_json: bool) -> None:
+    """Plan sites from a TOML file: mining vs AI $/day and $/MWh, the profit-maximising split of each power cap,
+    and a sensitivity grid over BTC price × difficulty × power price."""
+    from .plan import METHOD, PlanMarket, axis_around, default_power_axis, load_sites, plan_site, sensitivity_grid
+
+    snapshot = load_snapshot(market_file)
+    sites = load_sites(site_file, snapshot)
+    pm = PlanMarket.from_snapshot(snapshot).with_values(
+        btc_price_usd=btc_price, difficulty=_si_option(difficulty, "--difficulty"))
+    btc_axis = _si_list(btc_prices, "--btc-prices") or axis_around(snapshot.get("btc_price_usd"))
+    diff_axis = _si_list(difficulties, "--difficulties") or axis_around(snapshot.get("difficulty"))
+    power_axis = _si_list(power_prices, "--power-prices")
+    results = []
+    for site in sites:
+        grid = None if no_grid else sensitivity_grid(site, pm, btc_axis, diff_axis,
+                                                     power_axis or default_power_axis(snapshot, site))
+        results.append((plan_site(site, pm), grid))
+    if as_json:
+        emit_json({"market": pm.to_json(), "method": METHOD,
+                   "sites": [{**p.to_json(), "sensitivity": g.to_json() if g else None} for p, g in results]})
+        return
+    out.print(escape(f"{snapshot.label}: BTC {format_usd(pm.btc_price_usd.value)} [{pm.btc_price_usd.kind}, "
+                     f"{pm.btc_price_usd.source}], difficulty {format_si(pm.difficulty.value, '')} "
+                     f"[{pm.difficulty.kind}, {pm.difficulty.source}], hashprice "
+                     f"{format_usd(pm.hashprice_usd_per_ph_day)}/PH/s/day [estimated]"))
+    for site_plan, grid in results:
+        _print_site(site_plan, grid)
+    out.print(f"[dim]method: {escape(METHOD)}[/dim]")
+
+
+__all__ = ["yield_cmd", "market", "plan"]

@@ -1,0 +1,173 @@
+"""Measured figures out of a `hashbench run` result file: hashrate, tokens/s, and the energy behind them.
+
+The result schema grows issue by issue (probes, energy per benchmark, pytest-benchmark's `extra_info`), so this
+reads what is there and reports plainly what is not, rather than assuming one version."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+DECODE, PREFILL = "llm-decode", "llm-prefill"
+
+
+@dataclass(frozen=True)
+class HashMeasurement:
+    label: str  # "cython avx2 ×16"
+    hashrate_hps: float
+    watts: float | None  # mean power over the timed window, when the run metered energy
+    power_source: str  # "nvml", "rapl", "declared 65 W", ... ("" when no energy)
+
+
+@dataclass(frozen=True)
+class TokenMeasurement:
+    probe: str  # llm-decode | llm-prefill
+    device: str
+    preset: str
+    dtype: str
+    batch: int | None
+    tokens_per_second: float
+    joules_per_token: float | None
+    power_source: str
+
+    @property
+    def label(self) -> str:
+        batch = f" batch {self.batch}" if self.batch is not None else ""
+        return f"{self.probe} {self.preset} {self.dtype}{batch} on {self.device}".replace("  ", " ")
+
+    @property
+    def watts(self) -> float | None:
+        return self.joules_per_token * self.tokens_per_second if self.joules_per_token is not None else None
+
+
+@dataclass(frozen=True)
+class RunMeasurements:
+    path: str
+    hashing: tuple[HashMeasurement, ...] = ()
+    tokens: tuple[TokenMeasurement, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def best_hashing(self, need_energy: bool) -> HashMeasurement | None:
+        """The fastest configuration (all cores, best kernel), among those with energy when energy is needed."""
+        pool = [h for h in self.hashing if h.watts is not None] if need_energy else list(self.hashing)
+        return max(pool, key=lambda h: h.hashrate_hps, default=None)
+
+    def best_tokens(self, probe: str, preset: str | None = None) -> TokenMeasurement | None:
+        pool = [t for t in self.tokens if t.probe == probe and (preset is None or t.preset == preset)]
+        return max(pool, key=lambda t: t.tokens_per_second, default=None)
+
+    def matching(self, probe: str, like: TokenMeasurement) -> TokenMeasurement | None:
+        """The `probe` measurement on the same device, preset and dtype as `like` (prefill beside decode)."""
+        pool = [t for t in self.tokens if t.probe == probe and (t.device, t.preset, t.dtype) ==
+                (like.device, like.preset, like.dtype)]
+        return max(pool, key=lambda t: t.tokens_per_second, default=None)
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _flatten(entry: dict) -> dict:
+    # pytest-benchmark layout keeps hashbench's own fields under extra_info; the plain layout has them on top.
+    extra = entry.get("extra_info")
+    return {**extra, **{k: v for k, v in entry.items() if k != "extra_info"}} if isinstance(extra, dict) else entry
+
+
+def _energy(entry: dict) -> tuple[float | None, float | None, str]:
+    """(joules, watts, source) from either flat keys or an `energy` object."""
+    nested = entry.get("energy")
+    if isinstance(nested, dict):
+        joules = _num(nested.get("joules", nested.get("energy_j")))
+        watts = _num(nested.get("watts", nested.get("mean_watts")))
+        source = nested.get("source", nested.get("power_source", ""))
+    else:
+        joules = _num(entry.get("energy_j", nested))
+        watts = _num(entry.get("watts"))
+        source = entry.get("power_source", "")
+    return joules, watts, str(source or "")
+
+
+def _hash_measurement(entry: dict) -> HashMeasurement | None:
+    entry = _flatten(entry)
+    rate = _num(entry.get("hashrate"))
+    if rate is None or rate <= 0:
+        return None
+    joules, watts, source = _energy(entry)
+    if watts is None and joules is not None and joules > 0:
+        seconds, hashes = _num(entry.get("seconds")), _num(entry.get("hashes"))
+        if seconds:
+            watts = joules / seconds  # mean power over the timed window
+        elif hashes:
+            watts = joules / hashes * rate
+    if watts is None:
+        jpu = _num(entry.get("joules_per_unit", entry.get("joules_per_hash")))
+        watts = jpu * rate if jpu else None
+    if watts is not None and watts <= 0:
+        watts = None
+    threads = entry.get("threads")
+    label = " ".join(str(p) for p in (entry.get("backend", "?"), entry.get("impl", "")) if p)
+    if isinstance(threads, int):
+        label += f" ×{threads}"
+    return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source)
+
+
+def _token_measurement(entry: dict) -> TokenMeasurement | None:
+    entry = _flatten(entry)
+    if entry.get("probe") not in (DECODE, PREFILL) or entry.get("unit") != "tokens/s":
+        return None
+    rate = _num(entry.get("value"))
+    if rate is None or rate <= 0:
+        return None
+    jpt = _num(entry.get("joules_per_unit"))
+    if jpt is None:
+        _, watts, _ = _energy(entry)
+        jpt = watts / rate if watts else None
+    batch = entry.get("batch")
+    return TokenMeasurement(probe=entry["probe"], device=str(entry.get("device", "?")),
+                            preset=str(entry.get("preset", "")), dtype=str(entry.get("dtype", "")),
+                            batch=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
+                            tokens_per_second=rate, joules_per_token=jpt if jpt and jpt > 0 else None,
+                            power_source=str(entry.get("power_source", "") or ""))
+
+
+def parse_run(data: object, origin: str) -> RunMeasurements:
+    if not isinstance(data, dict):
+        raise InputError(f"{origin}: not a hashbench run result (expected a JSON object)")
+    benchmarks, probes = data.get("benchmarks", []), data.get("probes", [])
+    if not isinstance(benchmarks, list) or not isinstance(probes, list):
+        raise InputError(f"{origin}: 'benchmarks' and 'probes' must be lists")
+    if "benchmarks" not in data and "probes" not in data:
+        raise InputError(f"{origin}: not a hashbench run result (no 'benchmarks' or 'probes')")
+    # Newer results may list probes among the benchmarks (one pytest-benchmark list): accept both places.
+    entries = [e for e in benchmarks + probes if isinstance(e, dict)]
+    hashing = tuple(h for e in entries if "probe" not in _flatten(e) and (h := _hash_measurement(e)))
+    tokens = tuple(t for e in entries if (t := _token_measurement(e)))
+    notes = []
+    if not hashing:
+        notes.append(f"{origin} has no hashing benchmark with a hashrate")
+    elif all(h.watts is None for h in hashing):
+        notes.append(f"{origin} has no energy for its hashing benchmarks (no meter was available, or the run "
+                     "predates energy metering)")
+    if not any(t.probe == DECODE for t in tokens):
+        notes.append(f"{origin} has no tokens/s (no llm-decode probe)")
+    elif all(t.joules_per_token is None for t in tokens if t.probe == DECODE):
+        notes.append(f"{origin} has no energy for its llm-decode probes")
+    return RunMeasurements(path=origin, hashing=hashing, tokens=tokens, notes=tuple(notes))
+
+
+def load_run(path: Path) -> RunMeasurements:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"run file {str(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read run file {str(path)!r}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"run file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return parse_run(data, str(path))

@@ -1,0 +1,58 @@
+"""Numbers as people type them ("270T", "1.05 ZH/s", "3.6kW", "91,000") and as they read them back."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .errors import InputError
+
+# Lower-case keys: "270t" and "270T" both mean tera. Milli never makes sense for a hashrate, a wattage or a
+# difficulty, so "m"/"M" is mega.
+_PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15, "e": 1e18, "z": 1e21}
+_NUMBER = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtTpPeEzZ]?)\s*(.*)$")
+
+
+def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) -> float:
+    """A number with an optional SI prefix and an optional unit from `units` (case-insensitive).
+
+    `what` names the quantity in the error, e.g. "--hashrate". Exponent notation wins over the exa prefix:
+    "1e15" is 10^15, "2E" is 2×10^18."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        raw = str(text).strip().replace(",", "").replace("_", "")
+        match = _NUMBER.match(raw)
+        unit = match.group(3).strip().lower() if match else ""
+        if not match or (unit and unit not in {u.lower() for u in units}):
+            hint = f" (units: {', '.join(units)})" if units else ""
+            raise InputError(f"{what}: cannot read {str(text)!r} as a number with an optional SI prefix{hint}")
+        value = float(match.group(1)) * _PREFIXES[match.group(2).lower()]
+    if not math.isfinite(value):
+        raise InputError(f"{what}: {text!r} is not a finite number")
+    return value
+
+
+def format_si(value: float, unit: str, digits: int = 2) -> str:
+    """270e12, "H/s" -> "270.00 TH/s"."""
+    for prefix, scale in (("Z", 1e21), ("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}f} {prefix}{unit}"
+    return f"{value:.{digits}f} {unit}"
+
+
+def format_usd(value: float, digits: int = 2) -> str:
+    """-1234.5 -> "-$1,234.50": the sign outside the dollar sign, as accountants write it."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{digits}f}"
+
+
+def format_usd_short(value: float) -> str:
+    """Compact money for grid cells: $950, $12.3k, $4.56M."""
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e6:
+        return f"{sign}${v / 1e6:.2f}M"
+    if v >= 1e4:
+        return f"{sign}${v / 1e3:.1f}k"
+    return f"{sign}${v:,.0f}"

@@ -1,0 +1,375 @@
+"""`hashbench yield`: choose each economics input from flags, a run file, the catalog or the market snapshot,
+remember where it came from, and value the mining and AI sections that apply.
+
+Precedence for every input: a flag (declared) over a measurement in the run file over the catalog's nameplate
+or published figure over the market snapshot over a stated default. A measured rate is only paired with the
+energy measured for that same rate: a hashrate from a flag never borrows a run's watts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from . import catalog
+from .economics import (
+    DECLARED, ESTIMATED, GPU_HOUR, MEASURED, NAMEPLATE, TOKENS, AIInputs, AIYield, MiningInputs, MiningYield,
+    Sourced, ai_yield, combined_kind, difficulty_from_network_hashrate, mining_yield, subsidy_btc,
+    time_shared_throughput)
+from .errors import InputError
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
+from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
+
+FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
+PUBLISHED = "published benchmark"
+
+
+@dataclass(frozen=True)
+class YieldRequest:
+    """What the user asked for; None means "not given"."""
+
+    hashrate_hps: float | None = None
+    watts: float | None = None
+    ai_watts: float | None = None
+    btc_price_usd: float | None = None
+    difficulty: float | None = None
+    network_hashrate_hps: float | None = None
+    height: int | None = None
+    subsidy_btc: float | None = None
+    fees_btc_per_block: float | None = None
+    pool_fee: float | None = None
+    uptime: float | None = None
+    power_usd_per_kwh: float | None = None
+    tokens_per_second: float | None = None
+    input_tokens_per_second: float | None = None
+    prefill_tokens_per_second: float | None = None
+    input_per_output: float | None = None
+    usd_per_mtok: float | None = None
+    usd_per_mtok_input: float | None = None
+    gpu_hour_usd: float | None = None
+    ai_pricing: str | None = None
+    gpus: int | None = None
+    utilization: float | None = None
+    idle_watts: float | None = None
+    model_class: str | None = None
+    asic: str | None = None
+    gpu: str | None = None
+    preset: str | None = None
+
+    def given(self, *names: str) -> bool:
+        return any(getattr(self, n) is not None for n in names)
+
+
+_MINING_FLAGS = ("hashrate_hps", "asic", "btc_price_usd", "difficulty", "network_hashrate_hps", "height",
+                 "subsidy_btc", "fees_btc_per_block", "pool_fee", "uptime")
+_AI_FLAGS = ("ai_watts", "tokens_per_second", "input_tokens_per_second", "prefill_tokens_per_second",
+             "input_per_output", "usd_per_mtok", "usd_per_mtok_input", "gpu_hour_usd", "ai_pricing", "gpus",
+             "utilization", "idle_watts", "model_class", "gpu", "preset")
+assert set(_MINING_FLAGS + _AI_FLAGS) | {"watts", "power_usd_per_kwh"} == {f.name for f in fields(YieldRequest)}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One valued section: the result, every input with its provenance, and the kind of every output figure."""
+
+    inputs: dict[str, Sourced]
+    result: MiningYield | AIYield
+    figure_kinds: dict[str, str]
+    market_label: str
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {**self.result.to_json(),
+                "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+                "figure_kinds": self.figure_kinds,
+                "market": self.market_label,
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class YieldReport:
+    mining: Section | None
+    ai: Section | None
+    notes: tuple[str, ...] = field(default=())  # what was skipped and why
+
+    def to_json(self) -> dict:
+        data = {}
+        if self.mining:
+            data["mining"] = self.mining.to_json()
+        if self.ai:
+            data["ai"] = self.ai.to_json()
+        return data
+
+
+def _flag(value: float, detail: str = "") -> Sourced:
+    return Sourced(float(value), FLAG, DECLARED, detail)
+
+
+def _default(value: float, detail: str) -> Sourced:
+    return Sourced(float(value), DEFAULT, DECLARED, detail)
+
+
+def _power_price(req: YieldRequest, market: MarketSnapshot) -> Sourced:
+    if req.power_usd_per_kwh is not None:
+        return _flag(req.power_usd_per_kwh)
+    return market.sourced("power_usd_per_kwh")
+
+
+class _Skip(Exception):
+    """A section the user did not ask for cannot be valued from the run file: skip it with this reason."""
+
+
+# --- mining ---------------------------------------------------------------------------------------------------------
+
+def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> dict[str, Sourced]:
+    asic = catalog.find_asic(req.asic) if req.asic else None
+    inputs: dict[str, Sourced] = {}
+    if req.hashrate_hps is not None:
+        inputs["hashrate_hps"] = _flag(req.hashrate_hps)
+    elif asic:
+        inputs["hashrate_hps"] = Sourced(asic.hashrate_hps, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source}")
+    else:
+        need_energy = req.watts is None
+        best = run.best_hashing(need_energy) if run else None
+        if best is None:
+            if run and run.hashing:
+                raise _Skip(f"{run.path} has no energy for its hashing benchmarks: give --watts to declare the "
+                            "power drawn while hashing")
+            raise _Skip("no hashrate: give --hashrate, --asic MODEL or a run file with a hashing benchmark")
+        inputs["hashrate_hps"] = Sourced(best.hashrate_hps, RUN, MEASURED, f"{run.path}: {best.label}")
+    if req.watts is not None:
+        inputs["watts"] = _flag(req.watts)
+    elif inputs["hashrate_hps"].source == RUN:
+        best = run.best_hashing(True)
+        inputs["watts"] = Sourced(best.watts, RUN, MEASURED, f"{run.path}: {best.label}, energy from "
+                                  f"{best.power_source or 'an unnamed meter'}")
+    elif asic:
+        inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
+    else:
+        raise InputError("mining needs the power drawn: give --watts (or --asic MODEL for nameplate figures)")
+
+    if req.difficulty is not None and req.network_hashrate_hps is not None:
+        raise InputError("give --difficulty or --network-hashrate, not both")
+    if req.difficulty is not None:
+        inputs["difficulty"] = _flag(req.difficulty)
+    elif req.network_hashrate_hps is not None:
+        inputs["difficulty"] = _flag(difficulty_from_network_hashrate(req.network_hashrate_hps),
+                                     f"from --network-hashrate {req.network_hashrate_hps:.4g} H/s × 600 s / 2^32")
+    else:
+        inputs["difficulty"] = market.sourced("difficulty")
+
+    if req.height is not None and req.subsidy_btc is not None:
+        raise InputError("give --height or --subsidy, not both")
+    if req.subsidy_btc is not None:
+        inputs["subsidy_btc"] = _flag(req.subsidy_btc)
+    elif req.height is not None:
+        inputs["subsidy_btc"] = _flag(subsidy_btc(req.height), f"subsidy at height {req.height:,}")
+    else:
+        height = market.get("height")
+        inputs["subsidy_btc"] = Sourced(subsidy_btc(int(height.value)), height.provenance, ESTIMATED,
+                                        f"subsidy at height {int(height.value):,} ({height.source})")
+
+    inputs["btc_price_usd"] = (_flag(req.btc_price_usd) if req.btc_price_usd is not None
+                               else market.sourced("btc_price_usd"))
+    inputs["fees_btc_per_block"] = (_flag(req.fees_btc_per_block) if req.fees_btc_per_block is not None
+                                    else market.sourced("fees_btc_per_block"))
+    inputs["pool_fee"] = (_flag(req.pool_fee) if req.pool_fee is not None
+                          else _default(0.0, "no pool fee assumed (FPPS pools typically charge a few percent)"))
+    inputs["uptime"] = (_flag(req.uptime) if req.uptime is not None
+                        else _default(1.0, "never curtailed"))
+    inputs["power_usd_per_kwh"] = _power_price(req, market)
+    return inputs
+
+
+def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> Section:
+    inputs = _mining_inputs(req, market, run)
+    m = MiningInputs(**{k: v.value for k, v in inputs.items()})
+    result = mining_yield(m)
+    kinds = {k: ESTIMATED for k in result.to_json()}
+    kinds["joules_per_th"] = combined_kind(inputs["hashrate_hps"].kind, inputs["watts"].kind)
+    notes = ["profit counts power only: no hardware, hosting, staff or depreciation"]
+    if inputs["hashrate_hps"].source == RUN:
+        notes.append("hashrate measured on this machine; ASICs hash about a million times faster per watt")
+    return Section(inputs, result, kinds, market.label, tuple(notes))
+
+
+# --- AI ---------------------------------------------------------------------------------------------------------
+
+def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str, str]:
+    """(class, how it was chosen)."""
+    if req.model_class:
+        if req.model_class not in MODEL_CLASSES:
+            raise InputError(f"model class must be one of {', '.join(MODEL_CLASSES)}, got {req.model_class!r}")
+        return req.model_class, "--model-class"
+    if decode:
+        preset = decode.preset.lower().replace("-", "").replace("_", "")
+        for cls in sorted(MODEL_CLASSES, key=len, reverse=True):  # longest first: "70b" is checked before "8b"
+            if cls in preset:
+                return cls, f"from the run's preset {decode.preset!r}"
+    return "8b", "default (8B class)"
+
+
+def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
+    if not run:
+        return None
+    decode = run.best_tokens(DECODE, req.preset)
+    if decode is None and req.preset is not None:
+        presets = sorted({t.preset for t in run.tokens if t.probe == DECODE})
+        raise InputError(f"{run.path} has no llm-decode probe with preset {req.preset!r}"
+                         + (f"; presets: {', '.join(presets)}" if presets else ""))
+    return decode
+
+
+def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None
+               ) -> tuple[dict[str, Sourced], list[str]]:
+    notes: list[str] = []
+    gpu = catalog.find_gpu(req.gpu) if req.gpu else None
+    decode = None if req.tokens_per_second is not None else _decode_from_run(req, run)
+    cls, cls_how = _model_class(req, decode)
+    pricing = req.ai_pricing or (GPU_HOUR if req.gpu_hour_usd is not None else TOKENS)
+    if pricing not in (TOKENS, GPU_HOUR):
+        raise InputError(f"AI pricing must be {TOKENS!r} or {GPU_HOUR!r}, got {pricing!r}")
+    gpus = req.gpus if req.gpus is not None else 1
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+        raise InputError(f"--gpus must be a whole number >= 1, got {gpus!r}")
+    inputs: dict[str, Sourced] = {}
+
+    # Output tokens/s: flag, then the run's decode probe, then a published figure for the catalog GPU.
+    if req.tokens_per_second is not None:
+        inputs["tokens_per_second"] = _flag(req.tokens_per_second)
+    elif decode:
+        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second, RUN, MEASURED, f"{run.path}: {decode.label}")
+    elif gpu and (ref := catalog.reference_throughput(gpu.model, cls)):
+        inputs["tokens_per_second"] = Sourced(ref.tokens_per_second * gpus, PUBLISHED, ESTIMATED,
+                                              f"{gpus} × {ref.tokens_per_second:g} tokens/s per {gpu.model}, "
+                                              f"{cls} class: {ref.source} ({ref.note})")
+    elif pricing == TOKENS:
+        if run and not run.tokens:
+            raise _Skip(f"{run.path} has no tokens/s (no llm-decode probe): give --tokens-per-second, or "
+                        "--gpu-hour-usd to price by rental")
+        known = ", ".join(f"{r.gpu} {r.model_class}" for r in catalog.throughput_refs())
+        raise InputError("AI priced per token needs tokens/s: give --tokens-per-second, a run file with an "
+                         f"llm-decode probe, or --gpu with a published figure ({known})")
+
+    # Prompt tokens: declared directly, or time-shared with a prefill rate.
+    prefill = None
+    if req.prefill_tokens_per_second is not None:
+        prefill = _flag(req.prefill_tokens_per_second)
+    elif decode and (p := run.matching(PREFILL, decode)):
+        prefill = Sourced(p.tokens_per_second, RUN, MEASURED, f"{run.path}: {p.label}")
+    watts_override = None
+    if req.input_per_output is not None:
+        if req.input_tokens_per_second is not None:
+            raise InputError("give --input-tokens-per-second or --input-per-output, not both")
+        if prefill is None or "tokens_per_second" not in inputs:
+            raise InputError("--input-per-output needs a decode and a prefill rate (a run file with llm-decode and "
+                             "llm-prefill probes, or --tokens-per-second with --prefill-tokens-per-second)")
+        decode_s = inputs["tokens_per_second"]
+        in_tps, out_tps = time_shared_throughput(prefill.value, decode_s.value, req.input_per_output)
+        kind = combined_kind(decode_s.kind, prefill.kind)
+        how = (f"time-shared: decode {decode_s.value:.6g} and prefill {prefill.value:.6g} tokens/s, "
+               f"{req.input_per_output:g} prompt tokens per output token")
+        inputs["tokens_per_second"] = Sourced(out_tps, decode_s.source, kind, how)
+        inputs["input_tokens_per_second"] = Sourced(in_tps, prefill.source, kind, how)
+        if decode and decode_s.source == RUN and prefill.source == RUN:
+            p = run.matching(PREFILL, decode)
+            if decode.watts is not None and p and p.watts is not None:
+                decode_share = (1 / decode.tokens_per_second) / (1 / out_tps)
+                watts_override = decode_share * decode.watts + (1 - decode_share) * p.watts
+    elif req.input_tokens_per_second is not None:
+        inputs["input_tokens_per_second"] = _flag(req.input_tokens_per_second)
+    elif prefill is not None and pricing == TOKENS:
+        notes.append("prefill rate known but not used: pass --input-per-output R to share the machine's time "
+                     "between prompt and output tokens")
+
+    # Power at full load.
+    tokens_from_run = inputs.get("tokens_per_second") is not None and inputs["tokens_per_second"].source == RUN
+    if req.ai_watts is not None:
+        inputs["watts"] = _flag(req.ai_watts)
+    elif req.watts is not None and req.asic is None:  # beside --asic, --watts is the ASIC's
+        inputs["watts"] = _flag(req.watts)
+    elif watts_override is not None:
+        inputs["watts"] = Sourced(watts_override, RUN, MEASURED, "time-weighted mean of the decode and prefill "
+                                  f"probes' power ({decode.power_source or 'unnamed meter'})")
+    elif tokens_from_run and decode.watts is not None:
+        inputs["watts"] = Sourced(decode.watts, RUN, MEASURED, f"{run.path}: {decode.label}: "
+                                  f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
+                                  f"{decode.power_source or 'an unnamed meter'}")
+        if decode.power_source.lower() in ("nvml", "gpu"):
+            notes.append("energy from NVML is the GPU board only: the node and the wall draw more")
+    elif gpu:
+        inputs["watts"] = Sourced(gpu.tdp_w * gpus, CATALOG, NAMEPLATE,
+                                  f"{gpus} × {gpu.model} TDP {gpu.tdp_w:g} W: {gpu.source}")
+        notes.append(f"watts are the {gpu.model}'s nameplate TDP ({gpu.note})")
+    elif tokens_from_run:
+        raise _Skip(f"{run.path} has no energy for its llm-decode probe: give --ai-watts (or --watts) or --gpu")
+    else:
+        raise InputError("AI needs the power drawn: give --ai-watts/--watts, --gpu MODEL, or a run file with energy")
+
+    if pricing == GPU_HOUR:
+        for flag, value in (("--usd-per-mtok", req.usd_per_mtok), ("--usd-per-mtok-input", req.usd_per_mtok_input)):
+            if value is not None:
+                raise InputError(f"price AI by $/Mtok or by $/GPU-hour, not both ({flag} with GPU-hour pricing)")
+        inputs.pop("input_tokens_per_second", None)
+        if req.gpu_hour_usd is not None:
+            inputs["gpu_hour_usd"] = _flag(req.gpu_hour_usd)
+        elif gpu and gpu.model in GPU_HOUR_FIGURE:
+            inputs["gpu_hour_usd"] = market.sourced(GPU_HOUR_FIGURE[gpu.model])
+        else:
+            raise InputError("GPU-hour pricing needs --gpu-hour-usd (the snapshot has rental prices for "
+                             f"{', '.join(sorted(set(GPU_HOUR_FIGURE)))} via --gpu)")
+        inputs["gpus"] = _flag(gpus) if req.gpus is not None else _default(1, "one GPU rented")
+    else:
+        if req.usd_per_mtok is not None:
+            inputs["usd_per_mtok"] = _flag(req.usd_per_mtok)
+        else:
+            fig = market.sourced(f"usd_per_mtok_{cls}")
+            inputs["usd_per_mtok"] = Sourced(fig.value, fig.source, fig.kind, f"{cls} class ({cls_how}): {fig.detail}")
+        if req.usd_per_mtok_input is not None:
+            inputs["usd_per_mtok_input"] = _flag(req.usd_per_mtok_input)
+        elif "input_tokens_per_second" in inputs:
+            raise InputError("prompt tokens need their own price: give --usd-per-mtok-input")
+
+    if req.utilization is not None:
+        inputs["utilization"] = _flag(req.utilization)
+    else:
+        inputs["utilization"] = _default(1.0, "every second sold: an upper bound")
+        notes.append("utilization not given: assumes every second is sold (an upper bound); pass --utilization")
+    if req.idle_watts is not None:
+        inputs["idle_watts"] = _flag(req.idle_watts)
+    inputs["power_usd_per_kwh"] = _power_price(req, market)
+    return inputs, notes
+
+
+def value_ai(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> Section:
+    inputs, notes = _ai_inputs(req, market, run)
+    args = {k: v.value for k, v in inputs.items()}
+    if "gpus" in args:
+        args["gpus"] = int(args["gpus"])
+    result = ai_yield(AIInputs(**args))
+    kinds = {k: ESTIMATED for k in result.to_json() if k != "pricing"}
+    if "tokens_per_second" in inputs:
+        kinds["joules_per_token"] = combined_kind(inputs["tokens_per_second"].kind, inputs["watts"].kind)
+    notes.append("profit counts power only: no hardware, hosting, staff or depreciation")
+    return Section(inputs, result, kinds, market.label, tuple(notes))
+
+
+def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None = None) -> YieldReport:
+    """Value every section the request asks for or the run file supports; explain every section left out."""
+    sections: dict[str, Section | None] = {"mining": None, "ai": None}
+    notes: list[str] = list(run.notes) if run else []
+    for name, flags, value in (("mining", _MINING_FLAGS, value_mining), ("ai", _AI_FLAGS, value_ai)):
+        asked = req.given(*flags)
+        supported = bool(run and (run.hashing if name == "mining" else
+                                  any(t.probe == DECODE for t in run.tokens)))
+        if not (asked or supported):
+            continue
+        try:
+            sections[name] = value(req, market, run)
+        except _Skip as skip:
+            if asked:
+                raise InputError(str(skip)) from None
+            notes.append(f"{name} section skipped: {skip}")
+    if not sections["mining"] and not sections["ai"]:
+        why = "; ".join(notes) if notes else "no inputs"
+        raise InputError("nothing to value: give --hashrate/--asic for mining, --tokens-per-second/--gpu-hour-usd/"
+                         f"--gpu for AI, or --from-run RESULT.json ({why})")
+    return YieldReport(mining=sections["mining"], ai=sections["ai"], notes=tuple(dict.fromkeys(notes)))

@@ -1,0 +1,441 @@
+"""Economics to the cent, from hand-computed cases; `hashbench yield` as a user meets it."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+from hashbench import catalog
+from hashbench.economics import (
+    AIInputs, MiningInputs, ai_yield, difficulty_from_network_hashrate, hashprice_usd_per_ph_day, mining_yield,
+    network_hashrate_from_difficulty, subsidy_btc, subsidy_sats, time_shared_throughput,
+    watts_per_unit_yield_per_year)
+from hashbench.errors import InputError
+from hashbench.units import format_si, format_usd, parse_si
+
+cents = lambda x: round(x, 2)  # noqa: E731
+
+
+# --- protocol ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("height, btc", [
+    (0, 50.0), (209_999, 50.0), (210_000, 25.0),
+    (839_999, 6.25), (840_000, 3.125), (1_049_999, 3.125), (1_050_000, 1.5625),
+])
+def test_subsidy_at_halving_boundaries(height, btc):
+    assert subsidy_btc(height) == btc
+
+
+def test_subsidy_runs_out_in_satoshis_and_is_zero_from_the_64th_halving():
+    assert subsidy_sats(32 * 210_000) == 1  # 5,000,000,000 >> 32 = 1 sat
+    assert subsidy_sats(33 * 210_000) == 0
+    assert subsidy_sats(64 * 210_000 - 1) == 0
+    assert subsidy_sats(64 * 210_000) == 0  # Bitcoin Core returns 0 explicitly: a shift by 64 is undefined in C++
+    assert subsidy_sats(10**9) == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "840000"])
+def test_subsidy_rejects_bad_heights(bad):
+    with pytest.raises(InputError):
+        subsidy_sats(bad)
+
+
+def test_difficulty_from_network_hashrate():
+    # 1.1 ZH/s × 600 s / 2^32 = 153,668,224,811,553.97
+    assert difficulty_from_network_hashrate(1.1e21) == pytest.approx(153_668_224_811_553.97, rel=1e-12)
+    assert difficulty_from_network_hashrate(network_hashrate_from_difficulty(152e12)) == pytest.approx(152e12)
+
+
+def test_hashprice_worked_example_to_the_cent():
+    # 86,400 / (152e12 × 2^32) × (3.125 + 0.036) BTC × $91,000 × 1e15 = $38.0694 per PH/s per day.
+    # (Luxor's index printed ≈ $38.2 that day: it averages fees over 144 blocks and uses its own price.)
+    assert cents(hashprice_usd_per_ph_day(152e12, 91_000, 3.125 + 0.036)) == 38.07
+    assert hashprice_usd_per_ph_day(152e12, 91_000, 3.161) == pytest.approx(38.2, rel=0.01)
+
+
+# --- mining -----------------------------------------------------------------------------------------------------
+
+def _s21xp(**over) -> MiningInputs:
+    args = dict(hashrate_hps=270e12, watts=3645, btc_price_usd=91_000, difficulty=152e12, subsidy_btc=3.125,
+                fees_btc_per_block=0.036, power_usd_per_kwh=0.05)
+    return MiningInputs(**{**args, **over})
+
+
+def test_mining_yield_by_hand():
+    y = mining_yield(_s21xp())
+    # revenue = 0.27 PH/s × $38.0694 = $10.2787; energy = 3.645 kW × 24 h = 87.48 kWh; cost = 87.48 × 0.05 = $4.374
+    assert cents(y.hashprice_usd_per_ph_day) == 38.07
+    assert cents(y.revenue_usd_per_day) == 10.28
+    assert y.energy_kwh_per_day == pytest.approx(87.48)
+    assert cents(y.power_cost_usd_per_day) == 4.37
+    assert cents(y.profit_usd_per_day) == 5.90
+    assert round(y.revenue_usd_per_kwh, 4) == 0.1175  # 10.2787 / 87.48
+    assert round(y.profit_usd_per_kwh, 4) == 0.0675
+    assert y.breakeven_power_usd_per_kwh == y.revenue_usd_per_kwh
+    assert y.joules_per_th == pytest.approx(13.5)
+    assert y.btc_per_day == pytest.approx(10.278741534995406 / 91_000)
+
+
+def test_mining_pool_fee_and_curtailment_by_hand():
+    y = mining_yield(_s21xp(pool_fee=0.02, uptime=0.9))
+    # revenue = 10.27874 × 0.98 × 0.9 = $9.0659; energy = 87.48 × 0.9 = 78.732 kWh; cost = $3.9366
+    assert cents(y.revenue_usd_per_day) == 9.07
+    assert y.energy_kwh_per_day == pytest.approx(78.732)
+    assert cents(y.power_cost_usd_per_day) == 3.94
+    assert cents(y.profit_usd_per_day) == 5.13
+    # per kWh does not depend on uptime (a curtailed miner is off: it neither earns nor draws)
+    assert round(y.revenue_usd_per_kwh, 6) == round(10.278741534995406 * 0.98 / 87.48, 6)
+    assert cents(y.hashprice_usd_per_ph_day) == 38.07  # hashprice is gross: before pool fee and uptime
+
+
+def test_mining_curtailed_all_day_keeps_per_kwh_figures_defined():
+    y = mining_yield(_s21xp(uptime=0.0))
+    assert y.revenue_usd_per_day == 0 and y.energy_kwh_per_day == 0
+    assert round(y.breakeven_power_usd_per_kwh, 4) == 0.1175
+
+
+@pytest.mark.parametrize("field, value", [
+    ("watts", 0), ("watts", -5), ("btc_price_usd", 0), ("btc_price_usd", -91_000), ("difficulty", 0),
+    ("power_usd_per_kwh", 0), ("power_usd_per_kwh", -0.01), ("hashrate_hps", 0), ("uptime", 1.01),
+    ("uptime", -0.1), ("pool_fee", 1.0), ("pool_fee", -0.01), ("fees_btc_per_block", -1),
+    ("watts", math.nan), ("btc_price_usd", math.inf),
+])
+def test_mining_rejects_bad_inputs(field, value):
+    with pytest.raises(InputError):
+        _s21xp(**{field: value})
+
+
+def test_revenue_per_watt_year_matches_the_notes():
+    # $30–38/PH/day at 17.5 J/TH ≈ $0.63–0.80 per W per year
+    assert cents(watts_per_unit_yield_per_year(30, 17.5)) == 0.63
+    assert cents(watts_per_unit_yield_per_year(38, 17.5)) == 0.79
+
+
+@settings(max_examples=40, deadline=None)
+@given(rate=st.floats(1e9, 1e18), watts=st.floats(1, 1e5), price=st.floats(1e3, 1e6), power=st.floats(0.001, 1),
+       uptime=st.floats(0, 1), fee=st.floats(0, 0.5))
+def test_mining_identities(rate, watts, price, power, uptime, fee):
+    y = mining_yield(_s21xp(hashrate_hps=rate, watts=watts, btc_price_usd=price, power_usd_per_kwh=power,
+                            uptime=uptime, pool_fee=fee))
+    assert y.profit_usd_per_day == pytest.approx(y.revenue_usd_per_day - y.power_cost_usd_per_day)
+    assert y.profit_usd_per_kwh == pytest.approx(y.revenue_usd_per_kwh - power)
+    at_breakeven = mining_yield(_s21xp(hashrate_hps=rate, watts=watts, btc_price_usd=price, uptime=uptime,
+                                       pool_fee=fee, power_usd_per_kwh=y.breakeven_power_usd_per_kwh))
+    assert at_breakeven.profit_usd_per_day == pytest.approx(0, abs=1e-9 * max(1, y.revenue_usd_per_day))
+
+
+# --- AI ---------------------------------------------------------------------------------------------------------
+
+def test_ai_token_revenue_by_hand():
+    y = ai_yield(AIInputs(watts=700, power_usd_per_kwh=0.04, utilization=0.6, tokens_per_second=5800,
+                          usd_per_mtok=0.125))
+    # 5,800 tok/s × 86,400 s × 0.6 × $0.125 / 1e6 = $37.584; the machine stays on: 0.7 kW × 24 h = 16.8 kWh
+    assert cents(y.revenue_usd_per_day) == 37.58
+    assert y.energy_kwh_per_day == pytest.approx(16.8)
+    assert cents(y.power_cost_usd_per_day) == 0.67
+    assert cents(y.profit_usd_per_day) == 36.91
+    assert round(y.revenue_usd_per_kwh, 4) == 2.2371  # 37.584 / 16.8
+    assert y.breakeven_power_usd_per_kwh == y.revenue_usd_per_kwh
+    assert round(y.joules_per_token, 4) == 0.1207  # 700 W / 5,800 tok/s (the notes: ≈ 0.12 J/token measured)
+    assert y.tokens_per_day == pytest.approx(5800 * 86400 * 0.6)
+
+
+def test_ai_idle_watts_by_hand():
+    y = ai_yield(AIInputs(watts=700, idle_watts=100, power_usd_per_kwh=0.04, utilization=0.6,
+                          tokens_per_second=5800, usd_per_mtok=0.125))
+    # (0.6 × 700 + 0.4 × 100) W × 24 h = 11.04 kWh
+    assert y.energy_kwh_per_day == pytest.approx(11.04)
+    assert cents(y.power_cost_usd_per_day) == 0.44
+    assert round(y.revenue_usd_per_kwh, 4) == 3.4043  # 37.584 / 11.04
+
+
+def test_ai_separate_input_and_output_prices_by_hand():
+    y = ai_yield(AIInputs(watts=1000, power_usd_per_kwh=0.05, utilization=0.5, tokens_per_second=1000,
+                          usd_per_mtok=0.60, input_tokens_per_second=4000, usd_per_mtok_input=0.15))
+    # 86,400 × 0.5 / 1e6 × (1,000 × 0.60 + 4,000 × 0.15) = 0.0432 × 1,200 = $51.84
+    assert cents(y.revenue_usd_per_day) == 51.84
+
+
+def test_ai_gpu_hour_revenue_by_hand():
+    y = ai_yield(AIInputs(watts=10_200, power_usd_per_kwh=0.05, utilization=0.7, gpu_hour_usd=2.35, gpus=8))
+    # $2.35 × 8 × 24 h × 0.7 = $315.84; 10.2 kW × 24 h = 244.8 kWh × $0.05 = $12.24
+    assert cents(y.revenue_usd_per_day) == 315.84
+    assert cents(y.power_cost_usd_per_day) == 12.24
+    assert cents(y.profit_usd_per_day) == 303.60
+    assert y.joules_per_token is None and y.pricing == "gpu-hour"
+
+
+def test_time_shared_prefill_and_decode():
+    # 1 / 1,000 + 4 / 10,000 = 1.4 ms per output token -> 714.29 output and 2,857.14 prompt tokens/s
+    inp, outp = time_shared_throughput(10_000, 1_000, 4)
+    assert outp == pytest.approx(714.2857, rel=1e-6) and inp == pytest.approx(2857.1429, rel=1e-6)
+    assert time_shared_throughput(10_000, 1_000, 0) == (0, 1000)
+
+
+@pytest.mark.parametrize("over", [
+    dict(watts=0), dict(utilization=1.2), dict(utilization=-0.01), dict(usd_per_mtok=0), dict(usd_per_mtok=-1),
+    dict(tokens_per_second=0), dict(idle_watts=800), dict(idle_watts=0), dict(gpu_hour_usd=2.0),
+    dict(usd_per_mtok=None), dict(input_tokens_per_second=100), dict(usd_per_mtok_input=0.1),
+    dict(power_usd_per_kwh=0),
+])
+def test_ai_rejects_bad_inputs(over):
+    args = dict(watts=700, power_usd_per_kwh=0.04, tokens_per_second=5800, usd_per_mtok=0.125)
+    with pytest.raises(InputError):
+        AIInputs(**{**args, **over})
+
+
+# --- units and catalog ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, value", [
+    ("270T", 270e12), ("270 TH/s", 270e12), ("270th/s", 270e12), ("1.05 ZH/s", 1.05e21), ("1e15", 1e15),
+    ("2E", 2e18), ("91,000", 91_000), ("3.6k", 3600), ("152T", 152e12), (".5P", 0.5e15),
+])
+def test_parse_si(text, value):
+    assert parse_si(text, "--x", ("H/s", "W")) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "270X", "270 TW/h", "nan", "1e999"])
+def test_parse_si_rejects(text):
+    with pytest.raises(InputError):
+        parse_si(text, "--hashrate", ("H/s",))
+
+
+def test_formatting():
+    assert format_si(270e12, "H/s") == "270.00 TH/s"
+    assert format_usd(-1234.5) == "-$1,234.50"
+
+
+def test_asic_catalog_rows_are_nameplate_with_sources():
+    models = {a.model for a in catalog.asics()}
+    assert models == {"Antminer S19", "Antminer S19 XP", "Antminer S21", "Antminer S21 Pro", "Antminer S21 XP",
+                      "Antminer S21 XP Hyd", "Antminer S23 Hyd", "Whatsminer M60", "Whatsminer M60S",
+                      "Whatsminer M66S+"}
+    for a in catalog.asics():
+        assert a.provenance == "nameplate" and a.source
+        assert a.j_per_th == pytest.approx(a.watts / a.hashrate_ths, rel=0.01), a.model
+
+
+def test_gpu_catalog_rows_are_nameplate_with_sources():
+    assert {g.model for g in catalog.gpus()} == {"H100 SXM", "H100 PCIe", "H200", "B200", "L40S", "RTX 4090"}
+    for g in catalog.gpus():
+        assert g.provenance == "nameplate" and g.source and g.tdp_w > 0 and g.memory_gb > 0 and g.bandwidth_tbs > 0
+    assert catalog.find_gpu("h100-sxm").tdp_w == 700
+    for ref in catalog.throughput_refs():
+        assert catalog.find_gpu(ref.gpu) and ref.provenance == "published" and ref.source
+
+
+@pytest.mark.parametrize("name, model", [("S21 XP", "Antminer S21 XP"), ("antminer s21xp", "Antminer S21 XP"),
+                                         ("S21", "Antminer S21"), ("M66S+", "Whatsminer M66S+"),
+                                         ("whatsminer-m60s", "Whatsminer M60S")])
+def test_find_asic(name, model):
+    assert catalog.find_asic(name).model == model
+
+
+def test_unknown_hardware_is_an_input_error():
+    with pytest.raises(InputError, match="unknown ASIC"):
+        catalog.find_asic("S99")
+    with pytest.raises(InputError, match="unknown GPU"):
+        catalog.find_gpu("A100")
+
+
+# --- hashbench yield --------------------------------------------------------------------------------------------
+
+def test_yield_json_worked_example():
+    data = invoke_json("yield", "--hashrate", "1P", "--watts", "17.5k", "--difficulty", "152T", "--btc-price",
+                       "91000", "--subsidy", "3.125", "--fees-btc", "0.036", "--power-price", "0.05")
+    assert set(data) == {"mining"}
+    m = data["mining"]
+    for key in ("hashprice_usd_per_ph_day", "revenue_usd_per_day", "power_cost_usd_per_day", "profit_usd_per_day",
+                "revenue_usd_per_kwh", "profit_usd_per_kwh", "breakeven_power_usd_per_kwh", "joules_per_th"):
+        assert isinstance(m[key], float), key
+    assert cents(m["hashprice_usd_per_ph_day"]) == 38.07
+    assert cents(m["revenue_usd_per_day"]) == 38.07  # 1 PH/s, no pool fee, full uptime
+    assert cents(m["power_cost_usd_per_day"]) == 21.00  # 17.5 kW × 24 h × $0.05
+    assert cents(m["profit_usd_per_day"]) == 17.07
+    assert m["joules_per_th"] == pytest.approx(17.5)
+    assert m["inputs"]["hashrate_hps"] == {"value": 1e15, "source": "flag", "kind": "declared"}
+    assert m["inputs"]["pool_fee"]["source"] == "default"
+    assert m["figure_kinds"]["joules_per_th"] == "declared"
+    assert m["figure_kinds"]["profit_usd_per_day"] == "estimated"
+
+
+def test_yield_defaults_come_from_the_dated_snapshot():
+    data = invoke_json("yield", "--asic", "S21 XP")
+    m = data["mining"]
+    assert m["inputs"]["hashrate_hps"]["source"] == "catalog nameplate"
+    assert m["inputs"]["watts"]["kind"] == "nameplate"
+    assert m["inputs"]["btc_price_usd"]["source"] == "market snapshot 2025-11-18"
+    assert m["inputs"]["subsidy_btc"]["value"] == 3.125
+    assert m["figure_kinds"]["joules_per_th"] == "nameplate"
+    assert "2025-11-18" in m["market"]
+
+
+def test_yield_network_hashrate_and_height():
+    data = invoke_json("yield", "--hashrate", "270T", "--watts", "3645", "--network-hashrate", "1.1 ZH/s",
+                       "--height", "1050000", "--power-price", "0.05", "--btc-price", "91000")
+    inputs = data["mining"]["inputs"]
+    assert inputs["difficulty"]["value"] == pytest.approx(153_668_224_811_553.97)
+    assert inputs["subsidy_btc"]["value"] == 1.5625
+
+
+def test_yield_ai_with_gpu_catalog_and_both_sections():
+    data = invoke_json("yield", "--asic", "S21", "--gpu", "H100 SXM", "--utilization", "0.6", "--power-price",
+                       "0.04")
+    assert set(data) == {"mining", "ai"}
+    ai = data["ai"]
+    assert cents(ai["revenue_usd_per_day"]) == 37.58  # 5,800 tok/s published × 0.6 × $0.125/Mtok (snapshot)
+    assert ai["inputs"]["tokens_per_second"]["source"] == "published benchmark"
+    assert ai["inputs"]["watts"]["source"] == "catalog nameplate"
+    assert round(ai["joules_per_token"], 4) == 0.1207
+    for key in ("revenue_usd_per_day", "power_cost_usd_per_day", "profit_usd_per_day", "revenue_usd_per_kwh",
+                "profit_usd_per_kwh", "breakeven_power_usd_per_kwh", "joules_per_token"):
+        assert key in ai
+
+
+def test_yield_gpu_hour_pricing_from_flags():
+    data = invoke_json("yield", "--gpu-hour-usd", "2.35", "--gpus", "8", "--watts", "10.2k", "--utilization",
+                       "0.7", "--power-price", "0.05")
+    assert cents(data["ai"]["profit_usd_per_day"]) == 303.60
+    assert data["ai"]["joules_per_token"] is None
+
+
+def _run_file(tmp_path, *, energy: bool = True, probes: bool = True):
+    bench = [{"backend": "python", "impl": "hashlib", "threads": 1, "hashrate": 1.0e6, "seconds": 5.0,
+              "hashes": 5_000_000},
+             {"backend": "cython", "impl": "avx2", "threads": 16, "hashrate": 2.0e8, "seconds": 5.0,
+              "hashes": 1_000_000_000}]
+    if energy:
+        bench[0].update(energy_j=300.0, power_source="rapl")
+        bench[1].update(energy_j=1000.0, power_source="rapl")
+    data = {"schema_version": 1, "kind": "hashbench-run", "benchmarks": bench}
+    if probes:
+        data["probes"] = [
+            {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+             "value": 5000.0, "unit": "tokens/s", "energy_j": 36000.0, "joules_per_unit": 0.12,
+             "power_source": "nvml"},
+            {"probe": "llm-prefill", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+             "value": 50000.0, "unit": "tokens/s", "energy_j": 30000.0, "joules_per_unit": 0.010,
+             "power_source": "nvml"},
+            {"probe": "gemm", "device": "cuda:0", "preset": "", "dtype": "bf16", "batch": None, "value": 7e14,
+             "unit": "FLOP/s", "energy_j": None, "joules_per_unit": None, "power_source": "nvml"},
+        ]
+    return write_json(tmp_path / "run.json", data)
+
+
+def test_yield_from_run_uses_measured_figures(tmp_path):
+    data = invoke_json("yield", "--from-run", str(_run_file(tmp_path)), "--power-price", "0.05", "--utilization",
+                       "0.5")
+    m, ai = data["mining"], data["ai"]
+    assert m["inputs"]["hashrate_hps"]["value"] == 2.0e8  # the fastest configuration
+    assert m["inputs"]["hashrate_hps"]["source"] == "measured (run file)"
+    assert m["inputs"]["watts"]["value"] == pytest.approx(200.0)  # 1,000 J over 5 s
+    assert m["figure_kinds"]["joules_per_th"] == "measured"
+    assert m["joules_per_th"] == pytest.approx(1e6)  # 200 W / 0.0002 TH/s
+    tokens = ai["inputs"]["tokens_per_second"]
+    assert (tokens["value"], tokens["source"], tokens["kind"]) == (5000.0, "measured (run file)", "measured")
+    assert "llm-decode llama-3.1-8b fp8 batch 64 on cuda:0" in tokens["detail"]
+    assert ai["inputs"]["watts"]["value"] == pytest.approx(600.0)  # 0.12 J/token × 5,000 tok/s
+    assert ai["joules_per_token"] == pytest.approx(0.12)
+    assert ai["figure_kinds"]["joules_per_token"] == "measured"
+    # 8B class read from the preset: 5,000 × 86,400 × 0.5 × $0.125 / 1e6 = $27.00
+    assert cents(ai["revenue_usd_per_day"]) == 27.00
+
+
+def test_yield_from_run_time_shares_prefill_and_decode(tmp_path):
+    data = invoke_json("yield", "--from-run", str(_run_file(tmp_path)), "--input-per-output", "4",
+                       "--usd-per-mtok", "0.20", "--usd-per-mtok-input", "0.05", "--utilization", "1",
+                       "--power-price", "0.05")
+    ai = data["ai"]
+    # 1/5,000 + 4/50,000 = 0.28 ms per output token -> 3,571.43 out, 14,285.71 in; decode holds 5/7 of the time
+    assert ai["inputs"]["tokens_per_second"]["value"] == pytest.approx(3571.4286, rel=1e-6)
+    assert ai["inputs"]["input_tokens_per_second"]["value"] == pytest.approx(14285.714, rel=1e-6)
+    assert ai["inputs"]["watts"]["value"] == pytest.approx(5 / 7 * 600 + 2 / 7 * 500)
+    # 86,400 / 1e6 × (3,571.43 × 0.20 + 14,285.71 × 0.05) = 0.0864 × 1,428.57 = $123.43
+    assert cents(ai["revenue_usd_per_day"]) == 123.43
+
+
+def test_yield_from_run_without_energy_or_tokens_says_so(tmp_path):
+    run = str(_run_file(tmp_path, energy=False, probes=False))
+    result = invoke("yield", "--from-run", run)
+    assert_one_line_error(result, "nothing to value", "no energy", "no tokens/s")
+    result = invoke("yield", "--from-run", run, "--watts", "65", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "no tokens/s" in result.stderr
+    assert set(json.loads(result.stdout)) == {"mining"}
+
+
+def test_yield_console_labels_every_figure():
+    result = invoke("yield", "--asic", "S21 XP", "--gpu", "H100 SXM", "--utilization", "0.5",
+                    env={"COLUMNS": "200"})  # wide enough that no cell wraps
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "market snapshot 2025-11-18" in text
+    for word in ("nameplate", "estimated", "declared", "J/TH", "J/token", "breakeven"):
+        assert word in text, word
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--hashrate", "270T", "--watts", "0"), "watts must be > 0"),
+    (("--hashrate", "270T", "--watts", "-3"), "watts must be > 0"),
+    (("--asic", "S21", "--btc-price", "-1"), "BTC price must be > 0"),
+    (("--asic", "S21", "--btc-price", "0"), "BTC price must be > 0"),
+    (("--asic", "S21", "--difficulty", "0"), "difficulty must be > 0"),
+    (("--asic", "S21", "--power-price", "0"), "power price must be > 0"),
+    (("--asic", "S21", "--uptime", "1.5"), "uptime must be between 0 and 1"),
+    (("--gpu", "H100 SXM", "--utilization", "2"), "utilization must be between 0 and 1"),
+    (("--gpu", "H100 SXM", "--usd-per-mtok", "-0.1"), "$/Mtok must be > 0"),
+    (("--asic", "S99",), "unknown ASIC 'S99'"),
+    (("--gpu", "Z9000",), "unknown GPU 'Z9000'"),
+    (("--hashrate", "fast", "--watts", "10"), "--hashrate"),
+    (("--asic", "S21", "--difficulty", "152T", "--network-hashrate", "1Z"), "not both"),
+    (("--asic", "S21", "--height", "1", "--subsidy", "3.125"), "not both"),
+    (("--gpu", "H100 SXM", "--gpu-hour-usd", "2", "--usd-per-mtok", "0.1"), "not both"),
+    (("--hashrate", "270T",), "--watts"),
+    ((), "nothing to value"),
+    (("--from-run", "/nonexistent/run.json"), "not found"),
+])
+def test_yield_bad_input_is_one_line_exit_2(args, fragment):
+    assert_one_line_error(invoke("yield", *args), fragment)
+
+
+def test_yield_malformed_run_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert_one_line_error(invoke("yield", "--from-run", str(bad)), "not valid JSON")
+    write_json(bad, [1, 2])
+    assert_one_line_error(invoke("yield", "--from-run", str(bad)), "not a hashbench run result")
+
+
+def test_yield_unknown_preset_lists_the_ones_in_the_run(tmp_path):
+    result = invoke("yield", "--from-run", str(_run_file(tmp_path)), "--preset", "llama-70b")
+    assert_one_line_error(result, "no llm-decode probe with preset 'llama-70b'", "llama-3.1-8b")
+
+
+def test_yield_reads_pytest_benchmark_layout(tmp_path):
+    # The result file may move hashbench's fields under pytest-benchmark's extra_info.
+    run = write_json(tmp_path / "run.json", {"benchmarks": [
+        {"name": "sha256d[cython]", "stats": {"mean": 1.0},
+         "extra_info": {"backend": "cython", "impl": "avx2", "threads": 4, "hashrate": 4e7,
+                        "energy": {"joules": 250.0, "source": "rapl"}, "seconds": 5.0}}]})
+    data = invoke_json("yield", "--from-run", str(run), "--power-price", "0.1")
+    assert data["mining"]["inputs"]["watts"]["value"] == pytest.approx(50.0)
+    assert "rapl" in data["mining"]["inputs"]["watts"]["detail"]
+
+
+def test_yield_market_file_from_the_environment(tmp_path):
+    market = write_json(tmp_path / "m.json", {"date": "2026-02-01", "figures": {"btc_price_usd": 70000}})
+    data = invoke_json("yield", "--asic", "S21", env={"HASHBENCH_MARKET": str(market)})
+    assert data["mining"]["inputs"]["btc_price_usd"]["value"] == 70000
+    assert data["mining"]["inputs"]["btc_price_usd"]["source"] == "market snapshot 2026-02-01"
+
+
+def test_watts_beside_an_asic_belong_to_the_asic():
+    data = invoke_json("yield", "--asic", "S21", "--watts", "3300", "--gpu", "H100 SXM")
+    assert data["mining"]["inputs"]["watts"]["value"] == 3300
+    assert data["ai"]["inputs"]["watts"] == {"value": 700.0, "source": "catalog nameplate", "kind": "nameplate",
+                                             "detail": "1 × H100 SXM TDP 700 W: NVIDIA H100 datasheet"}

@@ -1,0 +1,233 @@
+"""The site planner on the shipped two-site example, by hand; malformed site files; the sensitivity grid."""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+from pathlib import Path
+
+import pytest
+
+from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+from hashbench.errors import InputError
+from hashbench.market import packaged_snapshot
+from hashbench.plan import (
+    METHOD, PlanMarket, allocate, axis_around, load_sites, options, parse_sites, plan_site, sensitivity_grid)
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+cents = lambda x: round(x, 2)  # noqa: E731
+
+# The packaged market: difficulty 152 T, $91,000, 3.125 + 0.036 BTC a block.
+PH_DAY_BTC = 86_400 / (152e12 * 2**32) * 3.161  # BTC a day per H/s, before pool fee and uptime
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return {s.name: s for s in load_sites(EXAMPLE, packaged_snapshot())}
+
+
+@pytest.fixture(scope="module")
+def market():
+    return PlanMarket.from_snapshot(packaged_snapshot())
+
+
+def _item(scenario, model: str):
+    return next(i for i in scenario.items if model in i.label)
+
+
+def test_example_has_two_sites(sites):
+    assert list(sites) == ["West Texas", "Quebec hydro"]
+    wt = sites["West Texas"]
+    assert (wt.mw, wt.pue, wt.power_usd_per_kwh.value) == (20.0, 1.06, 0.035)
+    assert wt.uptime.value == pytest.approx(0.92) and wt.uptime.detail == "1 - curtailment 0.08"
+    assert wt.asics[0].hashrate_hps.kind == "nameplate"
+    assert wt.gpus[0].watts.kind == "declared" and wt.gpus[0].tokens_per_second.kind == "estimated"
+
+
+def test_west_texas_best_split_by_hand(sites, market):
+    plan = plan_site(sites["West Texas"], market)
+    best = plan.best
+    # Rank by profit per facility MW: H100s (8B tokens) far ahead, then S21 XP, then S19 XP.
+    assert [i.label.split(" × ")[1] for i in best.items] == ["H100 SXM (8b tokens)", "Antminer S21 XP",
+                                                             "Antminer S19 XP"]
+    h100, s21, s19 = best.items
+    # Facility watts per unit: 1,275 × 1.06 = 1,351.5; 3,645 × 1.06 = 3,863.7; 3,010 × 1.06 = 3,190.6.
+    # 20 MW - 1,024 × 1,351.5 - 4,000 × 3,863.7 = 3,161,264 W left -> floor(3,161,264 / 3,190.6) = 990 S19 XP.
+    assert (h100.units, s21.units, s19.units) == (1024, 4000, 990)
+    assert s19.reason == "power cap reached" and h100.reason == s21.reason == ""
+    # S21 XP a unit: 270e12 × PH_DAY_BTC × $91,000 × 0.98 × 0.92 = $9.26731; 3.8637 kW × 24 h × 0.92 × $0.035
+    # = $2.98587; × 4,000 units
+    s21_unit = 270e12 * PH_DAY_BTC * 91_000 * 0.98 * 0.92 - 3863.7 * 24 * 0.92 / 1000 * 0.035
+    assert cents(s21.profit_usd_per_day) == cents(4000 * s21_unit) == 25125.78
+    # H100: 5,800 tok/s × 86,400 × 0.6 × $0.125 / 1e6 × 0.92 = $34.577; 1.3515 kW × 24 h × 0.92 × $0.035
+    assert cents(h100.profit_usd_per_day) == 34337.63
+    assert cents(s19.profit_usd_per_day) == 2316.18
+    assert cents(best.profit_usd_per_day) == 61779.60
+    assert cents(best.revenue_usd_per_day) == 77233.61
+    assert best.energy_mwh_per_day == pytest.approx(441.5432544)
+    assert cents(best.profit_usd_per_mwh) == 139.92  # 61,779.60 / 441.543 MWh
+    assert best.peak_mw <= 20.0 and best.mw_of("ai") == pytest.approx(1.383936)
+
+
+def test_west_texas_mining_only_and_ai_only(sites, market):
+    plan = plan_site(sites["West Texas"], market)
+    # Mining alone: 20 MW - 15,454,800 W = 4,545,200 W -> floor(4,545,200 / 3,190.6) = 1,424 S19 XP
+    assert _item(plan.mining, "S19 XP").units == 1424
+    assert plan.mining.mw_of("ai") == 0
+    assert [i.units for i in plan.ai.items] == [1024]  # AI alone is capped by its GPU count, not the power
+    assert cents(plan.ai.profit_usd_per_day) == 34337.63
+    assert plan.best.profit_usd_per_day > max(plan.mining.profit_usd_per_day, plan.ai.profit_usd_per_day)
+
+
+def test_quebec_leaves_the_losing_fleet_off(sites, market):
+    plan = plan_site(sites["Quebec hydro"], market)
+    s19 = _item(plan.best, "Antminer S19")
+    # S19 a unit: 95e12 × PH_DAY_BTC × $91,000 × 0.98 = $3.544 a day; 3.25 kW × 1.15 × 24 h × $0.05 = $4.485
+    assert s19.units == 0 and s19.reason == "loses money at this power price"
+    assert s19.profit_usd_per_day == 0.0
+    assert s19.profit_usd_per_mw_day == pytest.approx((3.5442623589 - 4.485) / (3250 * 1.15 / 1e6))
+    assert all(i.units == i.available for i in plan.best.items if i is not s19)
+    assert any("unused" in n for n in plan.notes)
+    h200 = _item(plan.best, "H200")
+    # 512 × $3.50 × 24 h × 0.7 = $30,105.60 revenue; 512 × 1.275 kW × 1.15 × 24 h × $0.05 = $900.86 power
+    assert cents(h200.revenue_usd_per_day) == 30105.60
+    assert cents(h200.power_cost_usd_per_day) == 900.86
+
+
+def test_greedy_is_optimal_against_brute_force(sites, market):
+    # Small enough to enumerate: every whole-unit mix within the cap, best profit.
+    site = sites["Quebec hydro"]
+    opts = options(site, market)
+    small = [type(o)(o.label, o.kind, 3, o.unit_peak_facility_w, o.unit_revenue_usd_per_day,
+                     o.unit_power_cost_usd_per_day, o.unit_energy_kwh_per_day) for o in opts]
+    cap = 3 * small[0].unit_peak_facility_w + 2 * small[2].unit_peak_facility_w + 1
+    best = 0.0
+    for counts in product(range(4), repeat=len(small)):
+        watts = sum(c * o.unit_peak_facility_w for c, o in zip(counts, small, strict=True))
+        if watts <= cap:
+            best = max(best, sum(c * o.unit_profit_usd_per_day for c, o in zip(counts, small, strict=True)))
+    assert allocate(small, cap, "t").profit_usd_per_day == pytest.approx(best)
+
+
+def test_sensitivity_grid_is_consistent_and_monotone(sites, market):
+    site = sites["West Texas"]
+    btc, diff, power = (60_000, 91_000, 126_000), (126e12, 152e12), (0.035, 0.08)
+    grid = sensitivity_grid(site, market, btc, diff, power)
+    assert len(grid.cells) == 12
+    centre = grid.at(0, 1, 1)
+    assert cents(centre.profit_usd_per_day) == 61779.60  # the plan itself at the snapshot's figures
+    assert cents(centre.hashprice_usd_per_ph_day) == 38.07
+    profit = grid.matrix("profit_usd_per_day", 0)
+    assert len(profit) == 2 and len(profit[0]) == 3
+    assert profit[0][0] < profit[0][1] < profit[0][2]  # more BTC price, more profit
+    assert profit[0][1] > profit[1][1]  # more difficulty, less profit
+    assert grid.at(1, 1, 0).mining_mw < grid.at(0, 1, 0).mining_mw  # dear power at $60k switches miners off
+    data = grid.to_json()
+    assert data["btc_prices"] == list(btc) and len(data["matrices"]["profit_usd_per_day"]) == 2
+    json.dumps(data)
+
+
+def test_default_axes_span_the_recorded_ranges():
+    assert axis_around(packaged_snapshot().get("btc_price_usd")) == (60_000, 75_500, 91_000, 108_500, 126_000)
+    assert axis_around(packaged_snapshot().get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)
+
+
+def test_gpu_measured_from_a_run_file(tmp_path):
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+         "value": 6000.0, "unit": "tokens/s", "energy_j": 1.0, "joules_per_unit": 0.1, "power_source": "nvml"}]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\npower_usd_per_kwh = 0.1\n'
+                         '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 2\nfrom_run = "run.json"\nutilization = 1\n',
+                         encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    g = site.gpus[0]
+    assert g.tokens_per_second.value == 6000 and g.tokens_per_second.kind == "measured"
+    assert g.watts.value == pytest.approx(600) and g.watts.kind == "measured"
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    # 2 × 6,000 × 86,400 × $0.125 / 1e6 = $129.60; 2 × 0.6 kW × 24 h × $0.10 = $2.88
+    assert cents(plan.best.profit_usd_per_day) == 126.72
+
+
+MINIMAL = '[[site]]\nname = "a"\nmw = 1\n[[site.asic]]\nmodel = "S21"\ncount = 1\n'
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("[[site]\nname=", "not valid TOML"),
+    ("", "no sites"),
+    ("title = 'x'\n" + MINIMAL, "unknown top-level key"),
+    (MINIMAL.replace("mw = 1", "mw = -1"), "site 'a': mw must be > 0"),
+    (MINIMAL.replace("mw = 1", "mw = 0"), "mw must be > 0"),
+    (MINIMAL.replace("mw = 1\n", ""), "missing 'mw'"),
+    (MINIMAL.replace('name = "a"\n', ""), "site #1: missing 'name'"),
+    (MINIMAL.replace("mw = 1", "mw = 1\npue = 0.9"), "pue must be >= 1"),
+    (MINIMAL.replace("mw = 1", "mw = 1\nuptime = 1.2"), "uptime must be between 0 and 1"),
+    (MINIMAL.replace("mw = 1", "mw = 1\nuptime = 0.9\ncurtailment = 0.1"), "not both"),
+    (MINIMAL.replace("mw = 1", "mw = 1\npower_usd_per_kwh = 0"), "power_usd_per_kwh must be > 0"),
+    (MINIMAL.replace("mw = 1", "mw = 1\nmw_cap = 3"), "unknown key(s) mw_cap"),
+    (MINIMAL.replace('"S21"', '"S99"'), "asic #1: unknown ASIC 'S99'"),
+    (MINIMAL.replace("count = 1", "count = -2"), "count must be a whole number"),
+    (MINIMAL.replace("count = 1", "count = 1.5"), "count must be a whole number"),
+    (MINIMAL.replace("count = 1", "count = 1\nwatts = 0"), "watts must be > 0"),
+    ('[[site]]\nname = "a"\nmw = 1\n', "no hardware"),
+    (MINIMAL + MINIMAL, "site names must be unique"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "A100"\ncount = 1\n', "unknown GPU"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "L40S"\ncount = 1\n', "no throughput for L40S"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "L40S"\ncount = 1\npricing = "gpu-hour"\n',
+     "no rental price for L40S"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 1\nutilization = 3\n',
+     "utilization must be between 0 and 1"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 1\ngpu_hour_usd = 2\n'
+     + 'usd_per_mtok = 0.1\n', "not both"),
+    ('[[site]]\nname = "a"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 1\nusd_per_mtok = -1\n',
+     "usd_per_mtok must be > 0"),
+    ('[[site]]\nname = "a"\nmw = 1\nasic = "S21"\n', "[[site.asic]]"),
+])
+def test_malformed_site_files(tmp_path, text, fragment):
+    path = tmp_path / "sites.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_sites(path, packaged_snapshot())
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_parse_sites_needs_a_table_per_site():
+    with pytest.raises(InputError, match="expected a table"):
+        parse_sites({"site": [1]}, "x.toml", packaged_snapshot())
+
+
+# --- hashbench plan ---------------------------------------------------------------------------------------------
+
+def test_plan_json_on_the_example():
+    data = invoke_json("plan", str(EXAMPLE), "--btc-prices", "60k,91k,126k", "--difficulties", "126T,152T",
+                       "--power-prices", "0.035")
+    assert data["method"] == METHOD and "greedily" in METHOD and "linear" in METHOD
+    assert [s["name"] for s in data["sites"]] == ["West Texas", "Quebec hydro"]
+    wt = data["sites"][0]
+    assert cents(wt["best"]["profit_usd_per_day"]) == 61779.60
+    assert cents(wt["best"]["profit_usd_per_mwh"]) == 139.92
+    for scenario in ("mining", "ai", "best"):
+        assert {"revenue_usd_per_day", "profit_usd_per_day", "revenue_usd_per_mwh", "profit_usd_per_mwh",
+                "mining_mw", "ai_mw"} <= set(wt[scenario])
+    grid = wt["sensitivity"]
+    assert grid["btc_prices"] == [60_000, 91_000, 126_000] and grid["difficulties"] == [126e12, 152e12]
+    assert cents(grid["matrices"]["profit_usd_per_day"][0][1][1]) == 61779.60
+    assert wt["inputs"]["market"]["btc_price_usd"]["source"] == "market snapshot 2025-11-18"
+
+
+def test_plan_console_on_the_example():
+    result = invoke("plan", str(EXAMPLE), env={"COLUMNS": "200"})  # wide enough that no cell wraps
+    assert result.exit_code == 0, result.stderr
+    for text in ("market snapshot 2025-11-18", "West Texas", "Quebec hydro", "best split", "mining only",
+                 "AI only", "power cap reached", "loses money", "method:", "nameplate", "estimated", "declared"):
+        assert text in result.stdout, text
+
+
+def test_plan_bad_input_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_text(MINIMAL.replace("mw = 1", "mw = -1"), encoding="utf-8")
+    assert_one_line_error(invoke("plan", str(path)), "mw must be > 0")
+    assert_one_line_error(invoke("plan", str(tmp_path / "none.toml")), "not found")
+    assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-prices", "60k,-1"), "BTC price must be > 0")
+    assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-price", "0"), "BTC price must be > 0")
