@@ -8,6 +8,7 @@ from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 KERNELS = Path("kernels")
 C_SOURCES = sorted(str(p) for p in KERNELS.glob("*.c"))
@@ -25,4 +26,20 @@ extension = Extension(
     extra_compile_args=compile_args,
 )
 
-setup(ext_modules=cythonize([extension], compiler_directives={"language_level": 3}))
+
+
+class build_py_with_kernels(build_py):
+    """Ships kernels/*.cu inside the package: an installed hashbench compiles them with NVRTC at run time."""
+
+    def run(self):
+        super().run()
+        target = Path(self.build_lib) / "hashbench" / "kernels"
+        self.mkpath(str(target))
+        for source in sorted(KERNELS.glob("*.cu")):
+            self.copy_file(str(source), str(target / source.name))
+
+
+setup(
+    ext_modules=cythonize([extension], compiler_directives={"language_level": 3}),
+    cmdclass={"build_py": build_py_with_kernels},
+)

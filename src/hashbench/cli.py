@@ -207,6 +207,27 @@ def run(quick: bool, output: Path | None, seconds: float | None) -> int:
     return 0 if all(verified.values()) else 1
 
 
+@cli.command("kernel-stats")
+@click.option("--arch", default="sm_90", show_default=True, help="GPU architecture to compile for: sm_80, sm_90, ...")
+@click.option("--define", "defines", multiple=True, metavar="NAME=VALUE",
+              help="Kernel build switch (repeatable), e.g. HB_ROT_ON_FMA=1.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None:
+    """Static cost of the CUDA kernel from its SASS (no GPU needed): instructions per nonce, registers, spills."""
+    from .backends.cuda_launch import parse_defines
+    from .kernel_stats import kernel_stats
+
+    stats = kernel_stats(arch, parse_defines(",".join(defines)))
+    if as_json:
+        emit_json(stats)
+        return
+    table = Table("figure", "value", title=f"CUDA kernel for {arch} (static, from its SASS)")
+    for key in ("instructions_per_nonce", "fma_pipe_per_nonce", "sass_instructions_per_nonce", "nonces_per_iteration",
+                "registers", "spills", "stack_bytes", "lop3", "lop", "shf", "iadd3"):
+        table.add_row(key.replace("_", " "), str(stats[key]))
+    out.print(table)
+
+
 cli.add_command(yield_cmd)
 cli.add_command(market)
 cli.add_command(plan)

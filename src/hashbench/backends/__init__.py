@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from ..errors import BackendUnavailable, InputError
 from .base import Backend, ScanJob, ScanResult, Share
+from .cuda import CudaBackend
 from .cython import CythonBackend
 from .numba import NumbaBackend
+from .pycuda import PycudaBackend
 from .python import PythonBackend
 
 __all__ = ["Backend", "BackendInfo", "ScanJob", "ScanResult", "Share", "all_backends", "describe", "get_backend"]
 
-_REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), PythonBackend())}
+_REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), CudaBackend(), PycudaBackend(), PythonBackend())}
 
 
 def all_backends() -> list[Backend]:

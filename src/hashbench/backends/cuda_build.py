@@ -1,0 +1,160 @@
+"""Finding kernels/sha256d.cu and compiling it with NVRTC (through cuda.core), cached on disk.
+
+No CUDA toolkit is needed: NVRTC comes as a wheel (nvidia-cuda-nvrtc). Compiling for the exact
+architecture of the GPU (sm_XY) gives a cubin the driver loads as is. The cubin cache key covers
+everything that can change the binary: the source, the architecture, the build options, the NVRTC
+version and the driver version (a new driver can reject or mis-handle an old cubin; recompiling
+once after an upgrade is cheap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BackendUnavailable, HashbenchError
+
+KERNEL_FILE = "sha256d.cu"
+CACHE_ENV = "HASHBENCH_CACHE_DIR"
+# Compile-time switches of the kernel (see the .cu); values the launcher does not override.
+DEFAULT_DEFINES: Mapping[str, str] = {}
+
+
+class KernelSourceMissing(HashbenchError):
+    """The .cu file is neither in the installed package nor in a source checkout."""
+
+
+def kernel_source_path() -> Path:
+    """The packaged copy (hashbench/kernels/, put there at build time) or the checkout's kernels/."""
+    packaged = importlib.resources.files("hashbench").joinpath("kernels", KERNEL_FILE)
+    if packaged.is_file():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[3] / "kernels" / KERNEL_FILE
+    if checkout.is_file():
+        return checkout
+    raise KernelSourceMissing(
+        f"{KERNEL_FILE} is not in the installed package nor at {checkout}; reinstall hashbench")
+
+
+def kernel_source() -> str:
+    return kernel_source_path().read_text(encoding="utf-8")
+
+
+def user_cache_dir() -> Path:
+    """$HASHBENCH_CACHE_DIR, else the platform's per-user cache directory, + hashbench/cuda."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser() / "cuda"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "hashbench" / "cuda"
+
+
+def require_cuda_core():
+    try:
+        import cuda.core as cuda_core
+    except ImportError as exc:
+        raise BackendUnavailable(f'cuda-core is not installed ({exc}); pip install "hashbench[cuda]"') from None
+    if not hasattr(cuda_core, "Program"):  # releases before 0.4 kept everything under .experimental
+        try:
+            import cuda.core.experimental as cuda_core
+        except ImportError:
+            raise BackendUnavailable("this cuda-core release has no Program API; upgrade cuda-core") from None
+    return cuda_core
+
+
+def nvrtc_version() -> tuple[int, int]:
+    """The NVRTC library's (major, minor); raises BackendUnavailable when it cannot be loaded."""
+    try:
+        from cuda.bindings import nvrtc
+    except ImportError as exc:
+        raise BackendUnavailable(f'cuda-bindings is not installed ({exc}); pip install "hashbench[cuda]"') from None
+    try:
+        err, major, minor = nvrtc.nvrtcVersion()
+    except Exception as exc:  # the bindings raise their loader's own error types
+        raise BackendUnavailable(f"NVRTC cannot be loaded ({exc}); pip install nvidia-cuda-nvrtc") from None
+    if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        raise BackendUnavailable(f"NVRTC reports {err!r}")
+    return int(major), int(minor)
+
+
+@dataclass(frozen=True)
+class CompiledKernel:
+    arch: str
+    cubin: bytes
+    log: str  # NVRTC / ptxas output (ptxas -v: registers, spills); empty when loaded from cache
+    key: str
+    from_cache: bool
+    defines: Mapping[str, str] = field(default_factory=dict)
+
+
+def _options_list(defines: Mapping[str, str]) -> list[tuple[str, str]]:
+    return sorted((str(k), str(v)) for k, v in {**DEFAULT_DEFINES, **defines}.items())
+
+
+def cache_key(source: str, arch: str, defines: Mapping[str, str], nvrtc: tuple[int, int],
+              driver_version: int | None) -> str:
+    h = hashlib.sha256()
+    for part in (source, arch, repr(_options_list(defines)), repr(nvrtc), repr(driver_version)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def compile_with_nvrtc(source: str, arch: str, defines: Mapping[str, str] | None = None) -> tuple[bytes, str]:
+    """(cubin, log) for `arch` ("sm_90"); works without a GPU or driver."""
+    cuda_core = require_cuda_core()
+    macros = _options_list(defines or {})
+    options = cuda_core.ProgramOptions(arch=arch, name=KERNEL_FILE, ptxas_options=["-v"],
+                                       define_macro=macros or None)
+    log = io.StringIO()
+    try:
+        program = cuda_core.Program(source, "c++", options)
+        code = program.compile("cubin", logs=log)
+    except Exception as exc:  # NVRTC errors carry the compiler log in their message
+        raise HashbenchError(f"NVRTC could not compile {KERNEL_FILE} for {arch}: {exc}") from exc
+    return bytes(code.code), log.getvalue()
+
+
+def compiled_kernel(arch: str, *, defines: Mapping[str, str] | None = None, driver_version: int | None = None,
+                    cache_dir: Path | None = None, use_cache: bool = True) -> CompiledKernel:
+    """The cubin for `arch`, from the disk cache when an identical build is there."""
+    defines = dict(defines or {})
+    source = kernel_source()
+    key = cache_key(source, arch, defines, nvrtc_version(), driver_version)
+    path = (cache_dir or user_cache_dir()) / f"sha256d-{arch}-{key}.cubin"
+    if use_cache:
+        try:
+            return CompiledKernel(arch, path.read_bytes(), "", key, True, defines)
+        except OSError:
+            pass
+    cubin, log = compile_with_nvrtc(source, arch, defines)
+    if use_cache:
+        _write_atomically(path, cubin)
+    return CompiledKernel(arch, cubin, log, key, False, defines)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A cache that cannot be written is only slower, never an error; rename keeps readers from
+    seeing a half-written cubin when several processes compile at once."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,102 @@
+"""The CUDA kernel without a GPU: NVRTC compiles it for sm_80 and sm_90, and its SASS stays fast.
+
+instructions_per_nonce is the integer/logic-pipe instruction count of one nonce in the steady-state
+loop (hashbench.kernel_stats explains the method); it bounds the hash rate, so this is a static
+speed guard that CI can run anywhere cuda-core and NVRTC install."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hashbench.backends.cuda_build import kernel_source, kernel_source_path
+from hashbench.backends.cuda_precompute import KERNEL_NAME, KERNEL_PARAMS
+
+ARCHS = ["sm_80", "sm_90"]
+MAX_INSTRUCTIONS_PER_NONCE = 1850
+
+
+def _nvrtc_or_skip() -> None:
+    pytest.importorskip("cuda.core", reason='cuda-core is not installed (pip install "hashbench[cuda]")')
+    from hashbench.backends.cuda_build import nvrtc_version
+    from hashbench.errors import BackendUnavailable
+
+    try:
+        nvrtc_version()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module", params=ARCHS)
+def compiled(request):
+    """(arch, cubin, ptxas log): one NVRTC compile per architecture for the whole module."""
+    _nvrtc_or_skip()
+    from hashbench.backends.cuda_build import compile_with_nvrtc
+
+    return (request.param, *compile_with_nvrtc(kernel_source(), request.param))
+
+
+@pytest.fixture(scope="module")
+def stats(compiled):
+    from hashbench.errors import BackendUnavailable
+    from hashbench.kernel_stats import analyze_cubin
+
+    try:
+        return analyze_cubin(*compiled).to_json()
+    except BackendUnavailable as exc:  # no disassembler wheel
+        pytest.skip(str(exc))
+
+
+def test_kernel_parameters_match_the_host_order():
+    source = kernel_source()
+    macro = re.search(r"#define HB_JOB_PARAMS((?:.*\\\n)*.*)", source).group(1).replace("\\\n", " ")
+    signature = re.search(rf"{KERNEL_NAME}\((.*?)\)\s*\{{", source, re.DOTALL).group(1)
+    signature = re.sub(r"/\*.*?\*/", "", signature.replace("HB_JOB_PARAMS", macro), flags=re.DOTALL)
+    names = re.findall(r"\bu(?:32|64)\s*\*?\s*(\w+)", signature)
+    assert tuple(names) == KERNEL_PARAMS
+
+
+def test_source_is_found_from_the_package_or_the_checkout():
+    assert kernel_source_path().name == "sha256d.cu" and KERNEL_NAME in kernel_source()
+
+
+def test_nvrtc_compiles_a_cubin(compiled):
+    arch, cubin, log = compiled
+    assert cubin[:4] == b"\x7fELF"
+    assert f"Compiling entry function '{KERNEL_NAME}' for '{arch}'" in log
+
+
+def test_compiled_kernel_is_cached_on_disk(tmp_path, monkeypatch):
+    _nvrtc_or_skip()
+    from hashbench.backends import cuda_build
+
+    builds = []
+    monkeypatch.setattr(cuda_build, "compile_with_nvrtc",
+                        lambda source, arch, defines: builds.append(arch) or (b"\x7fELF" + arch.encode(), "log"))
+    compiled_kernel = cuda_build.compiled_kernel
+    first = compiled_kernel("sm_80", driver_version=13000, cache_dir=tmp_path)
+    again = compiled_kernel("sm_80", driver_version=13000, cache_dir=tmp_path)
+    other_driver = compiled_kernel("sm_80", driver_version=13010, cache_dir=tmp_path)
+    assert not first.from_cache and again.from_cache and again.cubin == first.cubin
+    assert not other_driver.from_cache and len(list(tmp_path.glob("*.cubin"))) == 2
+    assert builds == ["sm_80", "sm_80"]
+
+
+def test_instructions_per_nonce_within_budget(stats):
+    assert stats["nonces_per_iteration"] >= 1
+    assert stats["instructions_per_nonce"] <= MAX_INSTRUCTIONS_PER_NONCE, stats
+
+
+def test_no_spills_and_at_most_64_registers(stats):
+    assert stats["spills"] == 0 and stats["stack_bytes"] == 0, stats
+    assert stats["registers"] <= 64, stats
+
+
+def test_logic_is_lop3_and_rotates_are_funnel_shifts(stats):
+    """Ch, Maj and the 3-way XORs are single LOP3s (LUT 0xb8-type select, 0xe8 majority, 0x96
+    xor3); no two-input LOP, and (nearly) no IADD3 left in the loop: adds run on the IMAD pipe."""
+    assert stats["lop"] == 0 and stats["iadd3"] <= 4, stats
+    luts = stats["lop3_luts"]
+    assert luts.get("0x96", 0) >= 300 and luts.get("0xe8", 0) >= 100, luts
+    assert stats["shf"] >= 800, stats
