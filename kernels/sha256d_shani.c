@@ -1,4 +1,40 @@
-/* SHA-NI scanner, first cut (baseline for measurements). */
+/*
+ * SHA-256d nonce scanner on the Intel SHA extensions (sha256rnds2 / sha256msg1 / sha256msg2).
+ *
+ * Built without -march (the package is compiled on users' machines and picks a path at run
+ * time), so every function that touches the intrinsics carries its own target attribute.
+ *
+ * Why two messages in flight, skewed by one hash
+ *   Each sha256rnds2 needs the result of the previous one of the same message (about 4 cycles)
+ *   while the SHA unit accepts a new one every 2-3 cycles, so one message alone leaves the unit
+ *   idle much of the time. Every loop iteration therefore runs the FIRST hash of nonce n next to
+ *   the SECOND hash of nonce n-1, group of four rounds by group of four rounds: two independent
+ *   chains, and the hand-over from hash 1 to hash 2 (feed-forward, re-layout of the state into
+ *   message words) of one chain never stalls the other. Measured on the target machine (Sapphire
+ *   Rapids class VM, one pinned thread, best of many runs): 1 nonce ~11 MH/s; 2 nonces in lock
+ *   step ~13.0; 3 or 4 in lock step 11.8-12.2 (16 xmm registers: schedule words spill); 2+2
+ *   skewed slightly below 1+1 skewed, which is the fastest at ~13.3-13.8.
+ *
+ * Work per nonce: 61 sha256rnds2 instead of 64
+ *   Hash 1: rounds 0-2 use only the tail words and run once per call in scalar code. The nonce
+ *   word W3 enters round 3 only through T1, which is added to both A and E, so the state after
+ *   round 3 is a per-call constant plus W3 in the A and E lanes: one vector add per nonce
+ *   replaces rounds 0-3. Rounds 4-63: 30 rnds2. W4..W15 are padding, so K+W for rounds 4-15 and
+ *   the msg1 terms built only from W4..W16 (W16 = W0 + sigma0(W1) does not see the nonce) are
+ *   per-call constants.
+ *   Hash 2: message words 8..15 are padding (their K+W and one msg1 are constants too).
+ *   Rounds 0-61: 31 rnds2. The early reject needs only H7 = IV7 + h64, and h64 = e61, which the
+ *   rnds2 for rounds 60-61 already returns in the F lane of its ABEF result. So rounds 62-63,
+ *   the feed-forward of the other seven words, the ABEF/CDGH un-shuffle and the 256-bit compare
+ *   are never run in the loop; a nonce with bswap32(H7) <= target[0] is recomputed in scalar by
+ *   hb_check_candidate, which does the full compare. Not skipped: the whole message schedule up
+ *   to W63 (msg2 yields W60..W63 as one group) and every round up to 61 of both hashes.
+ *
+ * Tried and dropped because they measured slower here: finishing hash 2 with 1-4 scalar
+ *   e-only rounds (fewer rnds2, but the scalar work and the lane extraction cost more than the
+ *   rnds2 they save, also when deferred to the next iteration); replacing some or all
+ *   sha256msg1 by SSE shifts; merging hash-2 msg1 steps over padding words.
+ */
 #include "sha256d.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -6,20 +42,16 @@
 #include <immintrin.h>
 
 #if defined(_MSC_VER) && !defined(__clang__)
+/* MSVC exposes the intrinsics everywhere and has no target attribute. */
 #define HB_SHANI_FN
-#define HB_SHANI_INLINE static __forceinline
 #else
 #define HB_SHANI_FN __attribute__((target("sha,sse4.1,ssse3")))
-#define HB_SHANI_INLINE static inline __attribute__((always_inline, target("sha,sse4.1,ssse3")))
-#endif
-
-#ifndef HB_SHANI_WAYS
-#define HB_SHANI_WAYS 2
 #endif
 
 static inline uint32_t s_ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 static inline uint32_t s_sig0(uint32_t x) { return s_ror(x, 7) ^ s_ror(x, 18) ^ (x >> 3); }
 
+/* One scalar round, with K[t] + W[t] already summed; used only for the per-call prefix. */
 static void s_round(uint32_t s[8], uint32_t kw) {
     uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
     uint32_t t1 = h + (s_ror(e, 6) ^ s_ror(e, 11) ^ s_ror(e, 25)) + ((e & f) ^ (~e & g)) + kw;
@@ -28,52 +60,65 @@ static void s_round(uint32_t s[8], uint32_t kw) {
     s[3] = c; s[2] = b; s[1] = a; s[0] = t1 + t2;
 }
 
+/* Everything that does not depend on the nonce. Lane order follows the instructions: a state
+ * is held as ABEF = {F, E, B, A} and CDGH = {H, G, D, C} (lane 0 first); a message group is
+ * {W[4g], W[4g+1], W[4g+2], W[4g+3]}. The "hi" copies have lanes 2-3 moved down, because
+ * sha256rnds2 reads its two K+W words from lanes 0-1 of xmm0. */
 typedef struct {
     __m128i k[16];
-    __m128i h1_abef, h1_cdgh, h1_w0;
-    __m128i h1_wk[3][2];
-    __m128i h1_m1, h1_m3, h1_c12, h1_c23, h1_c34;
+    /* hash 1 */
+    __m128i h1_abef, h1_cdgh; /* state after round 3 with W3 = 0 */
+    __m128i h1_w0;            /* {W0, W1, W2, 0} */
+    __m128i h1_wk[3][2];      /* K+W for rounds 4-15: lo pair, hi pair per group */
+    __m128i h1_m1, h1_m3;     /* W4..W7, W12..W15 */
+    __m128i h1_c12, h1_c23, h1_c34; /* msg1 over (W4..7, W8..11), (W8..11, W12..15), (W12..15, W16) */
     __m128i mid_abef, mid_cdgh;
+    /* hash 2 */
     __m128i iv_abef, iv_cdgh;
-    __m128i h2_wk[2][2];
-    __m128i h2_m2, h2_m3, h2_c23;
+    __m128i h2_wk[2][2];      /* K+W for rounds 8-15 */
+    __m128i h2_m2, h2_m3;     /* W8..W11, W12..W15 */
+    __m128i h2_c23;           /* msg1 over (W8..11, W12..15) */
 } shani_consts;
 
 HB_SHANI_FN static void shani_setup(shani_consts *C, const hb_job *job) {
-    const uint32_t *K = hb_K;
-    for (int g = 0; g < 16; g++) C->k[g] = _mm_loadu_si128((const __m128i *)(K + 4 * g));
+    for (int g = 0; g < 16; g++) C->k[g] = _mm_loadu_si128((const __m128i *)(hb_K + 4 * g));
+
     uint32_t s[8];
     for (int i = 0; i < 8; i++) s[i] = job->midstate[i];
-    s_round(s, K[0] + job->tail[0]);
-    s_round(s, K[1] + job->tail[1]);
-    s_round(s, K[2] + job->tail[2]);
-    s_round(s, K[3]);
+    s_round(s, hb_K[0] + job->tail[0]);
+    s_round(s, hb_K[1] + job->tail[1]);
+    s_round(s, hb_K[2] + job->tail[2]);
+    s_round(s, hb_K[3]); /* W3 = 0 here; the loop adds the real W3 to A and E */
     C->h1_abef = _mm_set_epi32((int)s[0], (int)s[1], (int)s[4], (int)s[5]);
     C->h1_cdgh = _mm_set_epi32((int)s[2], (int)s[3], (int)s[6], (int)s[7]);
     C->h1_w0 = _mm_set_epi32(0, (int)job->tail[2], (int)job->tail[1], (int)job->tail[0]);
-    __m128i m1 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
-    __m128i m2 = _mm_setzero_si128();
-    __m128i m3 = _mm_set_epi32(640, 0, 0, 0);
-    __m128i wks[3] = {_mm_add_epi32(m1, C->k[1]), _mm_add_epi32(m2, C->k[2]), _mm_add_epi32(m3, C->k[3])};
+
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i m1 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
+    const __m128i m3 = _mm_set_epi32(640, 0, 0, 0); /* message length: 80 bytes */
+    const __m128i wk1[3] = {_mm_add_epi32(m1, C->k[1]), C->k[2], _mm_add_epi32(m3, C->k[3])};
     for (int i = 0; i < 3; i++) {
-        C->h1_wk[i][0] = wks[i];
-        C->h1_wk[i][1] = _mm_shuffle_epi32(wks[i], 0x0E);
+        C->h1_wk[i][0] = wk1[i];
+        C->h1_wk[i][1] = _mm_shuffle_epi32(wk1[i], 0x0E);
     }
     C->h1_m1 = m1;
     C->h1_m3 = m3;
-    C->h1_c12 = _mm_sha256msg1_epu32(m1, m2);
-    C->h1_c23 = _mm_sha256msg1_epu32(m2, m3);
-    uint32_t w16 = job->tail[0] + s_sig0(job->tail[1]);
+    C->h1_c12 = _mm_sha256msg1_epu32(m1, zero);
+    C->h1_c23 = _mm_sha256msg1_epu32(zero, m3);
+    /* msg1(W12..15, W16..19) reads only W16 of its second operand. */
+    const uint32_t w16 = job->tail[0] + s_sig0(job->tail[1]);
     C->h1_c34 = _mm_sha256msg1_epu32(m3, _mm_set_epi32(0, 0, 0, (int)w16));
+
     const uint32_t *m = job->midstate;
     C->mid_abef = _mm_set_epi32((int)m[0], (int)m[1], (int)m[4], (int)m[5]);
     C->mid_cdgh = _mm_set_epi32((int)m[2], (int)m[3], (int)m[6], (int)m[7]);
+
     const uint32_t *iv = hb_IV;
     C->iv_abef = _mm_set_epi32((int)iv[0], (int)iv[1], (int)iv[4], (int)iv[5]);
     C->iv_cdgh = _mm_set_epi32((int)iv[2], (int)iv[3], (int)iv[6], (int)iv[7]);
-    __m128i n2 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
-    __m128i n3 = _mm_set_epi32(256, 0, 0, 0);
-    __m128i wk2[2] = {_mm_add_epi32(n2, C->k[2]), _mm_add_epi32(n3, C->k[3])};
+    const __m128i n2 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
+    const __m128i n3 = _mm_set_epi32(256, 0, 0, 0); /* message length: 32 bytes */
+    const __m128i wk2[2] = {_mm_add_epi32(n2, C->k[2]), _mm_add_epi32(n3, C->k[3])};
     for (int i = 0; i < 2; i++) {
         C->h2_wk[i][0] = wk2[i];
         C->h2_wk[i][1] = _mm_shuffle_epi32(wk2[i], 0x0E);
@@ -83,171 +128,26 @@ HB_SHANI_FN static void shani_setup(shani_consts *C, const hb_job *job) {
     C->h2_c23 = _mm_sha256msg1_epu32(n2, n3);
 }
 
-#define RNDS(j, lo, hi)                                       \
-    c##j = _mm_sha256rnds2_epu32(c##j, a##j, (lo));           \
-    a##j = _mm_sha256rnds2_epu32(a##j, c##j, (hi));
-#define RND4(j, wk)                                           \
-    {                                                         \
-        __m128i t_ = (wk);                                    \
-        RNDS(j, t_, _mm_shuffle_epi32(t_, 0x0E))              \
+/* Four rounds from two K+W pairs. After the first rnds2 the register named cd holds the new
+ * ABEF and ab the new CDGH (the old ABEF); the second rnds2 swaps them back. */
+#define RNDS4(ab, cd, lo, hi)                          \
+    cd = _mm_sha256rnds2_epu32(cd, ab, (lo));          \
+    ab = _mm_sha256rnds2_epu32(ab, cd, (hi));
+#define RNDS4W(ab, cd, wk)                             \
+    {                                                  \
+        const __m128i t_ = (wk);                       \
+        RNDS4(ab, cd, t_, _mm_shuffle_epi32(t_, 0x0E)) \
     }
-#define NEXTW(j, P, g, m4, m3, m2, m1)                                                     \
-    __m128i P##g##_##j = _mm_sha256msg2_epu32(                                                \
-        _mm_add_epi32(_mm_sha256msg1_epu32(P##m4##_##j, P##m3##_##j),                         \
-                      _mm_alignr_epi8(P##m1##_##j, P##m2##_##j, 4)),                          \
-        P##m1##_##j);
-
-#define H1_START(j)                                                        \
-    __m128i x##j = _mm_cvtsi32_si128((int)hb_bswap32(nonce[j]));           \
-    __m128i a##j = _mm_add_epi32(C->h1_abef, _mm_shuffle_epi32(x##j, 0x11)); \
-    __m128i c##j = C->h1_cdgh;                                               \
-    __m128i w0_##j = _mm_add_epi32(C->h1_w0, _mm_shuffle_epi32(x##j, 0x15));
-#define H1_G1(j) RNDS(j, C->h1_wk[0][0], C->h1_wk[0][1])
-#define H1_G2(j) RNDS(j, C->h1_wk[1][0], C->h1_wk[1][1])
-#define H1_G3(j) RNDS(j, C->h1_wk[2][0], C->h1_wk[2][1])
-#define H1_G4(j)                                                                             \
-    __m128i w4_##j = _mm_sha256msg2_epu32(_mm_sha256msg1_epu32(w0_##j, C->h1_m1), C->h1_m3); \
-    RND4(j, _mm_add_epi32(w4_##j, C->k[4]))
-#define H1_G5(j)                                                                                 \
-    __m128i w5_##j = _mm_sha256msg2_epu32(                                                         \
-        _mm_add_epi32(C->h1_c12, _mm_alignr_epi8(w4_##j, C->h1_m3, 4)), w4_##j);                    \
-    RND4(j, _mm_add_epi32(w5_##j, C->k[5]))
-#define H1_G6(j)                                                                                 \
-    __m128i w6_##j = _mm_sha256msg2_epu32(_mm_add_epi32(C->h1_c23, _mm_alignr_epi8(w5_##j, w4_##j, 4)), \
-                                         w5_##j);                                                  \
-    RND4(j, _mm_add_epi32(w6_##j, C->k[6]))
-#define H1_G7(j)                                                                                 \
-    __m128i w7_##j = _mm_sha256msg2_epu32(_mm_add_epi32(C->h1_c34, _mm_alignr_epi8(w6_##j, w5_##j, 4)), \
-                                         w6_##j);                                                  \
-    RND4(j, _mm_add_epi32(w7_##j, C->k[7]))
-#define H1_GN(j, g, m4, m3, m2, m1) \
-    NEXTW(j, w, g, m4, m3, m2, m1) RND4(j, _mm_add_epi32(w##g##_##j, C->k[g]))
-#define H1_END(j)                                               \
-    a##j = _mm_add_epi32(a##j, C->mid_abef);                    \
-    c##j = _mm_add_epi32(c##j, C->mid_cdgh);                    \
-    {                                                           \
-        __m128i t_ = _mm_shuffle_epi32(a##j, 0x1B);             \
-        __m128i u_ = _mm_shuffle_epi32(c##j, 0xB1);             \
-        v0_##j = _mm_blend_epi16(t_, u_, 0xF0);                  \
-        v1_##j = _mm_alignr_epi8(u_, t_, 8);                     \
-    }                                                           \
-    a##j = C->iv_abef;                                          \
-    c##j = C->iv_cdgh;
-#define H2_G0(j) RND4(j, _mm_add_epi32(v0_##j, C->k[0]))
-#define H2_G1(j) RND4(j, _mm_add_epi32(v1_##j, C->k[1]))
-#define H2_G2(j) RNDS(j, C->h2_wk[0][0], C->h2_wk[0][1])
-#define H2_G3(j) RNDS(j, C->h2_wk[1][0], C->h2_wk[1][1])
-#define H2_G4(j)                                                                      \
-    __m128i v4_##j = _mm_sha256msg2_epu32(_mm_sha256msg1_epu32(v0_##j, v1_##j), C->h2_m3); \
-    RND4(j, _mm_add_epi32(v4_##j, C->k[4]))
-#define H2_G5(j)                                                                             \
-    __m128i v5_##j = _mm_sha256msg2_epu32(                                                     \
-        _mm_add_epi32(_mm_sha256msg1_epu32(v1_##j, C->h2_m2), _mm_alignr_epi8(v4_##j, C->h2_m3, 4)), \
-        v4_##j);                                                                              \
-    RND4(j, _mm_add_epi32(v5_##j, C->k[5]))
-#define H2_G6(j)                                                                                 \
-    __m128i v6_##j = _mm_sha256msg2_epu32(_mm_add_epi32(C->h2_c23, _mm_alignr_epi8(v5_##j, v4_##j, 4)), \
-                                         v5_##j);                                                  \
-    RND4(j, _mm_add_epi32(v6_##j, C->k[6]))
-#define H2_G7(j)                                                                              \
-    __m128i v7_##j = _mm_sha256msg2_epu32(                                                      \
-        _mm_add_epi32(_mm_sha256msg1_epu32(C->h2_m3, v4_##j), _mm_alignr_epi8(v6_##j, v5_##j, 4)), \
-        v6_##j);                                                                               \
-    RND4(j, _mm_add_epi32(v7_##j, C->k[7]))
-#define H2_GN(j, g, m4, m3, m2, m1) \
-    NEXTW(j, v, g, m4, m3, m2, m1) RND4(j, _mm_add_epi32(v##g##_##j, C->k[g]))
-#ifndef HB_TAIL_S
-#define HB_TAIL_S 62
-#endif
-#define H2_G15(j)                                                           \
-    NEXTW(j, v, 15, 11, 12, 13, 14)                                       \
-    c##j = _mm_sha256rnds2_epu32(c##j, a##j, _mm_add_epi32(v15_##j, C->k[15])); \
-    h7[j] = (uint32_t)_mm_cvtsi128_si32(c##j) + hb_IV[7];
-
-static inline uint32_t s_sig1(uint32_t x) { return s_ror(x, 17) ^ s_ror(x, 19) ^ (x >> 10); }
-static inline uint32_t s_tail_e61(const uint32_t *st, const uint32_t *kw, int S) {
-    uint32_t a = st[3], b = st[2], e = st[1], f = st[0], c = st[7], d = st[6], g = st[5], h = st[4];
-    for (int t = S; t <= 60; t++) {
-        uint32_t t1 = h + (s_ror(e, 6) ^ s_ror(e, 11) ^ s_ror(e, 25)) + ((e & f) ^ (~e & g)) + kw[t - S];
-        uint32_t t2 = (s_ror(a, 2) ^ s_ror(a, 13) ^ s_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g; g = f; f = e; e = d + t1;
-        d = c; c = b; b = a; a = t1 + t2;
-    }
-    return e;
-}
-/* tb: ABEF, CDGH, then K+W for groups S/4 .. 15 */
-#define TAIL_STORE(j, abef, cdgh) \
-    _mm_storeu_si128((__m128i *)(tb##j + 0), abef); \
-    _mm_storeu_si128((__m128i *)(tb##j + 4), cdgh);
-#define TAIL_FINISH(j) h7[j] = s_tail_e61(tb##j, tb##j + 8 + (HB_TAIL_S % 4), HB_TAIL_S) + hb_IV[7];
-#define WK15(j) NEXTW(j, v, 15, 11, 12, 13, 14) \
-    _mm_storeu_si128((__m128i *)(tb##j + 8 + 4 * (15 - HB_TAIL_S / 4)), _mm_add_epi32(v15_##j, C->k[15]));
-#if HB_TAIL_S == 60
-#define H2_LAST(j) EACHA(H2_GN, 14, 10, 11, 12, 13) EACH(WK15) EACH(TAIL_S60) EACH(TAIL_FINISH)
-#define TAIL_S60(j) TAIL_STORE(j, a##j, c##j)
-#elif HB_TAIL_S == 58
-#define G14_58(j) NEXTW(j, v, 14, 10, 11, 12, 13) \
-    { __m128i t_ = _mm_add_epi32(v14_##j, C->k[14]); \
-      c##j = _mm_sha256rnds2_epu32(c##j, a##j, t_); \
-      _mm_storeu_si128((__m128i *)(tb##j + 8), t_); } \
-    TAIL_STORE(j, c##j, a##j)
-#define H2_LAST(j) EACH(G14_58) EACH(WK15) EACH(TAIL_FINISH)
-#elif HB_TAIL_S == 56
-#define G14_56(j) NEXTW(j, v, 14, 10, 11, 12, 13) \
-    _mm_storeu_si128((__m128i *)(tb##j + 8), _mm_add_epi32(v14_##j, C->k[14])); \
-    TAIL_STORE(j, a##j, c##j)
-#define H2_LAST(j) EACH(G14_56) EACH(WK15) EACH(TAIL_FINISH)
-#endif
-
-#if HB_SHANI_WAYS == 1
-#define EACH(M) M(0)
-#define EACHA(M, ...) M(0, __VA_ARGS__)
-#define DECLV __m128i v0_0, v1_0;
-#elif HB_SHANI_WAYS == 2
-#define EACH(M) M(0) M(1)
-#define EACHA(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__)
-#define DECLV __m128i v0_0, v1_0, v0_1, v1_1;
-#elif HB_SHANI_WAYS == 3
-#define EACH(M) M(0) M(1) M(2)
-#define EACHA(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__)
-#define DECLV __m128i v0_0, v1_0, v0_1, v1_1, v0_2, v1_2;
-#elif HB_SHANI_WAYS == 4
-#define EACH(M) M(0) M(1) M(2) M(3)
-#define EACHA(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
-#define DECLV __m128i v0_0, v1_0, v0_1, v1_1, v0_2, v1_2, v0_3, v1_3;
-#endif
-
-#define DECLTB(j) uint32_t tb##j[20];
-HB_SHANI_INLINE void shani_block(const shani_consts *C, const uint32_t *nonce, uint32_t *h7) {
-    DECLV
-    EACH(H1_START)
-    EACH(H1_G1) EACH(H1_G2) EACH(H1_G3)
-    EACH(H1_G4) EACH(H1_G5) EACH(H1_G6) EACH(H1_G7)
-    EACHA(H1_GN, 8, 4, 5, 6, 7)
-    EACHA(H1_GN, 9, 5, 6, 7, 8)
-    EACHA(H1_GN, 10, 6, 7, 8, 9)
-    EACHA(H1_GN, 11, 7, 8, 9, 10)
-    EACHA(H1_GN, 12, 8, 9, 10, 11)
-    EACHA(H1_GN, 13, 9, 10, 11, 12)
-    EACHA(H1_GN, 14, 10, 11, 12, 13)
-    EACHA(H1_GN, 15, 11, 12, 13, 14)
-    EACH(H1_END)
-    EACH(H2_G0) EACH(H2_G1) EACH(H2_G2) EACH(H2_G3)
-    EACH(H2_G4) EACH(H2_G5) EACH(H2_G6) EACH(H2_G7)
-    EACHA(H2_GN, 8, 4, 5, 6, 7)
-    EACHA(H2_GN, 9, 5, 6, 7, 8)
-    EACHA(H2_GN, 10, 6, 7, 8, 9)
-    EACHA(H2_GN, 11, 7, 8, 9, 10)
-    EACHA(H2_GN, 12, 8, 9, 10, 11)
-    EACHA(H2_GN, 13, 9, 10, 11, 12)
-#if HB_TAIL_S == 62
-    EACHA(H2_GN, 14, 10, 11, 12, 13)
-    EACH(H2_G15)
-#else
-    EACH(DECLTB)
-    H2_LAST(0)
-#endif
-}
+/* W[4g..4g+3] from the four previous groups. */
+#define SCHED(m4, m3, m2, m1) \
+    _mm_sha256msg2_epu32(     \
+        _mm_add_epi32(_mm_sha256msg1_epu32(m4, m3), _mm_alignr_epi8(m1, m2, 4)), m1)
+/* One generic group (g >= 8) of each hash: hash 1 of the new nonce, hash 2 of the previous. */
+#define GROUPS(g, m4, m3, m2, m1)                                      \
+    const __m128i w##g = SCHED(w##m4, w##m3, w##m2, w##m1);            \
+    RNDS4W(a1, c1, _mm_add_epi32(w##g, C.k[g]))                        \
+    const __m128i v##g = SCHED(v##m4, v##m3, v##m2, v##m1);            \
+    RNDS4W(a2, c2, _mm_add_epi32(v##g, C.k[g]))
 
 HB_SHANI_FN uint64_t hb_scan_shani(const hb_job *job, uint32_t start, uint64_t count,
                                    uint32_t *found, uint32_t max_found) {
@@ -255,24 +155,97 @@ HB_SHANI_FN uint64_t hb_scan_shani(const hb_job *job, uint32_t start, uint64_t c
     shani_setup(&C, job);
     const uint32_t thr = job->target[0];
     uint64_t hits = 0;
-    for (uint64_t done = 0; done < count; done += HB_SHANI_WAYS) {
-        uint64_t left = count - done;
-        uint32_t base = start + (uint32_t)done;
-        uint32_t nonce[HB_SHANI_WAYS], h7[HB_SHANI_WAYS];
-        for (int j = 0; j < HB_SHANI_WAYS; j++) nonce[j] = (uint64_t)j < left ? base + (uint32_t)j : base;
-        shani_block(&C, nonce, h7);
-        for (int j = 0; j < HB_SHANI_WAYS; j++)
-            if (hb_bswap32(h7[j]) <= thr && (uint64_t)j < left)
-                hb_check_candidate(job, nonce[j], found, max_found, &hits);
+
+    /* Hash-2 message (hash-1 result) handed from one iteration to the next. */
+    __m128i v0 = _mm_setzero_si128(), v1 = _mm_setzero_si128();
+    uint32_t prev = 0;
+
+    /* Iteration i: hash 1 of nonce start+i (if i < count) beside hash 2 of nonce start+i-1 (if
+     * i > 0). The dummy halves of the first and last iterations cost one nonce per call and keep
+     * the loop free of special cases. i is 64-bit and the nonce is start + i < 2^32, so the top
+     * of the nonce space cannot wrap into extra nonces. */
+    for (uint64_t i = 0;; i++) {
+        const uint32_t nonce = start + (uint32_t)(i < count ? i : 0);
+
+        const __m128i x = _mm_cvtsi32_si128((int)hb_bswap32(nonce));
+        __m128i a1 = _mm_add_epi32(C.h1_abef, _mm_shuffle_epi32(x, 0x11)); /* W3 into A and E */
+        __m128i c1 = C.h1_cdgh;
+        const __m128i w0 = _mm_add_epi32(C.h1_w0, _mm_shuffle_epi32(x, 0x15)); /* W3 into lane 3 */
+        __m128i a2 = C.iv_abef, c2 = C.iv_cdgh;
+
+        RNDS4W(a2, c2, _mm_add_epi32(v0, C.k[0]))
+        RNDS4(a1, c1, C.h1_wk[0][0], C.h1_wk[0][1])
+        RNDS4W(a2, c2, _mm_add_epi32(v1, C.k[1]))
+        RNDS4(a1, c1, C.h1_wk[1][0], C.h1_wk[1][1])
+        RNDS4(a2, c2, C.h2_wk[0][0], C.h2_wk[0][1])
+        RNDS4(a1, c1, C.h1_wk[2][0], C.h1_wk[2][1])
+        RNDS4(a2, c2, C.h2_wk[1][0], C.h2_wk[1][1])
+
+        /* Groups 4-7 have padding words among their inputs; the alignr over W9..W12 (all zero)
+         * drops out of group 4 in both hashes. */
+        const __m128i w4 = _mm_sha256msg2_epu32(_mm_sha256msg1_epu32(w0, C.h1_m1), C.h1_m3);
+        RNDS4W(a1, c1, _mm_add_epi32(w4, C.k[4]))
+        const __m128i v4 = _mm_sha256msg2_epu32(_mm_sha256msg1_epu32(v0, v1), C.h2_m3);
+        RNDS4W(a2, c2, _mm_add_epi32(v4, C.k[4]))
+
+        const __m128i w5 = _mm_sha256msg2_epu32(
+            _mm_add_epi32(C.h1_c12, _mm_alignr_epi8(w4, C.h1_m3, 4)), w4);
+        RNDS4W(a1, c1, _mm_add_epi32(w5, C.k[5]))
+        const __m128i v5 = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(v1, C.h2_m2), _mm_alignr_epi8(v4, C.h2_m3, 4)), v4);
+        RNDS4W(a2, c2, _mm_add_epi32(v5, C.k[5]))
+
+        const __m128i w6 = _mm_sha256msg2_epu32(_mm_add_epi32(C.h1_c23, _mm_alignr_epi8(w5, w4, 4)), w5);
+        RNDS4W(a1, c1, _mm_add_epi32(w6, C.k[6]))
+        const __m128i v6 = _mm_sha256msg2_epu32(_mm_add_epi32(C.h2_c23, _mm_alignr_epi8(v5, v4, 4)), v5);
+        RNDS4W(a2, c2, _mm_add_epi32(v6, C.k[6]))
+
+        const __m128i w7 = _mm_sha256msg2_epu32(_mm_add_epi32(C.h1_c34, _mm_alignr_epi8(w6, w5, 4)), w6);
+        RNDS4W(a1, c1, _mm_add_epi32(w7, C.k[7]))
+        const __m128i v7 = _mm_sha256msg2_epu32(
+            _mm_add_epi32(_mm_sha256msg1_epu32(C.h2_m3, v4), _mm_alignr_epi8(v6, v5, 4)), v6);
+        RNDS4W(a2, c2, _mm_add_epi32(v7, C.k[7]))
+
+        GROUPS(8, 4, 5, 6, 7)
+        GROUPS(9, 5, 6, 7, 8)
+        GROUPS(10, 6, 7, 8, 9)
+        GROUPS(11, 7, 8, 9, 10)
+        GROUPS(12, 8, 9, 10, 11)
+        GROUPS(13, 9, 10, 11, 12)
+        GROUPS(14, 10, 11, 12, 13)
+
+        const __m128i w15 = SCHED(w11, w12, w13, w14);
+        RNDS4W(a1, c1, _mm_add_epi32(w15, C.k[15]))
+        /* Hash 2 stops after rounds 60-61: the F lane of this ABEF is e61 = h64. */
+        const __m128i v15 = SCHED(v11, v12, v13, v14);
+        c2 = _mm_sha256rnds2_epu32(c2, a2, _mm_add_epi32(v15, C.k[15]));
+        const uint32_t h7 = (uint32_t)_mm_cvtsi128_si32(c2) + hb_IV[7];
+
+        /* Feed-forward of hash 1, then {F,E,B,A},{H,G,D,C} -> {A,B,C,D},{E,F,G,H}: next
+         * iteration's hash-2 message words 0-7. */
+        a1 = _mm_add_epi32(a1, C.mid_abef);
+        c1 = _mm_add_epi32(c1, C.mid_cdgh);
+        const __m128i t = _mm_shuffle_epi32(a1, 0x1B); /* A B E F */
+        const __m128i u = _mm_shuffle_epi32(c1, 0xB1); /* G H C D */
+        v0 = _mm_blend_epi16(t, u, 0xF0);
+        v1 = _mm_alignr_epi8(u, t, 8);
+
+        if (i > 0 && hb_bswap32(h7) <= thr) hb_check_candidate(job, prev, found, max_found, &hits);
+        if (i == count) break;
+        prev = nonce;
     }
     return hits;
 }
 
-#else
+#else /* not x86: never dispatched, kept so the package builds everywhere */
 
 uint64_t hb_scan_shani(const hb_job *job, uint32_t start, uint64_t count, uint32_t *found,
                        uint32_t max_found) {
-    (void)job; (void)start; (void)count; (void)found; (void)max_found;
+    (void)job;
+    (void)start;
+    (void)count;
+    (void)found;
+    (void)max_found;
     return 0;
 }
 
