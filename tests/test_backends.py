@@ -118,3 +118,18 @@ def test_split_range_is_disjoint_and_complete():
         assert all(n > 0 for _, n in pieces)
         assert pieces[0][0] == start and sum(n for _, n in pieces) == count
         assert all(a + n == b for (a, n), (b, _) in zip(pieces, pieces[1:]))
+
+
+def test_c_extension_is_built_and_dispatches():
+    """The C kernels are part of the base install: a broken build must fail here, not skip silently."""
+    from hashbench import _cpu
+    from hashbench.backends.cython import PREFERENCE
+
+    assert set(_cpu.impl_names()) == set(PREFERENCE)
+    assert _cpu.supported("portable")
+    assert _cpu.best() in PREFERENCE and _cpu.supported(_cpu.best())
+    # The C scalar helper agrees with hashlib (it checks every SIMD candidate).
+    header = Header(bytes(range(76)))
+    state = _cpu.sha256d_state(header.midstate(), header.tail_words(), 12345)
+    digest = b"".join(w.to_bytes(4, "big") for w in state)
+    assert int.from_bytes(digest, "little") == hash_int(header, 12345)
