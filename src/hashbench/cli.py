@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
+from .cli_probe import probe
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .errors import HashbenchError, InputError
@@ -228,6 +229,7 @@ def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None
     out.print(table)
 
 
+cli.add_command(probe)
 cli.add_command(yield_cmd)
 cli.add_command(market)
 cli.add_command(plan)

@@ -1,0 +1,158 @@
+"""`hashbench probe`: AI inference probes with their energy. Parse, call run_probes, print a table or --json.
+
+Register with `cli.add_command(probe)`. torch is imported only when the command runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .energy import MODES, EnergyConfig, EnergyPlan
+from .probes.device import DTYPE_NAMES
+from .probes.llama import PRESETS
+from .probes.runner import PROBES, ProbeSettings
+from .units import format_si
+
+# Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+QUICK_IDLE_SECONDS = 1.0
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def format_value(value: float, unit: str) -> str:
+    if unit == "tokens/s":
+        return f"{value:,.1f} tokens/s"
+    return format_si(value, unit)
+
+
+def _per_unit(joules: float | None, per: str) -> str:
+    if joules is None:
+        return "—"
+    return f"{joules:.3g} J/{per}"
+
+
+def _measured(r: dict) -> str:
+    text = format_value(r["value"], r["unit"])
+    if r.get("reference_ratio"):
+        text += f" ({r['reference_ratio']:.2f}× {r['reference_impl']})"
+    elif r["probe"] == "llm-decode" and r.get("ms_per_token") is not None:
+        text += f" ({r['ms_per_token']:.2f} ms/token)"
+    return text
+
+
+def results_table(rows: list[dict]) -> Table:
+    table = Table(title="AI probes (measured)")
+    for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roofline", "right"),
+                          ("energy", "right")):
+        table.add_column(name, justify=justify)
+    for r in rows:
+        shape = r["preset"] + (f" ×{r['batch']}" if r["batch"] is not None else "")
+        table.add_row(f"{r['probe']} {r['dtype'] or ''}".strip(), shape, _measured(r),
+                      f"{r['roofline_fraction'] * 100:.0f} %" if r["roofline_fraction"] is not None else "—",
+                      _per_unit(r["joules_per_unit"], r["per"]))
+    return table
+
+
+def presets_table() -> Table:
+    table = Table("preset", "parameters", "layers", "hidden", "heads / kv", "what", title="LLM presets")
+    for s in PRESETS.values():
+        table.add_row(s.name, f"{s.params() / 1e9:.2f} B" if s.params() >= 1e8 else f"{s.params() / 1e6:.1f} M",
+                      str(s.layers), str(s.hidden), f"{s.heads} / {s.kv_heads}", s.description)
+    return table
+
+
+def energy_options(command: Callable) -> Callable:
+    """--energy, --watts, --idle-watts, --idle-seconds: the same flags on `probe` and `run`. The command receives
+    them as energy_mode, watts, idle_watts, idle_seconds; energy_config() turns them into an EnergyConfig."""
+    options = [
+        click.option("--energy", "energy_mode", type=click.Choice(MODES), default="auto", show_default=True,
+                     help="Energy source: auto picks NVML for a GPU, RAPL for a CPU, then IPMI/Redfish, then "
+                          "--watts."),
+        click.option("--watts", type=float, default=None,
+                     help="Declared power in W (labelled declared, not measured)."),
+        click.option("--idle-watts", type=float, default=None, help="Declared idle power in W (with --watts)."),
+        click.option("--idle-seconds", type=float, default=None,
+                     help="Idle power measured this long before the first workload (default: 5, 1 with --quick)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def energy_config(energy_mode: str, watts: float | None, idle_watts: float | None, idle_seconds: float | None,
+                  quick: bool = False) -> EnergyConfig:
+    """Flags over HASHBENCH_* environment settings (Redfish URL and credentials, IPMI options, RAPL root)."""
+    if idle_seconds is None and quick:
+        idle_seconds = QUICK_IDLE_SECONDS
+    return EnergyConfig.from_env(mode=energy_mode, watts=watts, idle_watts=idle_watts, idle_seconds=idle_seconds)
+
+
+@click.command("probe")
+@click.option("--device", default=None, help="cpu or cuda:N (default: cuda:0 when torch sees a GPU, else cpu).")
+@click.option("--probe", "probe_names", multiple=True, type=click.Choice(PROBES),
+              help="Probe to run (repeatable; default: all). Roofs a probe needs are measured too.")
+@click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)),
+              help="LLM shape (repeatable; default: llama-1b/8b/70b on a GPU, cpu-small on a CPU).")
+@click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A local Hugging Face Llama directory (config.json + safetensors) instead of random weights.")
+@click.option("--batch", type=int, default=None, help="Sequences per batch (default: 32 on a GPU, 1 on a CPU).")
+@click.option("--prompt-len", type=int, default=None, help="Prompt tokens (default: 512 on a GPU, 64 on a CPU).")
+@click.option("--gen-len", type=int, default=None, help="Generated tokens (default: 128 on a GPU, 16 on a CPU).")
+@click.option("--dtype", type=click.Choice(DTYPE_NAMES), default=None,
+              help="Precision (default: gemm in every native one; LLM bf16 on a GPU, fp32 on a CPU).")
+@click.option("--seconds", type=float, default=None, help="Timed seconds per probe (default: 10 GPU, 1 CPU).")
+@click.option("--quick", is_flag=True, help="Small shapes, short windows: the whole set in seconds on a CPU.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+@energy_options
+@click.option("--list-presets", is_flag=True, help="List the LLM presets and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of probe records.")
+def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, ...], model_dir: Path | None,
+          batch: int | None, prompt_len: int | None, gen_len: int | None, dtype: str | None, seconds: float | None,
+          quick: bool, threads: int | None, energy_mode: str, watts: float | None, idle_watts: float | None,
+          idle_seconds: float | None, list_presets: bool, as_json: bool) -> None:
+    """AI inference probes — GEMM, memory bandwidth, Llama prefill and decode — each with its energy."""
+    from .probes import run_probes
+
+    if list_presets:
+        if as_json:
+            emit_json([{"preset": s.name, "params": s.params(), "layers": s.layers, "hidden": s.hidden,
+                        "intermediate": s.intermediate, "heads": s.heads, "kv_heads": s.kv_heads, "vocab": s.vocab,
+                        "description": s.description} for s in PRESETS.values()])
+        else:
+            out.print(presets_table())
+        return
+    settings = ProbeSettings(device=device, probes=probe_names, presets=presets, model_dir=model_dir, batch=batch,
+                             prompt_len=prompt_len, gen_len=gen_len, dtype=dtype, seconds=seconds, quick=quick,
+                             threads=threads)
+    settings.validate()
+    config = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
+
+    def listen(event: str, label: str, payload: object) -> None:
+        if event == "start" and not as_json:
+            err.print(f"[dim]{escape(label)}…[/dim]")
+        elif event == "skip":
+            err.print(f"skipped {escape(label)}: {escape(str(payload))}")
+
+    with EnergyPlan(config) as energy:
+        run = run_probes(settings, energy, listen)
+    rows = [r.to_json() for r in run.results]
+    if as_json:
+        emit_json(rows)
+        return
+    out.print(f"{run.device}: {escape(run.device_model)}, torch {run.torch_version}"
+              + (f", {run.threads} thread(s)" if run.threads else ""))
+    out.print(results_table(rows))
+    out.print(f"energy: {escape(run.energy_source)}")
+    flags = dict.fromkeys(f for r in run.results for f in [*r.energy.flags, *r.flags])
+    for flag in flags:
+        out.print(f"[yellow]note[/yellow]: {escape(flag)}")

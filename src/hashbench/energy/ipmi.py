@@ -1,0 +1,144 @@
+"""Whole-node power from the BMC: `ipmitool dcmi power reading`, parsed, sampled once a second and integrated.
+
+ipmitool prints, for example:
+
+        Instantaneous power reading:                   247 Watts
+        Minimum during sampling period:                 68 Watts
+        Maximum during sampling period:                424 Watts
+        Average power reading over sample period:      213 Watts
+        IPMI timestamp:                           Thu Jan  1 00:00:00 1970
+        Sampling period:                          00000001 Seconds.
+        Power reading state is:                   activated
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .reading import NODE
+from .source import PowerSource
+
+COMMAND = ("dcmi", "power", "reading")
+IPMITOOL_ENV = "HASHBENCH_IPMITOOL"  # the ipmitool program
+ARGS_ENV = "HASHBENCH_IPMI_ARGS"  # interface options, e.g. "-I lanplus -H 10.0.0.5 -U admin -E"
+INTERVAL_S = 1.0  # BMCs refresh the DCMI reading about once a second; sampling faster only repeats it
+TIMEOUT_S = 15.0
+
+
+_PERIOD_UNITS = (("ms", 1e-3), ("milli", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3600.0), ("d", 86400.0))
+
+
+class IpmiUnavailable(Exception):
+    """No usable DCMI power reading; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class DcmiPowerReading:
+    instantaneous_w: float
+    minimum_w: float | None
+    maximum_w: float | None
+    average_w: float | None
+    sampling_period_s: float | None
+    timestamp: str
+    active: bool
+
+
+def _field(text: str, label: str) -> str | None:
+    match = re.search(rf"^\s*{label}\s*:\s*(.+?)\s*$", text, re.MULTILINE | re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _watts(text: str, label: str) -> float | None:
+    value = _field(text, label)
+    match = re.match(r"([0-9]+(?:\.[0-9]+)?)\s*Watts?", value or "", re.IGNORECASE)
+    return float(match.group(1)) if match else None
+
+
+def parse_dcmi_power(text: str) -> DcmiPowerReading:
+    """Parse `ipmitool dcmi power reading` output. Raises ValueError when it holds no instantaneous reading."""
+    instant = _watts(text, r"Instantaneous power reading")
+    if instant is None:
+        raise ValueError("no 'Instantaneous power reading' line in ipmitool output")
+    period = _field(text, r"Sampling period")
+    period_match = re.match(r"([0-9]+)[\s_]*([A-Za-z]*)", period or "")
+    period_s = None
+    if period_match:
+        # "00000001 Seconds." by default; "5_sec", "1_min"... for the rolling averages newer BMCs offer.
+        unit = period_match.group(2).lower()
+        scale = next((v for k, v in _PERIOD_UNITS if unit.startswith(k)), 1.0)
+        period_s = int(period_match.group(1)) * scale
+    state = (_field(text, r"Power reading state is") or "").lower()
+    return DcmiPowerReading(
+        instantaneous_w=instant,
+        minimum_w=_watts(text, r"Minimum during sampling period"),
+        maximum_w=_watts(text, r"Maximum during sampling period"),
+        average_w=_watts(text, r"Average power reading over sample period"),
+        sampling_period_s=period_s,
+        timestamp=_field(text, r"IPMI timestamp") or "",
+        active=state.startswith("activ") or state == "",  # "activated" / "deactivated"
+    )
+
+
+def _explain(stderr: str, returncode: int) -> str:
+    first = next((line.strip() for line in stderr.splitlines() if line.strip()), f"exit status {returncode}")
+    if "Could not open device" in stderr:
+        return (f"no local BMC interface ({first}); load ipmi_devintf/ipmi_si, or point {ARGS_ENV} at the BMC "
+                "over the network (-I lanplus -H ... -U ... -E)")
+    if "Permission denied" in stderr:
+        return f"the BMC device is root only ({first}): run as root"
+    return f"ipmitool failed: {first}"
+
+
+def _redact(args: Sequence[str]) -> list[str]:
+    """Interface options with any -P password masked, for labels."""
+    shown, hide_next = [], False
+    for arg in args:
+        shown.append("***" if hide_next else ("-P***" if arg.startswith("-P") and arg != "-P" else arg))
+        hide_next = arg == "-P"
+    return shown
+
+
+class IpmiSource(PowerSource):
+    name = "ipmi"
+    layer = NODE
+    interval_s = INTERVAL_S
+
+    def __init__(self, ipmitool: str = "ipmitool", args: Sequence[str] = ()) -> None:
+        program = shutil.which(ipmitool)
+        if program is None:
+            raise IpmiUnavailable(f"{ipmitool} not found on PATH (install ipmitool, or set {IPMITOOL_ENV})")
+        self.command = [program, *args, *COMMAND]
+        first = self.read()
+        # Some BMCs (OpenBMC among them) report "deactivated" and still give live readings: flag, don't refuse.
+        self.active = first.active
+        where = " ".join(shlex.quote(a) for a in _redact(args)) or "local BMC"
+        self.detail = f"ipmitool dcmi power reading ({where}), BMC averaging period " \
+                      f"{first.sampling_period_s if first.sampling_period_s is not None else '?'} s"
+
+    def read(self) -> DcmiPowerReading:
+        try:
+            proc = subprocess.run(self.command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise IpmiUnavailable(f"ipmitool gave no answer in {TIMEOUT_S:g} s") from None
+        if proc.returncode != 0:
+            raise IpmiUnavailable(_explain(proc.stderr, proc.returncode))
+        try:
+            return parse_dcmi_power(proc.stdout)
+        except ValueError as exc:
+            raise IpmiUnavailable(f"unexpected ipmitool output: {exc}") from None
+
+    def read_watts(self) -> float:
+        return self.read().instantaneous_w
+
+    def window_flags(self, window_s: float) -> list[str]:
+        flags = []
+        if window_s < 10 * self.interval_s:
+            flags.append(f"node power sampled once a second: a {window_s:.1f} s window holds few BMC readings")
+        if not self.active:
+            flags.append("the BMC reports its DCMI power reading state as deactivated: readings may be stale")
+        return flags

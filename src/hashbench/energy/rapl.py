@@ -1,0 +1,101 @@
+"""RAPL energy counters through Linux powercap sysfs: package and DRAM domains, Intel and AMD.
+
+Each zone directory (intel-rapl:0, intel-rapl:0:1, amd-rapl:0 ...) has a `name` file ("package-0", "dram",
+"core", "uncore", "psys"), a cumulative `energy_uj` and the value it wraps at, `max_energy_range_uj`. Only package
+and dram domains are summed: core and uncore are parts of a package (counting them would count twice), psys is a
+platform domain that contains the packages. Mainline kernels expose AMD's RAPL under the intel-rapl names too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .reading import CPU_PACKAGE
+from .source import CounterSource
+
+DEFAULT_ROOT = Path("/sys/class/powercap")
+ROOT_ENV = "HASHBENCH_RAPL_ROOT"
+_ZONE = re.compile(r"^(intel|amd)-rapl(:\d+)+$")  # not intel-rapl-mmio: that repeats package-0 through MMIO
+# The hardware updates the energy status MSRs about every millisecond (Intel SDM; AMD the same order).
+NOMINAL_UPDATE_S = 0.001
+
+
+class RaplUnavailable(Exception):
+    """No readable RAPL domain; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class RaplDomain:
+    zone: str  # intel-rapl:0
+    name: str  # package-0
+    path: Path
+    max_range_uj: int
+
+
+def _root_only(path: Path, root: Path) -> RaplUnavailable:
+    return RaplUnavailable(
+        f"RAPL energy counters are readable by root only ({path}: permission denied; Linux restricts energy_uj "
+        f"since 5.10, CVE-2020-8694): run as root, or on a trusted machine grant read access, e.g. "
+        f"sudo chmod a+r {root}/*-rapl:*/energy_uj")
+
+
+def find_domains(root: Path = DEFAULT_ROOT) -> list[RaplDomain]:
+    if not root.is_dir():
+        raise RaplUnavailable(f"no powercap interface at {root} (no RAPL driver, or not Linux)")
+    domains = []
+    for zone in sorted(root.iterdir(), key=lambda p: p.name):
+        if not _ZONE.match(zone.name):
+            continue
+        try:
+            name = (zone / "name").read_text().strip()
+        except OSError:
+            continue
+        if not (name.startswith("package") or name == "dram"):
+            continue
+        try:
+            max_range = int((zone / "max_energy_range_uj").read_text().strip())
+        except PermissionError:
+            raise _root_only(zone / "max_energy_range_uj", root) from None
+        except (OSError, ValueError) as exc:
+            raise RaplUnavailable(f"cannot read {zone / 'max_energy_range_uj'}: {exc}") from None
+        domains.append(RaplDomain(zone.name, name, zone / "energy_uj", max_range))
+    if not domains:
+        raise RaplUnavailable(f"no RAPL package or dram zone under {root}")
+    return domains
+
+
+def wrapped_delta(before: int, after: int, max_range: int) -> int:
+    """Microjoules between two reads of a counter that wraps to 0 after max_range (at most one wrap between)."""
+    return after - before if after >= before else after + (max_range - before)
+
+
+class RaplSource(CounterSource):
+    name = "rapl"
+    layer = CPU_PACKAGE
+    update_period_s = NOMINAL_UPDATE_S
+    poll_interval_s = 1.0  # a server package counter wraps after minutes at full power: 1 s never misses one
+
+    def __init__(self, root: Path = DEFAULT_ROOT) -> None:
+        self.root = root
+        self.domains = find_domains(root)
+        self._last = [self._raw(d) for d in self.domains]  # also proves energy_uj is readable now
+        self._total_uj = 0
+        names = ", ".join(d.name for d in self.domains)
+        self.detail = f"RAPL domains {names} under {root}"
+
+    def _raw(self, domain: RaplDomain) -> int:
+        try:
+            return int(domain.path.read_text().strip())
+        except PermissionError:
+            raise _root_only(domain.path, self.root) from None
+        except (OSError, ValueError) as exc:
+            raise RaplUnavailable(f"cannot read {domain.path}: {exc}") from None
+
+    def read_joules(self) -> float:
+        for i, domain in enumerate(self.domains):
+            raw = self._raw(domain)
+            self._total_uj += wrapped_delta(self._last[i], raw, domain.max_range_uj)
+            self._last[i] = raw
+        return self._total_uj / 1e6

@@ -1,0 +1,61 @@
+"""The three shapes an energy source comes in: a cumulative counter, a power reading, a declared wattage."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from .reading import CONSTANT, COUNTER, DECLARED, SAMPLED
+
+
+class EnergySource(ABC):
+    name: str = ""
+    layer: str = ""
+    method: str = ""
+    detail: str = ""
+
+    def close(self) -> None:
+        """Release handles (NVML shutdown, sessions). Safe to call twice."""
+
+    def window_flags(self, window_s: float) -> list[str]:
+        """Warnings this source attaches to a window of that length."""
+        return []
+
+
+class CounterSource(EnergySource):
+    """A cumulative energy counter (NVML total energy, RAPL energy_uj): the difference of two reads is the energy."""
+
+    method = COUNTER
+    # Polled this often during a window so every wraparound is seen (RAPL package counters wrap every few minutes).
+    poll_interval_s: float = 1.0
+    update_period_s: float | None = None
+
+    @abstractmethod
+    def read_joules(self) -> float:
+        """Joules since an arbitrary origin, monotone as long as reads come at least once per wrap period."""
+
+
+class PowerSource(EnergySource):
+    """An instantaneous power reading, sampled on a background thread and integrated over time."""
+
+    method = SAMPLED
+    interval_s: float = 0.05
+
+    @abstractmethod
+    def read_watts(self) -> float:
+        ...
+
+
+class DeclaredSource(EnergySource):
+    """A wattage the user stated (--watts or config): labelled declared, never presented as measured."""
+
+    name = "declared"
+    layer = DECLARED
+    method = CONSTANT
+
+    def __init__(self, watts: float, idle_watts: float | None = None) -> None:
+        self.watts = watts
+        self.idle_watts = idle_watts
+        self.detail = f"declared {watts:g} W" + (f", idle {idle_watts:g} W" if idle_watts is not None else "")
+
+    def window_flags(self, window_s: float) -> list[str]:
+        return ["declared power, not measured"]

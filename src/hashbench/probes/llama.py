@@ -1,0 +1,243 @@
+"""A Llama-architecture decoder in plain torch: RMSNorm, rotary embeddings, grouped-query attention through
+scaled_dot_product_attention, SwiGLU MLP, and a static KV cache (allocated once, written in place, never grown).
+
+Weights are random unless loaded from a local checkpoint (hf_local.py): the shapes set the speed, not the values.
+Projections are fused the way serving engines fuse them (q/k/v in one GEMM, gate/up in one), which is also what
+makes the FLOP and byte counts below exact: they follow the same tensors the forward pass reads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .device import require_torch
+
+
+@dataclass(frozen=True)
+class RopeScaling:
+    """Llama 3.1's frequency rescaling for long contexts (rope_scaling.rope_type == "llama3")."""
+
+    factor: float
+    low_freq_factor: float
+    high_freq_factor: float
+    original_max_positions: int
+
+
+@dataclass(frozen=True)
+class LlamaShape:
+    name: str
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    kv_heads: int
+    vocab: int
+    head_dim: int = 0  # 0: hidden // heads
+    tie_embeddings: bool = False
+    rope_theta: float = 500000.0
+    rms_eps: float = 1e-5
+    rope_scaling: RopeScaling | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.heads % self.kv_heads:
+            raise ValueError(f"{self.name}: {self.heads} query heads do not group over {self.kv_heads} KV heads")
+
+    @property
+    def hd(self) -> int:
+        return self.head_dim or self.hidden // self.heads
+
+    @property
+    def q_dim(self) -> int:
+        return self.heads * self.hd
+
+    @property
+    def kv_dim(self) -> int:
+        return self.kv_heads * self.hd
+
+    def layer_linear_params(self) -> int:
+        return (self.hidden * (self.q_dim + 2 * self.kv_dim) + self.q_dim * self.hidden
+                + 3 * self.hidden * self.intermediate)
+
+    def params(self) -> int:
+        per_layer = self.layer_linear_params() + 2 * self.hidden
+        embeddings = self.vocab * self.hidden * (1 if self.tie_embeddings else 2)
+        return self.layers * per_layer + embeddings + self.hidden
+
+    def weight_bytes(self, elt: int) -> int:
+        return self.params() * elt
+
+    def kv_bytes(self, batch: int, length: int, elt: int) -> int:
+        return self.layers * 2 * batch * self.kv_dim * length * elt
+
+    def prefill_flops(self, batch: int, prompt: int) -> float:
+        """Useful FLOPs of one prefill: every projection, causal attention (half the score matrix), and the LM head
+        for the last position only (all a server needs to start decoding)."""
+        tokens = batch * prompt
+        linear = 2.0 * tokens * self.layers * self.layer_linear_params()
+        attention = self.layers * 4.0 * batch * self.heads * self.hd * prompt * (prompt + 1) / 2
+        return linear + attention + 2.0 * batch * self.hidden * self.vocab
+
+    def decode_step_flops(self, batch: int, context: int) -> float:
+        """One decode step for `batch` sequences attending to `context` positions (the new one included)."""
+        linear = 2.0 * batch * (self.layers * self.layer_linear_params() + self.hidden * self.vocab)
+        return linear + self.layers * 4.0 * batch * self.heads * self.hd * context
+
+    def decode_step_bytes(self, batch: int, context: int, elt: int) -> float:
+        """Bytes a decode step must move at least: every weight once (layers, final norm, LM head; embedding rows
+        for the batch), the KV cache of `context` positions read, the new position's K and V written."""
+        weights = self.layers * (self.layer_linear_params() + 2 * self.hidden) + self.hidden
+        weights += self.vocab * self.hidden + batch * self.hidden
+        kv = self.layers * 2 * batch * self.kv_dim * (context + 1)
+        return float((weights + kv) * elt)
+
+
+# Published architectures (Llama 3.x config.json values); the CPU presets keep the same proportions, small.
+PRESETS: dict[str, LlamaShape] = {s.name: s for s in (
+    LlamaShape("cpu-tiny", hidden=256, intermediate=768, layers=2, heads=4, kv_heads=2, vocab=2048,
+               tie_embeddings=True, rope_theta=10000.0, description="~2M parameters: tests and --quick on CPU"),
+    LlamaShape("cpu-small", hidden=768, intermediate=2048, layers=8, heads=12, kv_heads=4, vocab=32000,
+               tie_embeddings=True, rope_theta=10000.0,
+               description="~75M parameters: larger than a CPU's last-level cache, so decode streams from DRAM"),
+    LlamaShape("llama-1b", hidden=2048, intermediate=8192, layers=16, heads=32, kv_heads=8, vocab=128256,
+               tie_embeddings=True, description="Llama-3.2-1B shape (1.24B parameters)"),
+    LlamaShape("llama-8b", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=128256,
+               description="Llama-3.1-8B shape (8.03B parameters)"),
+    LlamaShape("llama-70b", hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, vocab=128256,
+               description="Llama-3.1-70B shape (70.6B parameters)"),
+)}
+
+
+@dataclass
+class LayerWeights:
+    attn_norm: Any
+    wqkv: Any  # [q_dim + 2 kv_dim, hidden]
+    wo: Any  # [hidden, q_dim]
+    mlp_norm: Any
+    w_gate_up: Any  # [2 intermediate, hidden]
+    w_down: Any  # [hidden, intermediate]
+
+
+@dataclass
+class LlamaWeights:
+    embed: Any  # [vocab, hidden]
+    layers: list[LayerWeights]
+    norm: Any
+    lm_head: Any  # [vocab, hidden]; the embedding itself when tied
+    extra: dict = field(default_factory=dict)
+
+
+def random_weights(shape: LlamaShape, device: Any, dtype: Any, seed: int = 0) -> LlamaWeights:
+    """Uniform weights with std 1/sqrt(fan_in), so activations stay O(1) through every layer in fp16 too."""
+    torch = require_torch()
+    gen = torch.Generator(device=device).manual_seed(seed)
+
+    def linear(rows: int, cols: int) -> Any:
+        bound = math.sqrt(3.0 / cols)
+        return torch.empty(rows, cols, device=device, dtype=dtype).uniform_(-bound, bound, generator=gen)
+
+    def norm() -> Any:
+        return torch.ones(shape.hidden, device=device, dtype=dtype)
+
+    embed = torch.empty(shape.vocab, shape.hidden, device=device, dtype=dtype).uniform_(-1.7, 1.7, generator=gen)
+    layers = [LayerWeights(norm(), linear(shape.q_dim + 2 * shape.kv_dim, shape.hidden),
+                           linear(shape.hidden, shape.q_dim), norm(),
+                           linear(2 * shape.intermediate, shape.hidden), linear(shape.hidden, shape.intermediate))
+              for _ in range(shape.layers)]
+    lm_head = embed if shape.tie_embeddings else linear(shape.vocab, shape.hidden)
+    return LlamaWeights(embed, layers, norm(), lm_head)
+
+
+def inverse_frequencies(shape: LlamaShape) -> Any:
+    torch = require_torch()
+    inv = 1.0 / shape.rope_theta ** (torch.arange(0, shape.hd, 2, dtype=torch.float64) / shape.hd)
+    s = shape.rope_scaling
+    if s is None:
+        return inv
+    # Llama 3.1: long wavelengths slowed by `factor`, short ones kept, a smooth blend in between.
+    wavelen = 2 * math.pi / inv
+    low_wavelen = s.original_max_positions / s.low_freq_factor
+    high_wavelen = s.original_max_positions / s.high_freq_factor
+    smooth = (s.original_max_positions / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor)
+    blended = (1 - smooth) * inv / s.factor + smooth * inv
+    out = torch.where(wavelen > low_wavelen, inv / s.factor, blended)
+    return torch.where(wavelen < high_wavelen, inv, out)
+
+
+class KVCache:
+    """Keys and values for every layer, [layers, batch, kv_heads, max_len, head_dim], allocated once."""
+
+    def __init__(self, shape: LlamaShape, batch: int, max_len: int, device: Any, dtype: Any) -> None:
+        torch = require_torch()
+        size = (shape.layers, batch, shape.kv_heads, max_len, shape.hd)
+        self.k = torch.zeros(size, device=device, dtype=dtype)
+        self.v = torch.zeros(size, device=device, dtype=dtype)
+        self.max_len = max_len
+        self.batch = batch
+
+
+def _rotate_half(x: Any) -> Any:
+    torch = require_torch()
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaModel:
+    def __init__(self, shape: LlamaShape, weights: LlamaWeights, device: Any, dtype: Any, max_len: int) -> None:
+        torch = require_torch()
+        self.shape, self.w, self.device, self.dtype = shape, weights, device, dtype
+        # Rotary tables in the split-halves layout Hugging Face checkpoints are permuted for.
+        inv = inverse_frequencies(shape)
+        freqs = torch.outer(torch.arange(max_len, dtype=torch.float64), inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.cos = emb.cos().to(device=device, dtype=dtype)
+        self.sin = emb.sin().to(device=device, dtype=dtype)
+        self.max_len = max_len
+
+    def _norm(self, x: Any, weight: Any) -> Any:
+        torch = require_torch()
+        return torch.nn.functional.rms_norm(x, (self.shape.hidden,), weight, self.shape.rms_eps)
+
+    def _rope(self, x: Any, start: int, length: int) -> Any:
+        cos = self.cos[start:start + length][None, :, None, :]
+        sin = self.sin[start:start + length][None, :, None, :]
+        return x * cos + _rotate_half(x) * sin
+
+    def forward(self, tokens: Any, start: int, cache: KVCache) -> Any:
+        """Logits [batch, vocab] of the last position, after writing positions start..start+T into the cache."""
+        torch = require_torch()
+        F = torch.nn.functional
+        s = self.shape
+        batch, length = tokens.shape
+        end = start + length
+        if end > cache.max_len:
+            raise ValueError(f"position {end} beyond the KV cache's {cache.max_len}")
+        mask, causal = None, False
+        if length > 1 and start == 0:
+            causal = True
+        elif length > 1:  # a chunk after earlier positions: query i sees keys up to start + i
+            keys = torch.arange(end, device=self.device)
+            mask = keys[None, :] <= (start + torch.arange(length, device=self.device))[:, None]
+        groups = s.heads // s.kv_heads
+        x = F.embedding(tokens, self.w.embed)
+        for i, layer in enumerate(self.w.layers):
+            h = self._norm(x, layer.attn_norm)
+            q, k, v = F.linear(h, layer.wqkv).split((s.q_dim, s.kv_dim, s.kv_dim), dim=-1)
+            q = self._rope(q.view(batch, length, s.heads, s.hd), start, length)
+            k = self._rope(k.view(batch, length, s.kv_heads, s.hd), start, length)
+            cache.k[i, :, :, start:end] = k.transpose(1, 2)
+            cache.v[i, :, :, start:end] = v.view(batch, length, s.kv_heads, s.hd).transpose(1, 2)
+            keys, values = cache.k[i, :, :, :end], cache.v[i, :, :, :end]
+            if length == 1:
+                # Decode: the query heads sharing a KV head become that head's rows, so K and V are read once per
+                # KV head and no repeat or mask is needed (query head h uses KV head h // groups).
+                o = F.scaled_dot_product_attention(q.view(batch, s.kv_heads, groups, s.hd), keys, values)
+            else:
+                o = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, attn_mask=mask, is_causal=causal,
+                                                   enable_gqa=groups > 1).transpose(1, 2)
+            x = x + F.linear(o.reshape(batch, length, s.q_dim), layer.wo)
+            gate, up = F.linear(self._norm(x, layer.mlp_norm), layer.w_gate_up).chunk(2, dim=-1)
+            x = x + F.linear(F.silu(gate) * up, layer.w_down)
+        return F.linear(self._norm(x[:, -1], self.w.norm), self.w.lm_head)

@@ -1,0 +1,158 @@
+"""llm-prefill and llm-decode: tokens/s of a Llama-shaped model, like llama.cpp's pp512 and tg128.
+
+Prefill pushes batch × prompt tokens through the model in one pass. Decode generates gen_len tokens per sequence
+after a prompt, one step at a time, reusing the KV cache; each timed repetition restarts at the end of the prompt
+(the cache beyond it is overwritten), so no prefill falls inside the decode energy window."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..energy import EnergyPlan
+from .device import Device, element_bytes, require_torch, timed, torch_dtype
+from .llama import KVCache, LlamaModel, LlamaShape, random_weights
+from .result import ProbeResult
+
+MIN_REPS = 3
+
+
+class ProbeSkipped(Exception):
+    """This probe cannot run on this device (it does not fit); the message says why."""
+
+
+@dataclass
+class LoadedModel:
+    shape: LlamaShape
+    model: LlamaModel
+    cache: KVCache
+    dtype: str
+    weights: str  # "random" or the checkpoint directory
+
+
+def memory_needed(shape: LlamaShape, batch: int, prompt: int, gen: int, elt: int, is_cuda: bool) -> int:
+    """Bytes the model, its KV cache and the largest prefill activations need, with room for workspaces."""
+    weights = shape.weight_bytes(elt)
+    kv = shape.kv_bytes(batch, prompt + gen, elt)
+    tokens = batch * prompt
+    # Live at the widest point of a layer: the residual, a normed copy, gate|up, silu(gate)*up, and q/k/v.
+    activations = tokens * (3 * shape.hidden + 3 * shape.intermediate + shape.q_dim + 2 * shape.kv_dim) * elt
+    logits = batch * shape.vocab * 4
+    # cuBLAS/SDPA workspaces and allocator slack; a few equal-sized weight tensors waste little, so the margin is
+    # a small share of the weights (a 70B model in bf16 just fits a 141 GB H200 at batch 1, as it does in practice).
+    margin = (1 << 30) if is_cuda else (256 << 20)
+    return int(weights + kv + activations + logits + 0.02 * weights + margin)
+
+
+def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None, dtype: str, batch: int,
+               prompt: int, gen: int) -> LoadedModel:
+    """Random weights for a preset shape, or a local checkpoint; checks the memory before allocating any of it."""
+    dt = torch_dtype(dtype)
+    if model_dir is not None:
+        from .hf_local import load_local_model, local_shape
+
+        # config.json alone gives the shape: check it fits before reading any weight.
+        _check_fits(device, local_shape(model_dir), batch, prompt, gen, dtype)
+        shape, w = load_local_model(model_dir, device.torch_device, dt)
+        weights = str(model_dir)
+    else:
+        assert shape is not None
+        _check_fits(device, shape, batch, prompt, gen, dtype)
+        w = random_weights(shape, device.torch_device, dt)
+        weights = "random"
+    max_len = prompt + gen
+    model = LlamaModel(shape, w, device.torch_device, dt, max_len)
+    cache = KVCache(shape, batch, max_len, device.torch_device, dt)
+    return LoadedModel(shape, model, cache, dtype, weights)
+
+
+def _check_fits(device: Device, shape: LlamaShape, batch: int, prompt: int, gen: int, dtype: str) -> None:
+    need = memory_needed(shape, batch, prompt, gen, element_bytes(dtype), device.is_cuda)
+    free = device.free_memory()
+    if need > free:
+        raise ProbeSkipped(f"{shape.name} in {dtype} at batch {batch}, {prompt}+{gen} tokens needs "
+                           f"{need / 1e9:.1f} GB; {free / 1e9:.1f} GB free on {device.name}")
+
+
+def _tokens(loaded: LoadedModel, device: Device, batch: int, length: int) -> Any:
+    torch = require_torch()
+    gen = torch.Generator(device=device.torch_device).manual_seed(1)
+    return torch.randint(0, loaded.shape.vocab, (batch, length), generator=gen, device=device.torch_device)
+
+
+def _cache_flags(loaded: LoadedModel, device: Device, batch: int, length: int) -> list[str]:
+    cache = device.last_level_cache()
+    elt = element_bytes(loaded.dtype)
+    working = loaded.shape.weight_bytes(elt) + loaded.shape.kv_bytes(batch, length, elt)
+    if cache and working <= cache:
+        return [(f"weights + KV cache ({working / 1e6:.1f} MB) fit in the {cache / 1e6:.0f} MB last-level cache: "
+                 "rates can exceed what DRAM allows and the roofline fraction can pass 1")]
+    return []
+
+
+def _common(loaded: LoadedModel) -> dict:
+    s = loaded.shape
+    return {"params": s.params(), "layers": s.layers, "hidden": s.hidden, "heads": s.heads, "kv_heads": s.kv_heads,
+            "vocab": s.vocab, "weights": loaded.weights}
+
+
+def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, seconds: float,
+                energy: EnergyPlan) -> ProbeResult:
+    torch = require_torch()
+    tokens = _tokens(loaded, device, batch, prompt)
+
+    def prefill() -> None:
+        loaded.model.forward(tokens, 0, loaded.cache)
+
+    with torch.inference_mode():
+        prefill()  # warm-up: kernels picked, caches and allocator filled
+        times: list[float] = []
+        with energy.meter(device.name) as meter:
+            while sum(times) < seconds or len(times) < MIN_REPS:
+                times.append(timed(prefill, device))
+    per_rep = batch * prompt
+    t = statistics.median(times)
+    flop = loaded.shape.prefill_flops(batch, prompt)
+    return ProbeResult(
+        probe="llm-prefill", device=device.name, preset=loaded.shape.name, dtype=loaded.dtype, batch=batch,
+        unit="tokens/s", samples=[per_rep / x for x in times], work=float(per_rep * len(times)), per="token",
+        seconds=sum(times), energy=meter.reading(), impl="llama block in torch (sdpa, fused qkv and gate/up)",
+        ms_per_token=t / per_rep * 1e3, flags=_cache_flags(loaded, device, batch, prompt),
+        detail={**_common(loaded), "prompt_len": prompt, "prefill_ms": t * 1e3, "flop_per_prefill": flop,
+                "flop_per_s": flop / t})
+
+
+def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen: int, seconds: float,
+               energy: EnergyPlan) -> ProbeResult:
+    torch = require_torch()
+    shape, elt = loaded.shape, element_bytes(loaded.dtype)
+    tokens = _tokens(loaded, device, batch, prompt)
+    with torch.inference_mode():
+        first = loaded.model.forward(tokens, 0, loaded.cache).argmax(-1, keepdim=True)
+
+        def decode() -> None:
+            tok = first
+            for i in range(gen):
+                # Greedy argmax stays on the device: no host sync inside the loop.
+                tok = loaded.model.forward(tok, prompt + i, loaded.cache).argmax(-1, keepdim=True)
+
+        decode()  # warm-up
+        times: list[float] = []
+        with energy.meter(device.name) as meter:
+            while sum(times) < seconds or len(times) < MIN_REPS:
+                times.append(timed(decode, device))
+    t = statistics.median(times)
+    contexts = [prompt + i + 1 for i in range(gen)]  # positions each step attends to, its own included
+    moved = sum(shape.decode_step_bytes(batch, c, elt) for c in contexts)
+    flop = sum(shape.decode_step_flops(batch, c) for c in contexts)
+    return ProbeResult(
+        probe="llm-decode", device=device.name, preset=shape.name, dtype=loaded.dtype, batch=batch,
+        unit="tokens/s", samples=[batch * gen / x for x in times], work=float(batch * gen * len(times)),
+        per="token", seconds=sum(times), energy=meter.reading(),
+        impl="llama block in torch (sdpa, static KV cache, greedy)", ms_per_token=t / gen * 1e3,
+        flags=_cache_flags(loaded, device, batch, prompt + gen),
+        detail={**_common(loaded), "prompt_len": prompt, "gen_len": gen, "bytes_per_step": moved / gen,
+                "bytes_per_s": moved / t, "flop_per_s": flop / t,
+                "kv_cache_bytes": shape.kv_bytes(batch, prompt + gen, elt)})

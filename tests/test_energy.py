@@ -1,0 +1,670 @@
+"""Energy meters: integration math, RAPL on a sysfs-shaped tree, ipmitool output, a real Redfish HTTP server,
+NVML through a stand-in module (and the real one where a GPU is present)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import threading
+import time
+import types
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from hashbench.energy import EnergyConfig, EnergyMeter, EnergyPlan, EnergyReading, EnergyUnavailable, select_source
+from hashbench.energy.ipmi import IpmiSource, IpmiUnavailable, parse_dcmi_power
+from hashbench.energy.meter import measure_idle
+from hashbench.energy.nvml import NvmlCounterSource, NvmlPowerSource, NvmlUnavailable, open_nvml
+from hashbench.energy.rapl import RaplSource, RaplUnavailable, find_domains, wrapped_delta
+from hashbench.energy.redfish import RedfishClient, RedfishSource, RedfishUnavailable, parse_power
+from hashbench.energy.sampling import PowerWindow, clock, estimate_update_period, integrate
+from hashbench.energy.source import CounterSource, PowerSource
+from hashbench.errors import InputError
+
+# --- integration math ------------------------------------------------------------------------------------------------
+
+
+def test_integrate_constant_and_ramp_exactly():
+    assert integrate([(0.0, 100.0), (1.0, 100.0), (2.0, 100.0)], 0.0, 2.0) == pytest.approx(200.0)
+    ramp = [(t / 10, 50.0 + 10.0 * t / 10) for t in range(31)]  # 50 W rising 10 W/s over 3 s
+    # ∫ 50 + 10 t dt over [0.55, 2.35] = 50·1.8 + 5·(2.35² − 0.55²)
+    assert integrate(ramp, 0.55, 2.35) == pytest.approx(50 * 1.8 + 5 * (2.35 ** 2 - 0.55 ** 2))
+
+
+def test_integrate_holds_flat_outside_samples_and_handles_empty():
+    assert integrate([(1.0, 10.0), (2.0, 30.0)], 0.0, 3.0) == pytest.approx(10 * 1 + 20 * 1 + 30 * 1)
+    assert integrate([], 0.0, 1.0) == 0.0
+    assert integrate([(0.0, 5.0)], 1.0, 1.0) == 0.0
+    assert integrate([(2.0, 7.0), (0.0, 7.0)], 0.0, 2.0) == pytest.approx(14.0)  # unsorted input
+
+
+def test_power_window_integrates_a_constant_source_over_exactly_the_window():
+    window = PowerWindow(lambda: 100.0, 0.01)
+    window.start()
+    time.sleep(0.2)
+    result = window.stop()
+    assert result.joules == pytest.approx(100.0 * result.seconds, rel=1e-9)
+    assert result.samples >= 10 and result.interval_s < 0.05
+
+
+def test_power_window_follows_a_ramp_at_ten_hertz_or_more():
+    t0 = clock()
+    window = PowerWindow(lambda: 40.0 + 200.0 * (clock() - t0), 0.05)  # 20 Hz, as the NVML fallback samples
+    window.start()
+    start = clock()
+    time.sleep(0.4)
+    end = clock()
+    result = window.stop()
+    exact = 40.0 * (end - start) + 100.0 * ((end - t0) ** 2 - (start - t0) ** 2)
+    assert result.joules == pytest.approx(exact, rel=0.02)
+    assert 1 / result.interval_s >= 10
+
+
+def test_power_window_counts_failed_reads():
+    calls = iter([50.0, RuntimeError("sensor busy"), 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0] + [50.0] * 100)
+
+    def read() -> float:
+        value = next(calls)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    window = PowerWindow(read, 0.01)
+    window.start()
+    time.sleep(0.05)
+    result = window.stop()
+    assert result.failures == 1 and "sensor busy" in result.error
+    assert result.joules == pytest.approx(50.0 * result.seconds)
+
+
+class FakePower(PowerSource):
+    name, layer = "fake", "node"
+    interval_s = 0.01
+
+    def __init__(self, watts: float) -> None:
+        self.watts = watts
+
+    def read_watts(self) -> float:
+        return self.watts
+
+
+class FakeCounter(CounterSource):
+    """Joules = watts × time, moving in steps of `period` like a real counter."""
+
+    name, layer = "fakecounter", "cpu package"
+    poll_interval_s = 0.01
+
+    def __init__(self, watts: float, period: float | None = None) -> None:
+        self.watts, self.update_period_s, self._origin = watts, period, clock()
+
+    def read_joules(self) -> float:
+        t = clock() - self._origin
+        if self.update_period_s:
+            t = (t // self.update_period_s) * self.update_period_s
+        return self.watts * t
+
+
+def test_meter_reports_gross_idle_and_net():
+    source = FakePower(20.0)
+    idle = measure_idle(source, 0.1)
+    assert idle.watts == pytest.approx(20.0) and idle.samples >= 2
+    source.watts = 80.0
+    with EnergyMeter(source, idle=idle) as meter:
+        time.sleep(0.1)
+    r = meter.reading()
+    assert (r.source, r.layer, r.method) == ("fake", "node", "sampled power")
+    assert r.joules_gross == pytest.approx(80.0 * r.window_s, rel=1e-6)
+    assert r.joules_net == pytest.approx(60.0 * r.window_s, rel=1e-6)
+    assert r.idle_watts == pytest.approx(20.0) and r.samples >= 3
+    j = r.to_json()
+    assert {"source", "layer", "joules_gross", "idle_watts", "joules_net", "window_s", "samples", "update_period_s",
+            "flags"} <= j.keys()
+    assert j["joules"] == j["joules_gross"]
+
+
+def test_meter_measures_idle_itself_and_flags_a_missing_idle():
+    with EnergyMeter(FakePower(30.0), idle_seconds=0.05) as meter:
+        time.sleep(0.02)
+    assert meter.reading().idle_watts == pytest.approx(30.0)
+    with EnergyMeter(FakePower(30.0), idle_seconds=0.0) as meter:
+        time.sleep(0.02)
+    r = meter.reading()
+    assert r.joules_net is None and any("no idle measurement" in f for f in r.flags)
+
+
+def test_counter_window_shorter_than_update_period_is_flagged():
+    with EnergyMeter(FakeCounter(100.0, period=0.5), idle_seconds=0.0) as meter:
+        time.sleep(0.05)
+    r = meter.reading()
+    assert r.method == "energy counter" and r.update_period_s == 0.5
+    assert any("window shorter than counter update period" in f for f in r.flags)
+    with EnergyMeter(FakeCounter(100.0, period=0.02), idle_seconds=0.0) as meter:
+        time.sleep(0.1)
+    r = meter.reading()
+    assert any("under 10 counter updates" in f for f in r.flags)
+    assert r.joules_gross == pytest.approx(100.0 * r.window_s, abs=100.0 * 0.02 * 1.5)
+
+
+def test_estimate_update_period_of_a_stepping_counter():
+    counter = FakeCounter(100.0, period=0.02)
+    assert estimate_update_period(counter.read_joules, max_seconds=0.5) == pytest.approx(0.02, rel=0.3)
+
+
+def test_idle_above_load_is_flagged_not_hidden():
+    source = FakePower(50.0)
+    idle = measure_idle(source, 0.03)
+    source.watts = 40.0
+    with EnergyMeter(source, idle=idle) as meter:
+        time.sleep(0.03)
+    r = meter.reading()
+    assert r.joules_net < 0 and any("net energy negative" in f for f in r.flags)
+
+
+def test_no_source_gives_none_never_a_number():
+    with EnergyMeter(None, why_none="no energy source for cpu — rapl: nothing") as meter:
+        time.sleep(0.01)
+    r = meter.reading()
+    assert r.source == "none" and r.joules_gross is None and r.joules_net is None and r.watts is None
+    assert r.per_unit(100) is None and "rapl: nothing" in r.detail and r.label == "none"
+
+
+def test_declared_source_is_labelled_declared():
+    plan = EnergyPlan(EnergyConfig(mode="declared", watts=65.0, idle_watts=15.0))
+    with plan.meter("cpu") as meter:
+        time.sleep(0.02)
+    r = meter.reading()
+    assert (r.source, r.layer, r.label) == ("declared", "declared", "declared 65 W")
+    assert r.joules_gross == pytest.approx(65.0 * r.window_s)
+    assert r.joules_net == pytest.approx(50.0 * r.window_s)
+    assert "declared power, not measured" in r.flags
+
+
+def test_reading_flows_into_runfile_as_joules_per_token():
+    from hashbench.runfile import parse_run
+
+    reading = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 100.0, idle_watts=10.0)
+    record = {"probe": "llm-decode", "device": "cpu", "preset": "cpu-small", "dtype": "fp32", "batch": 1,
+              "value": 50.0, "unit": "tokens/s", "joules_per_unit": reading.per_unit(100), "power_source":
+              reading.label, "energy": reading.to_json()}
+    run = parse_run({"benchmarks": [{"backend": "cython", "impl": "avx2", "threads": 1, "hashrate": 1e7,
+                                     "seconds": 2.0, "energy": reading.to_json()}], "probes": [record]}, "x.json")
+    assert run.tokens[0].joules_per_token == pytest.approx(1.0)
+    assert run.hashing[0].watts == pytest.approx(50.0) and run.hashing[0].power_source == "rapl"
+
+
+# --- config and selection --------------------------------------------------------------------------------------------
+
+
+def test_config_from_environment_and_flags(tmp_path):
+    env = {"HASHBENCH_RAPL_ROOT": str(tmp_path), "HASHBENCH_REDFISH_URL": "https://bmc/redfish/v1",
+           "HASHBENCH_REDFISH_USER": "root", "HASHBENCH_REDFISH_PASSWORD": "pw", "HASHBENCH_REDFISH_INSECURE": "1",
+           "HASHBENCH_IPMI_ARGS": "-I lanplus -H 10.0.0.5 -U admin -E"}
+    config = EnergyConfig.from_env(env, mode="redfish", idle_seconds=2.0, watts=None)
+    assert config.rapl_root == tmp_path and config.redfish_verify_tls is False
+    assert config.ipmi_args == ("-I", "lanplus", "-H", "10.0.0.5", "-U", "admin", "-E")
+    assert config.idle_seconds == 2.0 and config.watts is None and "pw" not in repr(config)
+    with pytest.raises(InputError, match="--energy declared needs --watts"):
+        EnergyConfig.from_env({}, mode="declared")
+    with pytest.raises(InputError, match="--energy must be one of"):
+        EnergyConfig.from_env({}, mode="wall")
+    with pytest.raises(InputError, match="--idle-seconds"):
+        EnergyConfig.from_env({}, idle_seconds=-1.0)
+
+
+def test_auto_finds_nothing_and_says_why_each_source_failed(tmp_path):
+    config = EnergyConfig(rapl_root=tmp_path / "none", ipmitool="no-such-ipmitool")
+    source, why = select_source(config, "cpu")
+    assert source is None
+    assert "rapl: no powercap interface" in why and "--watts" in why
+    config = EnergyConfig(rapl_root=tmp_path / "none", ipmitool="no-such-ipmitool", watts=120.0)
+    source, _ = select_source(config, "cpu")
+    assert source.name == "declared"
+
+
+def test_named_source_that_cannot_be_read_is_an_error(tmp_path):
+    with pytest.raises(EnergyUnavailable, match="--energy rapl: no powercap interface"):
+        select_source(EnergyConfig(mode="rapl", rapl_root=tmp_path / "none"), "cpu")
+    assert select_source(EnergyConfig(mode="none"), "cpu") == (None, "energy metering off (--energy none)")
+
+
+# --- RAPL ------------------------------------------------------------------------------------------------------------
+
+
+def make_rapl(root: Path, zones: dict[str, tuple[str, int, int]]) -> Path:
+    """zones: dir name -> (name file, energy_uj, max_energy_range_uj), laid out as /sys/class/powercap is."""
+    (root / "intel-rapl").mkdir(parents=True)  # the control-type directory: no energy_uj, must be ignored
+    for zone, (name, energy, max_range) in zones.items():
+        d = root / zone
+        d.mkdir()
+        (d / "name").write_text(name + "\n")
+        (d / "energy_uj").write_text(f"{energy}\n")
+        (d / "max_energy_range_uj").write_text(f"{max_range}\n")
+    return root
+
+
+def set_energy(root: Path, zone: str, value: int) -> None:
+    (root / zone / "energy_uj").write_text(f"{value}\n")
+
+
+MAX = 262143328850  # a real package max_energy_range_uj
+
+
+def test_rapl_sums_package_and_dram_only(tmp_path):
+    root = make_rapl(tmp_path, {
+        "intel-rapl:0": ("package-0", 1_000_000, MAX), "intel-rapl:0:0": ("core", 5, MAX),
+        "intel-rapl:0:1": ("dram", 2_000_000, 65712999613), "intel-rapl:1": ("package-1", 3_000_000, MAX),
+        "intel-rapl:2": ("psys", 9, MAX), "intel-rapl-mmio:0": ("package-0", 7, MAX)})
+    assert [d.name for d in find_domains(root)] == ["package-0", "dram", "package-1"]
+    source = RaplSource(root)
+    start = source.read_joules()
+    set_energy(root, "intel-rapl:0", 1_500_000)  # +0.5 J
+    set_energy(root, "intel-rapl:0:1", 2_250_000)  # +0.25 J
+    set_energy(root, "intel-rapl:0:0", 999_999_999)  # core: inside package-0, not added again
+    assert source.read_joules() - start == pytest.approx(0.75)
+    assert source.layer == "cpu package" and "package-0, dram, package-1" in source.detail
+
+
+def test_rapl_wraparound(tmp_path):
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", MAX - 400_000, MAX)})
+    source = RaplSource(root)
+    start = source.read_joules()
+    set_energy(root, "intel-rapl:0", 600_000)  # wrapped: 0.4 J to the top, 0.6 J after
+    assert source.read_joules() - start == pytest.approx(1.0)
+    set_energy(root, "intel-rapl:0", 700_000)
+    assert source.read_joules() - start == pytest.approx(1.1)
+    assert wrapped_delta(10, 5, 20) == 15 and wrapped_delta(5, 10, 20) == 5
+
+
+def test_rapl_amd_zone_names(tmp_path):
+    root = make_rapl(tmp_path, {"amd-rapl:0": ("package-0", 10, MAX), "amd-rapl:0:0": ("core", 1, MAX)})
+    assert [(d.zone, d.name) for d in find_domains(root)] == [("amd-rapl:0", "package-0")]
+
+
+def test_rapl_missing_tree_and_no_domains(tmp_path):
+    with pytest.raises(RaplUnavailable, match="no powercap interface"):
+        find_domains(tmp_path / "missing")
+    make_rapl(tmp_path / "p", {"intel-rapl:0": ("psys", 1, MAX)})
+    with pytest.raises(RaplUnavailable, match="no RAPL package or dram zone"):
+        find_domains(tmp_path / "p")
+
+
+def test_rapl_root_only_message(tmp_path, monkeypatch):
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", 10, MAX)})
+    real = Path.read_text
+
+    def guarded(self: Path, *a, **k) -> str:
+        if self.name == "energy_uj":  # what a 0400 root:root file gives a normal user
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "read_text", guarded)
+    with pytest.raises(RaplUnavailable, match="readable by root only") as info:
+        RaplSource(root)
+    assert "energy_uj" in str(info.value) and "run as root" in str(info.value)
+    with pytest.raises(EnergyUnavailable, match="--energy rapl: RAPL energy counters are readable by root only"):
+        select_source(EnergyConfig(mode="rapl", rapl_root=root), "cpu")
+    source, why = select_source(EnergyConfig(rapl_root=root, ipmitool="no-such-ipmitool"), "cpu")
+    assert source is None and "root only" in why
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads a 0400 file anyway")
+def test_rapl_root_only_with_real_file_modes(tmp_path):
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", 10, MAX)})
+    (root / "intel-rapl:0" / "energy_uj").chmod(0)  # the kernel's 0400 root:root, as seen by a normal user
+    with pytest.raises(RaplUnavailable, match="readable by root only"):
+        RaplSource(root)
+
+
+def test_rapl_through_the_meter(tmp_path):
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", 5_000_000, MAX)})
+    plan = EnergyPlan(EnergyConfig(mode="rapl", rapl_root=root, idle_seconds=0.0))
+    with plan.meter("cpu") as meter:
+        set_energy(root, "intel-rapl:0", 7_500_000)
+    r = meter.reading()
+    assert (r.source, r.layer, r.joules_gross) == ("rapl", "cpu package", pytest.approx(2.5))
+    assert r.samples >= 2 and r.update_period_s == pytest.approx(0.001)
+
+
+# --- IPMI ------------------------------------------------------------------------------------------------------------
+
+# `ipmitool dcmi power reading` as ipmitool 1.8.18 prints it (leading newline, 4-space indent, blank lines after).
+DCMI_OUTPUT = """
+    Instantaneous power reading:                   247 Watts
+    Minimum during sampling period:                 68 Watts
+    Maximum during sampling period:                424 Watts
+    Average power reading over sample period:      213 Watts
+    IPMI timestamp:                           Thu Feb 15 08:36:01 2024
+    Sampling period:                          00000001 Seconds.
+    Power reading state is:                   activated
+
+"""
+
+DCMI_DEACTIVATED = """
+    Instantaneous power reading:                   235 Watts
+    Minimum during sampling period:                235 Watts
+    Maximum during sampling period:                235 Watts
+    Average power reading over sample period:      235 Watts
+    IPMI timestamp:                           Thu Jan  1 00:00:00 1970
+    Sampling period:                          00000000 Seconds.
+    Power reading state is:                   deactivated
+
+"""
+
+
+def test_parse_dcmi_power_reading():
+    r = parse_dcmi_power(DCMI_OUTPUT)
+    assert (r.instantaneous_w, r.minimum_w, r.maximum_w, r.average_w) == (247, 68, 424, 213)
+    assert r.sampling_period_s == 1 and r.active and r.timestamp == "Thu Feb 15 08:36:01 2024"
+    off = parse_dcmi_power(DCMI_DEACTIVATED)
+    assert off.instantaneous_w == 235 and not off.active and off.sampling_period_s == 0
+    tabbed = DCMI_OUTPUT.replace("    ", "\t").replace("00000001 Seconds.", "5_sec")
+    assert parse_dcmi_power(tabbed).sampling_period_s == 5
+    with pytest.raises(ValueError, match="Instantaneous"):
+        parse_dcmi_power("Error: Unable to establish IPMI v2 / RMCP+ session\n")
+
+
+def fake_ipmitool(tmp_path: Path, stdout: str, stderr: str = "", code: int = 0) -> Path:
+    script = tmp_path / "ipmitool"
+    script.write_text(f"#!/bin/sh\ncat <<'EOF'\n{stdout}\nEOF\n" + (f"echo '{stderr}' >&2\n" if stderr else "")
+                      + f"exit {code}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_ipmi_source_runs_ipmitool_and_integrates(tmp_path):
+    tool = fake_ipmitool(tmp_path, DCMI_OUTPUT)
+    source = IpmiSource(str(tool), ["-I", "lanplus", "-H", "10.0.0.5", "-U", "admin", "-P", "secret"])
+    assert source.read_watts() == 247 and "secret" not in source.detail and "lanplus" in source.detail
+    source.interval_s = 0.05  # BMCs refresh once a second; the stand-in can go faster
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.2)
+    r = meter.reading()
+    assert (r.source, r.layer) == ("ipmi", "node")
+    assert r.joules_gross == pytest.approx(247 * r.window_s)
+    deactivated = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_DEACTIVATED)))
+    assert any("deactivated" in f for f in deactivated.window_flags(30.0))
+
+
+def test_ipmi_failures_say_why(tmp_path):
+    tool = fake_ipmitool(tmp_path, "", "Could not open device at /dev/ipmi0 or /dev/ipmi/0 or /dev/ipmidev/0: "
+                                       "No such file or directory", 1)
+    with pytest.raises(IpmiUnavailable, match="no local BMC interface"):
+        IpmiSource(str(tool))
+    with pytest.raises(IpmiUnavailable, match="not found on PATH"):
+        IpmiSource("no-such-ipmitool-here")
+
+
+# --- Redfish ---------------------------------------------------------------------------------------------------------
+
+USER, PASSWORD = "monitor", "s3cret"
+ROOT_DOC = {"@odata.id": "/redfish/v1", "Chassis": {"@odata.id": "/redfish/v1/Chassis"}}
+CHASSIS_COLLECTION = {"@odata.id": "/redfish/v1/Chassis", "Members@odata.count": 1,
+                      "Members": [{"@odata.id": "/redfish/v1/Chassis/1U"}]}
+CHASSIS = {"@odata.id": "/redfish/v1/Chassis/1U", "Id": "1U", "Power": {"@odata.id": "/redfish/v1/Chassis/1U/Power"}}
+
+
+def power_doc(watts: float) -> dict:
+    return {"@odata.id": "/redfish/v1/Chassis/1U/Power", "@odata.type": "#Power.v1_5_0.Power", "Id": "Power",
+            "PowerControl": [{"@odata.id": "/redfish/v1/Chassis/1U/Power#/PowerControl/0", "MemberId": "0",
+                              "Name": "System Power Control", "PowerConsumedWatts": watts,
+                              "PowerMetrics": {"IntervalInMin": 1, "AverageConsumedWatts": watts - 5}}]}
+
+
+@pytest.fixture
+def redfish_server():
+    state = {"watts": 350.0, "requests": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            state["requests"] += 1
+            expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="redfish"')
+                self.end_headers()
+                return
+            docs = {"/redfish/v1": ROOT_DOC, "/redfish/v1/Chassis": CHASSIS_COLLECTION,
+                    "/redfish/v1/Chassis/1U": CHASSIS, "/redfish/v1/Chassis/1U/Power": power_doc(state["watts"])}
+            doc = docs.get(self.path.rstrip("/"))
+            if doc is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", state
+    server.shutdown()
+    server.server_close()
+
+
+def test_parse_power_documents():
+    assert parse_power(power_doc(412.0)) == (412.0, "PowerControl[0] (System Power Control)")
+    assert parse_power({"PowerWatts": {"Reading": 99.5}}) == (99.5, "PowerWatts.Reading")
+    with pytest.raises(ValueError):
+        parse_power({"PowerControl": [{"PowerConsumedWatts": None}]})
+
+
+def test_redfish_reads_power_with_basic_auth(redfish_server):
+    base, _ = redfish_server
+    client = RedfishClient(base + "/redfish/v1/Chassis/1U/Power", USER, PASSWORD)
+    source = RedfishSource(client)
+    assert source.read_watts() == 350.0 and (source.name, source.layer) == ("redfish", "node")
+
+
+def test_redfish_finds_power_from_the_service_root(redfish_server):
+    base, _ = redfish_server
+    source = RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD))
+    assert source.power_url.endswith("/redfish/v1/Chassis/1U/Power")
+
+
+def test_redfish_rejected_credentials_and_bad_urls(redfish_server):
+    base, _ = redfish_server
+    with pytest.raises(RedfishUnavailable, match=r"credentials rejected \(HTTP 401\)"):
+        RedfishClient(base + "/redfish/v1/Chassis/1U/Power", USER, "wrong").get()
+    with pytest.raises(RedfishUnavailable, match="HTTP 404"):
+        RedfishClient(base + "/redfish/v1/Chassis/9/Power", USER, PASSWORD).get()
+    with pytest.raises(RedfishUnavailable, match="not an http"):
+        RedfishClient("bmc.example/redfish")
+    with pytest.raises(RedfishUnavailable, match="cannot reach"):
+        RedfishClient("http://127.0.0.1:9/redfish/v1", timeout_s=1).get()
+
+
+def test_redfish_through_the_plan_from_environment(redfish_server):
+    base, state = redfish_server
+    env = {"HASHBENCH_REDFISH_URL": base + "/redfish/v1/Chassis/1U/Power", "HASHBENCH_REDFISH_USER": USER,
+           "HASHBENCH_REDFISH_PASSWORD": PASSWORD}
+    config = EnergyConfig.from_env(env, mode="redfish", idle_seconds=0.0)
+    with EnergyPlan(config) as plan:
+        source, _ = plan.source_for("cpu")
+        source.interval_s = 0.05
+        with plan.meter("cpu") as meter:
+            time.sleep(0.2)
+    r = meter.reading()
+    assert r.source == "redfish" and r.joules_gross == pytest.approx(350.0 * r.window_s)
+    assert r.samples >= 3 and state["requests"] >= 5
+
+
+# --- NVML ------------------------------------------------------------------------------------------------------------
+
+
+class FakeNvmlError(Exception):
+    pass
+
+
+def fake_nvml(*, counter: bool, instant: bool = True, step_s: float = 0.02, watts: float = 300.0):
+    """A stand-in for the pynvml module: the calls hashbench makes, with a board drawing `watts`."""
+    m = types.ModuleType("pynvml")
+    origin = clock()
+    m.NVMLError = FakeNvmlError
+    m.NVML_FI_DEV_POWER_INSTANT = 186
+    m.NVML_CLOCK_MEM = 2
+    m.shutdowns = 0
+    m.nvmlInit = lambda: None
+
+    def shutdown() -> None:
+        m.shutdowns += 1
+
+    m.nvmlShutdown = shutdown
+    m.nvmlDeviceGetHandleByIndex = lambda i: f"gpu{i}"
+    m.nvmlDeviceGetHandleByUUID = lambda u: u
+    m.nvmlDeviceGetName = lambda h: "NVIDIA H100 80GB HBM3"
+    m.nvmlDeviceGetEnforcedPowerLimit = lambda h: 700_000
+
+    def energy(handle: str) -> int:
+        if not counter:
+            raise FakeNvmlError("Not Supported")
+        t = clock() - origin
+        return int((t // step_s) * step_s * watts * 1000)  # mJ, moving every step_s
+
+    m.nvmlDeviceGetTotalEnergyConsumption = energy
+
+    class Value:
+        def __init__(self) -> None:
+            self.nvmlReturn = 0 if instant else 3
+            self.value = types.SimpleNamespace(uiVal=int(watts * 1000))
+
+    m.nvmlDeviceGetFieldValues = lambda h, ids: [Value()]
+    m.nvmlDeviceGetPowerUsage = lambda h: int(watts * 1000)
+    m.nvmlDeviceGetMaxClockInfo = lambda h, kind: 2619
+    m.nvmlDeviceGetMemoryBusWidth = lambda h: 5120
+    return m
+
+
+def test_nvml_counter_path(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=True))
+    source = open_nvml("cuda:0")
+    assert isinstance(source, NvmlCounterSource)
+    assert source.update_period_s == pytest.approx(0.02, rel=0.3) and "H100" in source.detail
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.3)
+    r = meter.reading()
+    assert (r.source, r.layer, r.method) == ("nvml", "gpu board", "energy counter")
+    assert r.joules_gross == pytest.approx(300.0 * r.window_s, abs=300.0 * 0.02 * 1.5)
+    assert any("under 60 s" in f for f in r.flags)
+
+
+def test_nvml_without_counter_samples_power_at_twenty_hertz(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=False))
+    source = open_nvml("cuda:0")
+    assert isinstance(source, NvmlPowerSource) and source.instant and 1 / source.interval_s >= 10
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.3)
+    r = meter.reading()
+    assert r.method == "sampled power" and r.samples >= 4
+    assert r.joules_gross == pytest.approx(300.0 * r.window_s, rel=1e-6)
+    assert 1 / r.update_period_s >= 10
+
+
+def test_nvml_averaged_power_is_flagged(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=False, instant=False))
+    source = open_nvml(0)
+    assert not source.instant and any("~1 s average" in f for f in source.window_flags(100.0))
+
+
+def test_nvml_cuda_visible_devices_maps_to_uuid(monkeypatch):
+    nvml = fake_nvml(counter=True)
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-aaaa,GPU-bbbb")
+    from hashbench.energy.nvml import handle_for
+
+    assert handle_for(nvml, "cuda:1") == ("GPU-bbbb", "GPU-bbbb")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert handle_for(nvml, "cuda:0") == ("gpu3", "NVML index 3")
+
+
+def test_nvml_nominal_bandwidth(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=True))
+    from hashbench.energy.nvml import nominal_memory_bandwidth
+
+    peak, basis = nominal_memory_bandwidth("cuda:0")
+    assert peak == pytest.approx(3.352e12, rel=1e-3) and "5120-bit" in basis
+
+
+def test_no_nvml_reason():
+    """Without a driver (or without nvidia-ml-py) the reason names what is missing."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except ImportError:
+        expected = "nvidia-ml-py is not installed"
+    except Exception:  # noqa: BLE001
+        expected = "no NVIDIA driver"
+    else:
+        pynvml.nvmlShutdown()
+        pytest.skip("NVML works here: there is a driver")
+    with pytest.raises(NvmlUnavailable, match=expected):
+        open_nvml("cuda:0")
+    source, why = select_source(EnergyConfig(rapl_root=Path("/nonexistent"), ipmitool="no-such-ipmitool"), "cuda:0")
+    assert source is None and "nvml: " in why and expected in why
+
+
+def _has_nvml() -> bool:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        pynvml.nvmlShutdown()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _has_nvml(), reason="needs an NVIDIA GPU and driver (NVML)")
+def test_real_nvml_reads_board_energy():
+    source = open_nvml("cuda:0")
+    try:
+        with EnergyMeter(source, idle_seconds=0.5) as meter:
+            time.sleep(1.0)
+        r = meter.reading()
+        assert r.source == "nvml" and r.layer == "gpu board" and r.joules_gross > 0
+        assert r.idle_watts > 0 and r.joules_net is not None
+    finally:
+        source.close()
+
+
+# --- glue for `hashbench run` ----------------------------------------------------------------------------------------
+
+
+def test_hash_energy_fields_for_a_benchmark_record():
+    from hashbench.energy import device_for_backend, hash_energy_fields
+
+    assert device_for_backend("cuda") == "cuda:0" and device_for_backend("cython") == "cpu"
+    reading = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 60.0, idle_watts=10.0)
+    fields = hash_energy_fields(reading, hashes=3 * 10 ** 9)
+    assert fields["joules_per_th"] == pytest.approx(60.0 / 0.003)
+    assert fields["joules_per_th_net"] == pytest.approx(40.0 / 0.003)
+    assert fields["power_source"] == "rapl (cpu package)" and fields["energy"]["provenance"] == "measured"
+    schema = pytest.importorskip("hashbench.results.schema")
+    bench = {"backend": "cython", "impl": "avx2", "threads": 1, "samples": [1.5e9], "hashes": 3 * 10 ** 9,
+             "seconds": 2.0, **fields}
+    energy = schema.measurement_from_bench(bench).energy
+    assert energy.joules == pytest.approx(60.0) and energy.layer == "cpu package"
+    assert energy.provenance == "measured"
+
+
+def test_hash_energy_fields_when_the_window_held_warm_up():
+    from hashbench.energy import hash_energy_fields
+
+    reading = EnergyReading("rapl", "cpu package", "energy counter", 4.0, 400.0, idle_watts=20.0)
+    fields = hash_energy_fields(reading, hashes=10 ** 12, timed_seconds=3.0)
+    assert fields["energy_j"] == pytest.approx(300.0) and fields["joules_per_th"] == pytest.approx(300.0)
+    assert fields["joules_per_th_net"] == pytest.approx(300.0 - 20.0 * 3.0)
+    assert fields["energy"]["window_s"] == 3.0 and "warm-up and calibration" in fields["energy"]["flags"][-1]
+    assert hash_energy_fields(reading, 10 ** 12, timed_seconds=3.99)["energy_j"] == 400.0  # within 2 %: as is

@@ -1,0 +1,415 @@
+"""AI probes on CPU: the Llama block against a naive reference, the static KV cache, FLOP/byte accounting, a local
+checkpoint directory, GEMM beside torch.matmul, bandwidth, roofline fractions, the whole set and the command line.
+GPU-only checks are marked `gpu`."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the AI probes need torch (pip install 'hashbench[ai]')")
+
+from hashbench.energy import EnergyConfig, EnergyPlan, EnergyReading  # noqa: E402
+from hashbench.probes import ProbeSettings, run_probes  # noqa: E402
+from hashbench.probes import runner as runner_module  # noqa: E402
+from hashbench.probes.device import Device, resolve_device  # noqa: E402
+from hashbench.probes.gemm import run_gemm  # noqa: E402
+from hashbench.probes.hf_local import load_local_model, read_safetensors, write_safetensors  # noqa: E402
+from hashbench.probes.llama import (  # noqa: E402
+    PRESETS,
+    KVCache,
+    LlamaModel,
+    LlamaShape,
+    RopeScaling,
+    inverse_frequencies,
+    random_weights,
+)
+from hashbench.probes.llm import ProbeSkipped, load_model  # noqa: E402
+from hashbench.probes.membw import run_membw  # noqa: E402
+from hashbench.probes.result import ProbeResult  # noqa: E402
+from hashbench.probes.roofline import apply_rooflines  # noqa: E402
+
+SMALL = LlamaShape("test-small", hidden=64, intermediate=96, layers=2, heads=4, kv_heads=2, vocab=97,
+                   rope_theta=10000.0)
+CPU = Device("cpu", torch.device("cpu"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Two shared cores on CI: one torch thread keeps these tests from fighting each other's OpenMP spin-waits."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def declared_plan(watts: float = 100.0) -> EnergyPlan:
+    return EnergyPlan(EnergyConfig(mode="declared", watts=watts, idle_watts=10.0))
+
+
+# --- the model -------------------------------------------------------------------------------------------------------
+
+
+def naive_logits(shape: LlamaShape, w, tokens):
+    """Llama written the long way, in float64: rotation by angle pairs, explicit causal softmax, K/V heads repeated
+    for their query groups. Independent of LlamaModel's fused, cached path."""
+    f64 = lambda t: t.double()  # noqa: E731
+    batch, length = tokens.shape
+    hd, groups = shape.hd, shape.heads // shape.kv_heads
+
+    def norm(v, g):
+        return v / torch.sqrt((v * v).mean(-1, keepdim=True) + shape.rms_eps) * f64(g)
+
+    inv = 1.0 / shape.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+    angle = torch.arange(length, dtype=torch.float64)[:, None] * inv[None, :]
+    cos, sin = angle.cos()[None, :, None, :], angle.sin()[None, :, None, :]
+
+    def rope(v):
+        a, b = v[..., : hd // 2], v[..., hd // 2:]
+        return torch.cat((a * cos - b * sin, b * cos + a * sin), dim=-1)
+
+    x = f64(w.embed)[tokens]
+    causal = torch.ones(length, length, dtype=torch.bool).tril()
+    for layer in w.layers:
+        wq, wk, wv = f64(layer.wqkv).split((shape.q_dim, shape.kv_dim, shape.kv_dim))
+        h = norm(x, layer.attn_norm)
+        q = rope((h @ wq.T).view(batch, length, shape.heads, hd))
+        k = rope((h @ wk.T).view(batch, length, shape.kv_heads, hd)).repeat_interleave(groups, dim=2)
+        v = (h @ wv.T).view(batch, length, shape.kv_heads, hd).repeat_interleave(groups, dim=2)
+        scores = torch.einsum("bthd,bshd->bhts", q, k) / math.sqrt(hd)
+        p = scores.masked_fill(~causal, float("-inf")).softmax(-1)
+        x = x + torch.einsum("bhts,bshd->bthd", p, v).reshape(batch, length, -1) @ f64(layer.wo).T
+        gate, up = (norm(x, layer.mlp_norm) @ f64(layer.w_gate_up).T).chunk(2, dim=-1)
+        x = x + (torch.nn.functional.silu(gate) * up) @ f64(layer.w_down).T
+    return norm(x[:, -1], w.norm) @ f64(w.lm_head).T
+
+
+def tokens_for(shape: LlamaShape, batch: int, length: int, seed: int = 3):
+    return torch.randint(0, shape.vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
+
+
+def test_llama_block_matches_a_naive_reference():
+    w = random_weights(SMALL, "cpu", torch.float32, seed=5)
+    model = LlamaModel(SMALL, w, "cpu", torch.float32, max_len=16)
+    tokens = tokens_for(SMALL, 2, 11)
+    got = model.forward(tokens, 0, KVCache(SMALL, 2, 16, "cpu", torch.float32))
+    want = naive_logits(SMALL, w, tokens)
+    assert got.shape == (2, SMALL.vocab)
+    torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_static_kv_cache_decode_matches_full_prefill():
+    w = random_weights(SMALL, "cpu", torch.float32, seed=6)
+    model = LlamaModel(SMALL, w, "cpu", torch.float32, max_len=12)
+    tokens = tokens_for(SMALL, 3, 12)
+    cache = KVCache(SMALL, 3, 12, "cpu", torch.float32)
+    pointer, size = cache.k.data_ptr(), cache.k.shape
+    model.forward(tokens[:, :6], 0, cache)
+    for pos in range(6, 9):  # decode one token at a time, teacher-forced
+        step = model.forward(tokens[:, pos:pos + 1], pos, cache)
+        full = model.forward(tokens[:, :pos + 1], 0, KVCache(SMALL, 3, 12, "cpu", torch.float32))
+        torch.testing.assert_close(step, full, rtol=1e-4, atol=1e-5)
+    chunk = model.forward(tokens[:, 9:12], 9, cache)  # a multi-token chunk after cached positions (masked path)
+    torch.testing.assert_close(chunk, model.forward(tokens, 0, KVCache(SMALL, 3, 12, "cpu", torch.float32)),
+                               rtol=1e-4, atol=1e-5)
+    assert cache.k.data_ptr() == pointer and cache.k.shape == size  # preallocated, never grown
+    with pytest.raises(ValueError, match="beyond the KV cache"):
+        model.forward(tokens[:, :1], 12, cache)
+
+
+def test_llama3_rope_scaling_keeps_high_and_slows_low_frequencies():
+    shape = replace(SMALL, head_dim=64, rope_theta=500000.0,
+                    rope_scaling=RopeScaling(8.0, 1.0, 4.0, 8192))
+    plain, scaled = inverse_frequencies(replace(shape, rope_scaling=None)), inverse_frequencies(shape)
+    assert scaled[0] == plain[0]  # shortest wavelength: untouched
+    assert scaled[-1] == pytest.approx(plain[-1] / 8.0)  # longest: divided by the factor
+    assert torch.all(scaled <= plain)
+
+
+def test_presets_have_the_published_parameter_counts():
+    assert PRESETS["llama-1b"].params() == pytest.approx(1.236e9, rel=0.005)
+    assert PRESETS["llama-8b"].params() == pytest.approx(8.030e9, rel=0.005)
+    assert PRESETS["llama-70b"].params() == pytest.approx(70.55e9, rel=0.005)
+    assert PRESETS["cpu-tiny"].params() < 3e6
+
+
+def test_flop_and_byte_accounting():
+    s = PRESETS["llama-8b"]
+    linear = s.layers * s.layer_linear_params()
+    # One prompt token: 2 FLOPs per weight it meets, plus the attention to itself, plus the LM head.
+    assert s.prefill_flops(1, 1) == 2 * linear + s.layers * 4 * s.heads * s.hd + 2 * s.hidden * s.vocab
+    # Causal prefill attention is half the square, not all of it.
+    attention = s.prefill_flops(1, 1000) - 1000 * 2 * linear - 2 * s.hidden * s.vocab
+    assert attention == pytest.approx(s.layers * 4 * s.heads * s.hd * 1000 * 1001 / 2)
+    # A decode step at batch 1 moves every weight once (bf16: ~16 GB for 8B) plus the KV cache read.
+    step = s.decode_step_bytes(1, 1000, 2)
+    kv = s.layers * 2 * s.kv_dim * 1001 * 2
+    assert step == pytest.approx(s.weight_bytes(2) - s.vocab * s.hidden * 2 + s.hidden * 2 + kv, rel=1e-6)
+    assert s.decode_step_bytes(8, 1000, 2) - s.decode_step_bytes(1, 1000, 2) == pytest.approx(7 * (kv + s.hidden * 2))
+
+
+def test_memory_check_skips_before_allocating(monkeypatch):
+    monkeypatch.setattr(Device, "free_memory", lambda self: 1 << 30)
+    start = time.perf_counter()
+    with pytest.raises(ProbeSkipped, match=r"llama-70b in bf16 at batch 1.*needs 14\d\.\d GB; 1\.1 GB free on cpu"):
+        load_model(CPU, PRESETS["llama-70b"], None, "bf16", 1, 128, 32)
+    assert time.perf_counter() - start < 0.5  # nothing was allocated
+
+
+# --- a local Hugging Face directory ----------------------------------------------------------------------------------
+
+
+def write_hf_dir(path, shape: LlamaShape, w, tie: bool) -> None:
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": shape.hidden,
+              "intermediate_size": shape.intermediate, "num_hidden_layers": shape.layers,
+              "num_attention_heads": shape.heads, "num_key_value_heads": shape.kv_heads, "vocab_size": shape.vocab,
+              "rms_norm_eps": shape.rms_eps, "rope_theta": shape.rope_theta, "tie_word_embeddings": tie,
+              "torch_dtype": "float32"}
+    (path / "config.json").write_text(json.dumps(config))
+    tensors = {"model.embed_tokens.weight": w.embed, "model.norm.weight": w.norm}
+    if not tie:
+        tensors["lm_head.weight"] = w.lm_head
+    for i, layer in enumerate(w.layers):
+        p = f"model.layers.{i}."
+        q, k, v = layer.wqkv.split((shape.q_dim, shape.kv_dim, shape.kv_dim))
+        gate, up = layer.w_gate_up.chunk(2)
+        tensors |= {p + "input_layernorm.weight": layer.attn_norm, p + "post_attention_layernorm.weight":
+                    layer.mlp_norm, p + "self_attn.q_proj.weight": q, p + "self_attn.k_proj.weight": k,
+                    p + "self_attn.v_proj.weight": v, p + "self_attn.o_proj.weight": layer.wo,
+                    p + "mlp.gate_proj.weight": gate, p + "mlp.up_proj.weight": up,
+                    p + "mlp.down_proj.weight": layer.w_down}
+    # Two shards, as larger checkpoints come.
+    names = sorted(tensors)
+    write_safetensors(path / "model-00001-of-00002.safetensors", {n: tensors[n] for n in names[::2]})
+    write_safetensors(path / "model-00002-of-00002.safetensors", {n: tensors[n] for n in names[1::2]})
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_local_checkpoint_gives_the_same_logits(tmp_path, tie):
+    shape = replace(SMALL, tie_embeddings=tie)
+    w = random_weights(shape, "cpu", torch.float32, seed=9)
+    write_hf_dir(tmp_path, shape, w, tie)
+    loaded_shape, loaded = load_local_model(tmp_path, "cpu", torch.float32)
+    assert loaded_shape.params() == shape.params() and loaded_shape.name == f"hf:{tmp_path.name}"
+    tokens = tokens_for(shape, 1, 7)
+    want = LlamaModel(shape, w, "cpu", torch.float32, 8).forward(tokens, 0, KVCache(shape, 1, 8, "cpu",
+                                                                                    torch.float32))
+    got = LlamaModel(loaded_shape, loaded, "cpu", torch.float32, 8).forward(
+        tokens, 0, KVCache(loaded_shape, 1, 8, "cpu", torch.float32))
+    torch.testing.assert_close(got, want)
+
+
+def test_safetensors_round_trip_keeps_bf16_bits(tmp_path):
+    t = {"a": torch.randn(3, 5).to(torch.bfloat16), "b": torch.arange(7, dtype=torch.int64), "c": torch.ones(0)}
+    write_safetensors(tmp_path / "x.safetensors", t)
+    header_len = int.from_bytes((tmp_path / "x.safetensors").read_bytes()[:8], "little")
+    assert (8 + header_len) % 8 == 0
+    back = read_safetensors(tmp_path / "x.safetensors")
+    assert torch.equal(back["a"], t["a"]) and torch.equal(back["b"], t["b"]) and back["c"].shape == (0,)
+
+
+def test_local_checkpoint_errors(tmp_path):
+    from hashbench.errors import InputError
+
+    with pytest.raises(InputError, match="no config.json"):
+        load_local_model(tmp_path, "cpu", torch.float32)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    with pytest.raises(InputError, match="not a Llama-architecture"):
+        load_local_model(tmp_path, "cpu", torch.float32)
+
+
+# --- GEMM, bandwidth, rooflines --------------------------------------------------------------------------------------
+
+
+def test_gemm_beside_torch_matmul():
+    r = run_gemm(CPU, "fp32", 128, 0.05, declared_plan(), 0.005)
+    j = r.to_json()
+    assert j["unit"] == "FLOP/s" and j["value"] > 0 and j["reference_value"] > 0
+    assert j["reference_impl"] == "torch.matmul"
+    pairs = sorted(a / b for a, b in zip(r.samples, r.reference_samples))
+    assert j["reference_ratio"] == pytest.approx(pairs[len(pairs) // 2] if len(pairs) % 2 else
+                                                 (pairs[len(pairs) // 2 - 1] + pairs[len(pairs) // 2]) / 2)
+    assert len(r.samples) >= 3 and len(r.reference_samples) == len(r.samples)
+    assert r.detail["max_relative_error"] < 1e-3
+    # Both paths ran inside the window: the energy is divided over the FLOPs of both.
+    flop = 2 * 128 ** 3 * r.detail["calls_per_block"] * 2 * len(r.samples)
+    assert j["work"] == pytest.approx(flop / 1e12) and j["per"] == "TFLOP"
+    assert j["joules_per_unit"] == pytest.approx(j["energy_j"] / j["work"])
+
+
+def test_membw_counts_read_and_write():
+    r = run_membw(CPU, 1 << 20, 0.05, declared_plan(), 0.005)
+    assert r.unit == "B/s" and r.value > 0 and "read + write" in r.detail["bytes_counted"]
+    assert r.reference_impl == "tensor.sum (read only)" and len(r.reference_samples) == len(r.samples)
+    copied = 2 * (1 << 20) * r.detail["copies_per_block"] * len(r.samples)
+    read = (1 << 20) * r.detail["sums_per_block"] * len(r.reference_samples)
+    assert r.work == pytest.approx((copied + read) / 1e9)
+
+
+def fake_result(probe: str, value: float, dtype: str | None = "fp32", **kw) -> ProbeResult:
+    reading = EnergyReading("none", "none", "", 1.0, None)
+    return ProbeResult(probe=probe, device="cpu", preset="p", dtype=dtype, batch=1, unit="x", samples=[value],
+                       work=1.0, per="x", seconds=1.0, energy=reading, **kw)
+
+
+def test_roofline_fractions():
+    gemm = fake_result("gemm", 80e9, reference_samples=[100e9], impl="own", reference_impl="torch.matmul")
+    membw = fake_result("membw", 16e9, dtype=None, reference_samples=[20e9])
+    prefill = fake_result("llm-prefill", 1.0, detail={"flop_per_s": 50e9})
+    prefill_bf16 = fake_result("llm-prefill", 1.0, dtype="bf16", detail={"flop_per_s": 50e9})
+    decode = fake_result("llm-decode", 1.0, ms_per_token=10.0, detail={"bytes_per_step": 100e6, "bytes_per_s": 10e9})
+    apply_rooflines([gemm, membw, prefill, prefill_bf16, decode])
+    assert gemm.roofline_fraction == pytest.approx(0.8)  # the best GEMM here was torch.matmul's
+    assert prefill.roofline_fraction == pytest.approx(0.5)
+    assert prefill_bf16.roofline_fraction == pytest.approx(0.5) and "best fp32 GEMM" in prefill_bf16.roofline_basis
+    assert decode.roofline_fraction == pytest.approx(0.5) and "5.000 ms ideal vs 10.000 ms" in decode.roofline_basis
+    assert membw.roofline_fraction == pytest.approx(0.8) and "read-only 20.00 GB/s" in membw.roofline_basis
+    assert "measured read-only 20.00 GB/s" in decode.roofline_basis
+    lone = fake_result("llm-decode", 1.0, ms_per_token=1.0, detail={"bytes_per_step": 1.0, "bytes_per_s": 1.0})
+    apply_rooflines([lone])
+    assert lone.roofline_fraction is None and "no memory bandwidth" in lone.roofline_basis
+
+
+# --- the whole set, and the command line -----------------------------------------------------------------------------
+
+KEYS = {"probe", "device", "preset", "dtype", "batch", "value", "unit", "roofline_fraction", "energy_j",
+        "joules_per_unit", "power_source"}
+
+
+def test_quick_cpu_run_of_the_whole_set(monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    events = []
+    run = run_probes(ProbeSettings(device="cpu", quick=True, seconds=0.05, threads=1), declared_plan(50.0),
+                     lambda event, label, payload: events.append((event, label)))
+    probes = [r.probe for r in run.results]
+    assert probes.count("gemm") == len(CPU.native_dtypes()) and probes[-3:] == ["membw", "llm-prefill",
+                                                                                "llm-decode"]
+    assert not run.skipped and ("done", "llm-decode cpu-tiny") in events
+    for r in run.results:
+        j = r.to_json()
+        assert KEYS <= j.keys() and j["value"] > 0 and j["roofline_fraction"] is not None
+        assert j["power_source"] == "declared 50 W" and j["energy"]["layer"] == "declared"
+        assert j["joules_per_unit"] == pytest.approx(j["energy_j"] / j["work"])
+    decode = run.results[-1].to_json()
+    assert decode["unit"] == "tokens/s" and decode["per"] == "token" and decode["batch"] == 1
+    assert decode["ms_per_token"] == pytest.approx(1e3 / decode["value"], rel=0.5)
+    assert decode["detail"]["gen_len"] == 8 and decode["detail"]["prompt_len"] == 32
+
+
+def test_roofs_are_measured_when_only_llm_probes_are_asked(monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode", "llm-prefill"), quick=True, seconds=0.05,
+                                   dtype="fp32"))
+    assert [r.probe for r in run.results] == ["gemm", "membw", "llm-prefill", "llm-decode"]
+    assert all(r.energy.source == "none" and r.joules_per_unit is None for r in run.results)
+
+
+def test_a_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), presets=("llama-70b",), quick=True,
+                                   seconds=0.05))
+    assert [r.probe for r in run.results] == ["membw"]
+    assert [(s.probe, s.preset) for s in run.skipped] == [("llm-decode", "llama-70b")]
+    assert "GB free on cpu" in run.skipped[0].reason
+
+
+def invoke(capsys, *args: str) -> tuple[int, str, str]:
+    from hashbench.cli import cli, main
+    from hashbench.cli_probe import probe
+
+    if "probe" not in cli.commands:  # until cli.py registers it
+        cli.add_command(probe)
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_cli_probe_json(capsys, monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--threads", "1",
+                            "--seconds", "0.05", "--energy", "declared", "--watts", "80", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["probe"] for r in rows] == ["membw", "llm-decode"]
+    assert all(KEYS <= r.keys() for r in rows) and rows[1]["power_source"] == "declared 80 W"
+    assert rows[1]["joules_per_unit"] == pytest.approx(80.0 / rows[1]["value"], rel=0.2)
+
+
+def test_cli_probe_table(capsys, monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    code, out, _ = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "gemm", "--dtype", "fp32",
+                          "--threads", "1", "--seconds", "0.05", "--energy", "none")
+    assert code == 0 and "gemm fp32" in out and "torch.matmul" in out and "energy metering off" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--batch", "0"), "--batch must be >= 1"),
+    (("--device", "tpu"), "--device must be cpu or cuda:N"),
+    (("--seconds", "-1"), "--seconds must be > 0"),
+    (("--energy", "declared"), "--energy declared needs --watts"),
+])
+def test_cli_probe_bad_input_is_one_line_and_exit_2(capsys, args, message):
+    device = () if "--device" in args else ("--device", "cpu")
+    code, _, err = invoke(capsys, "probe", *device, *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_named_energy_source_missing_is_exit_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HASHBENCH_RAPL_ROOT", str(tmp_path / "none"))
+    code, _, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "rapl")
+    assert code == 2 and "--energy rapl: no powercap interface" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cli_cuda_without_gpu_is_exit_2(capsys):
+    code, _, err = invoke(capsys, "probe", "--device", "cuda:0", "--quick")
+    assert code == 2 and "torch sees no CUDA GPU" in err
+
+
+def test_cli_lists_presets(capsys):
+    code, out, _ = invoke(capsys, "probe", "--list-presets", "--json")
+    assert code == 0 and {p["preset"] for p in json.loads(out)} == set(PRESETS)
+
+
+# --- GPU -------------------------------------------------------------------------------------------------------------
+
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU (torch sees none)")
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_quick_probe_set():
+    run = run_probes(ProbeSettings(device="cuda:0", quick=True, seconds=0.5),
+                     EnergyPlan(EnergyConfig(idle_seconds=0.5)))
+    assert {r.probe for r in run.results} == {"gemm", "membw", "llm-prefill", "llm-decode"}
+    decode = next(r for r in run.results if r.probe == "llm-decode")
+    assert 0 < decode.roofline_fraction <= 1.2
+    membw = next(r for r in run.results if r.probe == "membw")
+    assert "NVML nominal peak" in membw.roofline_basis or "no nominal peak" in membw.roofline_basis
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_decode_matches_prefill_in_bf16():
+    dev = resolve_device("cuda:0")
+    w = random_weights(SMALL, dev.torch_device, torch.bfloat16, seed=2)
+    model = LlamaModel(SMALL, w, dev.torch_device, torch.bfloat16, 12)
+    tokens = tokens_for(SMALL, 2, 9).to(dev.torch_device)
+    cache = KVCache(SMALL, 2, 12, dev.torch_device, torch.bfloat16)
+    model.forward(tokens[:, :8], 0, cache)
+    step = model.forward(tokens[:, 8:9], 8, cache)
+    full = model.forward(tokens, 0, KVCache(SMALL, 2, 12, dev.torch_device, torch.bfloat16))
+    torch.testing.assert_close(step.float(), full.float(), rtol=3e-2, atol=3e-2)
+
+
+def test_available_devices_starts_with_the_cpu():
+    from hashbench.probes import available_devices
+
+    devices = available_devices()
+    assert devices[0] == "cpu" and len(devices) == 1 + torch.cuda.device_count()
