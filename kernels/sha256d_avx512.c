@@ -1,7 +1,10 @@
 /* AVX-512 path: 16 nonces per iteration in the 16 lanes of a zmm register. Rotates are one
  * vprord, Ch / Maj / 3-way XOR one vpternlogd each. Only AVX512F instructions are used.
  * Built without -march flags: the target attribute enables AVX-512 for this code alone, and
- * dispatch.c only hands it out when CPUID and XGETBV say the CPU and OS support it. */
+ * dispatch.c only hands it out when CPUID and XGETBV say the CPU and OS support it.
+ * Cost: about 2,850 vector ALU uops per 16 nonces (no spills in the loop). Golden Cove / Sapphire
+ * Rapids runs 512-bit ALU uops on two ports only (p0, p5), so the loop is port-bound at about
+ * 89 cycles per nonce: ~25 MH/s at 2.25 GHz, ~34 MH/s at 3 GHz. */
 #include "sha256d.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
@@ -32,7 +35,7 @@
  * rol 8; vpternlogd 0xE4 selects per bit (c ? a : b). */
 #define HBL_BSWAP(x) \
     _mm512_ternarylogic_epi32(_mm512_ror_epi32((x), 8), _mm512_rol_epi32((x), 8), \
-                              _mm512_set1_epi32((int)0xFF00FF00u), 0xE4)
+                              _mm512_set1_epi32((int)k2->bswap_hi), 0xE4)
 #define HBL_LE(x, t) ((uint32_t)_mm512_cmple_epu32_mask((x), _mm512_set1_epi32((int)(t))))
 #define HBL_EQ(x, t) ((uint32_t)_mm512_cmpeq_epi32_mask((x), _mm512_set1_epi32((int)(t))))
 

@@ -21,6 +21,7 @@
  *   HBL_BSWAP(x)      byte swap each lane
  *   HBL_LE(x, t)      bit mask (uint32_t, bit j = lane j) of lanes with x <= t, t a uint32_t, unsigned
  *   HBL_EQ(x, t)      bit mask of lanes with x == t
+ * The macros may read constants through `k2` (const struct hbl_k2 *), e.g. k2->bswap_hi.
  *
  * How one nonce is hashed (all lanes in lock step, one nonce per lane):
  *   block 2, first hash: midstate given; W0..W2 are fixed, W3 = bswap32(nonce), W4..W15 are
@@ -48,17 +49,6 @@
 #define HBL_COLD
 #endif
 
-/* hb_K lives in another translation unit; a local copy lets the compiler fold K + W. */
-static const uint32_t hbl_K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
 #define HBL_IV0 0x6a09e667u
 #define HBL_IV1 0xbb67ae85u
 #define HBL_IV2 0x3c6ef372u
@@ -76,16 +66,76 @@ static inline uint32_t hbl_ss1(uint32_t x) { return hbl_ror(x, 17) ^ hbl_ror(x, 
 static inline uint32_t hbl_ch(uint32_t e, uint32_t f, uint32_t g) { return g ^ (e & (f ^ g)); }
 static inline uint32_t hbl_maj(uint32_t a, uint32_t b, uint32_t c) { return (a & b) | (c & (a | b)); }
 
-/* Everything about a call that does not depend on the nonce. */
+/* Compile-time constants (unsigned int is 32 bits on every target we build for). */
+#define HBL_CROR(x, n) ((((x) >> (n)) | ((x) << (32 - (n)))) & 0xFFFFFFFFu)
+#define HBL_CBS0(x) (HBL_CROR(x, 2) ^ HBL_CROR(x, 13) ^ HBL_CROR(x, 22))
+#define HBL_CBS1(x) (HBL_CROR(x, 6) ^ HBL_CROR(x, 11) ^ HBL_CROR(x, 25))
+#define HBL_CSS0(x) (HBL_CROR(x, 7) ^ HBL_CROR(x, 18) ^ ((x) >> 3))
+#define HBL_CSS1(x) (HBL_CROR(x, 17) ^ HBL_CROR(x, 19) ^ ((x) >> 10))
+#define HBL_CCH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
+#define HBL_CMAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+/* Second-hash round 0 from the IV, less W0: its T1 and the new e and a. */
+#define HBL_R0T1 \
+    ((HBL_IV7 + HBL_CBS1(HBL_IV4) + HBL_CCH(HBL_IV4, HBL_IV5, HBL_IV6) + 0x428a2f98u) & 0xFFFFFFFFu)
+#define HBL_R0T2 ((HBL_CBS0(HBL_IV0) + HBL_CMAJ(HBL_IV0, HBL_IV1, HBL_IV2)) & 0xFFFFFFFFu)
+
+/* The loop reads every constant, this table and struct hbl_pre alike, through a pointer the
+ * optimiser cannot see through (hbl_launder). Each constant is then a broadcast memory operand
+ * (a load, no ALU uop) instead of a GPR move plus a broadcast on a vector port, and the compiler
+ * does not hoist a hundred broadcasts out of the loop only to spill them. */
+struct hbl_k2 {
+    uint32_t x2[61];          /* second hash, round i: 1..3 h + K (h still an IV word), 8 and 15
+                                 K + W (padding, length), others K; W9..W14 = 0 cost nothing */
+    uint32_t iv[8];
+    uint32_t r0e, r0a;        /* second-hash round 0's new e and a, less W0 */
+    uint32_t pad;             /* 0x80000000: W4 of the first hash, W8 of the second */
+    uint32_t len1, s0len1;    /* first hash W15 = 640 bits, s0(W15) */
+    uint32_t len2, s1len2, s0len2, s0pad; /* second hash W15 = 256 bits, s1(W15), s0(W15), s0(W8) */
+    uint32_t h7_zero;         /* the round-60 e that makes H7 = IV7 + e zero: -IV7 */
+    uint32_t bswap_hi;        /* 0xFF00FF00, for byte swaps built from rotates */
+};
+static const struct hbl_k2 hbl_k2_table = {
+    {
+         0x428a2f98u, 0x71374491u + HBL_IV6, 0xb5c0fbcfu + HBL_IV5, 0xe9b5dba5u + HBL_IV4,
+         0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
+         0xd807aa98u + 0x80000000u, 0x12835b01u, 0x243185beu, 0x550c7dc3u,
+         0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u + 256u,
+         0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu,
+         0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
+         0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u,
+         0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
+         0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u,
+         0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
+         0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u,
+         0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
+         0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u,
+         0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
+         0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u,
+         0x90befffau,
+    },
+    {HBL_IV0, HBL_IV1, HBL_IV2, HBL_IV3, HBL_IV4, HBL_IV5, HBL_IV6, HBL_IV7},
+    (HBL_IV3 + HBL_R0T1) & 0xFFFFFFFFu,
+    (HBL_R0T1 + HBL_R0T2) & 0xFFFFFFFFu,
+    0x80000000u,
+    640u, HBL_CSS0(640u),
+    256u, HBL_CSS1(256u), HBL_CSS0(256u), HBL_CSS0(0x80000000u),
+    (0u - HBL_IV7) & 0xFFFFFFFFu,
+    0xFF00FF00u,
+};
+
+/* What depends on the job but not on the nonce: computed once per call. */
 struct hbl_pre {
-    uint32_t st[8];           /* first hash, block 2: state after rounds 0..2 */
+    /* first hash, block 2 */
+    uint32_t st[8];           /* state after rounds 0..2 */
     uint32_t a4, e4;          /* round 3's new a and e, less W3 (the nonce word adds to both) */
-    uint32_t kw16, kw17;      /* K + W for rounds 16, 17 (W16, W17 have no nonce bits) */
-    uint32_t w16, w17;        /* the words themselves, for later schedule words */
+    uint32_t x1[64];          /* round i: 4..6 all of h + K + W (h is still nonce-free);
+                                 7..17 K + W (W constant); 18..63 K */
+    uint32_t w16, w17;        /* schedule words with no nonce bits */
     uint32_t c18, c19;        /* W18 = c18 + s0(W3), W19 = c19 + W3 */
     uint32_t c31, c32;        /* nonce-free terms of W31 and W32 besides s1 and W[i-7] */
-    uint32_t mid[8];          /* midstate: the second hash's message is mid + state */
-    uint32_t a1, e1;          /* second hash round 0 (state = IV) less the first hash's final a */
+    /* second hash */
+    uint32_t mid[8];          /* its message is midstate + final state */
+    uint32_t a1, e1;          /* round 0's new a and e less the first hash's final a (W0 = mid0 + a) */
 };
 
 static void hbl_prepare(const hb_job *job, struct hbl_pre *p) {
@@ -94,7 +144,7 @@ static void hbl_prepare(const hb_job *job, struct hbl_pre *p) {
     uint32_t a = job->midstate[0], b = job->midstate[1], c = job->midstate[2], d = job->midstate[3];
     uint32_t e = job->midstate[4], f = job->midstate[5], g = job->midstate[6], h = job->midstate[7];
     for (int i = 0; i < 3; i++) {
-        uint32_t t1 = h + hbl_bs1(e) + hbl_ch(e, f, g) + hbl_K[i] + wk[i];
+        uint32_t t1 = h + hbl_bs1(e) + hbl_ch(e, f, g) + hb_K[i] + wk[i];
         uint32_t t2 = hbl_bs0(a) + hbl_maj(a, b, c);
         h = g; g = f; f = e; e = d + t1;
         d = c; c = b; b = a; a = t1 + t2;
@@ -102,29 +152,38 @@ static void hbl_prepare(const hb_job *job, struct hbl_pre *p) {
     p->st[0] = a; p->st[1] = b; p->st[2] = c; p->st[3] = d;
     p->st[4] = e; p->st[5] = f; p->st[6] = g; p->st[7] = h;
     {
-        uint32_t t1 = h + hbl_bs1(e) + hbl_ch(e, f, g) + hbl_K[3];
+        uint32_t t1 = h + hbl_bs1(e) + hbl_ch(e, f, g) + hb_K[3];
         uint32_t t2 = hbl_bs0(a) + hbl_maj(a, b, c);
         p->a4 = t1 + t2;
         p->e4 = d + t1;
     }
-    /* W4 = 0x80000000, W5..W14 = 0, W15 = 640 (bits in the 80-byte header). */
+    /* First hash: W4 = 0x80000000, W5..W14 = 0, W15 = 640 (bits in the 80-byte header). */
+    for (int i = 0; i < 64; i++) p->x1[i] = hb_K[i];
+    p->x1[4] += 0x80000000u;
+    p->x1[15] += 640u;
+    /* Rounds 4..6 still see h from before the nonce entered (st[6], st[5], st[4]). */
+    p->x1[4] += p->st[6];
+    p->x1[5] += p->st[5];
+    p->x1[6] += p->st[4];
     p->w16 = hbl_ss0(w1) + w0;
     p->w17 = hbl_ss1(640u) + hbl_ss0(w2) + w1;
-    p->kw16 = p->w16 + hbl_K[16];
-    p->kw17 = p->w17 + hbl_K[17];
+    p->x1[16] += p->w16;
+    p->x1[17] += p->w17;
     p->c18 = hbl_ss1(p->w16) + w2;
     p->c19 = hbl_ss1(p->w17) + hbl_ss0(0x80000000u);
     p->c31 = hbl_ss0(p->w16) + 640u;
     p->c32 = hbl_ss0(p->w17) + p->w16;
     for (int i = 0; i < 8; i++) p->mid[i] = job->midstate[i];
-    {
-        uint32_t t1 = HBL_IV7 + hbl_bs1(HBL_IV4) + hbl_ch(HBL_IV4, HBL_IV5, HBL_IV6) + hbl_K[0] +
-                      job->midstate[0];
-        uint32_t t2 = hbl_bs0(HBL_IV0) + hbl_maj(HBL_IV0, HBL_IV1, HBL_IV2);
-        p->e1 = HBL_IV3 + t1;
-        p->a1 = t1 + t2;
-    }
+    p->e1 = hbl_k2_table.r0e + job->midstate[0];
+    p->a1 = hbl_k2_table.r0a + job->midstate[0];
 }
+
+/* Hides what a pointer points to from the optimiser (see struct hbl_k2). */
+#if defined(__GNUC__) || defined(__clang__)
+#define hbl_launder(ptr) __asm__ __volatile__("" : "+r"(ptr) : : "memory")
+#else
+#define hbl_launder(ptr) ((void)(ptr))
+#endif
 
 /* Lanes that passed the H7 test (rare at real targets): confirm each in scalar code, in lane
  * = nonce order, so hits come out ascending. Kept out of line so the hot loop keeps its
@@ -164,12 +223,17 @@ static HBL_COLD void hbl_candidates(const hb_job *job, uint32_t base, uint32_t m
         d = HBL_ADD(d, HBL_ADD(HBL_ADD((x), HBL_CH(e, f, g)), HBL_BS1(e)));          \
     } while (0)
 
+/* x = h + K + W in four shapes: all constant (RC), h constant (RCW), W constant (RK), general
+ * (RW); plus the e-only general round (RE). c / kw / k are table entries, r = round % 8. */
+#define HBL_RC_(a, b, c, d, e, f, g, h, x) HBL_RND(a, b, c, d, e, f, g, h, HBL_SET1(x))
+#define HBL_RCW_(a, b, c, d, e, f, g, h, hk, w) HBL_RND(a, b, c, d, e, f, g, h, HBL_ADD(HBL_SET1(hk), w))
 #define HBL_RK_(a, b, c, d, e, f, g, h, kw) HBL_RND(a, b, c, d, e, f, g, h, HBL_ADD(h, HBL_SET1(kw)))
 #define HBL_RW_(a, b, c, d, e, f, g, h, k, w) \
     HBL_RND(a, b, c, d, e, f, g, h, HBL_ADD(HBL_ADD(h, HBL_SET1(k)), w))
 #define HBL_RE_(a, b, c, d, e, f, g, h, k, w) \
     HBL_RNDE(a, b, c, d, e, f, g, h, HBL_ADD(HBL_ADD(h, HBL_SET1(k)), w))
-/* Round with constant K + W; round with message word w; e-only round. r = round % 8. */
+#define HBL_RC(r, x) HBL_ROT_##r(HBL_RC_, x)
+#define HBL_RCW(r, hk, w) HBL_ROT_##r(HBL_RCW_, hk, w)
 #define HBL_RK(r, kw) HBL_ROT_##r(HBL_RK_, kw)
 #define HBL_RW(r, k, w) HBL_ROT_##r(HBL_RW_, k, w)
 #define HBL_RE(r, k, w) HBL_ROT_##r(HBL_RE_, k, w)
@@ -195,12 +259,12 @@ static HBL_COLD void hbl_candidates(const hb_job *job, uint32_t base, uint32_t m
 #define HBL_WS_14 HBL_WSTEP(14, 12, 7, 15)
 #define HBL_WS_15 HBL_WSTEP(15, 13, 8, 0)
 /* Generic round i >= 32: next schedule word, then the round. */
-#define HBL_G(r, i, n) \
-    HBL_WS_##n;        \
-    HBL_RW(r, hbl_K[i], w##n)
-#define HBL_GE(r, i, n) \
-    HBL_WS_##n;         \
-    HBL_RE(r, hbl_K[i], w##n)
+#define HBL_G(r, kt, i, n) \
+    HBL_WS_##n;            \
+    HBL_RW(r, kt[i], w##n)
+#define HBL_GE(r, kt, i, n) \
+    HBL_WS_##n;             \
+    HBL_RE(r, kt[i], w##n)
 
 #endif /* HBL_COMMON_DEFINED */
 
@@ -209,8 +273,12 @@ static HBL_COLD void hbl_candidates(const hb_job *job, uint32_t base, uint32_t m
 
 HBL_FN static uint64_t HBL_NAME(const hb_job *job, uint32_t start, uint64_t count,
                                 uint32_t *found, uint32_t max_found) {
-    struct hbl_pre p;
-    hbl_prepare(job, &p);
+    struct hbl_pre pre;
+    const struct hbl_pre *p = &pre;
+    const struct hbl_k2 *k2 = &hbl_k2_table;
+    hbl_prepare(job, &pre);
+    hbl_launder(p);
+    hbl_launder(k2);
     const uint32_t t0 = job->target[0];
     uint64_t hits = 0;
 
@@ -222,154 +290,154 @@ HBL_FN static uint64_t HBL_NAME(const hb_job *job, uint32_t start, uint64_t coun
         const HBL_V wn = HBL_BSWAP(HBL_IOTA(base)); /* W3 */
 
         /* ---- first hash, block 2: state after round 3 in rotation 4 ---- */
-        ve = HBL_ADD(HBL_SET1(p.a4), wn);
-        vf = HBL_SET1(p.st[0]);
-        vg = HBL_SET1(p.st[1]);
-        vh = HBL_SET1(p.st[2]);
-        va = HBL_ADD(HBL_SET1(p.e4), wn);
-        vb = HBL_SET1(p.st[4]);
-        vc = HBL_SET1(p.st[5]);
-        vd = HBL_SET1(p.st[6]);
+        ve = HBL_ADD(HBL_SET1(p->a4), wn);
+        vf = HBL_SET1(p->st[0]);
+        vg = HBL_SET1(p->st[1]);
+        vh = HBL_SET1(p->st[2]);
+        va = HBL_ADD(HBL_SET1(p->e4), wn);
+        vb = HBL_SET1(p->st[4]);
+        vc = HBL_SET1(p->st[5]);
+        vd = HBL_SET1(p->st[6]);
 
-        HBL_RK(4, hbl_K[4] + 0x80000000u);
-        HBL_RK(5, hbl_K[5]);
-        HBL_RK(6, hbl_K[6]);
-        HBL_RK(7, hbl_K[7]);
-        HBL_RK(0, hbl_K[8]);
-        HBL_RK(1, hbl_K[9]);
-        HBL_RK(2, hbl_K[10]);
-        HBL_RK(3, hbl_K[11]);
-        HBL_RK(4, hbl_K[12]);
-        HBL_RK(5, hbl_K[13]);
-        HBL_RK(6, hbl_K[14]);
-        HBL_RK(7, hbl_K[15] + 640u);
-        HBL_RK(0, p.kw16);
-        HBL_RK(1, p.kw17);
+        HBL_RC(4, p->x1[4]);
+        HBL_RC(5, p->x1[5]);
+        HBL_RC(6, p->x1[6]);
+        HBL_RK(7, p->x1[7]);
+        HBL_RK(0, p->x1[8]);
+        HBL_RK(1, p->x1[9]);
+        HBL_RK(2, p->x1[10]);
+        HBL_RK(3, p->x1[11]);
+        HBL_RK(4, p->x1[12]);
+        HBL_RK(5, p->x1[13]);
+        HBL_RK(6, p->x1[14]);
+        HBL_RK(7, p->x1[15]);
+        HBL_RK(0, p->x1[16]);
+        HBL_RK(1, p->x1[17]);
         /* W18..W32: W5..W14 are zero, so most terms vanish; only W3 carries the nonce. */
-        w0 = HBL_SET1(p.w16);
-        w1 = HBL_SET1(p.w17);
-        w2 = HBL_ADD(HBL_SET1(p.c18), HBL_SS0(wn));
-        HBL_RW(2, hbl_K[18], w2);
-        w3 = HBL_ADD(HBL_SET1(p.c19), wn);
-        HBL_RW(3, hbl_K[19], w3);
-        w4 = HBL_ADD(HBL_SS1(w2), HBL_SET1(0x80000000u));
-        HBL_RW(4, hbl_K[20], w4);
+        w0 = HBL_SET1(p->w16);
+        w1 = HBL_SET1(p->w17);
+        w2 = HBL_ADD(HBL_SET1(p->c18), HBL_SS0(wn));
+        HBL_RW(2, p->x1[18], w2);
+        w3 = HBL_ADD(HBL_SET1(p->c19), wn);
+        HBL_RW(3, p->x1[19], w3);
+        w4 = HBL_ADD(HBL_SS1(w2), HBL_SET1(k2->pad));
+        HBL_RW(4, p->x1[20], w4);
         w5 = HBL_SS1(w3);
-        HBL_RW(5, hbl_K[21], w5);
-        w6 = HBL_ADD(HBL_SS1(w4), HBL_SET1(640u));
-        HBL_RW(6, hbl_K[22], w6);
+        HBL_RW(5, p->x1[21], w5);
+        w6 = HBL_ADD(HBL_SS1(w4), HBL_SET1(k2->len1));
+        HBL_RW(6, p->x1[22], w6);
         w7 = HBL_ADD(HBL_SS1(w5), w0);
-        HBL_RW(7, hbl_K[23], w7);
+        HBL_RW(7, p->x1[23], w7);
         w8 = HBL_ADD(HBL_SS1(w6), w1);
-        HBL_RW(0, hbl_K[24], w8);
+        HBL_RW(0, p->x1[24], w8);
         w9 = HBL_ADD(HBL_SS1(w7), w2);
-        HBL_RW(1, hbl_K[25], w9);
+        HBL_RW(1, p->x1[25], w9);
         w10 = HBL_ADD(HBL_SS1(w8), w3);
-        HBL_RW(2, hbl_K[26], w10);
+        HBL_RW(2, p->x1[26], w10);
         w11 = HBL_ADD(HBL_SS1(w9), w4);
-        HBL_RW(3, hbl_K[27], w11);
+        HBL_RW(3, p->x1[27], w11);
         w12 = HBL_ADD(HBL_SS1(w10), w5);
-        HBL_RW(4, hbl_K[28], w12);
+        HBL_RW(4, p->x1[28], w12);
         w13 = HBL_ADD(HBL_SS1(w11), w6);
-        HBL_RW(5, hbl_K[29], w13);
-        w14 = HBL_ADD(HBL_ADD(HBL_SS1(w12), w7), HBL_SET1(hbl_ss0(640u)));
-        HBL_RW(6, hbl_K[30], w14);
-        w15 = HBL_ADD(HBL_ADD(HBL_SS1(w13), w8), HBL_SET1(p.c31));
-        HBL_RW(7, hbl_K[31], w15);
-        w0 = HBL_ADD(HBL_ADD(HBL_SS1(w14), w9), HBL_SET1(p.c32));
-        HBL_RW(0, hbl_K[32], w0);
-        HBL_G(1, 33, 1); HBL_G(2, 34, 2); HBL_G(3, 35, 3); HBL_G(4, 36, 4);
-        HBL_G(5, 37, 5); HBL_G(6, 38, 6); HBL_G(7, 39, 7); HBL_G(0, 40, 8);
-        HBL_G(1, 41, 9); HBL_G(2, 42, 10); HBL_G(3, 43, 11); HBL_G(4, 44, 12);
-        HBL_G(5, 45, 13); HBL_G(6, 46, 14); HBL_G(7, 47, 15); HBL_G(0, 48, 0);
-        HBL_G(1, 49, 1); HBL_G(2, 50, 2); HBL_G(3, 51, 3); HBL_G(4, 52, 4);
-        HBL_G(5, 53, 5); HBL_G(6, 54, 6); HBL_G(7, 55, 7); HBL_G(0, 56, 8);
-        HBL_G(1, 57, 9); HBL_G(2, 58, 10); HBL_G(3, 59, 11); HBL_G(4, 60, 12);
-        HBL_G(5, 61, 13); HBL_G(6, 62, 14); HBL_G(7, 63, 15);
+        HBL_RW(5, p->x1[29], w13);
+        w14 = HBL_ADD(HBL_ADD(HBL_SS1(w12), w7), HBL_SET1(k2->s0len1));
+        HBL_RW(6, p->x1[30], w14);
+        w15 = HBL_ADD(HBL_ADD(HBL_SS1(w13), w8), HBL_SET1(p->c31));
+        HBL_RW(7, p->x1[31], w15);
+        w0 = HBL_ADD(HBL_ADD(HBL_SS1(w14), w9), HBL_SET1(p->c32));
+        HBL_RW(0, p->x1[32], w0);
+        HBL_G(1, p->x1, 33, 1); HBL_G(2, p->x1, 34, 2); HBL_G(3, p->x1, 35, 3); HBL_G(4, p->x1, 36, 4);
+        HBL_G(5, p->x1, 37, 5); HBL_G(6, p->x1, 38, 6); HBL_G(7, p->x1, 39, 7); HBL_G(0, p->x1, 40, 8);
+        HBL_G(1, p->x1, 41, 9); HBL_G(2, p->x1, 42, 10); HBL_G(3, p->x1, 43, 11); HBL_G(4, p->x1, 44, 12);
+        HBL_G(5, p->x1, 45, 13); HBL_G(6, p->x1, 46, 14); HBL_G(7, p->x1, 47, 15); HBL_G(0, p->x1, 48, 0);
+        HBL_G(1, p->x1, 49, 1); HBL_G(2, p->x1, 50, 2); HBL_G(3, p->x1, 51, 3); HBL_G(4, p->x1, 52, 4);
+        HBL_G(5, p->x1, 53, 5); HBL_G(6, p->x1, 54, 6); HBL_G(7, p->x1, 55, 7); HBL_G(0, p->x1, 56, 8);
+        HBL_G(1, p->x1, 57, 9); HBL_G(2, p->x1, 58, 10); HBL_G(3, p->x1, 59, 11); HBL_G(4, p->x1, 60, 12);
+        HBL_G(5, p->x1, 61, 13); HBL_G(6, p->x1, 62, 14); HBL_G(7, p->x1, 63, 15);
 
         /* ---- second hash: message W0..W7 = midstate + state, W8..W15 padding ---- */
-        w0 = HBL_ADD(HBL_SET1(p.mid[0]), va);
-        w1 = HBL_ADD(HBL_SET1(p.mid[1]), vb);
-        w2 = HBL_ADD(HBL_SET1(p.mid[2]), vc);
-        w3 = HBL_ADD(HBL_SET1(p.mid[3]), vd);
-        w4 = HBL_ADD(HBL_SET1(p.mid[4]), ve);
-        w5 = HBL_ADD(HBL_SET1(p.mid[5]), vf);
-        w6 = HBL_ADD(HBL_SET1(p.mid[6]), vg);
-        w7 = HBL_ADD(HBL_SET1(p.mid[7]), vh);
+        w0 = HBL_ADD(HBL_SET1(p->mid[0]), va);
+        w1 = HBL_ADD(HBL_SET1(p->mid[1]), vb);
+        w2 = HBL_ADD(HBL_SET1(p->mid[2]), vc);
+        w3 = HBL_ADD(HBL_SET1(p->mid[3]), vd);
+        w4 = HBL_ADD(HBL_SET1(p->mid[4]), ve);
+        w5 = HBL_ADD(HBL_SET1(p->mid[5]), vf);
+        w6 = HBL_ADD(HBL_SET1(p->mid[6]), vg);
+        w7 = HBL_ADD(HBL_SET1(p->mid[7]), vh);
         /* Round 0 from the IV: both new words are a constant plus W0 = mid0 + a. State after it
          * goes in rotation 1. */
-        vh = HBL_ADD(HBL_SET1(p.a1), va);
-        vd = HBL_ADD(HBL_SET1(p.e1), va);
-        va = HBL_SET1(HBL_IV0);
-        vb = HBL_SET1(HBL_IV1);
-        vc = HBL_SET1(HBL_IV2);
-        ve = HBL_SET1(HBL_IV4);
-        vf = HBL_SET1(HBL_IV5);
-        vg = HBL_SET1(HBL_IV6);
-        HBL_RW(1, hbl_K[1], w1);
-        HBL_RW(2, hbl_K[2], w2);
-        HBL_RW(3, hbl_K[3], w3);
-        HBL_RW(4, hbl_K[4], w4);
-        HBL_RW(5, hbl_K[5], w5);
-        HBL_RW(6, hbl_K[6], w6);
-        HBL_RW(7, hbl_K[7], w7);
-        HBL_RK(0, hbl_K[8] + 0x80000000u);
-        HBL_RK(1, hbl_K[9]);
-        HBL_RK(2, hbl_K[10]);
-        HBL_RK(3, hbl_K[11]);
-        HBL_RK(4, hbl_K[12]);
-        HBL_RK(5, hbl_K[13]);
-        HBL_RK(6, hbl_K[14]);
-        HBL_RK(7, hbl_K[15] + 256u);
+        vh = HBL_ADD(HBL_SET1(p->a1), va);
+        vd = HBL_ADD(HBL_SET1(p->e1), va);
+        va = HBL_SET1(k2->iv[0]);
+        vb = HBL_SET1(k2->iv[1]);
+        vc = HBL_SET1(k2->iv[2]);
+        ve = HBL_SET1(k2->iv[4]);
+        vf = HBL_SET1(k2->iv[5]);
+        vg = HBL_SET1(k2->iv[6]);
+        HBL_RCW(1, k2->x2[1], w1);
+        HBL_RCW(2, k2->x2[2], w2);
+        HBL_RCW(3, k2->x2[3], w3);
+        HBL_RW(4, k2->x2[4], w4);
+        HBL_RW(5, k2->x2[5], w5);
+        HBL_RW(6, k2->x2[6], w6);
+        HBL_RW(7, k2->x2[7], w7);
+        HBL_RK(0, k2->x2[8]);
+        HBL_RK(1, k2->x2[9]);
+        HBL_RK(2, k2->x2[10]);
+        HBL_RK(3, k2->x2[11]);
+        HBL_RK(4, k2->x2[12]);
+        HBL_RK(5, k2->x2[13]);
+        HBL_RK(6, k2->x2[14]);
+        HBL_RK(7, k2->x2[15]);
         /* W16..W31 with W8 = 0x80000000, W9..W14 = 0, W15 = 256 folded in. */
         w0 = HBL_ADD(HBL_SS0(w1), w0);
-        HBL_RW(0, hbl_K[16], w0);
-        w1 = HBL_ADD(HBL_ADD(HBL_SS0(w2), w1), HBL_SET1(hbl_ss1(256u)));
-        HBL_RW(1, hbl_K[17], w1);
+        HBL_RW(0, k2->x2[16], w0);
+        w1 = HBL_ADD(HBL_ADD(HBL_SS0(w2), w1), HBL_SET1(k2->s1len2));
+        HBL_RW(1, k2->x2[17], w1);
         w2 = HBL_ADD(HBL_ADD(HBL_SS1(w0), HBL_SS0(w3)), w2);
-        HBL_RW(2, hbl_K[18], w2);
+        HBL_RW(2, k2->x2[18], w2);
         w3 = HBL_ADD(HBL_ADD(HBL_SS1(w1), HBL_SS0(w4)), w3);
-        HBL_RW(3, hbl_K[19], w3);
+        HBL_RW(3, k2->x2[19], w3);
         w4 = HBL_ADD(HBL_ADD(HBL_SS1(w2), HBL_SS0(w5)), w4);
-        HBL_RW(4, hbl_K[20], w4);
+        HBL_RW(4, k2->x2[20], w4);
         w5 = HBL_ADD(HBL_ADD(HBL_SS1(w3), HBL_SS0(w6)), w5);
-        HBL_RW(5, hbl_K[21], w5);
-        w6 = HBL_ADD(HBL_ADD(HBL_SS1(w4), HBL_SS0(w7)), HBL_ADD(w6, HBL_SET1(256u)));
-        HBL_RW(6, hbl_K[22], w6);
-        w7 = HBL_ADD(HBL_ADD(HBL_SS1(w5), w0), HBL_ADD(w7, HBL_SET1(hbl_ss0(0x80000000u))));
-        HBL_RW(7, hbl_K[23], w7);
-        w8 = HBL_ADD(HBL_SS1(w6), HBL_ADD(w1, HBL_SET1(0x80000000u)));
-        HBL_RW(0, hbl_K[24], w8);
+        HBL_RW(5, k2->x2[21], w5);
+        w6 = HBL_ADD(HBL_ADD(HBL_SS1(w4), HBL_SS0(w7)), HBL_ADD(w6, HBL_SET1(k2->len2)));
+        HBL_RW(6, k2->x2[22], w6);
+        w7 = HBL_ADD(HBL_ADD(HBL_SS1(w5), w0), HBL_ADD(w7, HBL_SET1(k2->s0pad)));
+        HBL_RW(7, k2->x2[23], w7);
+        w8 = HBL_ADD(HBL_SS1(w6), HBL_ADD(w1, HBL_SET1(k2->pad)));
+        HBL_RW(0, k2->x2[24], w8);
         w9 = HBL_ADD(HBL_SS1(w7), w2);
-        HBL_RW(1, hbl_K[25], w9);
+        HBL_RW(1, k2->x2[25], w9);
         w10 = HBL_ADD(HBL_SS1(w8), w3);
-        HBL_RW(2, hbl_K[26], w10);
+        HBL_RW(2, k2->x2[26], w10);
         w11 = HBL_ADD(HBL_SS1(w9), w4);
-        HBL_RW(3, hbl_K[27], w11);
+        HBL_RW(3, k2->x2[27], w11);
         w12 = HBL_ADD(HBL_SS1(w10), w5);
-        HBL_RW(4, hbl_K[28], w12);
+        HBL_RW(4, k2->x2[28], w12);
         w13 = HBL_ADD(HBL_SS1(w11), w6);
-        HBL_RW(5, hbl_K[29], w13);
-        w14 = HBL_ADD(HBL_ADD(HBL_SS1(w12), w7), HBL_SET1(hbl_ss0(256u)));
-        HBL_RW(6, hbl_K[30], w14);
-        w15 = HBL_ADD(HBL_ADD(HBL_SS1(w13), w8), HBL_ADD(HBL_SS0(w0), HBL_SET1(256u)));
-        HBL_RW(7, hbl_K[31], w15);
-        HBL_G(0, 32, 0); HBL_G(1, 33, 1); HBL_G(2, 34, 2); HBL_G(3, 35, 3);
-        HBL_G(4, 36, 4); HBL_G(5, 37, 5); HBL_G(6, 38, 6); HBL_G(7, 39, 7);
-        HBL_G(0, 40, 8); HBL_G(1, 41, 9); HBL_G(2, 42, 10); HBL_G(3, 43, 11);
-        HBL_G(4, 44, 12); HBL_G(5, 45, 13); HBL_G(6, 46, 14); HBL_G(7, 47, 15);
-        HBL_G(0, 48, 0); HBL_G(1, 49, 1); HBL_G(2, 50, 2); HBL_G(3, 51, 3);
-        HBL_G(4, 52, 4); HBL_G(5, 53, 5); HBL_G(6, 54, 6); HBL_G(7, 55, 7);
-        HBL_G(0, 56, 8); HBL_G(1, 57, 9);
+        HBL_RW(5, k2->x2[29], w13);
+        w14 = HBL_ADD(HBL_ADD(HBL_SS1(w12), w7), HBL_SET1(k2->s0len2));
+        HBL_RW(6, k2->x2[30], w14);
+        w15 = HBL_ADD(HBL_ADD(HBL_SS1(w13), w8), HBL_ADD(HBL_SS0(w0), HBL_SET1(k2->len2)));
+        HBL_RW(7, k2->x2[31], w15);
+        HBL_G(0, k2->x2, 32, 0); HBL_G(1, k2->x2, 33, 1); HBL_G(2, k2->x2, 34, 2); HBL_G(3, k2->x2, 35, 3);
+        HBL_G(4, k2->x2, 36, 4); HBL_G(5, k2->x2, 37, 5); HBL_G(6, k2->x2, 38, 6); HBL_G(7, k2->x2, 39, 7);
+        HBL_G(0, k2->x2, 40, 8); HBL_G(1, k2->x2, 41, 9); HBL_G(2, k2->x2, 42, 10); HBL_G(3, k2->x2, 43, 11);
+        HBL_G(4, k2->x2, 44, 12); HBL_G(5, k2->x2, 45, 13); HBL_G(6, k2->x2, 46, 14); HBL_G(7, k2->x2, 47, 15);
+        HBL_G(0, k2->x2, 48, 0); HBL_G(1, k2->x2, 49, 1); HBL_G(2, k2->x2, 50, 2); HBL_G(3, k2->x2, 51, 3);
+        HBL_G(4, k2->x2, 52, 4); HBL_G(5, k2->x2, 53, 5); HBL_G(6, k2->x2, 54, 6); HBL_G(7, k2->x2, 55, 7);
+        HBL_G(0, k2->x2, 56, 8); HBL_G(1, k2->x2, 57, 9);
         /* Rounds 58..60: e-chain only; round 60's new e lands in vh
          * (rotation 4 keeps d in vh). H7 = IV7 + vh. */
-        HBL_GE(2, 58, 10); HBL_GE(3, 59, 11); HBL_GE(4, 60, 12);
+        HBL_GE(2, k2->x2, 58, 10); HBL_GE(3, k2->x2, 59, 11); HBL_GE(4, k2->x2, 60, 12);
 
         {
             /* Difficulty >= 1 targets have target[0] == 0: then the test is H7 == 0, i.e.
              * e60 == -IV7, one compare against a constant. */
-            uint32_t mask = t0 == 0 ? HBL_EQ(vh, 0u - HBL_IV7)
-                                    : HBL_LE(HBL_BSWAP(HBL_ADD(vh, HBL_SET1(HBL_IV7))), t0);
+            uint32_t mask = t0 == 0 ? HBL_EQ(vh, k2->h7_zero)
+                                    : HBL_LE(HBL_BSWAP(HBL_ADD(vh, HBL_SET1(k2->iv[7]))), t0);
             if (mask) {
                 const uint64_t left = count - done;
                 if (left < HBL_LANES) mask &= (uint32_t)((1ull << left) - 1u);
