@@ -31,6 +31,12 @@ def _backend_params() -> list:
     return params
 
 
+@pytest.fixture(autouse=True)
+def scratch_history(tmp_path_factory, monkeypatch):
+    """Runs made by tests (hashbench run in a subprocess included) go to a scratch history, never the user's."""
+    monkeypatch.setenv("HASHBENCH_DB", str(tmp_path_factory.getbasetemp() / "history.sqlite"))
+
+
 @pytest.fixture(params=_backend_params())
 def backend_impl(request):
     """(backend, impl): the whole backend suite runs once per entry."""

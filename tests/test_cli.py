@@ -85,9 +85,9 @@ def test_run_quick_writes_result(tmp_path):
     data = json.loads(out.read_text())
     assert data["complete"] is True and data["host"]["cpu_model"]
     assert all(v["passed"] for v in data["verify"])
-    benched = {(b["backend"], b["threads"]) for b in data["benchmarks"]}
+    benched = {(b["extra_info"]["backend"], b["extra_info"]["threads"]) for b in data["benchmarks"]}
     assert ("cython", 1) in benched and ("python", 1) in benched
-    assert all(b["hashrate"] > 0 for b in data["benchmarks"])
+    assert all(b["extra_info"]["hashrate"] > 0 for b in data["benchmarks"])
 
 
 def test_run_interrupted_keeps_finished_measurements(tmp_path):

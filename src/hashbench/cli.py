@@ -15,6 +15,7 @@ from rich.table import Table
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
 from .cli_probe import probe
+from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .errors import HashbenchError, InputError
@@ -158,7 +159,11 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, as_j
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Result JSON file (default: hashbench-run-DATE-TIME.json here).")
 @click.option("--seconds", type=float, default=None, help="Timed seconds per measurement (overrides --quick's).")
-def run(quick: bool, output: Path | None, seconds: float | None) -> int:
+@click.option("--db", default=None, metavar="URL",
+              help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
+                   "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
+@click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
+def run(quick: bool, output: Path | None, seconds: float | None, db: str | None, no_history: bool) -> int:
     """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
     from .run import default_output, execute
 
@@ -191,7 +196,7 @@ def run(quick: bool, output: Path | None, seconds: float | None) -> int:
     interrupted = False
     with progress:
         try:
-            record = execute(output, quick=quick, seconds=seconds, listen=listen)
+            record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history)
         except KeyboardInterrupt:
             interrupted = True
             record = None
@@ -205,6 +210,7 @@ def run(quick: bool, output: Path | None, seconds: float | None) -> int:
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
     out.print(f"result written to {output}")
+    out.print(f"[dim]{escape(record.history_note)}[/dim]")
     return 0 if all(verified.values()) else 1
 
 
@@ -230,6 +236,8 @@ def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None
 
 
 cli.add_command(probe)
+for command in RESULTS_COMMANDS:  # history, compare, ab, report, export
+    cli.add_command(command)
 cli.add_command(yield_cmd)
 cli.add_command(market)
 cli.add_command(plan)

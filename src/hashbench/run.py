@@ -1,25 +1,38 @@
 """`hashbench run`: detect the host, check and bench every available backend, keep every finished figure.
 
 The result file is rewritten after each finished measurement, so a run stopped with Ctrl-C (or
-killed) keeps everything it finished."""
+killed) keeps everything it finished. It is pytest-benchmark-compatible JSON (results/pbjson.py says
+what one operation is); when the run ends, finished or stopped, it is also stored in the history
+database, or the record says why it was not."""
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .backends import all_backends
 from .bench import BenchResult, bench_backend
+from .errors import HashbenchError
 from .host import Host, detect_host
+from .results.fingerprint import HostFingerprint, detect_fingerprint
+from .results.pbjson import to_pytest_benchmark, write_result
+from .results.schema import (
+    SCHEMA_VERSION,
+    Check,
+    RunResult,
+    Skipped,
+    measurement_from_bench,
+    measurement_from_probe,
+    new_run_id,
+)
 from .samples import real_headers
 from .verify import VerifyResult, verify_backend
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "Config", "RunRecord", "execute", "plan"]
+
 QUICK_SECONDS = 1.5
 FULL_SECONDS = 5.0
 QUICK_VERIFY_HEADERS = 4
@@ -45,28 +58,44 @@ class RunRecord:
     verify: list[VerifyResult] = field(default_factory=list)
     benchmarks: list[BenchResult] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+    probes: list = field(default_factory=list)  # probe records (objects with to_json(), or their dicts)
+    fingerprint: HostFingerprint | None = None
+    run_id: str = field(default_factory=new_run_id)
+    history_note: str = ""  # where the run was stored in the history, or why it was not
+
+    def to_result(self) -> RunResult:
+        """The run in the one result schema (results/schema.py) that files, history and exporters share."""
+        probes = [p.to_json() if hasattr(p, "to_json") else p for p in self.probes]
+        measurements = [measurement_from_bench(b.to_json()) for b in self.benchmarks if b.samples]
+        measurements += [measurement_from_probe(p) for p in probes]
+        return RunResult(
+            host=self.fingerprint or detect_fingerprint(self.host), started=self.started, measurements=measurements,
+            finished=self.finished, complete=self.complete, run_id=self.run_id,
+            checks=[Check(v.backend, v.impl, v.headers, v.passed, tuple(v.failures)) for v in self.verify],
+            skipped=[Skipped(s["backend"], s["reason"]) for s in self.skipped])
 
     def to_json(self) -> dict:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "hashbench-run",
-            "started": self.started,
-            "finished": self.finished,
-            "complete": self.complete,
-            "host": self.host.to_json(),
-            "verify": [v.to_json() for v in self.verify],
-            "benchmarks": [b.to_json() for b in self.benchmarks],
-            "skipped": self.skipped,
-        }
+        return to_pytest_benchmark(self.to_result())
 
     def write(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_result(self.to_result(), path)
+
+    def store(self, db: str | None) -> None:
+        """Into the history database; a missing package or a database error becomes a note, never a lost run."""
+        from .results.history import store_run
+
+        try:
+            where = store_run(self.to_result(), db)
+        except HashbenchError as exc:
+            self.history_note = f"history not stored: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the result file is written; the history must not cost the run
+            self.history_note = f"history not stored: {type(exc).__name__}: {exc}"
+        else:
+            self.history_note = f"run stored in history {where}"
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def default_output() -> Path:
@@ -92,13 +121,15 @@ Listener = Callable[[str, Config | None, object], None]
 
 
 def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: Listener | None = None,
-            stop: threading.Event | None = None) -> RunRecord:
+            stop: threading.Event | None = None, db: str | None = None, history: bool = True) -> RunRecord:
     """Runs the whole plan; `listen(event, config, payload)` drives a display. KeyboardInterrupt
-    propagates after the record on disk holds every finished measurement."""
+    propagates after the record on disk holds every finished measurement (and the history has the run,
+    marked incomplete). `db` picks the history database (None: $HASHBENCH_DB or the default file);
+    history=False stores nothing."""
     listen = listen or (lambda *_: None)
     seconds = seconds or (QUICK_SECONDS if quick else FULL_SECONDS)
     host = detect_host()
-    record = RunRecord(host=host, started=now())
+    record = RunRecord(host=host, started=now(), fingerprint=detect_fingerprint(host))
     configs, record.skipped = plan(host)
     listen("plan", None, configs)
     record.write(output)
@@ -126,4 +157,8 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
     finally:
         record.finished = now()
         record.write(output)
+        if history:
+            record.store(db)
+        else:
+            record.history_note = "history not stored: turned off for this run"
     return record

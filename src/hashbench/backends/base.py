@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import HashbenchError, InputError
@@ -152,41 +151,52 @@ class Backend(ABC):
         check_threads(threads)
         impl = self.resolve_impl(impl)
         stop = stop or threading.Event()
-        if self.threads_via_python:
-            parts = split_range(start, count, threads)
-            inner_threads = 1
-        else:
-            parts = [(start, count)]
-            inner_threads = threads
+        workers = threads if self.threads_via_python else 1
+        inner_threads = 1 if self.threads_via_python else threads
+        # Workers pull chunks from one shared cursor, so a thread slowed by something else on the machine
+        # takes fewer chunks instead of holding up the whole scan (a static split waits for the slowest).
+        piece = self.chunk * inner_threads
+        if workers > 1:
+            piece = min(piece, max(count // (workers * 16), 1 << 12))
+        cursor = iter(range(start, start + count, piece))
+        lock = threading.Lock()
+        outcomes: list[tuple[int, int, list[int]]] = []
+        interrupted = False
 
-        def work(part: tuple[int, int]) -> tuple[int, int, list[int], bool]:
-            pos, end = part[0], part[0] + part[1]
-            hashed, hits, found = 0, 0, []
-            while pos < end:
-                if stop.is_set():
-                    return hashed, hits, found, True
-                n = min(self.chunk * inner_threads, end - pos)
-                h, f = self._scan_part(job, impl, pos, n, max_found - len(found), inner_threads)
-                hits += h
-                found.extend(f)
-                hashed += n
-                pos += n
-            return hashed, hits, found, False
+        def work() -> None:
+            nonlocal interrupted
+            while True:
+                with lock:
+                    if stop.is_set():
+                        interrupted = True
+                        return
+                    pos = next(cursor, None)
+                if pos is None:
+                    return
+                n = min(piece, start + count - pos)
+                hits, found = self._scan_part(job, impl, pos, n, max_found, inner_threads)
+                with lock:
+                    outcomes.append((n, hits, found))
 
         t0 = time.perf_counter()
-        if len(parts) == 1:
-            outcomes = [work(parts[0])]
+        if workers == 1:
+            work()
         else:
-            with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-                futures = [pool.submit(work, p) for p in parts]
-                try:
-                    outcomes = [f.result() for f in futures]
-                except BaseException:
-                    stop.set()
-                    raise
+            pool = [threading.Thread(target=work, name=f"hashbench-{self.name}-{i}", daemon=True)
+                    for i in range(min(workers, -(-count // piece)))]
+            for t in pool:
+                t.start()
+            try:
+                for t in pool:
+                    t.join()
+            except BaseException:  # Ctrl-C in the main thread: let the workers finish their chunk and stop
+                stop.set()
+                for t in pool:
+                    t.join()
+                raise
         seconds = time.perf_counter() - t0
         nonces = sorted(n for o in outcomes for n in o[2])[:max_found]
-        result = ScanResult(
+        return ScanResult(
             backend=self.name,
             impl=impl,
             threads=threads,
@@ -195,9 +205,8 @@ class Backend(ABC):
             seconds=seconds,
             hits=sum(o[1] for o in outcomes),
             found=[confirm_share(self.name, job, n) for n in nonces],
-            interrupted=any(o[3] for o in outcomes),
+            interrupted=interrupted,
         )
-        return result
 
 
 def confirm_share(backend: str, job: ScanJob, nonce: int) -> Share:

@@ -1,0 +1,92 @@
+"""OpenMetrics text exposition of one run: gauges a Prometheus pushgateway or a textfile collector can take.
+
+Every speed is a gauge family named by its unit (`hashbench_hashrate_hashes_per_second`, ...), one sample per
+benchmark and statistic (median, min, max), labelled with the benchmark, its parameters and the machine
+fingerprint. Energy and energy per operation follow with their source as a label; `hashbench_run_info` carries
+the run's identity. No sample timestamps: OpenMetrics wants seconds and the Prometheus text format milliseconds,
+so the start time is a gauge of its own and the file reads the same in both parsers."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from datetime import datetime
+
+from ... import __version__
+from ..schema import Measurement, RunResult
+from . import single
+
+# unit -> (family name, OpenMetrics unit, help)
+FAMILIES = {
+    "H/s": ("hashbench_hashrate_hashes_per_second", "hashes_per_second",
+            "SHA-256d hashrate at a difficulty-1 share target"),
+    "tokens/s": ("hashbench_probe_tokens_per_second", "tokens_per_second", "Inference throughput of a probe"),
+    "FLOP/s": ("hashbench_probe_flop_per_second", "flop_per_second", "Arithmetic throughput of a probe"),
+    "B/s": ("hashbench_probe_bytes_per_second", "bytes_per_second", "Memory bandwidth of a probe"),
+    "s": ("hashbench_timing_seconds", "seconds", "Seconds per operation of a benchmark"),
+}
+_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def _family(unit: str) -> tuple[str, str, str]:
+    if unit in FAMILIES:
+        return FAMILIES[unit]
+    slug = _LABEL.sub("_", unit.replace("/s", "_per_second")).strip("_").lower() or "value"
+    return f"hashbench_probe_{slug}", slug, f"Probe measurement in {unit}"
+
+
+def _escape(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(pairs: dict) -> str:
+    inner = ",".join(f'{_LABEL.sub("_", str(k))}="{_escape(v)}"' for k, v in pairs.items() if v is not None)
+    return "{" + inner + "}" if inner else ""
+
+
+def _number(v: float) -> str:
+    return repr(float(v))
+
+
+def _base_labels(run: RunResult, m: Measurement) -> dict:
+    return {"benchmark": m.name, **m.params, "provenance": m.provenance, "fingerprint": run.fingerprint}
+
+
+def export(runs: list[RunResult]) -> str:
+    run = single(runs, "openmetrics")
+    families: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for m in run.measurements:
+        name, unit, help_ = _family(m.unit)
+        labels = _base_labels(run, m)
+        s = m.summary
+        for stat, value in (("median", m.value), ("min", s.min), ("max", s.max)):
+            if math.isfinite(value):
+                families[(name, unit, help_)].append(f"{name}{_labels({**labels, 'statistic': stat})} {_number(value)}")
+        if m.energy and m.energy.joules is not None:
+            families[("hashbench_energy_joules", "joules", "Energy over the timed window of a benchmark")].append(
+                f"hashbench_energy_joules{_labels({**labels, 'source': m.energy.source})} {_number(m.energy.joules)}")
+        jpu = m.joules_per_unit
+        if jpu is not None and math.isfinite(jpu):
+            per = m.energy_per
+            families[("hashbench_energy_per_operation_joules", "joules", "Energy per hash, token, ...")].append(
+                f"hashbench_energy_per_operation_joules{_labels({**labels, 'per': per, 'source': m.energy_source})} "
+                f"{_number(jpu)}")
+    lines = []
+    for (name, unit, help_), samples in families.items():
+        lines += [f"# TYPE {name} gauge", f"# UNIT {name} {unit}", f"# HELP {name} {help_}", *samples]
+    info = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": run.host.label,
+            "commit": run.host.git_commit or "", "source": run.source, "version": __version__,
+            "complete": str(run.complete).lower()}
+    lines += ["# TYPE hashbench_run_info gauge", "# HELP hashbench_run_info The run these figures come from",
+              f"hashbench_run_info{_labels(info)} 1"]
+    try:
+        started = datetime.fromisoformat(run.started).timestamp()
+    except ValueError:
+        started = None
+    if started is not None:
+        lines += ["# TYPE hashbench_run_start_timestamp_seconds gauge",
+                  "# UNIT hashbench_run_start_timestamp_seconds seconds",
+                  "# HELP hashbench_run_start_timestamp_seconds When the run started, Unix time",
+                  f"hashbench_run_start_timestamp_seconds{_labels({'run_id': run.run_id})} {_number(started)}"]
+    return "\n".join(lines + ["# EOF"]) + "\n"

@@ -1,0 +1,371 @@
+"""Every run, kept: a history database (SQLite by default, any SQLAlchemy URL by choice) and the trend per machine.
+
+Where: `--db URL` or a path, else $HASHBENCH_DB, else history.sqlite in the user's data directory (platformdirs).
+Each run is one transaction: its row (with the whole result as JSON, so a run loads back exactly as stored) and
+one row per measurement (so trends are plain queries). Run ids are random UUIDs (or content hashes for files
+without one), so concurrent writers never collide, and storing the same run again replaces it.
+
+Concurrency: SQLite allows one writer at a time. Transactions start with BEGIN IMMEDIATE (take the write lock
+at once rather than upgrading a read lock mid-way, which is what turns contention into "database is locked"),
+in WAL mode, with a busy timeout, so a second writer waits its turn instead of failing. PostgreSQL needs none
+of that; only its table creation is serialised, with an advisory lock, because two concurrent CREATE TABLEs of
+the same name can collide on its catalog.
+
+SQLAlchemy (and platformdirs, psycopg for PostgreSQL) come with the `results` extra and are imported only here,
+lazily, so the base install still runs `hashbench run` and says why the history was not stored."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import HashbenchError, InputError
+from .schema import RunResult
+
+ENV_DB = "HASHBENCH_DB"
+DB_LAYOUT = 1  # the table layout below; bump with a migration when it changes
+LOCK_RETRIES = 8
+SQLITE_BUSY_MS = 60_000
+_PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
+
+
+class HistoryUnavailable(HashbenchError):
+    """The history cannot be used here: a package is missing."""
+
+
+class HistoryError(HashbenchError):
+    """The database refused or failed."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    started: str
+    source: str
+    fingerprint: str
+    machine: str
+    git_commit: str | None
+    git_dirty: bool | None
+    complete: bool
+    measurements: int
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Point:
+    run_id: str
+    started: str
+    git_commit: str | None
+    value: float
+    min: float
+    max: float
+    n: int
+    joules_per_unit: float | None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Series:
+    """One benchmark on one machine over time."""
+
+    fingerprint: str
+    machine: str
+    name: str
+    unit: str
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def change(self) -> float | None:
+        """Last against first, as a fraction (+ is more of the unit)."""
+        if len(self.points) < 2 or not self.points[0].value:
+            return None
+        return self.points[-1].value / self.points[0].value - 1
+
+    def to_json(self) -> dict:
+        return {"fingerprint": self.fingerprint, "machine": self.machine, "name": self.name, "unit": self.unit,
+                "change": self.change, "points": [p.to_json() for p in self.points]}
+
+
+def _require(module: str, why: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise HistoryUnavailable(f"{why} needs {module.split('.')[0]} ({exc}); install it with "
+                                 "pip install 'hashbench[results]'") from None
+
+
+def default_path() -> Path:
+    platformdirs = _require("platformdirs", "the default history location")
+    return Path(platformdirs.user_data_dir("hashbench", appauthor=False)) / "history.sqlite"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """A URL from --db, $HASHBENCH_DB or the default; a bare path means an SQLite file."""
+    value = db or os.environ.get(ENV_DB) or str(default_path())
+    if "://" not in value:
+        path = Path(value).expanduser().resolve()
+        return f"sqlite:///{path}"
+    # SQLAlchemy's plain postgresql:// means psycopg2; use psycopg 3 (the extra's driver) when that is what is
+    # installed.
+    if (value.startswith(("postgres://", "postgresql://")) and importlib.util.find_spec("psycopg2") is None
+            and importlib.util.find_spec("psycopg") is not None):
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+def display_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    head, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    return head + sep + rest
+
+
+@lru_cache(maxsize=1)
+def _tables():
+    sa = _require("sqlalchemy", "the history database")
+    md = sa.MetaData()
+    runs = sa.Table(
+        "hb_runs", md,
+        sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("fingerprint", sa.String(32), nullable=False, index=True),
+        sa.Column("machine", sa.String(300), nullable=False),
+        sa.Column("started", sa.String(64), nullable=False),
+        sa.Column("started_utc", sa.String(32), nullable=False, index=True),  # normalised: sorts as time does
+        sa.Column("stored_ns", sa.BigInteger, nullable=False),  # ties between runs started in the same second
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("git_commit", sa.String(64)),
+        sa.Column("git_dirty", sa.Boolean),
+        sa.Column("complete", sa.Boolean, nullable=False),
+        sa.Column("schema_version", sa.Integer, nullable=False),
+        sa.Column("document", sa.Text, nullable=False),
+    )
+    measurements = sa.Table(
+        "hb_measurements", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.String(64), sa.ForeignKey("hb_runs.run_id", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("name", sa.String(300), nullable=False, index=True),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("backend", sa.String(60)),
+        sa.Column("unit", sa.String(20), nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("min", sa.Float, nullable=False),
+        sa.Column("max", sa.Float, nullable=False),
+        sa.Column("stddev", sa.Float, nullable=False),
+        sa.Column("n", sa.Integer, nullable=False),
+        sa.Column("provenance", sa.String(12), nullable=False),
+        sa.Column("energy_j", sa.Float),
+        sa.Column("energy_source", sa.String(80), nullable=False),
+        sa.Column("joules_per_unit", sa.Float),
+    )
+    meta = sa.Table("hb_meta", md, sa.Column("key", sa.String(40), primary_key=True),
+                    sa.Column("value", sa.String(200), nullable=False))
+    return sa, md, runs, measurements, meta
+
+
+def _utc_key(started: str) -> str:
+    try:
+        moment = datetime.fromisoformat(started)
+    except ValueError:
+        return started[:32]
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class History:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        sa, self._md, self._runs, self._meas, self._meta = _tables()
+        self._sa = sa
+        kwargs = {}
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
+        try:
+            self.engine = sa.create_engine(url, **kwargs)
+        except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise HistoryError(f"cannot use history database {display_url(url)}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            self._sqlite_locking()
+        self._ensure_schema()
+
+    def _sqlite_locking(self) -> None:
+        event = self._sa.event
+
+        @event.listens_for(self.engine, "connect")
+        def _connect(dbapi_conn, _record) -> None:
+            dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _begin(conn) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _transaction(self, work):
+        """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise."""
+        sa = self._sa
+        for attempt in range(LOCK_RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" in text or "busy" in text) and attempt + 1 < LOCK_RETRIES:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise HistoryError(f"history database {display_url(self.url)}: {exc.orig or exc}") from None
+            except sa.exc.SQLAlchemyError as exc:
+                raise HistoryError(f"history database {display_url(self.url)}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _ensure_schema(self) -> None:
+        def create(conn) -> None:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            self._md.create_all(conn)
+            row = conn.execute(self._sa.select(self._meta.c.value).where(self._meta.c.key == "layout")).first()
+            if row is None:
+                conn.execute(self._meta.insert().values(key="layout", value=str(DB_LAYOUT)))
+            elif int(row[0]) > DB_LAYOUT:
+                raise HistoryError(f"history database {display_url(self.url)} has layout {row[0]}, newer than "
+                                   f"this hashbench reads ({DB_LAYOUT}): upgrade hashbench")
+
+        self._transaction(create)
+
+    # --- writing ---------------------------------------------------------------------------------------------------
+
+    def store(self, run: RunResult) -> None:
+        doc = json.dumps(run.to_json(), separators=(",", ":"))
+        host = run.host
+        row = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": host.label[:300],
+               "started": run.started, "started_utc": _utc_key(run.started), "stored_ns": time.time_ns(),
+               "source": run.source, "git_commit": host.git_commit, "git_dirty": host.git_dirty,
+               "complete": run.complete, "schema_version": run.schema_version, "document": doc}
+        rows = []
+        for m in run.measurements:
+            s = m.summary
+            rows.append({"run_id": run.run_id, "name": m.name[:300], "kind": m.kind,
+                         "backend": _backend_of(m.params), "unit": m.unit, "value": m.value, "min": s.min,
+                         "max": s.max, "stddev": s.stddev, "n": len(m.samples), "provenance": m.provenance,
+                         "energy_j": m.energy.joules if m.energy else None, "energy_source": m.energy_source[:80],
+                         "joules_per_unit": m.joules_per_unit})
+
+        def write(conn) -> None:
+            conn.execute(self._meas.delete().where(self._meas.c.run_id == run.run_id))
+            conn.execute(self._runs.delete().where(self._runs.c.run_id == run.run_id))
+            conn.execute(self._runs.insert(), [row])
+            if rows:
+                conn.execute(self._meas.insert(), rows)
+
+        self._transaction(write)
+
+    # --- reading ---------------------------------------------------------------------------------------------------
+
+    def runs(self, fingerprint: str | None = None, source: str | None = None,
+             limit: int | None = None) -> list[RunSummary]:
+        sa, r, m = self._sa, self._runs, self._meas
+        count = sa.select(sa.func.count()).where(m.c.run_id == r.c.run_id).scalar_subquery()
+        q = sa.select(r.c.run_id, r.c.started, r.c.source, r.c.fingerprint, r.c.machine, r.c.git_commit,
+                      r.c.git_dirty, r.c.complete, count).order_by(r.c.started_utc.desc(), r.c.stored_ns.desc())
+        if fingerprint:
+            q = q.where(r.c.fingerprint == fingerprint)
+        if source:
+            q = q.where(r.c.source == source)
+        if limit:
+            q = q.limit(limit)
+        rows = self._transaction(lambda conn: conn.execute(q).all())
+        return [RunSummary(*row[:7], bool(row[7]), int(row[8])) for row in rows]
+
+    def load(self, run_id: str) -> RunResult:
+        """A stored run by its id or a unique prefix of it."""
+        r = self._runs
+        q = self._sa.select(r.c.run_id, r.c.document).where(r.c.run_id.startswith(run_id, autoescape=True)).limit(2)
+        rows = self._transaction(lambda conn: conn.execute(q).all())
+        if not rows:
+            raise InputError(f"no run {run_id!r} in the history ({display_url(self.url)})")
+        if len(rows) > 1:
+            raise InputError(f"run id prefix {run_id!r} is ambiguous: give more characters")
+        return RunResult.from_json(json.loads(rows[0][1]))
+
+    def resolve(self, ref: str) -> RunResult:
+        """"latest"; "latest~N", the Nth run before it on the same machine from the same source (a CI job's
+        previous run, not some other kind of run stored in between); or a run id (prefix)."""
+        if ref == "latest" or ref.startswith("latest~"):
+            back = 0
+            if ref != "latest":
+                try:
+                    back = int(ref.split("~", 1)[1])
+                except ValueError:
+                    raise InputError(f"cannot read history reference {ref!r} (latest, latest~N or a run id)") from None
+            newest = self.runs(limit=1)
+            if not newest:
+                raise InputError(f"the history ({display_url(self.url)}) holds no runs yet")
+            chain = self.runs(fingerprint=newest[0].fingerprint, source=newest[0].source, limit=back + 1)
+            if len(chain) <= back:
+                raise InputError(f"{ref}: the history holds only {len(chain)} run(s) like the latest one")
+            return self.load(chain[back].run_id)
+        return self.load(ref)
+
+    def trend(self, backend: str | None = None, fingerprint: str | None = None,
+              name: str | None = None) -> list[Series]:
+        sa, r, m = self._sa, self._runs, self._meas
+        q = (sa.select(r.c.fingerprint, r.c.machine, m.c.name, m.c.unit, r.c.run_id, r.c.started, r.c.git_commit,
+                       m.c.value, m.c.min, m.c.max, m.c.n, m.c.joules_per_unit)
+             .join(m, m.c.run_id == r.c.run_id)
+             .order_by(r.c.fingerprint, m.c.name, r.c.started_utc, r.c.stored_ns))
+        if backend:
+            q = q.where(m.c.backend == backend)
+        if fingerprint:
+            q = q.where(r.c.fingerprint == fingerprint)
+        if name:
+            q = q.where(m.c.name == name)
+        rows = self._transaction(lambda conn: conn.execute(q).all())
+        series: dict[tuple[str, str, str], Series] = {}
+        for fp, machine, mname, unit, *point in rows:
+            key = (fp, mname, unit)
+            if key not in series:
+                series[key] = Series(fp, machine, mname, unit)
+            series[key].points.append(Point(*point))
+        return list(series.values())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _backend_of(params: dict) -> str | None:
+    value = params.get("backend") or params.get("probe")
+    return str(value)[:60] if value else None
+
+
+def open_history(db: str | None = None) -> History:
+    return History(resolve_url(db))
+
+
+def store_run(run: RunResult, db: str | None = None) -> str:
+    """Stores `run`; returns where, for the message the caller prints."""
+    history = open_history(db)
+    try:
+        history.store(run)
+    finally:
+        history.close()
+    return display_url(history.url)

@@ -1,0 +1,288 @@
+"""`hashbench report`: one self-contained HTML file of plots, readable offline and attachable to a ticket.
+
+plotly.js is embedded once in the page (no CDN: site networks are often closed). Sections: hashrate per backend,
+J/TH, tokens/s and J/token per probe, $/kWh mining vs AI (this machine's measured figures beside catalog
+references, all valued with the market snapshot), the site planner's sensitivity heatmap, and the history trend.
+A section without data says why instead of showing an empty chart. plotly comes with the `results` extra."""
+
+from __future__ import annotations
+
+import html
+import importlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import __version__
+from ..errors import HashbenchError, InputError
+from .history import Series
+from .schema import HASHRATE, PROBE, RunResult
+
+# The sensitivity heatmap needs a site. Without --sites this one is planned: a power cap that cannot run every
+# fleet, so mining and AI compete for it, and an older ASIC fleet that drops out as hashprice falls.
+EXAMPLE_SITE = {
+    "name": "example 10 MW site (built in; --sites FILE plans yours)",
+    "mw": 10.0, "pue": 1.1, "power_usd_per_kwh": 0.05, "pool_fee": 0.02, "utilization": 0.6,
+    "asic": [{"model": "Antminer S21 XP", "count": 1500}, {"model": "Antminer S19", "count": 1500}],
+    "gpu": [{"model": "H100 SXM", "count": 2048, "model_class": "8b", "watts": 1275}],
+}
+REFERENCE_ASIC = "Antminer S21 XP"
+REFERENCE_GPU = "H100 SXM"
+
+
+class ReportUnavailable(HashbenchError):
+    """plotly is missing."""
+
+
+@dataclass
+class Section:
+    title: str
+    figure: object | None  # a plotly Figure
+    notes: list[str]
+
+
+def _plotly():
+    try:
+        go = importlib.import_module("plotly.graph_objects")
+        offline = importlib.import_module("plotly.offline")
+    except ImportError as exc:
+        raise ReportUnavailable(f"the HTML report needs plotly ({exc}); install it with "
+                                "pip install 'hashbench[results]'") from None
+    return go, offline
+
+
+def _label(run: RunResult) -> str:
+    commit = f" @ {run.host.git_commit[:10]}" if run.host.git_commit else ""
+    return f"{run.started[:16].replace('T', ' ')}{commit}"
+
+
+def _hashrate_section(go, runs: list[RunResult]) -> Section:
+    fig = go.Figure()
+    for run in runs:
+        ms = [m for m in run.measurements if m.kind == HASHRATE]
+        if not ms:
+            continue
+        above = [(m.summary.max - m.value) / 1e6 for m in ms]
+        below = [(m.value - m.summary.min) / 1e6 for m in ms]
+        fig.add_bar(name=_label(run), x=[m.name.removeprefix("sha256d") for m in ms], y=[m.value / 1e6 for m in ms],
+                    error_y={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
+                    hovertemplate="%{x}<br>%{y:.3f} MH/s<extra>%{fullData.name}</extra>")
+    if not fig.data:
+        return Section("Hashrate per backend", None, ["no hashing measurement in these results"])
+    fig.update_layout(title="SHA-256d hashrate (median; bars span min–max of the samples) [measured]",
+                      yaxis_title="MH/s", xaxis_title="[backend-impl-threads]", barmode="group")
+    return Section("Hashrate per backend", fig, [])
+
+
+def _energy_section(go, runs: list[RunResult]) -> Section:
+    fig = go.Figure()
+    notes = []
+    for run in runs:
+        ms = [m for m in run.measurements if m.kind == HASHRATE and m.joules_per_unit is not None]
+        if ms:
+            fig.add_bar(name=_label(run), x=[m.name.removeprefix("sha256d") for m in ms],
+                        y=[m.joules_per_unit * 1e12 for m in ms], text=[m.energy_source for m in ms],
+                        hovertemplate="%{x}<br>%{y:.4g} J/TH<br>%{text}<extra>%{fullData.name}</extra>")
+    if not fig.data:
+        notes.append("no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared "
+                     "wattage), so there is no J/TH to show")
+        return Section("Energy per terahash", None, notes)
+    fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
+                      yaxis_type="log")
+    notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
+    return Section("Energy per terahash", fig, notes)
+
+
+def _probe_section(go, runs: list[RunResult]) -> Section:
+    from plotly.subplots import make_subplots
+
+    rows = [(run, m) for run in runs for m in run.measurements if m.kind == PROBE and m.unit == "tokens/s"]
+    if not rows:
+        why = "no tokens/s probe in these results (run the probes on a GPU machine to fill this section)"
+        return Section("Inference probes", None, [why])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("tokens/s (higher is better)", "J/token (lower is better)"))
+    names = [m.name for _, m in rows]
+    fig.add_bar(x=names, y=[m.value for _, m in rows], name="tokens/s", row=1, col=1,
+                text=[m.provenance for _, m in rows])
+    jpt = [(m.name, m.joules_per_unit, m.energy_source) for _, m in rows if m.joules_per_unit is not None]
+    notes = []
+    if jpt:
+        fig.add_bar(x=[n for n, _, _ in jpt], y=[j for _, j, _ in jpt], name="J/token", row=1, col=2,
+                    text=[s for _, _, s in jpt])
+    else:
+        notes.append("no energy was metered with the probes: no J/token")
+    fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", showlegend=False)
+    return Section("Inference probes", fig, notes)
+
+
+def _yield_rows(runs: list[RunResult], market_file: Path | None):
+    """(label, kind, revenue $/kWh, profit $/kWh, breakeven) for this machine and for catalog references."""
+    from ..market import load_snapshot
+    from ..runfile import parse_run
+    from ..yields import YieldRequest, compute_yield
+    from .pbjson import to_pytest_benchmark
+
+    snapshot = load_snapshot(market_file)
+    rows, notes = [], []
+    latest = runs[-1] if runs else None
+    if latest is not None:
+        measured = parse_run(to_pytest_benchmark(latest), "the latest result")
+        try:
+            report = compute_yield(YieldRequest(), snapshot, measured)
+        except InputError as exc:
+            notes.append(f"this machine cannot be valued: {exc}")
+        else:
+            notes += list(report.notes)
+            if report.mining:
+                rows.append(("this machine, mining", report.mining))
+            if report.ai:
+                rows.append(("this machine, AI", report.ai))
+    for label, req in ((f"{REFERENCE_ASIC}, mining (nameplate)", YieldRequest(asic=REFERENCE_ASIC)),
+                       (f"{REFERENCE_GPU}, 8B tokens (published)", YieldRequest(gpu=REFERENCE_GPU))):
+        report = compute_yield(req, snapshot)
+        rows.append((label, report.mining or report.ai))
+    return rows, notes, snapshot
+
+
+def _usd(value: float) -> str:
+    return f"-${-value:.3g}" if value < 0 else f"${value:.3g}"
+
+
+def _money_section(go, runs: list[RunResult], market_file: Path | None) -> Section:
+    rows, notes, snapshot = _yield_rows(runs, market_file)
+    labels = [label for label, _ in rows]
+    revenue = [s.result.revenue_usd_per_kwh for _, s in rows]
+    profit = [s.result.profit_usd_per_kwh for _, s in rows]
+    price = rows[0][1].inputs["power_usd_per_kwh"].value
+    fig = go.Figure()
+    # Revenue on a log axis: a CPU earns ~1e-5 $/kWh hashing, an H100 dollars serving tokens. Profit is revenue
+    # minus the power price (the dashed line), so bars below the line lose money; each bar's label says it.
+    fig.add_bar(name="revenue $/kWh", x=labels, y=revenue, text=[f"${r:.3g}/kWh<br>profit {_usd(p)}" for r, p in
+                                                                  zip(revenue, profit)],
+                textposition="outside", marker_color=["#2ca02c" if p > 0 else "#d62728" for p in profit],
+                hovertemplate="%{x}<br>%{text}<extra></extra>")
+    fig.add_hline(y=price, line_dash="dash", annotation_text=f"power price ${price:.3f}/kWh",
+                  annotation_position="bottom left")
+    fig.update_layout(title=f"What a kWh earns: mining vs AI [estimated; {snapshot.label}]",
+                      yaxis_title="revenue, USD per kWh (log)", yaxis_type="log", showlegend=False)
+    notes.append("green earns more than the power costs, red less; profit counts power only: no hardware, "
+                 "hosting, staff or depreciation")
+    return Section("Mining vs AI, per kWh", fig, notes)
+
+
+def _heatmap_section(go, sites_file: Path | None, market_file: Path | None) -> Section:
+    from ..market import load_snapshot
+    from ..plan import PlanMarket, axis_around, load_sites, parse_sites, sensitivity_grid
+    from ..units import format_usd_short
+
+    snapshot = load_snapshot(market_file)
+    site = (load_sites(sites_file, snapshot) if sites_file else
+            parse_sites({"site": [EXAMPLE_SITE]}, "built-in example site", snapshot))[0]
+    price = site.power_usd_per_kwh.value
+    grid = sensitivity_grid(site, PlanMarket.from_snapshot(snapshot), axis_around(snapshot.get("btc_price_usd")),
+                            axis_around(snapshot.get("difficulty")), (price,))
+    z = grid.matrix("profit_usd_per_day")
+    share = grid.matrix("mining_mw")
+    text = [[f"{format_usd_short(z[d][b])}<br>{share[d][b] / site.mw * 100:.0f}% BTC" for b in range(len(z[0]))]
+            for d in range(len(z))]
+    fig = go.Figure(go.Heatmap(z=z, x=[f"${b / 1e3:,.0f}k" for b in grid.btc_prices],
+                               y=[f"{d / 1e12:,.0f} T" for d in grid.difficulties], text=text,
+                               # the best split never runs a fleet at a loss, so profit is >= 0: a sequential
+                               # scale, not a red-for-loss one
+                               texttemplate="%{text}", colorscale="YlGn", colorbar={"title": "$/day"},
+                               hovertemplate="BTC %{x}, difficulty %{y}<br>%{text}<extra></extra>"))
+    fig.update_layout(title=f"{site.name}: best-split profit per day at ${price:.3f}/kWh [estimated]",
+                      xaxis_title="BTC price", yaxis_title="network difficulty")
+    note = (f"cells show the profit-maximising split's profit and the share of the {site.mw:g} MW cap given to "
+            "mining; the site planner's method: `hashbench plan --help`")
+    return Section("Sensitivity: BTC price × difficulty", fig, [note])
+
+
+def _trend_section(go, series: list[Series]) -> Section:
+    if not series:
+        return Section("History", None, ["no history to plot: give several results, or --from-history"])
+    fig = go.Figure()
+    for s in series:
+        # Relative to each series' first run: hashrates and token rates share one axis, and a regression reads
+        # the same whatever the unit.
+        first = s.points[0].value or 1.0
+        fig.add_scatter(x=[p.started for p in s.points], y=[p.value / first * 100 for p in s.points],
+                        mode="lines+markers", name=f"{s.name} ({s.machine[:30]})",
+                        customdata=[[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10]] for p in s.points],
+                        hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
+                                      "<extra>%{fullData.name}</extra>")
+    fig.update_layout(title="Trend per benchmark and machine: median of each run, % of its first run",
+                      xaxis_title="run started", yaxis_title="% of first run", legend={"orientation": "h", "y": -0.3})
+    return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])
+
+
+def series_from_runs(runs: list[RunResult]) -> list[Series]:
+    """The trend of results given as files (no database needed)."""
+    from .history import Point
+
+    out: dict[tuple[str, str], Series] = {}
+    for run in sorted(runs, key=lambda r: r.started):
+        for m in run.measurements:
+            key = (run.fingerprint, m.name)
+            if key not in out:
+                out[key] = Series(run.fingerprint, run.host.label, m.name, m.unit)
+            s = m.summary
+            out[key].points.append(Point(run.run_id, run.started, run.host.git_commit, m.value, s.min, s.max,
+                                         len(m.samples), m.joules_per_unit))
+    return [s for s in out.values() if len(s.points) > 1]
+
+
+def build_sections(runs: list[RunResult], series: list[Series], *, sites_file: Path | None = None,
+                   market_file: Path | None = None) -> list[Section]:
+    go, _ = _plotly()
+    return [_hashrate_section(go, runs), _energy_section(go, runs), _probe_section(go, runs),
+            _money_section(go, runs, market_file), _heatmap_section(go, sites_file, market_file),
+            _trend_section(go, series)]
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.note { color: #555; font-size: 0.9rem; margin: 0.2rem 0; } table { border-collapse: collapse; font-size: 0.85rem; }
+td, th { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left; } .plot { min-height: 450px; }
+"""
+
+
+def render_html(runs: list[RunResult], sections: list[Section]) -> str:
+    _, offline = _plotly()
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>hashbench report</title><style>{_STYLE}</style>",
+             # plotly.js itself, inline: the file works with no network at all
+             f'<script type="text/javascript">{offline.get_plotlyjs()}</script>', "</head><body>",
+             "<h1>hashbench report</h1>",
+             (f'<p class="note">generated {datetime.now(UTC).isoformat(timespec="seconds")} by hashbench '
+              f"{html.escape(__version__)}; every figure is labelled measured, estimated, nameplate or declared</p>")]
+    if runs:
+        parts.append("<table><tr><th>run</th><th>machine</th><th>fingerprint</th><th>commit</th><th>complete</th>"
+                     "<th>measurements</th></tr>")
+        for r in runs:
+            parts.append(f"<tr><td>{html.escape(r.started)}</td><td>{html.escape(r.host.label)}</td>"
+                         f"<td>{r.fingerprint}</td><td>{html.escape((r.host.git_commit or '')[:12])}"
+                         f"{' (dirty)' if r.host.git_dirty else ''}</td><td>{'yes' if r.complete else 'NO'}</td>"
+                         f"<td>{len(r.measurements)}</td></tr>")
+        parts.append("</table>")
+    for i, section in enumerate(sections):
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.figure is not None:
+            parts.append(section.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"hb-plot-{i}",
+                                                default_width="100%", default_height="450px"))
+        for note in section.notes:
+            parts.append(f'<p class="note">{html.escape(note)}</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(out: Path, runs: list[RunResult], series: list[Series], *, sites_file: Path | None = None,
+                 market_file: Path | None = None) -> list[Section]:
+    sections = build_sections(runs, series, sites_file=sites_file, market_file=market_file)
+    text = render_html(runs, sections)
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write report {str(out)!r}: {exc}") from None
+    return sections

@@ -1,0 +1,113 @@
+"""Exporters, one format each: github-action-benchmark, Bencher BMF, OpenMetrics (two parsers), CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+from results_helpers import make_run, run_cli
+
+from hashbench.errors import InputError
+from hashbench.results.exporters import exporter
+from hashbench.results.pbjson import write_result
+from hashbench.results.schema import Measurement
+
+
+def _run():
+    run = make_run(probes=True)
+    run.measurements.append(Measurement("test_other", "timing", "s", samples=(0.002, 0.0021, 0.0019)))
+    return run
+
+
+def test_github_action_custom_bigger_is_better():
+    entries = json.loads(exporter("github-action")([_run()]))
+    assert all(set(e) == {"name", "unit", "value", "range", "extra"} for e in entries)
+    assert all(isinstance(e["value"], float) and isinstance(e["range"], str) for e in entries)
+    names = {e["name"]: e for e in entries}
+    assert "test_other" not in names  # a time is not bigger-is-better
+    avx2 = names["sha256d[cython-avx2-x1]"]
+    assert avx2["unit"] == "H/s" and "energy: rapl" in avx2["extra"] and "J per hash" in avx2["extra"]
+    assert names["llm-decode[cuda:0-llama-3.1-8b-fp8-b64]"]["unit"] == "tokens/s"
+
+
+def test_bencher_metric_format():
+    bmf = json.loads(exporter("bencher")([_run()]))
+    avx2 = bmf["sha256d[cython-avx2-x1]"]
+    assert set(avx2["hashrate"]) == {"value", "lower_value", "upper_value"}
+    assert avx2["hashrate"]["lower_value"] <= avx2["hashrate"]["value"] <= avx2["hashrate"]["upper_value"]
+    assert "joules-per-hash" in avx2
+    assert bmf["llm-decode[cuda:0-llama-3.1-8b-fp8-b64]"]["joules-per-token"]["value"] == 0.12
+    assert bmf["test_other"]["latency"]["value"] == pytest.approx(2.0e6)  # Bencher latency is in ns
+
+
+def test_openmetrics_is_valid_for_the_prometheus_client_parser():
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser",
+                                 reason="prometheus_client (results extra) validates the exposition")
+    text = exporter("openmetrics")([_run()])
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
+    hashrate = families["hashbench_hashrate_hashes_per_second"]
+    assert hashrate.type == "gauge" and hashrate.unit == "hashes_per_second"
+    medians = {s.labels["benchmark"]: s.value for s in hashrate.samples if s.labels["statistic"] == "median"}
+    assert set(medians) == {"sha256d[cython-avx2-x1]", "sha256d[cython-portable-x1]", "sha256d[cython-avx2-x2]"}
+    assert families["hashbench_probe_tokens_per_second"].samples
+    energy = families["hashbench_energy_joules"].samples
+    assert {s.labels["source"] for s in energy} == {"rapl", "nvml"}
+    assert families["hashbench_run_info"].samples[0].labels["fingerprint"]
+
+
+def test_openmetrics_passes_promtool():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian: apt-get install prometheus; .ci/run does)")
+    done = subprocess.run([promtool, "check", "metrics"], input=exporter("openmetrics")([_run()]),
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_openmetrics_escapes_label_values():
+    run = make_run([Measurement('odd"name\\with\nnewline', "timing", "s", samples=(1.0, 1.1, 0.9))])
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+    [family] = [f for f in parser.text_string_to_metric_families(exporter("openmetrics")([run]))
+                if f.name == "hashbench_timing_seconds"]
+    assert family.samples[0].labels["benchmark"] == 'odd"name\\with\nnewline'
+
+
+def test_csv_one_row_per_measurement_per_run():
+    runs = [_run(), make_run()]
+    rows = list(csv.DictReader(io.StringIO(exporter("csv")(runs))))
+    assert len(rows) == len(runs[0].measurements) + len(runs[1].measurements)
+    first = rows[0]
+    assert first["name"] == "sha256d[cython-avx2-x1]" and first["unit"] == "H/s" and first["energy_source"] == "rapl"
+    assert float(first["min"]) <= float(first["value"]) <= float(first["max"])
+    assert json.loads(first["params"]) == {"backend": "cython", "impl": "avx2", "threads": 1}
+    gemm = next(r for r in rows if r["name"].startswith("gemm"))
+    assert gemm["energy_j"] == "" and gemm["energy_source"] == "none"
+
+
+def test_single_run_formats_refuse_several_runs():
+    with pytest.raises(InputError, match="takes one run"):
+        exporter("bencher")([make_run(), make_run()])
+    with pytest.raises(InputError, match="unknown export format"):
+        exporter("xml")
+
+
+def test_export_cli_to_file_and_stdout(tmp_path):
+    result = tmp_path / "run.json"
+    write_result(_run(), result)
+    code, out, err = run_cli("export", "openmetrics", str(result))
+    assert code == 0 and out.endswith("# EOF\n"), err
+    target = tmp_path / "bmf.json"
+    code, _, err = run_cli("export", "bencher", str(result), "--output", str(target))
+    assert code == 0 and "sha256d[cython-avx2-x1]" in json.loads(target.read_text())
+    db = str(tmp_path / "h.sqlite")
+    pytest.importorskip("sqlalchemy")
+    run_cli("history", "--db", db, "--add", str(result))
+    code, out, _ = run_cli("export", "csv", "--from-history", "--db", db)
+    assert code == 0 and out.count("\n") == 1 + len(_run().measurements)
+    code, _, err = run_cli("export", "csv")
+    assert code == 2 and "nothing to export" in err

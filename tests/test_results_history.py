@@ -1,0 +1,263 @@
+"""The history database: SQLite by default, PostgreSQL for real, two writers at once, the trend, the CLI."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason="the history needs the results extra (SQLAlchemy)")
+
+from results_helpers import CLI_PRELUDE, HOST, OTHER_HOST, hash_measurement, make_run, noisy, run_cli
+
+from hashbench.errors import InputError
+from hashbench.results import history as history_mod
+from hashbench.results.history import HistoryUnavailable, display_url, open_history, resolve_url
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_default_location_env_and_urls(tmp_path, monkeypatch):
+    monkeypatch.delenv("HASHBENCH_DB", raising=False)
+    default = resolve_url(None)
+    assert default.startswith("sqlite:///") and default.endswith("hashbench/history.sqlite")
+    monkeypatch.setenv("HASHBENCH_DB", str(tmp_path / "h.sqlite"))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"  # --db wins over the environment
+    assert resolve_url("postgresql://u:secret@db:5432/hb").startswith("postgresql+psycopg://")
+    assert display_url("postgresql+psycopg://u:secret@db/hb") == "postgresql+psycopg://u:***@db/hb"
+
+
+def test_store_load_trend_and_references(tmp_path):
+    h = open_history(str(tmp_path / "h.sqlite"))
+    runs = [make_run([hash_measurement(noisy(2e7 * (1 + i / 10), 10, i))], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i in range(3)]
+    runs.append(make_run([hash_measurement(noisy(9e6, 10, 9))], host=OTHER_HOST,
+                         started="2025-11-19T10:00:00+00:00"))
+    for run in runs:
+        h.store(run)
+    h.store(runs[0])  # storing again replaces: no duplicate
+    assert len(h.runs()) == 4
+    assert h.load(runs[1].run_id[:10]) == runs[1]
+    assert h.resolve("latest").run_id == runs[2].run_id
+    assert h.resolve("latest~1").run_id == runs[1].run_id
+    with pytest.raises(InputError, match="only 3 run"):
+        h.resolve("latest~3")
+    with pytest.raises(InputError, match="no run"):
+        h.load("ffffffffffff")
+    series = h.trend()
+    mine = next(s for s in series if s.fingerprint == HOST.fingerprint)
+    assert [p.run_id for p in mine.points] == [r.run_id for r in runs[:3]]
+    assert mine.change == pytest.approx(runs[2].measurements[0].value / runs[0].measurements[0].value - 1)
+    assert {s.fingerprint for s in h.trend(backend="cython")} == {HOST.fingerprint, OTHER_HOST.fingerprint}
+    assert h.trend(backend="numba") == []
+    assert len(h.trend(fingerprint=OTHER_HOST.fingerprint)) == 1
+    h.close()
+
+
+WRITER = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+from results_helpers import hash_measurement, make_run, noisy
+from hashbench.results.history import open_history
+url, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+go = Path(sys.argv[5])
+while not go.exists():
+    time.sleep(0.01)
+h = open_history(url)
+for i in range(n):
+    # a fresh connection per run, as separate `hashbench run` processes would do
+    h.store(make_run([hash_measurement(noisy(1e7, 8, i)), hash_measurement(noisy(2e6, 8, i), impl="portable")],
+                     started=f"2025-11-22T10:{i // 60:02d}:{i % 60:02d}+00:00"))
+    h.engine.dispose()
+h.close()
+print(tag, "done")
+"""
+
+
+def _two_writers(url: str, tmp_path: Path, n: int = 20) -> None:
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, url, tag, str(n), str(Path(__file__).parent), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    time.sleep(0.5)  # both importing; then start them at the same instant
+    go.touch()
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+
+
+def test_two_processes_writing_at_once_lose_nothing_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    _two_writers(url, tmp_path)
+    h = open_history(url)
+    assert len(h.runs()) == 40
+    assert sum(len(s.points) for s in h.trend()) == 80
+    h.close()
+
+
+def test_history_unavailable_without_sqlalchemy_is_a_note_not_a_failure(tmp_path, monkeypatch):
+    import hashbench.run as run_mod
+    from hashbench.backends import get_backend
+
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # import sqlalchemy now raises ImportError
+    history_mod._tables.cache_clear()
+    try:
+        with pytest.raises(HistoryUnavailable, match="pip install 'hashbench\\[results\\]'"):
+            open_history(str(tmp_path / "h.sqlite"))
+        monkeypatch.setattr(run_mod, "all_backends", lambda: [get_backend("python")])
+        out = tmp_path / "run.json"
+        record = run_mod.execute(out, quick=True, seconds=0.05)
+        assert record.history_note.startswith("history not stored: the history database needs sqlalchemy")
+        assert json.loads(out.read_text())["complete"] is True  # the run itself is untouched
+    finally:
+        monkeypatch.delitem(sys.modules, "sqlalchemy")
+        history_mod._tables.cache_clear()
+
+
+def test_history_cli_add_trend_runs_and_json(tmp_path):
+    db = str(tmp_path / "cli.sqlite")
+    files = []
+    for i in range(3):
+        path = tmp_path / f"r{i}.json"
+        from hashbench.results.pbjson import write_result
+
+        write_result(make_run([hash_measurement(noisy(2e7 - i * 1e6, 10, i))], started=f"2025-11-2{i}T10:00:00Z"),
+                     path)
+        files.append(str(path))
+    code, out, err = run_cli("history", "--db", db, *[a for f in files for a in ("--add", f)])
+    assert code == 0, err
+    assert "stored 3 run(s)" in err and "Test CPU 9000" in out and HOST.fingerprint in out
+    assert "-10." in out  # about 2.0e7 -> 1.8e7
+    code, out, _ = run_cli("history", "--db", db, "--json")
+    [series] = json.loads(out)
+    assert len(series["points"]) == 3 and series["fingerprint"] == HOST.fingerprint
+    code, out, _ = run_cli("history", "--db", db, "--runs", "--json")
+    assert len(json.loads(out)) == 3
+    code, out, _ = run_cli("history", "--db", db, "--backend", "numba")
+    assert code == 0 and "no runs" in out
+    # history references work wherever a result file does
+    code, out, _ = run_cli("compare", "@latest~1", "@latest", "--db", db, "--json")
+    assert code == 1 and json.loads(out)["regressions"] == 1  # -5%+ and significant with 10 samples each
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------------
+
+def _pg_binaries() -> tuple[str, str] | None:
+    for initdb in [shutil.which("initdb"), *sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)]:
+        if initdb and os.access(initdb, os.X_OK):
+            pg_ctl = str(Path(initdb).with_name("pg_ctl"))
+            if os.access(pg_ctl, os.X_OK):
+                return initdb, pg_ctl
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """$HASHBENCH_TEST_PG_URL (set by .ci/run), else a throwaway cluster started here; skip only if impossible."""
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (the results extra)")
+    url = os.environ.get("HASHBENCH_TEST_PG_URL")
+    if url:
+        yield _clean(url)
+        return
+    bins = _pg_binaries()
+    if bins is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl; .ci/run installs the Debian package)")
+    initdb, pg_ctl = bins
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root: run it as the postgres user
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no postgres user to start PostgreSQL as")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = Path(tempfile.mkdtemp(prefix="hashbench-pg-"))
+    data, port = root / "data", _free_port()
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    done = subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"initdb failed: {done.stderr.strip()[-300:]}")
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
+    done = subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "-t", "60",
+                           "start"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        log = (root / "log").read_text(errors="replace")[-300:] if (root / "log").exists() else done.stderr
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"PostgreSQL did not start: {log.strip()}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True,
+                       check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _clean(url: str) -> str:
+    """A given test database starts empty of hashbench's tables."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(resolve_url(url))
+    with engine.begin() as conn:
+        for table in ("hb_measurements", "hb_runs", "hb_meta"):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    engine.dispose()
+    return url
+
+
+def test_postgresql_store_load_trend(pg_url):
+    h = open_history(pg_url)
+    assert h.engine.dialect.name == "postgresql"
+    run = make_run(probes=True)
+    h.store(run)
+    h.store(run)
+    assert h.load(run.run_id) == run
+    assert {s.name for s in h.trend()} >= {m.name for m in run.measurements}
+    h.close()
+
+
+def test_postgresql_two_processes_writing_at_once_lose_nothing(pg_url, tmp_path):
+    before = len(open_history(pg_url).runs())
+    _two_writers(pg_url, tmp_path, n=15)
+    h = open_history(pg_url)
+    assert len(h.runs()) == before + 30
+    h.close()
+
+
+def test_run_stores_into_the_history_given_by_env_in_a_subprocess(tmp_path):
+    """The real `hashbench run` in its own process, history location from HASHBENCH_DB."""
+    db = tmp_path / "env.sqlite"
+    env = {**os.environ, "HASHBENCH_DB": str(db)}
+    code = ("import sys, hashbench.run as r; from hashbench.backends import get_backend; "
+            "r.all_backends = lambda: [get_backend('python')]; "
+            "rec = r.execute(__import__('pathlib').Path(sys.argv[1]), quick=True, seconds=0.05); "
+            "print(rec.history_note)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run.json")], check=False, capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"run stored in history sqlite:///{db}" in done.stdout
+    h = open_history(str(db))
+    assert len(h.runs()) == 1
+    h.close()
+    assert CLI_PRELUDE  # the subprocess CLI helper stays importable

@@ -1,0 +1,134 @@
+"""The HTML report: self-contained (plotly embedded, no CDN), and really rendered: headless Chromium runs its
+JavaScript, the DOM must hold plotly's SVG, and a screenshot must show the plots' colours."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("plotly", reason="the HTML report needs plotly (results extra)")
+
+from results_helpers import hash_measurement, make_run, noisy, run_cli
+
+from hashbench.results.report import series_from_runs, write_report
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--hide-scrollbars", "--virtual-time-budget=15000"]
+PLOT_BG = (229, 236, 246)  # plotly's default plot area colour
+FIRST_TRACE = (99, 110, 250)  # plotly's first trace colour (#636efa)
+
+
+def _history_runs():
+    runs = []
+    for i, factor in enumerate((1.0, 1.02, 0.97, 1.01)):
+        runs.append(make_run([hash_measurement(noisy(2e7 * factor, 10, i), energy_j=3.0),
+                              hash_measurement(noisy(4e6 * factor, 10, 10 + i), impl="portable")],
+                             started=f"2025-11-{18 + i}T10:00:00+00:00", probes=True))
+    return runs
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium to render the report (Debian: apt-get install chromium; .ci/run does)")
+
+
+def _browse(chromium: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"  # a fresh profile per run
+    env = {**os.environ, "HOME": str(tmp_path)}
+    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], check=False,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    runs = _history_runs()
+    sections = write_report(out, runs[-1:], series_from_runs(runs))
+    assert all(s.figure is not None for s in sections), [(s.title, s.notes) for s in sections]
+    return out
+
+
+def test_report_is_self_contained(report):
+    html = report.read_text()
+    # no external script or stylesheet: plotly.js (3+ MB) is inline, the page needs no network
+    assert not re.search(r"<script[^>]+src=", html) and not re.search(r"<link[^>]+href=", html)
+    assert len(html) > 3_000_000 and "Plotly" in html
+    for title in ("Hashrate per backend", "Energy per terahash", "Inference probes", "Mining vs AI, per kWh",
+                  "Sensitivity: BTC price × difficulty", "History"):
+        assert title in html
+    assert html.count('id="hb-plot-') == 6
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    chromium = _chromium()
+    dom = _browse(chromium, tmp_path, "--dump-dom", report.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # plotly draws each figure into <svg class="main-svg"> elements: present only if its JavaScript ran
+    plots = dom.stdout.count('class="plot-container plotly"')
+    assert plots == 6, dom.stdout[-2000:]
+    assert dom.stdout.count('class="main-svg"') >= 2 * plots
+    assert dom.stdout.count('class="point"') >= 10  # bars drawn
+    assert 'class="hm"' in dom.stdout or "heatmaplayer" in dom.stdout  # the heatmap
+
+    png = tmp_path / "report.png"
+    shot = _browse(chromium, tmp_path, f"--screenshot={png}", "--window-size=1280,4200", report.as_uri())
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    image = pytest.importorskip("PIL.Image", reason="Pillow checks the screenshot").open(png).convert("RGB")
+    pixels = image.load()
+    width, height = image.size
+    counts = {"plot_bg": 0, "trace": 0, "green": 0, "yellow": 0, "non_white": 0}
+    for y in range(0, height, 2):
+        for x in range(0, width, 2):
+            r, g, b = pixels[x, y]
+            if (r, g, b) != (255, 255, 255):
+                counts["non_white"] += 1
+            if abs(r - PLOT_BG[0]) + abs(g - PLOT_BG[1]) + abs(b - PLOT_BG[2]) < 6:
+                counts["plot_bg"] += 1
+            if abs(r - FIRST_TRACE[0]) + abs(g - FIRST_TRACE[1]) + abs(b - FIRST_TRACE[2]) < 30:
+                counts["trace"] += 1
+            if g > 100 and r < 80 and b < 100:
+                counts["green"] += 1  # the heatmap's dark end, the money chart's earning bars
+            if r > 220 and g > 220 and b < 190:
+                counts["yellow"] += 1  # the heatmap's light end
+    sampled = (width // 2) * (height // 2)
+    # plot areas painted (five cartesian plots of ~1000×300 px), bars in the first trace colour, and the
+    # heatmap's yellow-to-green scale with both ends present
+    assert counts["plot_bg"] > 0.05 * sampled, counts
+    assert counts["trace"] > 2000, counts
+    assert counts["green"] > 500 and counts["yellow"] > 500, counts
+    assert counts["non_white"] > 0.15 * sampled, counts
+
+
+def test_report_cli_from_history(tmp_path):
+    pytest.importorskip("sqlalchemy")
+    from hashbench.results.history import open_history
+
+    db = str(tmp_path / "h.sqlite")
+    h = open_history(db)
+    for run in _history_runs():
+        h.store(run)
+    h.close()
+    out = tmp_path / "r.html"
+    code, stdout, err = run_cli("report", "--from-history", "--db", db, "--html", str(out))
+    assert code == 0, err
+    assert "6 of 6 sections plotted" in stdout and out.stat().st_size > 1_000_000
+    code, _, err = run_cli("report", "--html", str(out))
+    assert code == 2 and "give result files" in err
+
+
+def test_report_sections_without_data_say_why(tmp_path):
+    run = make_run([hash_measurement(noisy(2e7, 10, 1))])  # no energy, no probes, one run
+    sections = {s.title: s for s in write_report(tmp_path / "r.html", [run], series_from_runs([run]))}
+    assert sections["Energy per terahash"].figure is None
+    assert "no energy was metered" in sections["Energy per terahash"].notes[0]
+    assert sections["Inference probes"].figure is None and sections["History"].figure is None
+    assert sections["Mining vs AI, per kWh"].figure is not None  # catalog references are always there
