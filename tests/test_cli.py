@@ -79,15 +79,19 @@ def test_cpu_impl_forced_by_environment():
 
 def test_run_quick_writes_result(tmp_path):
     out = tmp_path / "run.json"
-    p = hashbench("run", "--quick", "--seconds", "0.2", "--output", str(out))
+    p = hashbench("run", "--quick", "--seconds", "0.2", "--output", str(out), "--watts", "100", "--energy", "declared")
     assert p.returncode == 0, p.stderr
-    assert str(out) in p.stdout
+    assert str(out) in p.stdout and "J/TH energy: declared" in p.stdout
     data = json.loads(out.read_text())
     assert data["complete"] is True and data["host"]["cpu_model"]
     assert all(v["passed"] for v in data["verify"])
-    benched = {(b["extra_info"]["backend"], b["extra_info"]["threads"]) for b in data["benchmarks"]}
-    assert ("cython", 1) in benched and ("python", 1) in benched
-    assert all(b["extra_info"]["hashrate"] > 0 for b in data["benchmarks"])
+    hashing = [b["extra_info"] for b in data["benchmarks"] if b["name"].startswith("sha256d[")]
+    assert {("cython", 1), ("python", 1)} <= {(b["backend"], b["threads"]) for b in hashing}
+    assert all(b["hashrate"] > 0 for b in hashing)
+    # every hashing measurement sat inside an energy window: declared 100 W over its timed seconds
+    assert all(b["energy_provenance"] == "declared" and b["joules_per_th"] > 0 for b in hashing)
+    probes = {b["name"].split("[")[0] for b in data["benchmarks"] if not b["name"].startswith("sha256d[")}
+    assert {"gemm", "membw", "llm-prefill", "llm-decode"} <= probes
 
 
 def test_run_interrupted_keeps_finished_measurements(tmp_path):

@@ -240,7 +240,7 @@ def test_run_writes_pytest_benchmark_file_and_keeps_complete_flag(tmp_path, monk
     monkeypatch.setattr(run_mod.RunRecord, "write", lambda self, p: (written.append(len(self.benchmarks)),
                                                                       real_write(self, p)))
     out = tmp_path / "run.json"
-    record = run_mod.execute(out, quick=True, seconds=0.1)
+    record = run_mod.execute(out, quick=True, seconds=0.1, probes=False)
     data = json.loads(out.read_text())
     assert data["complete"] is True and data["host"]["cpu_model"] and data["verify"][0]["passed"]
     [bench] = data["benchmarks"]

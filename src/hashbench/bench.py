@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 import threading
-import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from .backends import Backend, ScanJob
@@ -26,6 +26,7 @@ class BenchResult:
     hashes: int
     seconds: float
     interrupted: bool = False
+    energy: object | None = None  # energy.EnergyReading over the timed scans only
 
     @property
     def hashrate(self) -> float:
@@ -43,7 +44,15 @@ class BenchResult:
             "hashes": self.hashes,
             "seconds": self.seconds,
             "target": f"{DIFF1_TARGET:064x}",
+            **self._energy_fields(),
         }
+
+    def _energy_fields(self) -> dict:
+        if self.energy is None:
+            return {}
+        from .energy.records import hash_energy_fields
+
+        return hash_energy_fields(self.energy, self.hashes)
 
 
 class _Cursor:
@@ -62,8 +71,12 @@ class _Cursor:
 
 def bench_backend(backend: Backend, *, impl: str | None = None, threads: int = 1, seconds: float = 3.0,
                   on_sample: Callable[[float, float], None] | None = None,
-                  stop: threading.Event | None = None) -> BenchResult:
-    """Median-of-samples hashrate over about `seconds` of timed scans (after warm-up)."""
+                  stop: threading.Event | None = None,
+                  window: Callable[[], AbstractContextManager] | None = None) -> BenchResult:
+    """Median-of-samples hashrate over about `seconds` of timed scans (after warm-up).
+
+    `window` makes the energy meter that wraps the timed scans alone (not warm-up or calibration),
+    so its joules belong to exactly the hashes counted."""
     if not seconds > 0:
         raise InputError(f"seconds must be > 0, got {seconds}")
     check_threads(threads)
@@ -85,14 +98,16 @@ def bench_backend(backend: Backend, *, impl: str | None = None, threads: int = 1
     samples: list[float] = []
     hashes, elapsed = 0, 0.0
     interrupted = r.interrupted
-    while not interrupted and (elapsed < seconds or len(samples) < 3):
-        r = backend.scan(job, cursor.take(per_sample), per_sample, impl=impl, threads=threads, stop=stop)
-        if r.interrupted:
-            interrupted = True
-            break
-        samples.append(r.hashrate)
-        hashes += r.hashes
-        elapsed += r.seconds
-        if on_sample:
-            on_sample(min(elapsed / seconds, 1.0), r.hashrate)
-    return BenchResult(backend.name, impl, threads, samples, hashes, elapsed, interrupted)
+    with (window() if window else nullcontext()) as meter:
+        while not interrupted and (elapsed < seconds or len(samples) < 3):
+            r = backend.scan(job, cursor.take(per_sample), per_sample, impl=impl, threads=threads, stop=stop)
+            if r.interrupted:
+                interrupted = True
+                break
+            samples.append(r.hashrate)
+            hashes += r.hashes
+            elapsed += r.seconds
+            if on_sample:
+                on_sample(min(elapsed / seconds, 1.0), r.hashrate)
+    energy = meter.reading() if meter is not None and not interrupted else None
+    return BenchResult(backend.name, impl, threads, samples, hashes, elapsed, interrupted, energy)

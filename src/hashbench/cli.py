@@ -14,7 +14,7 @@ from rich.table import Table
 
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
-from .cli_probe import probe
+from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
@@ -36,21 +36,44 @@ def format_rate(hps: float) -> str:
     return f"{hps:.0f} H/s"
 
 
+def _si(value: float) -> str:
+    for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Table:
-    """Bench results (their JSON form) as one table: median and the min-max spread of the samples."""
+    """Bench results (their JSON form) as one table: median, the min-max spread of the samples, and J/TH
+    when an energy meter was running (its source is printed under the table by energy_notes)."""
     table = Table(title="SHA-256d at a difficulty-1 share target (measured)")
-    for name, justify in (("backend", "left"), ("impl", "left"), ("threads", "right"), ("median", "right"),
-                          ("min – max", "right"), ("samples", "right")):
+    for name, justify in (("backend", "left"), ("impl", "left"), ("thr", "right"), ("median", "right"),
+                          ("min – max", "right")):
         table.add_column(name, justify=justify, no_wrap=True)
+    with_energy = any("power_source" in r for r in rows)
+    if with_energy:
+        table.add_column("J/TH", justify="right", no_wrap=True)
     if verified is not None:
-        table.add_column("verified", no_wrap=True)
+        table.add_column("ok", no_wrap=True)
     for r in rows:
-        cells = [r["backend"], r["impl"], str(r["threads"]), format_rate(r["hashrate"]),
-                 f"{format_rate(r['hashrate_min'])} – {format_rate(r['hashrate_max'])}", str(len(r["samples"]))]
+        median = format_rate(r["hashrate"])
+        unit = median.split()[-1]
+        scale = {"TH/s": 1e12, "GH/s": 1e9, "MH/s": 1e6, "kH/s": 1e3}.get(unit, 1.0)
+        cells = [r["backend"], r["impl"], str(r["threads"]), median,
+                 f"{r['hashrate_min'] / scale:.2f} – {r['hashrate_max'] / scale:.2f}"]
+        if with_energy:
+            jth = r.get("joules_per_th")
+            cells.append(_si(jth) if jth is not None else "—")
         if verified is not None:
             cells.append("yes" if verified.get(r["backend"]) else "[red]NO[/red]")
         table.add_row(*cells)
     return table
+
+
+def energy_notes(rows: list[dict]) -> list[str]:
+    """Where each J/TH came from, once per distinct source."""
+    return [f"J/TH energy: {label}" for label in dict.fromkeys(r.get("power_source") or "none" for r in rows
+                                                              if "power_source" in r)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,7 +186,10 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, as_j
               help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
                    "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
-def run(quick: bool, output: Path | None, seconds: float | None, db: str | None, no_history: bool) -> int:
+@click.option("--no-probes", is_flag=True, help="Hashing only: skip the AI inference probes.")
+@energy_options
+def run(quick: bool, output: Path | None, seconds: float | None, db: str | None, no_history: bool, no_probes: bool,
+        energy_mode: str, watts: float | None, idle_watts: float | None, idle_seconds: float | None) -> int:
     """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
     from .run import default_output, execute
 
@@ -172,6 +198,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     output = output or default_output()
     if output.parent and not output.parent.exists():
         raise InputError(f"output folder {str(output.parent)!r} does not exist")
+    energy = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
+    energy.validate()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), console=err, transient=False)
     tasks: dict = {}
@@ -192,11 +220,17 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             progress.update(tasks[config], completed=frac, rate=format_rate(rate))
         elif event == "done":
             progress.update(tasks[config], completed=1.0, rate=format_rate(payload.hashrate))
+        elif event == "energy":
+            device, how = payload
+            progress.console.print(f"energy for {device}: {escape(how)}")
+        elif event == "probe-start":
+            progress.console.print(f"[dim]probe {escape(payload[0])}…[/dim]")
 
     interrupted = False
     with progress:
         try:
-            record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history)
+            record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history,
+                             energy=energy, probes=not no_probes)
         except KeyboardInterrupt:
             interrupted = True
             record = None
@@ -206,7 +240,12 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     host = record.host
     out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
     verified = {v.backend: v.passed for v in record.verify}
-    out.print(rate_table([b.to_json() for b in record.benchmarks], verified))
+    rows = [b.to_json() for b in record.benchmarks]
+    out.print(rate_table(rows, verified))
+    for note in energy_notes(rows):
+        out.print(f"[dim]{escape(note)}[/dim]")
+    if record.probes:
+        out.print(results_table([p.to_json() for p in record.probes]))
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
     out.print(f"result written to {output}")

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .backends import all_backends
+from .energy import EnergyConfig, EnergyPlan
+from .energy.records import device_for_backend
 from .bench import BenchResult, bench_backend
 from .errors import HashbenchError
 from .host import Host, detect_host
@@ -94,6 +96,27 @@ class RunRecord:
             self.history_note = f"run stored in history {where}"
 
 
+def run_all_probes(record: RunRecord, output: Path, *, quick: bool, meters: EnergyPlan, listen: Listener) -> None:
+    """Every AI probe on every device torch sees, each finished probe written at once (Ctrl-C keeps it)."""
+    from .probes import ProbeSettings, ProbeUnavailable, available_devices, run_probes
+
+    try:
+        devices = available_devices()
+    except ProbeUnavailable as exc:  # no torch: the hashing half of the run still stands
+        record.skipped.append({"backend": "ai-probes", "reason": str(exc)})
+        return
+    for device in devices:
+        def on_probe(event: str, label: str, payload: object) -> None:
+            if event == "done":
+                record.probes.append(payload)
+                record.write(output)
+            elif event == "skip":
+                record.skipped.append({"backend": f"probe {label}", "reason": str(payload)})
+            listen(f"probe-{event}", None, (label, payload))
+
+        run_probes(ProbeSettings(device=device, quick=quick), meters, on_probe)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -121,7 +144,8 @@ Listener = Callable[[str, Config | None, object], None]
 
 
 def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: Listener | None = None,
-            stop: threading.Event | None = None, db: str | None = None, history: bool = True) -> RunRecord:
+            stop: threading.Event | None = None, db: str | None = None, history: bool = True,
+            energy: EnergyConfig | None = None, probes: bool = True) -> RunRecord:
     """Runs the whole plan; `listen(event, config, payload)` drives a display. KeyboardInterrupt
     propagates after the record on disk holds every finished measurement (and the history has the run,
     marked incomplete). `db` picks the history database (None: $HASHBENCH_DB or the default file);
@@ -134,7 +158,11 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
     listen("plan", None, configs)
     record.write(output)
     headers = real_headers()[:: max(1, len(real_headers()) // QUICK_VERIFY_HEADERS)] if quick else real_headers()
+    meters = EnergyPlan(energy or EnergyConfig.from_env(idle_seconds=1.0 if quick else None))
     try:
+        for device in dict.fromkeys(device_for_backend(c.backend) for c in configs):
+            meters.prepare(device)  # idle power before verify or warm-up heats anything
+            listen("energy", None, (device, meters.describe(device)))
         for backend_name in dict.fromkeys(c.backend for c in configs):
             backend = next(b for b in all_backends() if b.name == backend_name)
             listen("verify", Config(backend_name, backend.default_impl(), 1), None)
@@ -145,16 +173,21 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
         for config in configs:
             backend = next(b for b in all_backends() if b.name == config.backend)
             listen("start", config, None)
+            device = device_for_backend(config.backend)
             result = bench_backend(backend, impl=config.impl, threads=config.threads, seconds=seconds,
-                                   on_sample=lambda frac, rate, c=config: listen("sample", c, (frac, rate)), stop=stop)
+                                   on_sample=lambda frac, rate, c=config: listen("sample", c, (frac, rate)), stop=stop,
+                                   window=lambda d=device: meters.meter(d))
             if result.interrupted:
                 break
             record.benchmarks.append(result)
             record.write(output)
             listen("done", config, result)
         else:
+            if probes:
+                run_all_probes(record, output, quick=quick, meters=meters, listen=listen)
             record.complete = True
     finally:
+        meters.close()
         record.finished = now()
         record.write(output)
         if history:
