@@ -21,7 +21,7 @@ NONCE_SPACE = 1 << 32
 # The difficulty-1 target (nBits 0x1d00ffff), the share target pools use.
 DIFF1_TARGET = 0xFFFF << 208
 
-_K = (
+SHA256_K = (
     0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
     0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
     0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
@@ -48,7 +48,7 @@ def sha256_compress(state: tuple[int, ...], block: bytes) -> tuple[int, ...]:
         w.append((w[i - 16] + s0 + w[i - 7] + s1) & _M32)
     a, b, c, d, e, f, g, h = state
     for i in range(64):
-        t1 = (h + (_ror(e, 6) ^ _ror(e, 11) ^ _ror(e, 25)) + ((e & f) ^ (~e & g)) + _K[i] + w[i]) & _M32
+        t1 = (h + (_ror(e, 6) ^ _ror(e, 11) ^ _ror(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) & _M32
         t2 = ((_ror(a, 2) ^ _ror(a, 13) ^ _ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & _M32
         h, g, f, e, d, c, b, a = g, f, e, (d + t1) & _M32, c, b, a, (t1 + t2) & _M32
     return tuple((s + v) & _M32 for s, v in zip(state, (a, b, c, d, e, f, g, h)))

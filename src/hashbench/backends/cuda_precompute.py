@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..header import _K, SHA256_IV, sha256_compress
+from ..header import SHA256_IV, SHA256_K, sha256_compress
 
 M32 = 0xFFFFFFFF
 KERNEL_NAME = "hb_sha256d_scan"
@@ -114,10 +114,10 @@ def precompute(midstate: tuple[int, ...], tail: tuple[int, ...], target: tuple[i
     w0, w1, w2 = tail
     state = tuple(midstate)
     for i in range(3):
-        state = _round(state, (state[7] + _K[i] + tail[i]) & M32)
+        state = _round(state, (state[7] + SHA256_K[i] + tail[i]) & M32)
     a3, b3, c3, d3, e3, f3, g3, h3 = state
     # Round 3 without W3: the kernel adds W3 to both halves.
-    t1_base = (h3 + bsig1(e3) + ch(e3, f3, g3) + _K[3]) & M32
+    t1_base = (h3 + bsig1(e3) + ch(e3, f3, g3) + SHA256_K[3]) & M32
     w16 = (ssig0(w1) + w0) & M32  # + ssig1(W14 = 0) + W9 = 0
     w17 = (ssig1(LEN_HEADER_BITS) + ssig0(w2) + w1) & M32  # + W10 = 0
     return KernelJob(
@@ -128,9 +128,9 @@ def precompute(midstate: tuple[int, ...], tail: tuple[int, ...], target: tuple[i
         e4_base=(d3 + t1_base) & M32,
         a4_base=(t1_base + bsig0(a3) + maj(a3, b3, c3)) & M32,
         # Round 4's h is g3, round 5's f3, round 6's e3: all still nonce-independent.
-        hk4=(g3 + _K[4] + PAD_BLOCK2_W4) & M32,
-        hk5=(f3 + _K[5]) & M32,
-        hk6=(e3 + _K[6]) & M32,
+        hk4=(g3 + SHA256_K[4] + PAD_BLOCK2_W4) & M32,
+        hk5=(f3 + SHA256_K[5]) & M32,
+        hk6=(e3 + SHA256_K[6]) & M32,
         w16=w16,
         w17=w17,
         w18_base=(ssig1(w16) + w2) & M32,  # W18 = w18_base + ssig0(W3)
@@ -169,7 +169,7 @@ def first_hash_state(job: KernelJob, nonce: int) -> tuple[int, ...]:
     for hk in (job.hk4, job.hk5, job.hk6):
         state = _round(state, hk)
     for i in range(7, 64):
-        state = _round(state, (state[7] + _K[i] + w[i]) & M32)
+        state = _round(state, (state[7] + SHA256_K[i] + w[i]) & M32)
     return tuple((m + s) & M32 for m, s in zip(job.midstate, state))
 
 
@@ -180,9 +180,9 @@ def second_hash_h7(digest1: tuple[int, ...]) -> int:
         w[i] = (ssig1(w[i - 2]) + w[i - 7] + ssig0(w[i - 15]) + w[i - 16]) & M32
     state = SHA256_IV
     for i in range(60):
-        state = _round(state, (state[7] + _K[i] + w[i]) & M32)
+        state = _round(state, (state[7] + SHA256_K[i] + w[i]) & M32)
     _, _, _, d, e, f, g, h = state
-    e61 = (d + h + bsig1(e) + ch(e, f, g) + _K[60] + w[60]) & M32
+    e61 = (d + h + bsig1(e) + ch(e, f, g) + SHA256_K[60] + w[60]) & M32
     return (SHA256_IV[7] + e61) & M32
 
 
