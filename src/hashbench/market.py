@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .economics import ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
 from .errors import HashbenchError, InputError
+from .jsonfile import read_json
 
 SNAPSHOT_KIND = "hashbench-market"
 SCHEMA_VERSION = 1
@@ -204,14 +205,7 @@ def load_snapshot(path: Path | None = None) -> MarketSnapshot:
     """The packaged snapshot, or a file's figures over it."""
     if path is None:
         return packaged_snapshot()
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"market file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read market file {str(path)!r}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"market file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    data = read_json(path, "market file")
     return parse_snapshot(data, str(path), base=packaged_snapshot())
 
 

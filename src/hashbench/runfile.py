@@ -5,12 +5,12 @@ reads what is there and reports plainly what is not, rather than assuming one ve
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .jsonfile import read_json
 
 DECODE, PREFILL = "llm-decode", "llm-prefill"
 
@@ -162,12 +162,5 @@ def parse_run(data: object, origin: str) -> RunMeasurements:
 
 
 def load_run(path: Path) -> RunMeasurements:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"run file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read run file {str(path)!r}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"run file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    data = read_json(path, "run file")
     return parse_run(data, str(path))

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError
+from ..jsonfile import read_json
 from .fingerprint import HostFingerprint, from_pytest_machine_info
 from .schema import (
     HASHRATE,
@@ -160,14 +161,7 @@ def write_result(run: RunResult, path: Path) -> None:
 # --- reading ---------------------------------------------------------------------------------------------------------
 
 def load_result(path: Path) -> RunResult:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"result file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read result file {str(path)!r}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"result file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    data = read_json(path, "result file")
     return parse_result(data, str(path))
 
 
