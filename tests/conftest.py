@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from hashbench.backends import all_backends
 from hashbench.backends.cython import CythonBackend
 from hashbench.header import Header
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The shared data set beside the repository; HASHBENCH_SHARED_DATA points elsewhere (a GPU machine, where only the
+# repository travels and the data set comes with it in an ignored folder).
+SHARED_DATA = Path(os.environ.get("HASHBENCH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared"
+                   / "data")
 
 
 def _backend_params() -> list:

@@ -71,6 +71,37 @@ def test_verify_json_passes_on_shipped_headers():
     assert row["backend"] == "cython" and row["passed"] is True and row["headers"] == len(real_headers())
 
 
+def test_verify_a_csv_of_real_headers(tmp_path):
+    """--headers takes the shared data set's format (no network column: the file name says testnet3)."""
+    from conftest import SHARED_DATA
+
+    source = SHARED_DATA / "bitcoin-testnet3-headers.csv"
+    if not source.exists():
+        pytest.skip(f"{source} not present")
+    lines = source.read_text().splitlines()
+    subset = tmp_path / "bitcoin-testnet3-sample.csv"
+    subset.write_text("\n".join(lines[:1] + lines[1::60]) + "\n")  # every 60th block: ~30 headers
+    p = hashbench("verify", "--backend", "cython", "--headers", str(subset), "--json")
+    assert p.returncode == 0, p.stderr
+    [row] = json.loads(p.stdout)
+    assert row["passed"] and row["headers"] == len(lines[1::60])
+    # One nonce altered: that block is reported missed by height and network, exit 1.
+    header_row = lines[1].split(",")
+    height, nonce = header_row[0], header_row[4]
+    wrong = lines[1].replace(f",{nonce},", f",{int(nonce) ^ 1},")
+    bad = tmp_path / "bitcoin-testnet3-bad.csv"
+    bad.write_text("\n".join([lines[0], wrong, lines[2]]) + "\n")
+    p = hashbench("verify", "--backend", "cython", "--headers", str(bad), "--json")
+    assert p.returncode == 1
+    [row] = json.loads(p.stdout)
+    assert row["headers"] == 2 and len(row["failures"]) == 1
+    assert row["failures"][0].startswith(f"testnet3 {height}: expected nonce {int(nonce) ^ 1}")
+    (tmp_path / "nonsense.csv").write_text("height,header_hex,nonce,block_hash\n1,zz,2,ab\n")
+    p = hashbench("verify", "--headers", str(tmp_path / "nonsense.csv"))
+    assert p.returncode == 2 and p.stderr.startswith("hashbench: error: header CSV line 2:")
+    assert p.stderr.count("\n") == 1
+
+
 def test_cpu_impl_forced_by_environment():
     p = hashbench("scan", "--header", GENESIS, "--count", "1000", "--json", env={"HASHBENCH_CPU_IMPL": "portable"})
     assert p.returncode == 0, p.stderr

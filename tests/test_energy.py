@@ -668,3 +668,103 @@ def test_hash_energy_fields_when_the_window_held_warm_up():
     assert fields["joules_per_th_net"] == pytest.approx(300.0 - 20.0 * 3.0)
     assert fields["energy"]["window_s"] == 3.0 and "warm-up and calibration" in fields["energy"]["flags"][-1]
     assert hash_energy_fields(reading, 10 ** 12, timed_seconds=3.99)["energy_j"] == 400.0  # within 2 %: as is
+
+
+# --- several GPUs metered as one ------------------------------------------------------------------------------------
+
+
+def test_several_gpus_are_metered_as_one_sum(monkeypatch):
+    from hashbench.energy import device_for_backend
+    from hashbench.energy.source import SumCounterSource, SumPowerSource
+
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=True))
+    assert device_for_backend("cuda", [0, 1]) == "cuda:0,1" and device_for_backend("pycuda") == "cuda:0"
+    with EnergyPlan(EnergyConfig(mode="nvml", idle_seconds=0.0)) as plan:
+        source, _ = plan.source_for("cuda:0,1")
+        assert isinstance(source, SumCounterSource) and len(source.parts) == 2
+        with plan.meter("cuda:0,1") as meter:
+            time.sleep(0.3)
+    r = meter.reading()
+    # Two boards at 300 W each: the sum, within one counter step per board.
+    assert r.joules_gross == pytest.approx(600.0 * r.window_s, abs=2 * 300.0 * 0.02 * 1.5)
+    assert "NVML index 0" in r.detail and "NVML index 1" in r.detail
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=False, watts=250.0))
+    power = open_nvml("cuda:0,1")
+    assert isinstance(power, SumPowerSource) and power.read_watts() == pytest.approx(500.0)
+
+
+# --- energy-check: sources of one layer over one shared window ------------------------------------------------------
+
+
+def test_energy_check_nvml_counter_against_sampled_power(monkeypatch):
+    from hashbench.energy.check import idle_load, open_check_sources, run_check
+
+    nvml = fake_nvml(counter=True, watts=300.0)
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    config = EnergyConfig(ipmitool="no-such-ipmitool")
+    opened = open_check_sources(config, "cuda:0")
+    assert [s.method for s in opened.sources] == ["energy counter", "sampled power"]
+    result = run_check(opened, "cuda:0", 1.0, 0.05, idle_load(1.0))
+    opened.close()
+    assert result.seconds == pytest.approx(1.0, abs=0.2) and len(result.readings) == 2
+    (verdict,) = result.verdicts
+    assert verdict.layer == "gpu board" and verdict.agree and result.passed
+    assert abs(verdict.relative_difference) < 0.05
+    record = result.to_json()
+    assert record["passed"] and record["pairs"][0]["reference"] == "nvml energy counter"
+
+    # A power sensor reading 20 % high is caught, not averaged away.
+    class High:
+        nvmlReturn = 0
+        value = types.SimpleNamespace(uiVal=360_000)
+
+    nvml.nvmlDeviceGetFieldValues = lambda h, ids: [High()]
+    opened = open_check_sources(config, "cuda:0")
+    result = run_check(opened, "cuda:0", 0.6, 0.05, idle_load(0.6))
+    opened.close()
+    assert not result.passed and result.verdicts[0].relative_difference == pytest.approx(0.2, abs=0.05)
+
+
+def _node_env(tmp_path: Path, base: str, ipmi_output: str) -> dict:
+    return {**os.environ, "HASHBENCH_IPMITOOL": str(fake_ipmitool(tmp_path, ipmi_output)),
+            "HASHBENCH_REDFISH_URL": base + "/redfish/v1/Chassis/1U/Power", "HASHBENCH_REDFISH_USER": USER,
+            "HASHBENCH_REDFISH_PASSWORD": PASSWORD, "HASHBENCH_RAPL_ROOT": str(tmp_path / "no-powercap")}
+
+
+def _hashbench(*args: str, env: dict) -> "subprocess.CompletedProcess":
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "hashbench", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_energy_check_command_judges_two_node_sources_under_hashing(tmp_path, redfish_server):
+    base, state = redfish_server
+    state["watts"] = 250.0  # the fake ipmitool reports 247 W: 1.2 % apart
+    env = _node_env(tmp_path, base, DCMI_OUTPUT)
+    proc = _hashbench("energy-check", "--backend", "cython", "--threads", "1", "--seconds", "2", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["device"] == "cpu" and record["hashes"] > 0 and record["hashrate"] > 0
+    names = [s["name"] for s in record["sources"]]
+    assert names == ["redfish sampled power", "ipmi sampled power"]
+    (pair,) = record["pairs"]
+    assert pair["layer"] == "node" and pair["agree"]
+    assert pair["relative_difference"] == pytest.approx(247 / 250 - 1, abs=0.01)
+    assert all(s["joules_per_th"] > 0 for s in record["sources"])
+    assert any("rapl" in why for why in record["not_opened"])
+
+    state["watts"] = 300.0  # 18 % apart: exit 1 and say so
+    proc = _hashbench("energy-check", "--backend", "idle", "--device", "cpu", "--seconds", "1.5", env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "DISAGREE" in proc.stdout and "ipmi sampled power vs redfish sampled power (node)" in proc.stdout
+
+
+def test_energy_check_without_a_pair_is_a_one_line_error(tmp_path):
+    env = {**os.environ, "HASHBENCH_RAPL_ROOT": str(tmp_path / "none"), "HASHBENCH_IPMITOOL": "no-such-ipmitool"}
+    env.pop("HASHBENCH_REDFISH_URL", None)
+    proc = _hashbench("energy-check", "--backend", "idle", "--device", "cpu", "--seconds", "1", env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "no two sources of one layer" in proc.stderr
+    proc = _hashbench("energy-check", "--tolerance", "5", env=env)
+    assert proc.returncode == 2 and "--tolerance must be between 0 and 1" in proc.stderr

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
+from .cli_energy import energy_check
 from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
@@ -132,40 +133,63 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Timed seconds per backend.")
+@energy_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, seconds: float, as_json: bool) -> None:
-    """Hashrate at a difficulty-1 share target: warm-up, then repeated timed scans (median reported)."""
+def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, seconds: float, energy_mode: str,
+          watts: float | None, idle_watts: float | None, idle_seconds: float | None, as_json: bool) -> None:
+    """Hashrate at a difficulty-1 share target: warm-up, then repeated timed scans (median reported), with the
+    joules of the timed scans (J/TH) from the device's energy source."""
+    from .energy import EnergyPlan, energy_device
+
     if not seconds > 0:
         raise InputError(f"--seconds must be > 0, got {seconds}")
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
     results = []
-    for backend in chosen:
-        if not as_json:
-            err.print(f"[dim]benching {backend.name}…[/dim]")
-        results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds))
+    with EnergyPlan(config) as meters:
+        devices = {b.name: energy_device(b) for b in chosen}
+        for device in dict.fromkeys(devices.values()):
+            meters.prepare(device)  # idle power before any backend warms the device
+            if not as_json:
+                err.print(f"[dim]energy for {device}: {escape(meters.describe(device))}[/dim]")
+        for backend in chosen:
+            if not as_json:
+                err.print(f"[dim]benching {backend.name}…[/dim]")
+            results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds,
+                                         window=lambda d=devices[backend.name]: meters.meter(d)))
+    rows = [r.to_json() for r in results]
     if as_json:
-        emit_json([r.to_json() for r in results])
+        emit_json(rows)
         return
-    out.print(rate_table([r.to_json() for r in results]))
+    out.print(rate_table(rows))
+    for note in energy_notes(rows):
+        out.print(f"[dim]{escape(note)}[/dim]")
 
 
 @cli.command()
 @click.option("--backend", "backend_names_", multiple=True, help="Backend to check (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--headers", "header_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV of real headers (height, header_hex, nonce, block_hash) instead of the shipped sample; "
+                   "repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, as_json: bool) -> int:
-    """Find the real nonces of the real block headers shipped with hashbench; exit 1 on any miss."""
+def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, header_files: tuple[Path, ...],
+           as_json: bool) -> int:
+    """Find the real nonces of real block headers (the sample shipped with hashbench, or --headers files); exit 1
+    on any miss."""
+    from .samples import read_headers
     from .verify import verify_backend
 
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
-    results = [verify_backend(b, impl=impl, threads=threads) for b in chosen]
+    results = [verify_backend(b, impl=impl, threads=threads, headers=headers) for b in chosen]
     if as_json:
         emit_json([r.to_json() for r in results])
     else:
@@ -275,6 +299,7 @@ def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None
 
 
 cli.add_command(probe)
+cli.add_command(energy_check)
 for command in RESULTS_COMMANDS:  # history, compare, ab, report, export
     cli.add_command(command)
 cli.add_command(yield_cmd)

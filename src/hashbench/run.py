@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .backends import all_backends
+from .backends import all_backends, get_backend
 from .energy import EnergyConfig, EnergyPlan
-from .energy.records import device_for_backend
+from .energy.records import energy_device
 from .bench import BenchResult, bench_backend
 from .errors import HashbenchError
 from .host import Host, detect_host
@@ -160,7 +160,8 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
     headers = real_headers()[:: max(1, len(real_headers()) // QUICK_VERIFY_HEADERS)] if quick else real_headers()
     meters = EnergyPlan(energy or EnergyConfig.from_env(idle_seconds=1.0 if quick else None))
     try:
-        for device in dict.fromkeys(device_for_backend(c.backend) for c in configs):
+        devices = {c.backend: energy_device(get_backend(c.backend)) for c in configs}
+        for device in dict.fromkeys(devices.values()):
             meters.prepare(device)  # idle power before verify or warm-up heats anything
             listen("energy", None, (device, meters.describe(device)))
         for backend_name in dict.fromkeys(c.backend for c in configs):
@@ -173,7 +174,7 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
         for config in configs:
             backend = next(b for b in all_backends() if b.name == config.backend)
             listen("start", config, None)
-            device = device_for_backend(config.backend)
+            device = devices[config.backend]
             result = bench_backend(backend, impl=config.impl, threads=config.threads, seconds=seconds,
                                    on_sample=lambda frac, rate, c=config: listen("sample", c, (frac, rate)), stop=stop,
                                    window=lambda d=device: meters.meter(d))

@@ -1,4 +1,4 @@
-"""The real block headers shipped with the package (a sample of mainnet and testnet3)."""
+"""Real block headers: the sample shipped with the package (mainnet and testnet3), or any CSV of them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
+from .errors import InputError
 from .header import Header
 
 
@@ -19,14 +21,41 @@ class RealHeader:
     block_hash: str
 
 
+def parse_headers(text: str, network: str = "") -> tuple[RealHeader, ...]:
+    """CSV rows with height, header_hex, nonce and block_hash (a network column optional: `network` otherwise)."""
+    rows = csv.DictReader(text.splitlines())
+    missing = {"height", "header_hex", "nonce", "block_hash"} - set(rows.fieldnames or ())
+    if missing:
+        raise InputError(f"header CSV lacks column(s) {', '.join(sorted(missing))}")
+    out = []
+    for line, r in enumerate(rows, start=2):
+        try:
+            out.append(RealHeader(r.get("network") or network, int(r["height"]), Header.from_hex(r["header_hex"]),
+                                  int(r["nonce"]), r["block_hash"].strip().lower()))
+        except (InputError, ValueError, TypeError, AttributeError) as exc:
+            raise InputError(f"header CSV line {line}: {exc}") from None
+    return tuple(out)
+
+
 @lru_cache(maxsize=1)
 def real_headers() -> tuple[RealHeader, ...]:
-    text = files("hashbench").joinpath("data/headers.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(text.splitlines())
-    return tuple(
-        RealHeader(r["network"], int(r["height"]), Header.from_hex(r["header_hex"]), int(r["nonce"]), r["block_hash"])
-        for r in rows
-    )
+    return parse_headers(files("hashbench").joinpath("data/headers.csv").read_text(encoding="utf-8"))
+
+
+def read_headers(path: Path) -> tuple[RealHeader, ...]:
+    """A CSV of real headers, e.g. ../shared/data/bitcoin-testnet3-headers.csv; without a network column the
+    network is taken from the file name (testnet3, testnet4, signet, regtest, else mainnet)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read headers from {path}: {exc.strerror if isinstance(exc, OSError) else exc}") \
+            from None
+    name = Path(path).name.lower()
+    network = next((n for n in ("testnet3", "testnet4", "testnet", "signet", "regtest") if n in name), "mainnet")
+    headers = parse_headers(text, network)
+    if not headers:
+        raise InputError(f"{path}: no header rows")
+    return headers
 
 
 def bench_header() -> Header:

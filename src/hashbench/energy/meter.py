@@ -99,7 +99,7 @@ def measure_idle(source: EnergySource, seconds: float) -> IdlePower | None:
     return IdlePower(result.joules / result.seconds, result.seconds, result.samples, source.name)
 
 
-def _flags(source: EnergySource, result: WindowResult, idle: IdlePower | None) -> list[str]:
+def _flags(source: EnergySource, result: WindowResult, idle: IdlePower | None, net: bool = True) -> list[str]:
     flags = []
     window = result.seconds
     if result.failures:
@@ -120,7 +120,7 @@ def _flags(source: EnergySource, result: WindowResult, idle: IdlePower | None) -
         if result.samples < 3:
             flags.append(f"only {result.samples} power sample(s) in the window")
     flags += source.window_flags(window)
-    if idle is None and not isinstance(source, DeclaredSource):
+    if idle is None and net and not isinstance(source, DeclaredSource):
         flags.append("no idle measurement: net energy unknown")
     elif idle is not None and result.joules is not None and result.joules < idle.watts * window:
         flags.append("idle power above the window's mean power: net energy negative (a noisy or drifting baseline)")
@@ -131,8 +131,9 @@ class EnergyMeter:
     """Context manager: meters the `with` block. `reading()` afterwards, also when the block raised."""
 
     def __init__(self, source: EnergySource | None, *, idle: IdlePower | None = None, idle_seconds: float = 0.0,
-                 why_none: str = "no energy source") -> None:
+                 why_none: str = "no energy source", net: bool = True) -> None:
         self.source = source
+        self.net = net  # False: gross joules only (a cross-check), no idle measured or asked for
         self.idle = idle
         self.idle_seconds = idle_seconds
         self.why_none = why_none
@@ -142,7 +143,7 @@ class EnergyMeter:
 
     def __enter__(self) -> Self:
         if self.source is not None:
-            if self.idle is None:
+            if self.idle is None and self.net:
                 self.idle = measure_idle(self.source, self.idle_seconds)
             self._window = open_window(self.source)
             self._window.start()
@@ -164,7 +165,7 @@ class EnergyMeter:
             idle_seconds=self.idle.seconds if self.idle and not declared else None,
             samples=None if declared else result.samples, update_period_s=period,
             detail=source.detail if result.joules is not None else result.error,
-            flags=tuple(_flags(source, result, self.idle)))
+            flags=tuple(_flags(source, result, self.idle, self.net)))
 
     def reading(self) -> EnergyReading:
         if self._reading is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .reading import GPU_BOARD
 from .sampling import estimate_update_period
-from .source import CounterSource, PowerSource
+from .source import CounterSource, PowerSource, SumCounterSource, SumPowerSource
 
 # GPU power sensors of A100/H100-class boards sample only part of the time and the counter moves every ~20-100 ms:
 # windows shorter than this are flagged (the notes ask for a steady window of a minute or more).
@@ -166,19 +166,51 @@ def _shutdown(nvml: ModuleType) -> None:
         pass
 
 
-def open_nvml(device: str | int | None) -> CounterSource | PowerSource:
-    """The best NVML energy source for a CUDA device: the counter, else sampled power."""
+def cuda_indices(device: str | int | None) -> list[int]:
+    """"cuda:0,2" -> [0, 2] (several GPUs metered as one sum), "cuda:1" -> [1], "cuda" / None -> [0]."""
+    if device is None or isinstance(device, int):
+        return [device or 0]
+    _, _, rest = str(device).partition(":")
+    indices = [int(p) for p in rest.split(",") if p.strip().isdigit()]
+    return list(dict.fromkeys(indices)) or [0]
+
+
+def _open_one(device: str, kinds: tuple[str, ...]) -> CounterSource | PowerSource:
     nvml = load_nvml()
-    handle, which = handle_for(nvml, device)
     try:
-        return NvmlCounterSource(nvml, handle, which)
-    except nvml.NVMLError:
-        pass
-    try:
-        return NvmlPowerSource(nvml, handle, which)
-    except nvml.NVMLError as exc:
+        handle, which = handle_for(nvml, device)
+    except NvmlUnavailable:
         _shutdown(nvml)
-        raise NvmlUnavailable(f"NVML reads neither energy nor power on {which} ({exc})") from None
+        raise
+    errors = []
+    for kind in kinds:
+        try:
+            return NvmlCounterSource(nvml, handle, which) if kind == "counter" else NvmlPowerSource(nvml, handle, which)
+        except nvml.NVMLError as exc:
+            errors.append(f"{'energy counter' if kind == 'counter' else 'power'}: {exc}")
+    _shutdown(nvml)
+    raise NvmlUnavailable(f"NVML reads no {' or '.join(kinds)} on {which} ({'; '.join(errors)})")
+
+
+def open_nvml(device: str | int | None, kinds: tuple[str, ...] = ("counter", "power")) -> CounterSource | PowerSource:
+    """The best NVML energy source for a CUDA device, or for several ("cuda:0,1") summed: the counter, else sampled
+    power. `kinds` narrows the choice (energy-check opens the counter and sampled power of the same boards)."""
+    indices = cuda_indices(device)
+    if len(indices) == 1:
+        return _open_one(f"cuda:{indices[0]}", kinds)
+    for kind in kinds:  # one kind for every board, so the sum is one method
+        parts: list = []
+        try:
+            for index in indices:
+                parts.append(_open_one(f"cuda:{index}", (kind,)))
+        except NvmlUnavailable:
+            for part in parts:
+                part.close()
+            if kind == kinds[-1]:
+                raise
+            continue
+        return SumCounterSource(parts) if kind == "counter" else SumPowerSource(parts)
+    raise NvmlUnavailable(f"no NVML source kind asked for ({kinds})")
 
 
 def nominal_memory_bandwidth(device: str | int | None) -> tuple[float, str] | None:

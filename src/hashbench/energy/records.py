@@ -9,9 +9,18 @@ from .reading import EnergyReading
 GPU_BACKENDS = ("cuda", "pycuda")
 
 
-def device_for_backend(backend: str, gpu: int = 0) -> str:
-    """The device whose energy a backend's hashing draws: a GPU board for the CUDA launchers, else the CPU."""
-    return f"cuda:{gpu}" if backend in GPU_BACKENDS else "cpu"
+def device_for_backend(backend: str, gpus: list[int] | None = None) -> str:
+    """The device whose energy a backend's hashing draws: the GPU boards it hashes on for the CUDA launchers
+    ("cuda:0,1": metered as one sum), else the CPU."""
+    if backend not in GPU_BACKENDS:
+        return "cpu"
+    return "cuda:" + ",".join(str(g) for g in (gpus or [0]))
+
+
+def energy_device(backend: object) -> str:
+    """`device_for_backend` for a backend object: a GPU launcher's selected GPUs, else the CPU."""
+    devices = getattr(backend, "devices", None)
+    return device_for_backend(backend.name, devices() if callable(devices) else None)
 
 
 def hash_energy_fields(reading: EnergyReading, hashes: int, timed_seconds: float | None = None) -> dict:
