@@ -184,6 +184,22 @@ def _rotate_half(x: Any) -> Any:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def _apply_rope(x: Any, cos: Any, sin: Any) -> Any:
+    return x * cos + _rotate_half(x) * sin
+
+
+def decode_schedule(prompt: int, gen: int, max_len: int, step: int) -> list[int]:
+    """keys_len for each of `gen` decode steps after a `prompt`: step i writes position prompt + i and attends to
+    positions 0..prompt + i, so it needs the smallest bucket (a multiple of `step`, or max_len, the last bucket)
+    that is at least prompt + i + 1. Few distinct buckets means few CUDA graphs; a finer `step` means less of the
+    KV cache read past the position and masked off."""
+    if step < 1:
+        raise ValueError(f"bucket step must be >= 1, got {step}")
+    if prompt < 0 or gen < 0 or prompt + gen > max_len:
+        raise ValueError(f"positions {prompt}..{prompt + gen} do not fit a KV cache of {max_len}")
+    return [min(-(-(pos + 1) // step) * step, max_len) for pos in range(prompt, prompt + gen)]
+
+
 class LlamaModel:
     def __init__(self, shape: LlamaShape, weights: LlamaWeights, device: Any, dtype: Any, max_len: int) -> None:
         torch = require_torch()
@@ -195,6 +211,8 @@ class LlamaModel:
         self.cos = emb.cos().to(device=device, dtype=dtype)
         self.sin = emb.sin().to(device=device, dtype=dtype)
         self.max_len = max_len
+        # Key positions for decode_step's mask, made once: an arange inside a captured step would be one more kernel.
+        self.positions = torch.arange(max_len, device=device)
 
     def _norm(self, x: Any, weight: Any) -> Any:
         torch = require_torch()
@@ -203,7 +221,7 @@ class LlamaModel:
     def _rope(self, x: Any, start: int, length: int) -> Any:
         cos = self.cos[start:start + length][None, :, None, :]
         sin = self.sin[start:start + length][None, :, None, :]
-        return x * cos + _rotate_half(x) * sin
+        return _apply_rope(x, cos, sin)
 
     def forward(self, tokens: Any, start: int, cache: KVCache) -> Any:
         """Logits [batch, vocab] of the last position, after writing positions start..start+T into the cache."""
@@ -238,6 +256,44 @@ class LlamaModel:
                 o = F.scaled_dot_product_attention(q.transpose(1, 2), keys, values, attn_mask=mask, is_causal=causal,
                                                    enable_gqa=groups > 1).transpose(1, 2)
             x = x + F.linear(o.reshape(batch, length, s.q_dim), layer.wo)
+            gate, up = F.linear(self._norm(x, layer.mlp_norm), layer.w_gate_up).chunk(2, dim=-1)
+            x = x + F.linear(F.silu(gate) * up, layer.w_down)
+        return F.linear(self._norm(x[:, -1], self.w.norm), self.w.lm_head)
+
+    def decode_step(self, tok: Any, pos: Any, cache: KVCache, keys_len: int) -> Any:
+        """forward(tok, p, cache) for one token per sequence, with the position p a device tensor instead of a Python
+        int, so the same kernels, shapes and addresses serve every position and the step can be captured once as a
+        CUDA graph and replayed. `tok` is [batch, 1] int64, `pos` a one-element int64 tensor (p); `keys_len` (static,
+        > p) is how many cached positions the attention reads: those past p hold stale or zero K/V and are masked
+        off, which costs reading them but gives the same logits as forward's exact-length read."""
+        torch = require_torch()
+        F = torch.nn.functional
+        s = self.shape
+        longest = min(cache.max_len, self.max_len)  # the KV cache's and the rotary table's
+        if not 0 < keys_len <= longest:
+            raise ValueError(f"keys_len {keys_len} outside 1..{longest}")
+        batch = tok.shape[0]
+        groups = s.heads // s.kv_heads
+        # Per step, not per layer: the rotary row of position p, and an additive mask (0 up to p, -inf after) in the
+        # model's dtype, which is what SDPA would otherwise make from a boolean mask in every layer.
+        cos = self.cos.index_select(0, pos)[None, :, None, :]
+        sin = self.sin.index_select(0, pos)[None, :, None, :]
+        visible = self.positions[:keys_len] <= pos
+        mask = torch.zeros(keys_len, device=self.device, dtype=self.dtype).masked_fill_(~visible, float("-inf"))
+        mask = mask[None, None, None, :]  # broadcast over batch, KV heads and the grouped query rows
+        x = F.embedding(tok, self.w.embed)
+        for i, layer in enumerate(self.w.layers):
+            h = self._norm(x, layer.attn_norm)
+            q, k, v = F.linear(h, layer.wqkv).split((s.q_dim, s.kv_dim, s.kv_dim), dim=-1)
+            q = _apply_rope(q.view(batch, 1, s.heads, s.hd), cos, sin)
+            k = _apply_rope(k.view(batch, 1, s.kv_heads, s.hd), cos, sin)
+            cache.k[i].index_copy_(2, pos, k.transpose(1, 2))
+            cache.v[i].index_copy_(2, pos, v.view(batch, 1, s.kv_heads, s.hd).transpose(1, 2))
+            keys, values = cache.k[i, :, :, :keys_len], cache.v[i, :, :, :keys_len]
+            # As in forward's decode: query heads sharing a KV head are that head's rows, K and V read once per head.
+            o = F.scaled_dot_product_attention(q.view(batch, s.kv_heads, groups, s.hd), keys, values,
+                                               attn_mask=mask)
+            x = x + F.linear(o.reshape(batch, 1, s.q_dim), layer.wo)
             gate, up = F.linear(self._norm(x, layer.mlp_norm), layer.w_gate_up).chunk(2, dim=-1)
             x = x + F.linear(F.silu(gate) * up, layer.w_down)
         return F.linear(self._norm(x[:, -1], self.w.norm), self.w.lm_head)

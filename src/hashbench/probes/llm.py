@@ -2,21 +2,29 @@
 
 Prefill pushes batch × prompt tokens through the model in one pass. Decode generates gen_len tokens per sequence
 after a prompt, one step at a time, reusing the KV cache; each timed repetition restarts at the end of the prompt
-(the cache beyond it is overwritten), so no prefill falls inside the decode energy window."""
+(the cache beyond it is overwritten), so no prefill falls inside the decode energy window.
+
+On a GPU, decode replays CUDA graphs (DecodeGraphs): a step is hundreds of small kernels, and launching them one by
+one from Python takes about as long as streaming the weights of an 8B model at batch 1, so an eager loop would
+measure the host, not the memory system. Serving engines capture decode the same way. On the CPU it stays eager."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..energy import EnergyPlan
 from .device import Device, element_bytes, require_torch, timed, torch_dtype
-from .llama import KVCache, LlamaModel, LlamaShape, random_weights
+from .llama import KVCache, LlamaModel, LlamaShape, decode_schedule, random_weights
 from .result import ProbeResult
 
 MIN_REPS = 3
+# Decode graphs are captured per bucket of attended positions, keys_len a multiple of this (or the cache's length):
+# a step reads up to KEYS_STEP - 1 masked positions of KV more than it needs, and a run needs few graphs.
+KEYS_STEP = 128
 
 
 class ProbeSkipped(Exception):
@@ -40,10 +48,14 @@ def memory_needed(shape: LlamaShape, batch: int, prompt: int, gen: int, elt: int
     # Live at the widest point of a layer: the residual, a normed copy, gate|up, silu(gate)*up, and q/k/v.
     activations = tokens * (3 * shape.hidden + 3 * shape.intermediate + shape.q_dim + 2 * shape.kv_dim) * elt
     logits = batch * shape.vocab * 4
+    # The decode graphs' private memory pool, which the prefill's freed blocks cannot serve: one step's activations
+    # (the same widest point at one token per sequence), its logits and mask; the pool is shared by every bucket.
+    graphs = batch * (3 * shape.hidden + 3 * shape.intermediate + shape.q_dim + 2 * shape.kv_dim + shape.vocab) * elt
+    graphs += batch * shape.vocab * 4 + (prompt + gen) * (elt + 9)
     # cuBLAS/SDPA workspaces and allocator slack; a few equal-sized weight tensors waste little, so the margin is
     # a small share of the weights (a 70B model in bf16 just fits a 141 GB H200 at batch 1, as it does in practice).
     margin = (1 << 30) if is_cuda else (256 << 20)
-    return int(weights + kv + activations + logits + 0.02 * weights + margin)
+    return int(weights + kv + activations + logits + (graphs if is_cuda else 0) + 0.02 * weights + margin)
 
 
 def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None, dtype: str, batch: int,
@@ -124,20 +136,106 @@ def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, se
                 "flop_per_s": flop / t})
 
 
+class DecodeGraphs:
+    """Greedy decode of `gen` tokens after a `prompt` as one CUDA graph replay per token.
+
+    The step (LlamaModel.decode_step, then the argmax written back into the token buffer and the position advanced,
+    all on the device) reads only static buffers, so one capture serves every position of a keys_len bucket; the
+    host's whole work per token is picking the bucket's graph, which it knows from the step number. The graphs
+    share one memory pool: they replay one after another, never concurrently, and keep nothing in the pool between
+    replays (the tokens, position and KV cache live outside it), which is the sharing the torch docs allow.
+
+    Without capture() the same steps run eagerly, on any device: that is how the CPU tests check the bookkeeping."""
+
+    def __init__(self, model: LlamaModel, cache: KVCache, prompt: int, gen: int, step: int = KEYS_STEP) -> None:
+        torch = require_torch()
+        self.model, self.cache, self.prompt = model, cache, prompt
+        self.schedule = decode_schedule(prompt, gen, cache.max_len, step)  # keys_len of each step
+        self.buckets = sorted(set(self.schedule))
+        self.tok = torch.zeros(cache.batch, 1, dtype=torch.long, device=model.device)
+        self.pos = torch.full((1,), prompt, dtype=torch.long, device=model.device)
+        self.graphs: dict[int, Any] = {}
+
+    def _step(self, keys_len: int) -> None:
+        logits = self.model.decode_step(self.tok, self.pos, self.cache, keys_len)
+        self.tok.copy_(logits.argmax(-1, keepdim=True))
+        self.pos.add_(1)
+
+    def _first_position(self, keys_len: int) -> int:
+        return self.prompt + self.schedule.index(keys_len)
+
+    def capture(self, warmup: int = 2) -> None:
+        """One graph per bucket, after warm-up steps on a side stream (cuBLAS handles, SDPA kernel choice and the
+        allocator settle before capture, as torch.cuda.graphs requires). The warm-up writes K/V at positions the
+        decode overwrites anyway, each at its bucket's first position so the write stays inside the cache."""
+        torch = require_torch()
+        # Capture and replay go to the current device's streams: make it the model's (cuda:1 is not the default).
+        with torch.cuda.device(self.model.device):
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for keys_len in self.buckets:
+                    for _ in range(warmup):
+                        self.pos.fill_(self._first_position(keys_len))
+                        self._step(keys_len)
+            torch.cuda.current_stream().wait_stream(side)
+            pool = torch.cuda.graph_pool_handle()
+            graphs = {}
+            for keys_len in self.buckets:  # captured in the order they replay
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph, pool=pool):
+                    self._step(keys_len)
+                graphs[keys_len] = graph
+        self.graphs = graphs
+
+    def run(self, first: Any, out: Any = None) -> None:
+        """Generate from `first` ([batch, 1] token ids), restarting at the end of the prompt. `out` ([batch, gen]
+        int64), when given, receives every generated token (tests; the timed loop passes none)."""
+        self.tok.copy_(first)
+        self.pos.fill_(self.prompt)
+        if not self.graphs:
+            for i, keys_len in enumerate(self.schedule):
+                self._step(keys_len)
+                self._record(out, i)
+            return
+        with require_torch().cuda.device(self.model.device):
+            for i, keys_len in enumerate(self.schedule):
+                self.graphs[keys_len].replay()
+                self._record(out, i)
+
+    def _record(self, out: Any, i: int) -> None:
+        if out is not None:
+            out[:, i:i + 1].copy_(self.tok)
+
+
 def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen: int, seconds: float,
                energy: EnergyPlan) -> ProbeResult:
     torch = require_torch()
     shape, elt = loaded.shape, element_bytes(loaded.dtype)
     tokens = _tokens(loaded, device, batch, prompt)
+    flags = _cache_flags(loaded, device, batch, prompt + gen)
+    graphs: DecodeGraphs | None = None
     with torch.inference_mode():
         first = loaded.model.forward(tokens, 0, loaded.cache).argmax(-1, keepdim=True)
+        if device.is_cuda:
+            try:
+                graphs = DecodeGraphs(loaded.model, loaded.cache, prompt, gen)
+                graphs.capture()
+            except RuntimeError as exc:
+                graphs = None
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                flags.append(f"CUDA graph capture failed ({reason}): decode ran eagerly, one kernel launch at a time, "
+                             "so at small batches it measures launch overhead more than memory bandwidth")
+                torch.cuda.synchronize(device.torch_device)
+                torch.cuda.empty_cache()
 
-        def decode() -> None:
+        def eager() -> None:
             tok = first
             for i in range(gen):
                 # Greedy argmax stays on the device: no host sync inside the loop.
                 tok = loaded.model.forward(tok, prompt + i, loaded.cache).argmax(-1, keepdim=True)
 
+        decode = eager if graphs is None else partial(graphs.run, first)
         decode()  # warm-up
         times: list[float] = []
         with energy.meter(device.name) as meter:
@@ -147,12 +245,20 @@ def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen
     contexts = [prompt + i + 1 for i in range(gen)]  # positions each step attends to, its own included
     moved = sum(shape.decode_step_bytes(batch, c, elt) for c in contexts)
     flop = sum(shape.decode_step_flops(batch, c) for c in contexts)
+    # The roofline keeps the minimum bytes above; a graph step reads its whole bucket of KV (the masked positions
+    # too), shown here so the waste is visible next to it.
+    read = graphs.schedule if graphs is not None else contexts
+    kv_read = sum(shape.kv_bytes(batch, n, elt) for n in read)
+    impl = "llama block in torch (sdpa, static KV cache, greedy"
+    impl += f", CUDA graphs per {KEYS_STEP}-position bucket)" if graphs is not None else ")"
     return ProbeResult(
         probe="llm-decode", device=device.name, preset=shape.name, dtype=loaded.dtype, batch=batch,
         unit="tokens/s", samples=[batch * gen / x for x in times], work=float(batch * gen * len(times)),
-        per="token", seconds=sum(times), energy=meter.reading(),
-        impl="llama block in torch (sdpa, static KV cache, greedy)", ms_per_token=t / gen * 1e3,
-        flags=_cache_flags(loaded, device, batch, prompt + gen),
+        per="token", seconds=sum(times), energy=meter.reading(), impl=impl, ms_per_token=t / gen * 1e3, flags=flags,
         detail={**_common(loaded), "prompt_len": prompt, "gen_len": gen, "bytes_per_step": moved / gen,
                 "bytes_per_s": moved / t, "flop_per_s": flop / t,
-                "kv_cache_bytes": shape.kv_bytes(batch, prompt + gen, elt)})
+                "kv_cache_bytes": shape.kv_bytes(batch, prompt + gen, elt),
+                "cuda_graphs": graphs is not None,
+                "graph_buckets": ",".join(map(str, graphs.buckets)) if graphs is not None else None,
+                "kv_read_bytes_per_step": kv_read / gen,
+                "kv_padding_fraction": 1.0 - sum(contexts) / sum(read)})
