@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run HERE (a machine with a package index), before a GPU session. Fills two folders ignored through
+# .git/info/exclude: .gpu-data/ (the real headers of ../shared/data, which does not travel) and .whl/ (what the GPU
+# machine's image lacks, for its Python 3.12). The GPU machine reaches no index,
+# so these travel with the working tree (`carry: [".whl"]`, ~35 MB of the 64 MiB limit).
+#   - hashbench itself, built here as a cp312 wheel (the C extension compiled once, no compiler time on the GPU);
+#   - cuda-core / cuda-bindings / cuda-pathfinder at the versions CI tests (installed there only if the image's are
+#     older or missing: see run_gpu_checks.sh);
+#   - SQLAlchemy, platformdirs, plotly (the results extra: history database and HTML report).
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+for folder in /.whl/ /.gpu-data/; do
+  grep -qxF "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
+done
+rm -rf .gpu-data && mkdir -p .gpu-data && cp ../shared/data/*.csv .gpu-data/
+rm -rf .whl && mkdir -p .whl
+PY312=${PY312:-python3.12}
+"$PY312" -m pip wheel -q --no-deps -w .whl .
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
+  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+  cuda-core==1.2.2 cuda-bindings==13.5.0 cuda-pathfinder==1.9.1 SQLAlchemy==2.1.9 platformdirs==4.14.9 plotly==7.1.0
+ls -la .whl .gpu-data
+du -sh .whl .gpu-data

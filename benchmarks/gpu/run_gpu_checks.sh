@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Every GPU acceptance check of issues 3 and 4 in one call, for a lease of a few minutes on an H100/H200.
+#
+# Before (here, with a package index):  PY312=/path/to/python3.12 benchmarks/gpu/prepare.sh
+#                                       (fills .whl/ and .gpu-data/, both ignored through .git/info/exclude)
+# Device tool call:  command  "bash benchmarks/gpu/run_gpu_checks.sh"
+#                    carry    [".whl", ".gpu-data"]      timeout_s 600
+# After:             tar xzf <files_at>/gpu-results.tar.gz -C benchmarks/results/gpu-<name>-<date>/
+#                    python3 benchmarks/gpu/summarize.py benchmarks/results/gpu-<name>-<date>/
+#
+# Each step runs under its own time limit and the whole stays under HB_BUDGET_S; results are packed into
+# $OUT/gpu-results.tar.gz after every step, so a call cut short still brings back what finished.
+# HB_DRY_RUN=cpu runs the same steps on the CPU (cython for cuda, cpu for cuda:0) with the current environment:
+# a check of this script, not of a GPU.
+set -u
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/hb-gpu-out}
+W=${HB_WORK:-/tmp/hb-gpu}
+BUDGET=${HB_BUDGET_S:-540}
+DRY=${HB_DRY_RUN:-}
+START=$SECONDS
+rm -rf "$W" && mkdir -p "$W" "$OUT"
+export PYTHONUNBUFFERED=1 HASHBENCH_CACHE_DIR="$W/cache" HASHBENCH_DB="$W/history.sqlite"
+[ -d .gpu-data ] && export HASHBENCH_SHARED_DATA="$PWD/.gpu-data"
+PY=${PY:-python3}
+
+pack() { tar czf "$OUT/gpu-results.tar.gz" -C "$W" --exclude cache . 2>/dev/null; }
+
+step() {  # step NAME LIMIT_S COMMAND...: stdout to NAME.json/.txt, stderr to NAME.err
+  local name=$1 limit=$2; shift 2
+  local left=$((BUDGET - (SECONDS - START)))
+  if ((left < 15)); then
+    echo "$name skipped: budget spent" | tee -a "$W/steps.txt"; return
+  fi
+  ((limit > left)) && limit=$left
+  echo "== $name (limit ${limit}s)"
+  local t0=$SECONDS
+  timeout -k 10 "$limit" "$@" >"$W/$name.out" 2>"$W/$name.err"
+  local rc=$?
+  echo "$name rc=$rc $((SECONDS - t0))s" | tee -a "$W/steps.txt"
+  tail -n 3 "$W/$name.err"
+  pack
+}
+
+if [ -z "$DRY" ]; then
+  BACKEND=cuda; DEVICE=cuda:0; LLM=llama-8b
+  # What the image lacks travels as wheels: hashbench (built for cp312), the results extra, and cuda-core /
+  # cuda-bindings only where the image's are older than what CI tests.
+  wheels=$("$PY" - <<'PY'
+import glob
+from importlib.metadata import PackageNotFoundError, version
+
+def have(name, at_least):
+    try:
+        got = tuple(int(p) for p in version(name).split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return got >= at_least
+
+picked = []
+for path in sorted(glob.glob(".whl/*.whl")):
+    name = path.split("/")[-1].split("-")[0].lower().replace("_", "-")
+    if name in ("cuda-core", "cuda-bindings", "cuda-pathfinder") and have("cuda-core", (1, 2)) \
+            and have("cuda-bindings", (13, 0)):
+        continue
+    picked.append(path)
+print(" ".join(picked))
+PY
+)
+  echo "installing: $wheels"
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $wheels \
+    >"$W/install.txt" 2>&1 || { cat "$W/install.txt"; pack; exit 1; }
+  export PYTHONPATH=/tmp/site
+  nvidia-smi -q >"$W/nvidia-smi-q.txt" 2>&1
+  nvidia-smi --query-gpu=name,uuid,driver_version,pci.bus_id,clocks.max.sm,clocks.max.mem,power.limit,power.max_limit,memory.total,compute_cap \
+    --format=csv >"$W/gpu-identity.csv" 2>&1
+else
+  BACKEND=cython; DEVICE=cpu; LLM=cpu-small
+fi
+"$PY" - >"$W/versions.txt" 2>&1 <<'PY'
+import platform
+from importlib.metadata import PackageNotFoundError, version
+print("python", platform.python_version())
+for name in ("hashbench", "torch", "cuda-core", "cuda-bindings", "nvidia-cuda-nvrtc", "nvidia-ml-py", "numba", "numpy"):
+    try:
+        print(name, version(name))
+    except PackageNotFoundError:
+        print(name, "not installed")
+PY
+cat "$W/versions.txt"
+HB=("$PY" -m hashbench)
+
+step backends 60 "${HB[@]}" backends --json
+step verify 150 "${HB[@]}" verify --backend "$BACKEND" --json \
+  $( [ -d .gpu-data ] && printf -- '--headers %s ' .gpu-data/*.csv )
+step bench 90 "${HB[@]}" bench --backend "$BACKEND" --seconds 10 --json
+step energy-check 110 "${HB[@]}" energy-check --backend "$BACKEND" --seconds 60 --json
+step decode-b1 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 1 --seconds 5 --json
+step probes 240 "${HB[@]}" probe --device "$DEVICE" --seconds 5 --json
+step decode-b64 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 64 --seconds 5 --json
+step pytest-gpu 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests
+"$PY" benchmarks/gpu/summarize.py "$W" | tee "$W/summary.txt"
+pack
+echo "total $((SECONDS - START))s; results in $OUT/gpu-results.tar.gz"

@@ -1,0 +1,127 @@
+"""The figures of a run_gpu_checks.sh folder beside the goals of issues 3 and 4, as plain text for a closing note.
+
+    python3 benchmarks/gpu/summarize.py benchmarks/results/gpu-h200-2026-12-01/
+
+Reads only what the steps wrote; a step that failed or did not run is named, never filled in."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HASH_GOAL = 9e9  # H/s per H100/H200 (issue 3)
+DECODE_ROOF_GOAL = 0.85  # batch-1 decode ÷ measured bandwidth (issue 4)
+GEMM_GOAL = 0.9  # gemm probe ÷ torch.matmul on a GPU (issue 4)
+BATCHED_8B_GOAL = 2900.0  # tokens/s, 8B bf16 batched decode on an H100 (issue 4)
+AGREE_GOAL = 0.05  # NVML counter vs sampled power (issue 4)
+
+
+def load(folder: Path, name: str) -> object | None:
+    path = folder / f"{name}.out"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def why_missing(folder: Path, name: str) -> str:
+    err = folder / f"{name}.err"
+    last = err.read_text().strip().splitlines()[-1:] if err.exists() else []
+    step = [line for line in (folder / "steps.txt").read_text().splitlines() if line.startswith(name + " ")] \
+        if (folder / "steps.txt").exists() else []
+    return f"{name}: no result ({'; '.join(step) or 'did not run'}{'; ' + last[0] if last else ''})"
+
+
+def mark(ok: bool) -> str:
+    return "meets goal" if ok else "BELOW goal"
+
+
+def summarize(folder: Path) -> list[str]:
+    lines: list[str] = []
+    identity = folder / "gpu-identity.csv"
+    if identity.exists():
+        lines.append("GPU: " + " | ".join(identity.read_text().strip().splitlines()[1:]))
+    verify = load(folder, "verify")
+    if verify:
+        for r in verify:
+            lines.append(f"verify {r['backend']} ({r['impl']}): {r['headers']} real headers, "
+                         f"{'pass' if r['passed'] else 'FAIL ' + str(r['failures'][:3])}")
+    else:
+        lines.append(why_missing(folder, "verify"))
+    bench = load(folder, "bench")
+    if bench:
+        for r in bench:
+            jth = r.get("joules_per_th")
+            lines.append(f"bench {r['backend']} ({r['impl']}): {r['hashrate'] / 1e9:.3f} GH/s median "
+                         f"({r['hashrate_min'] / 1e9:.3f}-{r['hashrate_max'] / 1e9:.3f}); goal 9 GH/s: "
+                         f"{mark(r['hashrate'] >= HASH_GOAL)}; "
+                         + (f"{jth:.1f} J/TH from {r['power_source']}" if jth else "no J/TH (no energy source)"))
+    else:
+        lines.append(why_missing(folder, "bench"))
+    check = load(folder, "energy-check")
+    if check:
+        watts = ", ".join(f"{s['name']} {s['watts']:.1f} W over {s['window_s']:.1f} s" for s in check["sources"]
+                          if s.get("watts") is not None)
+        lines.append(f"energy-check under {check['load']}: {watts}")
+        for p in check["pairs"]:
+            diff = p["relative_difference"]
+            lines.append(f"  {p['other']} vs {p['reference']}: "
+                         + (f"{diff * 100:+.2f} % ({'agree' if abs(diff) <= AGREE_GOAL else 'DISAGREE'} at 5 %)"
+                            if diff is not None else "no reading"))
+    else:
+        lines.append(why_missing(folder, "energy-check"))
+    for name in ("decode-b1", "probes", "decode-b64"):
+        rows = load(folder, name)
+        if not rows:
+            lines.append(why_missing(folder, name))
+            continue
+        for r in rows:
+            lines.append("  " + probe_line(r))
+    pytest_out = folder / "pytest-gpu.out"
+    if pytest_out.exists():
+        tail = pytest_out.read_text().strip().splitlines()[-1:]
+        lines.append(f"pytest -m gpu: {tail[0] if tail else 'no output'}")
+    return lines
+
+
+def probe_line(r: dict) -> str:
+    roof = r.get("roofline_fraction")
+    jpu = r.get("joules_per_unit")
+    parts = [r["probe"], r["preset"], r["dtype"] or ""] + ([f"batch {r['batch']}"] if r["batch"] is not None else [])
+    head = " ".join(p for p in parts if p) + ": "
+    if r["unit"] == "tokens/s":
+        text = f"{r['value']:,.1f} tokens/s, {r['ms_per_token']:.3f} ms/token"
+    elif r["unit"] == "FLOP/s":
+        text = f"{r['value'] / 1e12:,.1f} TFLOP/s"
+    else:
+        text = f"{r['value'] / 1e12:,.3f} TB/s" if r["value"] >= 1e11 else f"{r['value'] / 1e9:,.2f} GB/s"
+    if r.get("reference_ratio"):
+        ratio = r["reference_ratio"]
+        text += f", {ratio:.3f}× {r['reference_impl']}"
+        if r["probe"] == "gemm" and r["device"].startswith("cuda"):
+            text += f" (goal ≥ {GEMM_GOAL}: {mark(ratio >= GEMM_GOAL)})"
+    if roof is not None:
+        text += f", roofline {roof * 100:.1f} %"
+        if r["probe"] == "llm-decode" and r["batch"] == 1 and r["device"].startswith("cuda"):
+            text += f" (goal ≥ 85 %: {mark(roof >= DECODE_ROOF_GOAL)})"
+    if r["probe"] == "llm-decode" and r["preset"] == "llama-8b" and (r["batch"] or 0) >= 32:
+        text += f" (8B batched goal ≥ 2,900 tokens/s: {mark(r['value'] >= BATCHED_8B_GOAL)})"
+    if jpu is not None:
+        text += f", {jpu:.4g} J/{r['per']} ({r['power_source']})"
+    graphs = (r.get("detail") or {}).get("cuda_graphs")
+    if graphs is not None:
+        text += f", CUDA graphs {'on' if graphs else 'off'}"
+    return head + text
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or not Path(argv[1]).is_dir():
+        print("usage: summarize.py RESULTS_FOLDER", file=sys.stderr)
+        return 2
+    print("\n".join(summarize(Path(argv[1]))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
