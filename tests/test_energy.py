@@ -768,3 +768,39 @@ def test_energy_check_without_a_pair_is_a_one_line_error(tmp_path):
     assert proc.stderr.count("\n") == 1 and "no two sources of one layer" in proc.stderr
     proc = _hashbench("energy-check", "--tolerance", "5", env=env)
     assert proc.returncode == 2 and "--tolerance must be between 0 and 1" in proc.stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _has_nvml(), reason="needs an NVIDIA GPU and driver (NVML)")
+def test_real_nvml_counter_and_sampled_power_over_one_window():
+    """Both NVML readings of the same board open and meter the same seconds (agreement itself is judged by
+    `hashbench energy-check` over a minute; a few idle seconds only show both are live)."""
+    from hashbench.energy.check import idle_load, open_check_sources, run_check
+
+    opened = open_check_sources(EnergyConfig(ipmitool="no-such-ipmitool"), "cuda:0")
+    try:
+        assert [s.method for s in opened.sources][:2] == ["energy counter", "sampled power"], opened.missing
+        result = run_check(opened, "cuda:0", 3.0, 0.05, idle_load(3.0))
+    finally:
+        opened.close()
+    counter, sampled = result.readings[:2]
+    assert counter.joules_gross > 0 and sampled.joules_gross > 0 and sampled.samples >= 30
+    assert result.verdicts[0].layer == "gpu board" and result.verdicts[0].relative_difference is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _has_nvml(), reason="needs an NVIDIA GPU and driver (NVML)")
+def test_real_cuda_bench_reports_joules_per_terahash():
+    import subprocess
+
+    from hashbench.backends import get_backend
+
+    ok, why = get_backend("cuda", require_available=False).available()
+    if not ok:
+        pytest.skip(why)
+    proc = subprocess.run([sys.executable, "-m", "hashbench", "bench", "--backend", "cuda", "--seconds", "2",
+                           "--idle-seconds", "1", "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)
+    assert row["power_source"] == "nvml (gpu board)" and row["joules_per_th"] > 0
+    assert row["energy"]["idle_watts"] > 0 and row["hashrate"] > 1e8
