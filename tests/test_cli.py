@@ -102,6 +102,13 @@ def test_verify_a_csv_of_real_headers(tmp_path):
     assert p.stderr.count("\n") == 1
 
 
+def test_devices_option_bad_list_is_one_line():
+    for command in ("bench", "verify", "scan", "run", "energy-check", "backends"):
+        p = hashbench(command, "--devices", "0,x")
+        assert p.returncode == 2 and p.stderr == "hashbench: error: --devices must be comma-separated GPU indices, " \
+            "got '0,x'\n", (command, p.stderr)
+
+
 def test_cpu_impl_forced_by_environment():
     p = hashbench("scan", "--header", GENESIS, "--count", "1000", "--json", env={"HASHBENCH_CPU_IMPL": "portable"})
     assert p.returncode == 0, p.stderr

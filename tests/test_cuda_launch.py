@@ -201,6 +201,33 @@ def test_device_setting_and_environment_pick_gpus(host_kernel, monkeypatch):
         HostKernelBackend(host_kernel, 4).devices()
 
 
+def test_devices_option_picks_gpus_after_the_backend_was_used(host_kernel):
+    """--devices applies to a backend already probed and run: runners and availability are made again."""
+    from hashbench.backends import all_backends, select_gpus
+    from hashbench.backends.cuda_launch import GpuBackend
+
+    backend = HostKernelBackend(host_kernel, 4)
+    backend.scan(ScanJob(Header(bytes(76)), 1), 0, 10)
+    assert sorted(backend.made) == [0, 1, 2, 3]
+    backend.made.clear()
+    backend.use_devices([2])
+    backend.scan(ScanJob(Header(bytes(76)), 1), 0, 10)
+    assert sorted(backend.made) == [2] and backend.devices() == [2]
+    backend.use_devices([7])
+    ok, why = backend.available()
+    assert not ok and "no CUDA GPU 7 (this machine has 4)" in why
+    gpu_backends = [b for b in all_backends() if isinstance(b, GpuBackend)]
+    assert {b.name for b in gpu_backends} == {"cuda", "pycuda"}
+    try:
+        assert select_gpus("1, 0") == [1, 0]
+        assert all(b._devices_setting == [1, 0] for b in gpu_backends)
+        with pytest.raises(InputError, match="--devices must list distinct"):
+            select_gpus("1,1")
+    finally:
+        for b in gpu_backends:
+            b.use_devices(None)
+
+
 def test_defines_from_the_environment(host_kernel, monkeypatch):
     monkeypatch.setenv(DEFINES_ENV, "HB_ROT_ON_FMA=1, HB_SHR_ON_FMA=0")
     assert HostKernelBackend(host_kernel, 1).defines() == {"HB_ROT_ON_FMA": "1", "HB_SHR_ON_FMA": "0"}

@@ -15,6 +15,7 @@ from rich.table import Table
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
+from .cli_options import devices_option
 from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
@@ -84,6 +85,7 @@ def cli() -> None:
 
 
 @cli.command()
+@devices_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def backends(as_json: bool) -> None:
     """List hashing backends, whether each can run here, and why not."""
@@ -98,6 +100,7 @@ def backends(as_json: bool) -> None:
 
 
 @cli.command()
+@devices_option
 @click.option("--header", "header_hex", required=True, help="Block header: 160 hex chars (80 bytes) or 152 (76).")
 @click.option("--start", type=int, default=0, show_default=True, help="First nonce.")
 @click.option("--count", type=int, default=1 << 24, show_default=True, help="Number of nonces.")
@@ -129,6 +132,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 
 
 @cli.command()
+@devices_option
 @click.option("--backend", "backend_names_", multiple=True, help="Backend to bench (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
@@ -170,6 +174,7 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
 
 
 @cli.command()
+@devices_option
 @click.option("--backend", "backend_names_", multiple=True, help="Backend to check (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
@@ -202,6 +207,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
 
 
 @cli.command()
+@devices_option
 @click.option("--quick", is_flag=True, help="Short timings, a few verify headers: under a minute.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Result JSON file (default: hashbench-run-DATE-TIME.json here).")

@@ -5,6 +5,7 @@ Register with `cli.add_command(energy_check)`."""
 from __future__ import annotations
 
 import json
+import re
 
 import click
 from rich.console import Console
@@ -23,6 +24,7 @@ from .energy.check import (
     open_check_sources,
     run_check,
 )
+from .cli_options import devices_option
 from .errors import InputError
 from .units import format_si
 
@@ -54,6 +56,7 @@ def check_table(result: CheckResult) -> Table:
 
 
 @click.command("energy-check")
+@devices_option
 @click.option("--backend", "backend_name", default=None,
               help="The load: a hashing backend, or 'idle' (default: cuda where it runs, else cython).")
 @click.option("--device", default=None,
@@ -79,6 +82,9 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
         raise InputError(f"--tolerance must be between 0 and 1 (0.05 = 5 %), got {tolerance}")
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    device = device.strip().lower() if device is not None else None
+    if device is not None and not re.fullmatch(r"cpu|cuda(:\d+(,\d+)*)?", device):
+        raise InputError(f"--device must be cpu, cuda:N or cuda:N,M,..., got {device!r}")
     name = backend_name or _default_backend()
     backend = None if name == "idle" else get_backend(name)
     if device is None:

@@ -12,13 +12,25 @@ from .numba import NumbaBackend
 from .pycuda import PycudaBackend
 from .python import PythonBackend
 
-__all__ = ["Backend", "BackendInfo", "ScanJob", "ScanResult", "Share", "all_backends", "describe", "get_backend"]
+__all__ = ["Backend", "BackendInfo", "ScanJob", "ScanResult", "Share", "all_backends", "describe", "get_backend",
+           "select_gpus"]
 
 _REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), CudaBackend(), PycudaBackend(), PythonBackend())}
 
 
 def all_backends() -> list[Backend]:
     return list(_REGISTRY.values())
+
+
+def select_gpus(text: str) -> list[int]:
+    """`--devices 0,2`: the GPUs every GPU backend (cuda, pycuda) hashes on, each its own sub-range."""
+    from .cuda_launch import GpuBackend, parse_device_list
+
+    ids = parse_device_list(text, "--devices")
+    for backend in _REGISTRY.values():
+        if isinstance(backend, GpuBackend):
+            backend.use_devices(ids)
+    return ids
 
 
 def get_backend(name: str, *, require_available: bool = True) -> Backend:

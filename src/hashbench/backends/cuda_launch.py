@@ -118,13 +118,13 @@ def scan_on_devices(runners: Sequence[DeviceRunner], job: KernelJob, start: int,
     return hits, found
 
 
-def parse_device_list(text: str) -> list[int]:
+def parse_device_list(text: str, what: str = DEVICES_ENV) -> list[int]:
     try:
         ids = [int(p) for p in text.replace(" ", "").split(",") if p]
     except ValueError:
-        raise InputError(f"{DEVICES_ENV} must be comma-separated GPU indices, got {text!r}") from None
+        raise InputError(f"{what} must be comma-separated GPU indices, got {text!r}") from None
     if not ids or any(i < 0 for i in ids) or len(set(ids)) != len(ids):
-        raise InputError(f"{DEVICES_ENV} must list distinct GPU indices >= 0, got {text!r}")
+        raise InputError(f"{what} must list distinct GPU indices >= 0, got {text!r}")
     return ids
 
 
@@ -166,6 +166,12 @@ class GpuBackend(Backend):
 
     @abstractmethod
     def _arch(self, device_id: int) -> str: ...
+
+    def use_devices(self, ids: Sequence[int] | None) -> None:
+        """Pick the GPUs (`--devices`); None: HASHBENCH_CUDA_DEVICES, else every GPU. Checked by available()."""
+        self._devices_setting = list(ids) if ids is not None else None
+        self._probe = None
+        self._runners = None
 
     def devices(self) -> list[int]:
         """The GPU indices to use: the setting, else HASHBENCH_CUDA_DEVICES, else all."""

@@ -1,0 +1,21 @@
+"""Options several commands share (scan, bench, verify, run, energy-check)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+
+def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        from .backends import select_gpus
+
+        select_gpus(value)
+
+
+def devices_option(command: Callable) -> Callable:
+    """--devices 0,2: the GPUs the cuda and pycuda backends hash on (default: every GPU, or HASHBENCH_CUDA_DEVICES).
+    Applied while the command line is parsed, so every later use of a GPU backend sees it."""
+    return click.option("--devices", default=None, metavar="N[,N...]", expose_value=False, callback=_select,
+                        help="GPUs for the cuda/pycuda backends, e.g. 0,2 (default: every GPU).")(command)
