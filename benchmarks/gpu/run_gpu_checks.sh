@@ -99,6 +99,13 @@ step decode-b1 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --pres
 step probes 240 "${HB[@]}" probe --device "$DEVICE" --seconds 5 --json
 step decode-b64 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 64 --seconds 5 --json
 step pytest-gpu 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests
+# The kernel's build switches (kernels/sha256d.cu): which pipe the shifts and rotations go to, measured, not guessed.
+if [ -z "$DRY" ]; then
+  HASHBENCH_CUDA_DEFINES=HB_ROT_ON_FMA=1 step bench-rot-on-fma 45 "${HB[@]}" bench --backend cuda --seconds 5 \
+    --energy none --json
+  HASHBENCH_CUDA_DEFINES=HB_SHR_ON_FMA=0 step bench-shr-on-int 45 "${HB[@]}" bench --backend cuda --seconds 5 \
+    --energy none --json
+fi
 "$PY" benchmarks/gpu/summarize.py "$W" | tee "$W/summary.txt"
 pack
 echo "total $((SECONDS - START))s; results in $OUT/gpu-results.tar.gz"

@@ -59,6 +59,10 @@ def summarize(folder: Path) -> list[str]:
                          + (f"{jth:.1f} J/TH from {r['power_source']}" if jth else "no J/TH (no energy source)"))
     else:
         lines.append(why_missing(folder, "bench"))
+    for variant in ("bench-rot-on-fma", "bench-shr-on-int"):
+        rows = load(folder, variant)
+        if rows:
+            lines.append(f"{variant}: " + ", ".join(f"{r['hashrate'] / 1e9:.3f} GH/s" for r in rows))
     check = load(folder, "energy-check")
     if check:
         watts = ", ".join(f"{s['name']} {s['watts']:.1f} W over {s['window_s']:.1f} s" for s in check["sources"]
