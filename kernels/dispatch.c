@@ -76,12 +76,13 @@ int hb_impl_supported(int impl) {
     case HB_IMPL_SHANI: return (hb_features() & HB_F_SHANI) != 0;
     case HB_IMPL_AVX2: return (hb_features() & HB_F_AVX2) != 0;
     case HB_IMPL_AVX512: return (hb_features() & HB_F_AVX512) != 0;
+    case HB_IMPL_SIMD128: return hb_simd128_available();
     default: return 0;
     }
 }
 
 int hb_best_impl(void) {
-    static const int order[] = {HB_IMPL_AVX512, HB_IMPL_SHANI, HB_IMPL_AVX2};
+    static const int order[] = {HB_IMPL_AVX512, HB_IMPL_SHANI, HB_IMPL_AVX2, HB_IMPL_SIMD128};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (hb_impl_supported(order[i])) return order[i];
     return HB_IMPL_PORTABLE;
@@ -93,6 +94,7 @@ const char *hb_impl_name(int impl) {
     case HB_IMPL_SHANI: return "sha-ni";
     case HB_IMPL_AVX2: return "avx2";
     case HB_IMPL_AVX512: return "avx512";
+    case HB_IMPL_SIMD128: return "simd128";
     default: return NULL;
     }
 }
@@ -103,6 +105,7 @@ hb_scan_fn hb_impl_fn(int impl) {
     case HB_IMPL_SHANI: return hb_scan_shani;
     case HB_IMPL_AVX2: return hb_scan_avx2;
     case HB_IMPL_AVX512: return hb_scan_avx512;
+    case HB_IMPL_SIMD128: return hb_scan_simd128;
     default: return NULL;
     }
 }

@@ -27,7 +27,8 @@ enum hb_impl {
     HB_IMPL_SHANI = 1,
     HB_IMPL_AVX2 = 2,
     HB_IMPL_AVX512 = 3,
-    HB_IMPL_COUNT = 4
+    HB_IMPL_SIMD128 = 4,
+    HB_IMPL_COUNT = 5
 };
 
 typedef struct {
@@ -52,11 +53,14 @@ uint64_t hb_scan_avx2(const hb_job *job, uint32_t start, uint64_t count,
                       uint32_t *found, uint32_t max_found);
 uint64_t hb_scan_avx512(const hb_job *job, uint32_t start, uint64_t count,
                         uint32_t *found, uint32_t max_found);
+uint64_t hb_scan_simd128(const hb_job *job, uint32_t start, uint64_t count,
+                         uint32_t *found, uint32_t max_found);
+int hb_simd128_available(void);        /* 1 when the compiler had generic vector types */
 
 /* Dispatch (dispatch.c): CPUID + XGETBV. */
 int hb_impl_supported(int impl);       /* 1 when this CPU and OS can run the path */
 int hb_best_impl(void);                /* fastest supported path */
-const char *hb_impl_name(int impl);    /* "portable", "sha-ni", "avx2", "avx512"; NULL if out of range */
+const char *hb_impl_name(int impl);    /* "portable", "sha-ni", "avx2", "avx512", "simd128"; NULL if out of range */
 hb_scan_fn hb_impl_fn(int impl);       /* NULL if out of range */
 
 /* Shared scalar helpers (sha256d_common.c). */

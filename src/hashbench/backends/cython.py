@@ -1,4 +1,5 @@
-"""The C kernels (kernels/*.c) through the Cython extension: portable C, SHA-NI, AVX2, AVX-512.
+"""The C kernels (kernels/*.c) through the Cython extension: portable C, 128-bit generic SIMD (SSE2 / NEON),
+SHA-NI, AVX2, AVX-512.
 
 The path is picked at run time from CPUID and the OS's saved vector state (XGETBV); `impl`
 or the HASHBENCH_CPU_IMPL environment variable overrides it."""
@@ -12,7 +13,7 @@ from .base import Backend, ScanJob
 
 ENV_IMPL = "HASHBENCH_CPU_IMPL"
 # Fastest first: the order the dispatcher prefers.
-PREFERENCE = ("avx512", "sha-ni", "avx2", "portable")
+PREFERENCE = ("avx512", "sha-ni", "avx2", "simd128", "portable")
 
 try:
     from .. import _cpu
