@@ -61,13 +61,30 @@ class DeclaredSource(EnergySource):
         return ["declared power, not measured"]
 
 
-class SumCounterSource(CounterSource):
-    """Several counters of one layer read as one (every GPU a backend hashes on): joules are the sum."""
+class _Summed:
+    """Several sources of one layer read as one (every GPU a backend hashes on): the parts' sum, their details
+    joined, each part's flags once, every part closed."""
 
-    def __init__(self, parts: list[CounterSource]) -> None:
+    parts: list
+
+    def _take(self, parts: list) -> None:
         self.parts = parts
         self.name, self.layer = parts[0].name, parts[0].layer
         self.detail = " + ".join(p.detail for p in parts)
+
+    def window_flags(self, window_s: float) -> list[str]:
+        return list(dict.fromkeys(f for p in self.parts for f in p.window_flags(window_s)))
+
+    def close(self) -> None:
+        for p in self.parts:
+            p.close()
+
+
+class SumCounterSource(_Summed, CounterSource):
+    """Counters summed: the joules of every part."""
+
+    def __init__(self, parts: list[CounterSource]) -> None:
+        self._take(parts)
         self.poll_interval_s = min(p.poll_interval_s for p in parts)
         periods = [p.update_period_s for p in parts if p.update_period_s]
         self.update_period_s = max(periods) if periods else None
@@ -75,29 +92,13 @@ class SumCounterSource(CounterSource):
     def read_joules(self) -> float:
         return sum(p.read_joules() for p in self.parts)
 
-    def window_flags(self, window_s: float) -> list[str]:
-        return list(dict.fromkeys(f for p in self.parts for f in p.window_flags(window_s)))
 
-    def close(self) -> None:
-        for p in self.parts:
-            p.close()
-
-
-class SumPowerSource(PowerSource):
-    """Several power readings of one layer sampled together: watts are the sum at each sample."""
+class SumPowerSource(_Summed, PowerSource):
+    """Power readings summed at each sample."""
 
     def __init__(self, parts: list[PowerSource]) -> None:
-        self.parts = parts
-        self.name, self.layer = parts[0].name, parts[0].layer
-        self.detail = " + ".join(p.detail for p in parts)
+        self._take(parts)
         self.interval_s = max(p.interval_s for p in parts)
 
     def read_watts(self) -> float:
         return sum(p.read_watts() for p in self.parts)
-
-    def window_flags(self, window_s: float) -> list[str]:
-        return list(dict.fromkeys(f for p in self.parts for f in p.window_flags(window_s)))
-
-    def close(self) -> None:
-        for p in self.parts:
-            p.close()
