@@ -768,6 +768,8 @@ def test_energy_check_without_a_pair_is_a_one_line_error(tmp_path):
     assert proc.stderr.count("\n") == 1 and "no two sources of one layer" in proc.stderr
     proc = _hashbench("energy-check", "--tolerance", "5", env=env)
     assert proc.returncode == 2 and "--tolerance must be between 0 and 1" in proc.stderr
+    proc = _hashbench("energy-check", "--backend", "gpu", env=env)
+    assert proc.returncode == 2 and "unknown load 'gpu' (a backend: cython" in proc.stderr and "or idle" in proc.stderr
     proc = _hashbench("energy-check", "--device", "gpu0", env=env)
     assert proc.returncode == 2 and "--device must be cpu, cuda:N" in proc.stderr and proc.stderr.count("\n") == 1
 

@@ -73,7 +73,7 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     """Meter one window of hashing with every source at once — NVML counter and NVML sampled power on a GPU, RAPL on
     a CPU, IPMI and Redfish for the node — and check that sources of the same layer agree. Exit 1 when a pair
     differs by more than --tolerance."""
-    from .backends import get_backend
+    from .backends import all_backends, get_backend
     from .host import detect_host
 
     if not seconds > 0:
@@ -86,6 +86,9 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     if device is not None and not re.fullmatch(r"cpu|cuda(:\d+(,\d+)*)?", device):
         raise InputError(f"--device must be cpu, cuda:N or cuda:N,M,..., got {device!r}")
     name = backend_name or _default_backend()
+    known = [b.name for b in all_backends()]
+    if name != "idle" and name not in known:
+        raise InputError(f"unknown load {name!r} (a backend: {', '.join(known)}; or idle)")
     backend = None if name == "idle" else get_backend(name)
     if device is None:
         device = energy_device(backend) if backend else ("cuda:0" if _default_backend() == "cuda" else "cpu")
