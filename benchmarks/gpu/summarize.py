@@ -83,9 +83,8 @@ def summarize(folder: Path) -> list[str]:
         for r in rows:
             lines.append("  " + probe_line(r))
     pytest_out = folder / "pytest-gpu.out"
-    if pytest_out.exists():
-        tail = pytest_out.read_text().strip().splitlines()[-1:]
-        lines.append(f"pytest -m gpu: {tail[0] if tail else 'no output'}")
+    tail = pytest_out.read_text().strip().splitlines()[-1:] if pytest_out.exists() else []
+    lines.append(f"pytest -m gpu: {tail[0]}" if tail else why_missing(folder, "pytest-gpu"))
     return lines
 
 

@@ -1,0 +1,69 @@
+"""benchmarks/gpu/summarize.py: the GPU session's figures set beside the issues' goals, and a step that did not
+finish named with its exit status, never filled in."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu" / "summarize.py"
+
+
+def summarize_module():
+    spec = importlib.util.spec_from_file_location("gpu_summarize", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def probe(name: str, preset: str, batch: int | None, value: float, unit: str, **extra) -> dict:
+    return {"probe": name, "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": batch, "value": value,
+            "unit": unit, "roofline_fraction": extra.pop("roof", None), "joules_per_unit": extra.pop("jpu", None),
+            "per": "token", "power_source": "nvml (gpu board)", "ms_per_token": extra.pop("ms", None),
+            "reference_ratio": extra.pop("ratio", None), "reference_impl": "torch.matmul", "detail": extra}
+
+
+def test_figures_against_goals_and_missing_steps(tmp_path):
+    (tmp_path / "gpu-identity.csv").write_text("name, driver_version\nNVIDIA H200, 580.159.04\n")
+    (tmp_path / "verify.out").write_text(json.dumps([{"backend": "cuda", "impl": "nvrtc-sm_90", "headers": 2228,
+                                                      "passed": True, "failures": []}]))
+    (tmp_path / "bench.out").write_text(json.dumps([{"backend": "cuda", "impl": "nvrtc-sm_90", "hashrate": 9.4e9,
+                                                     "hashrate_min": 9.3e9, "hashrate_max": 9.5e9,
+                                                     "joules_per_th": 74_000.0,
+                                                     "power_source": "nvml (gpu board)"}]))
+    (tmp_path / "energy-check.out").write_text(json.dumps({
+        "load": "cuda (nvrtc-sm_90, 1 thread(s))",
+        "sources": [{"name": "nvml energy counter", "watts": 690.0, "window_s": 60.1},
+                    {"name": "nvml sampled power", "watts": 701.0, "window_s": 60.1}],
+        "pairs": [{"reference": "nvml energy counter", "other": "nvml sampled power", "relative_difference": 0.016}]}))
+    (tmp_path / "decode-b1.out").write_text(json.dumps([
+        probe("llm-decode", "llama-8b", 1, 250.0, "tokens/s", roof=0.81, ms=4.0, jpu=1.9, cuda_graphs=True)]))
+    (tmp_path / "probes.out").write_text(json.dumps([
+        probe("gemm", "8192x8192x8192", None, 7.5e14, "FLOP/s", ratio=0.97, roof=0.99)]))
+    (tmp_path / "decode-b64.out").write_text(json.dumps([
+        probe("llm-decode", "llama-8b", 64, 6100.0, "tokens/s", roof=0.5, ms=10.5, jpu=0.11, cuda_graphs=True)]))
+    (tmp_path / "steps.txt").write_text("pytest-gpu rc=124 150s\n")
+    (tmp_path / "pytest-gpu.err").write_text("collecting...\nTimeout\n")
+    text = "\n".join(summarize_module().summarize(tmp_path))
+    assert "GPU: NVIDIA H200, 580.159.04" in text
+    assert "verify cuda (nvrtc-sm_90): 2228 real headers, pass" in text
+    assert "9.400 GH/s median (9.300-9.500); goal 9 GH/s: meets goal; 74000.0 J/TH from nvml (gpu board)" in text
+    assert "nvml sampled power vs nvml energy counter: +1.60 % (agree at 5 %)" in text
+    assert "llm-decode llama-8b bf16 batch 1: 250.0 tokens/s, 4.000 ms/token, roofline 81.0 % (goal ≥ 85 %: " \
+           "BELOW goal), 1.9 J/token (nvml (gpu board)), CUDA graphs on" in text
+    assert "gemm 8192x8192x8192 bf16: 750.0 TFLOP/s, 0.970× torch.matmul (goal ≥ 0.9: meets goal)" in text
+    assert "6,100.0 tokens/s" in text and "(8B batched goal ≥ 2,900 tokens/s: meets goal)" in text
+    assert "0.11 J/token" in text
+    # pytest-gpu wrote no .out: its step line and the last line of its stderr stand in for a result.
+    assert "pytest-gpu: no result (pytest-gpu rc=124 150s; Timeout)" in text
+
+
+def test_a_step_that_failed_is_named_with_its_status(tmp_path):
+    (tmp_path / "steps.txt").write_text("verify rc=1 12s\nbench rc=124 90s\n")
+    (tmp_path / "bench.err").write_text("warming up\nhashbench: error: backend 'cuda' is not available\n")
+    (tmp_path / "verify.out").write_text("")
+    text = "\n".join(summarize_module().summarize(tmp_path))
+    assert "verify: no result (verify rc=1 12s)" in text
+    assert "bench: no result (bench rc=124 90s; hashbench: error: backend 'cuda' is not available)" in text
+    assert "energy-check: no result (did not run)" in text
