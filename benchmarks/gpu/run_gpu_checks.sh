@@ -43,7 +43,7 @@ step() {  # step NAME LIMIT_S COMMAND...: stdout to NAME.json/.txt, stderr to NA
 }
 
 if [ -z "$DRY" ]; then
-  BACKEND=cuda; DEVICE=cuda:0; LLM=llama-8b
+  BACKEND=cuda; DEVICE=cuda:0; LLM=llama-8b; BENCH_S=10; CHECK_S=60; PROBE_S=5
   # What the image lacks travels as wheels: hashbench (built for cp312), the results extra, and cuda-core /
   # cuda-bindings only where the image's are older than what CI tests.
   wheels=$("$PY" - <<'PY'
@@ -75,7 +75,8 @@ PY
   nvidia-smi --query-gpu=name,uuid,driver_version,pci.bus_id,clocks.max.sm,clocks.max.mem,power.limit,power.max_limit,memory.total,compute_cap \
     --format=csv >"$W/gpu-identity.csv" 2>&1
 else
-  BACKEND=cython; DEVICE=cpu; LLM=cpu-small
+  # Short windows and the tiny preset: this checks the script, it measures nothing worth keeping.
+  BACKEND=cython; DEVICE=cpu; LLM=cpu-tiny; BENCH_S=1; CHECK_S=1; PROBE_S=0.2
 fi
 "$PY" - >"$W/versions.txt" 2>&1 <<'PY'
 import platform
@@ -93,11 +94,11 @@ HB=("$PY" -m hashbench)
 step backends 60 "${HB[@]}" backends --json
 step verify 150 "${HB[@]}" verify --backend "$BACKEND" --json \
   $( [ -d .gpu-data ] && printf -- '--headers %s ' .gpu-data/*.csv )
-step bench 90 "${HB[@]}" bench --backend "$BACKEND" --seconds 10 --json
-step energy-check 110 "${HB[@]}" energy-check --backend "$BACKEND" --seconds 60 --json
-step decode-b1 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 1 --seconds 5 --json
-step probes 240 "${HB[@]}" probe --device "$DEVICE" --seconds 5 --json
-step decode-b64 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 64 --seconds 5 --json
+step bench 90 "${HB[@]}" bench --backend "$BACKEND" --seconds "$BENCH_S" --json
+step energy-check 110 "${HB[@]}" energy-check --backend "$BACKEND" --seconds "$CHECK_S" --json
+step decode-b1 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 1 --seconds "$PROBE_S" --json
+step probes 240 "${HB[@]}" probe --device "$DEVICE" --seconds "$PROBE_S" $( [ -n "$DRY" ] && echo --quick ) --json
+step decode-b64 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 64 --seconds "$PROBE_S" --json
 step pytest-gpu 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests
 # The kernel's build switches (kernels/sha256d.cu): which pipe the shifts and rotations go to, measured, not guessed.
 if [ -z "$DRY" ]; then
