@@ -200,3 +200,13 @@ def test_gpu_decode_probe_uses_graphs():
     assert r.detail["cuda_graphs"] is True and r.detail["graph_buckets"] == "80", r.flags
     assert "CUDA graphs" in r.impl and not any("capture failed" in f for f in r.flags)
     assert 0 < r.detail["kv_padding_fraction"] < 1
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_decode_probe_can_run_eagerly_for_the_ab():
+    dev = resolve_device("cuda:0")
+    loaded = load_model(dev, TINY, None, "bf16", 4, 64, 16)
+    r = run_decode(loaded, dev, 4, 64, 16, 0.05, EnergyPlan(EnergyConfig(mode="none")), cuda_graphs=False)
+    assert r.detail["cuda_graphs"] is False and r.detail["graph_buckets"] is None
+    assert "CUDA graphs" not in r.impl and not any("capture failed" in f for f in r.flags)

@@ -107,6 +107,9 @@ if [ -z "$DRY" ]; then
   HASHBENCH_CUDA_DEFINES=HB_SHR_ON_FMA=0 step bench-shr-on-int 45 "${HB[@]}" bench --backend cuda --seconds 5 \
     --energy none --json
 fi
+# What graph replay is worth: the batch-1 decode again, one kernel launch at a time.
+step decode-b1-eager 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 1 \
+  --seconds "$PROBE_S" --no-cuda-graphs --json
 "$PY" benchmarks/gpu/summarize.py "$W" | tee "$W/summary.txt"
 pack
 echo "total $((SECONDS - START))s; results in $OUT/gpu-results.tar.gz"

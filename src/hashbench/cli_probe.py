@@ -113,12 +113,14 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
 @click.option("--seconds", type=float, default=None, help="Timed seconds per probe (default: 10 GPU, 1 CPU).")
 @click.option("--quick", is_flag=True, help="Small shapes, short windows: the whole set in seconds on a CPU.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+@click.option("--no-cuda-graphs", "no_cuda_graphs", is_flag=True,
+              help="Decode eagerly on a GPU too, one kernel launch at a time (to see what graph replay is worth).")
 @energy_options
 @click.option("--list-presets", is_flag=True, help="List the LLM presets and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of probe records.")
 def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, ...], model_dir: Path | None,
           batch: int | None, prompt_len: int | None, gen_len: int | None, dtype: str | None, seconds: float | None,
-          quick: bool, threads: int | None, energy_mode: str, watts: float | None, idle_watts: float | None,
+          quick: bool, threads: int | None, no_cuda_graphs: bool, energy_mode: str, watts: float | None, idle_watts: float | None,
           idle_seconds: float | None, list_presets: bool, as_json: bool) -> None:
     """AI inference probes — GEMM, memory bandwidth, Llama prefill and decode — each with its energy."""
     from .probes import run_probes
@@ -133,7 +135,7 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
         return
     settings = ProbeSettings(device=device, probes=probe_names, presets=presets, model_dir=model_dir, batch=batch,
                              prompt_len=prompt_len, gen_len=gen_len, dtype=dtype, seconds=seconds, quick=quick,
-                             threads=threads)
+                             threads=threads, cuda_graphs=not no_cuda_graphs)
     settings.validate()
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
 

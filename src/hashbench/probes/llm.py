@@ -209,7 +209,8 @@ class DecodeGraphs:
 
 
 def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen: int, seconds: float,
-               energy: EnergyPlan) -> ProbeResult:
+               energy: EnergyPlan, cuda_graphs: bool = True) -> ProbeResult:
+    """`cuda_graphs=False` keeps a GPU on the eager loop: the A/B that shows what the graphs are worth."""
     torch = require_torch()
     shape, elt = loaded.shape, element_bytes(loaded.dtype)
     tokens = _tokens(loaded, device, batch, prompt)
@@ -217,7 +218,7 @@ def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen
     graphs: DecodeGraphs | None = None
     with torch.inference_mode():
         first = loaded.model.forward(tokens, 0, loaded.cache).argmax(-1, keepdim=True)
-        if device.is_cuda:
+        if device.is_cuda and cuda_graphs:
             try:
                 graphs = DecodeGraphs(loaded.model, loaded.cache, prompt, gen)
                 graphs.capture()

@@ -54,6 +54,7 @@ class ProbeSettings:
     seconds: float | None = None
     quick: bool = False
     threads: int | None = None
+    cuda_graphs: bool = True  # False: decode runs eagerly on a GPU too (the A/B against graph replay)
 
     def validate(self) -> None:
         for name, value in (("--batch", self.batch), ("--prompt-len", self.prompt_len), ("--gen-len", self.gen_len),
@@ -185,7 +186,8 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
                     lambda m=lazy: run_prefill(m.get(), device, batch, prompt, seconds, energy))
         if "llm-decode" in llm:
             attempt(f"llm-decode {name}", "llm-decode", name,
-                    lambda m=lazy: run_decode(m.get(), device, batch, prompt, gen, seconds, energy))
+                    lambda m=lazy: run_decode(m.get(), device, batch, prompt, gen, seconds, energy,
+                                               settings.cuda_graphs))
         del lazy  # the weights and KV cache go before the next shape is allocated
         _free(device)
     nominal = {}
