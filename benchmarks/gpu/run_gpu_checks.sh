@@ -71,6 +71,13 @@ PY
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $wheels \
     >"$W/install.txt" 2>&1 || { cat "$W/install.txt"; pack; exit 1; }
   export PYTHONPATH=/tmp/site
+  # The carried wheel was built elsewhere: if its C extension does not load here, build it here (the image has
+  # Cython, setuptools and a compiler).
+  if ! "$PY" -c "import hashbench._cpu" 2>>"$W/install.txt"; then
+    echo "carried hashbench wheel does not load; building from the checkout" | tee -a "$W/install.txt"
+    "$PY" -m pip install -q --no-build-isolation --no-deps --no-cache-dir --upgrade --target /tmp/site . \
+      >>"$W/install.txt" 2>&1 || { tail -n 20 "$W/install.txt"; pack; exit 1; }
+  fi
   nvidia-smi -q >"$W/nvidia-smi-q.txt" 2>&1
   nvidia-smi --query-gpu=name,uuid,driver_version,pci.bus_id,clocks.max.sm,clocks.max.mem,power.limit,power.max_limit,memory.total,compute_cap \
     --format=csv >"$W/gpu-identity.csv" 2>&1
