@@ -67,9 +67,11 @@ for path in sorted(glob.glob(".whl/*.whl")):
 print(" ".join(picked))
 PY
 )
-  echo "installing: $wheels"
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $wheels \
-    >"$W/install.txt" 2>&1 || { cat "$W/install.txt"; pack; exit 1; }
+  echo "installing: ${wheels:-nothing carried (.whl/ missing: run benchmarks/gpu/prepare.sh first)}"
+  if [ -n "$wheels" ]; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $wheels \
+      >"$W/install.txt" 2>&1 || { cat "$W/install.txt"; pack; exit 1; }
+  fi
   export PYTHONPATH=/tmp/site
   # The carried wheel was built elsewhere: if its C extension does not load here, build it here (the image has
   # Cython, setuptools and a compiler).
