@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -731,9 +732,7 @@ def _node_env(tmp_path: Path, base: str, ipmi_output: str) -> dict:
             "HASHBENCH_REDFISH_PASSWORD": PASSWORD, "HASHBENCH_RAPL_ROOT": str(tmp_path / "no-powercap")}
 
 
-def _hashbench(*args: str, env: dict) -> "subprocess.CompletedProcess":
-    import subprocess
-
+def _hashbench(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hashbench", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 
@@ -795,8 +794,6 @@ def test_real_nvml_counter_and_sampled_power_over_one_window():
 @pytest.mark.gpu
 @pytest.mark.skipif(not _has_nvml(), reason="needs an NVIDIA GPU and driver (NVML)")
 def test_real_cuda_bench_reports_joules_per_terahash():
-    import subprocess
-
     from hashbench.backends import get_backend
 
     ok, why = get_backend("cuda", require_available=False).available()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import devices_option
 from .energy import EnergyConfig, EnergyUnavailable, energy_device
 from .energy.check import (
     DEFAULT_SECONDS,
@@ -24,7 +25,6 @@ from .energy.check import (
     open_check_sources,
     run_check,
 )
-from .cli_options import devices_option
 from .errors import InputError
 from .units import format_si
 
@@ -46,7 +46,7 @@ def check_table(result: CheckResult) -> Table:
     for name, justify in (("source", "left"), ("layer", "left"), ("joules", "right"), ("mean power", "right"),
                           ("readings", "right"), ("J/TH", "right")):
         table.add_column(name, justify=justify)
-    for name, r in zip(result.names, result.readings):
+    for name, r in zip(result.names, result.readings, strict=True):
         per_th = r.per_unit(result.hashes / 1e12) if result.hashes else None
         table.add_row(name, r.layer, f"{r.joules_gross:,.1f} J" if r.joules_gross is not None else "—",
                       format_si(r.watts, "W") if r.watts is not None else "—",

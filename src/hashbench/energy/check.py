@@ -19,10 +19,10 @@ from types import TracebackType
 from typing import Self
 
 from .config import EnergyConfig
+from .ipmi import IpmiUnavailable
 from .meter import EnergyMeter, is_gpu, open_source
 from .nvml import STEADY_WINDOW_S, NvmlUnavailable, open_nvml
 from .rapl import RaplUnavailable
-from .ipmi import IpmiUnavailable
 from .reading import DECLARED, EnergyReading, EnergyUnavailable
 from .redfish import RedfishUnavailable
 from .source import EnergySource
@@ -137,7 +137,7 @@ class CheckResult:
 
     def to_json(self) -> dict:
         sources = []
-        for name, r in zip(self.names, self.readings):
+        for name, r in zip(self.names, self.readings, strict=True):
             per_th = r.per_unit(self.hashes / 1e12) if self.hashes else None
             sources.append({**r.to_json(), "name": name, "joules_per_th": per_th})
         return {"device": self.device, "load": self.load, "seconds": self.seconds, "hashes": self.hashes,
