@@ -705,7 +705,7 @@ def test_energy_check_nvml_counter_against_sampled_power(monkeypatch):
     config = EnergyConfig(ipmitool="no-such-ipmitool")
     opened = open_check_sources(config, "cuda:0")
     assert [s.method for s in opened.sources] == ["energy counter", "sampled power"]
-    result = run_check(opened, "cuda:0", 1.0, 0.05, idle_load(1.0))
+    result = run_check(opened, "cuda:0", 0.05, idle_load(1.0))
     opened.close()
     assert result.seconds == pytest.approx(1.0, abs=0.2) and len(result.readings) == 2
     (verdict,) = result.verdicts
@@ -721,7 +721,7 @@ def test_energy_check_nvml_counter_against_sampled_power(monkeypatch):
 
     nvml.nvmlDeviceGetFieldValues = lambda h, ids: [High()]
     opened = open_check_sources(config, "cuda:0")
-    result = run_check(opened, "cuda:0", 0.6, 0.05, idle_load(0.6))
+    result = run_check(opened, "cuda:0", 0.05, idle_load(0.6))
     opened.close()
     assert not result.passed and result.verdicts[0].relative_difference == pytest.approx(0.2, abs=0.05)
 
@@ -783,7 +783,7 @@ def test_real_nvml_counter_and_sampled_power_over_one_window():
     opened = open_check_sources(EnergyConfig(ipmitool="no-such-ipmitool"), "cuda:0")
     try:
         assert [s.method for s in opened.sources][:2] == ["energy counter", "sampled power"], opened.missing
-        result = run_check(opened, "cuda:0", 3.0, 0.05, idle_load(3.0))
+        result = run_check(opened, "cuda:0", 0.05, idle_load(3.0))
     finally:
         opened.close()
     counter, sampled = result.readings[:2]

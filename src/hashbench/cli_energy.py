@@ -108,7 +108,7 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
         if not as_json:
             err.print(f"[dim]metering {seconds:g} s of {name} on {device} with "
                       f"{', '.join(describe(s) for s in opened.sources)}…[/dim]")
-        result = run_check(opened, device, seconds, tolerance, load)
+        result = run_check(opened, device, tolerance, load)
     finally:
         opened.close()
     if as_json:
@@ -122,10 +122,9 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
                 tag = "[green]agree[/green]" if v.agree else "[red]DISAGREE[/red]"
                 verdict = f"{v.relative_difference * 100:+.2f} % — {tag} (tolerance {v.tolerance * 100:g} %)"
             out.print(f"{v.other} vs {v.reference} ({v.layer}): {verdict}")
-        for flag in dict.fromkeys(f for r in result.readings for f in r.flags):
-            out.print(f"[yellow]note[/yellow]: {escape(flag)}")
+        for name, r in zip(result.names, result.readings, strict=True):
+            for flag in r.flags:
+                out.print(f"[yellow]note[/yellow] ({name}): {escape(flag)}")
         for why in result.missing:
             out.print(f"[dim]not opened: {escape(why)}[/dim]")
-    if result.interrupted:
-        return 130
     return 0 if result.passed else 1

@@ -120,8 +120,8 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of probe records.")
 def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, ...], model_dir: Path | None,
           batch: int | None, prompt_len: int | None, gen_len: int | None, dtype: str | None, seconds: float | None,
-          quick: bool, threads: int | None, no_cuda_graphs: bool, energy_mode: str, watts: float | None, idle_watts: float | None,
-          idle_seconds: float | None, list_presets: bool, as_json: bool) -> None:
+          quick: bool, threads: int | None, no_cuda_graphs: bool, energy_mode: str, watts: float | None,
+          idle_watts: float | None, idle_seconds: float | None, list_presets: bool, as_json: bool) -> None:
     """AI inference probes — GEMM, memory bandwidth, Llama prefill and decode — each with its energy."""
     from .probes import run_probes
 

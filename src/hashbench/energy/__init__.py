@@ -7,6 +7,6 @@ from .records import device_for_backend, energy_device, hash_energy_fields
 
 __all__ = [
     "CPU_PACKAGE", "DECLARED", "GPU_BOARD", "MODES", "NODE", "EnergyConfig", "EnergyMeter", "EnergyPlan",
-    "EnergyReading", "EnergyUnavailable", "IdlePower", "device_for_backend", "energy_device", "hash_energy_fields", "measure_idle",
-    "no_reading", "select_source",
+    "EnergyReading", "EnergyUnavailable", "IdlePower", "device_for_backend", "energy_device", "hash_energy_fields",
+    "measure_idle", "no_reading", "select_source",
 ]

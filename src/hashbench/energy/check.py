@@ -10,7 +10,7 @@ Sources of different layers (a board inside a node) are reported side by side, n
 from __future__ import annotations
 
 import shutil
-import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from .ipmi import IpmiUnavailable
 from .meter import EnergyMeter, is_gpu, open_source
 from .nvml import STEADY_WINDOW_S, NvmlUnavailable, open_nvml
 from .rapl import RaplUnavailable
-from .reading import DECLARED, EnergyReading, EnergyUnavailable
+from .reading import EnergyReading, EnergyUnavailable
 from .redfish import RedfishUnavailable
 from .source import EnergySource
 
@@ -67,8 +67,7 @@ def open_check_sources(config: EnergyConfig, device: str) -> Opened:
 
 def comparable_pairs(sources: list[EnergySource]) -> list[tuple[int, int]]:
     """Index pairs of sources on the same layer: they meter the same joules."""
-    return [(i, j) for i, j in combinations(range(len(sources)), 2)
-            if sources[i].layer == sources[j].layer and sources[i].layer != DECLARED]
+    return [(i, j) for i, j in combinations(range(len(sources)), 2) if sources[i].layer == sources[j].layer]
 
 
 def describe(source: EnergySource) -> str:
@@ -129,7 +128,6 @@ class CheckResult:
     readings: list[EnergyReading]
     verdicts: list[PairVerdict]
     missing: list[str]
-    interrupted: bool = False
 
     @property
     def passed(self) -> bool:
@@ -142,7 +140,7 @@ class CheckResult:
             sources.append({**r.to_json(), "name": name, "joules_per_th": per_th})
         return {"device": self.device, "load": self.load, "seconds": self.seconds, "hashes": self.hashes,
                 "hashrate": self.hashrate, "sources": sources, "pairs": [v.to_json() for v in self.verdicts],
-                "passed": self.passed, "not_opened": self.missing, "interrupted": self.interrupted}
+                "passed": self.passed, "not_opened": self.missing}
 
 
 def verdicts(sources: list[EnergySource], readings: list[EnergyReading], tolerance: float) -> list[PairVerdict]:
@@ -156,39 +154,40 @@ def verdicts(sources: list[EnergySource], readings: list[EnergyReading], toleran
     return out
 
 
-def run_check(opened: Opened, device: str, seconds: float, tolerance: float,
-              load: Callable[[Callable[[], MeterSet]], tuple[str, int, float | None, bool]]) -> CheckResult:
+Load = Callable[[Callable[[], MeterSet]], tuple[str, int, float | None]]
+
+
+def run_check(opened: Opened, device: str, tolerance: float, load: Load) -> CheckResult:
     """Meters `load` with every opened source at once. `load(window)` runs the workload with `window()` wrapped
-    around its timed part and returns (what ran, hashes counted inside the window, hashrate, interrupted)."""
+    around its timed part and returns (what ran, hashes counted inside the window, hashrate)."""
     meter_sets: list[MeterSet] = []
 
     def window() -> MeterSet:
         meter_sets.append(MeterSet(opened.sources))
         return meter_sets[-1]
 
-    what, hashes, rate, interrupted = load(window)
+    what, hashes, rate = load(window)
     readings = meter_sets[-1].readings() if meter_sets else []
     names = [describe(s) for s in opened.sources]
     found = verdicts(opened.sources, readings, tolerance) if readings else []
     elapsed = readings[0].window_s if readings else 0.0
-    return CheckResult(device, what, elapsed, hashes, rate, names, readings, found, opened.missing, interrupted)
+    return CheckResult(device, what, elapsed, hashes, rate, names, readings, found, opened.missing)
 
 
-def idle_load(seconds: float, stop: threading.Event | None = None) -> Callable:
+def idle_load(seconds: float) -> Load:
     """Nothing running for `seconds`: checks the sources at the device's idle power."""
-    def load(window: Callable[[], MeterSet]) -> tuple[str, int, float | None, bool]:
+    def load(window: Callable[[], MeterSet]) -> tuple[str, int, float | None]:
         with window():
-            interrupted = (stop or threading.Event()).wait(seconds)
-        return "idle", 0, None, interrupted
+            time.sleep(seconds)
+        return "idle", 0, None
     return load
 
 
-def hashing_load(backend: object, seconds: float, threads: int = 1, stop: threading.Event | None = None) -> Callable:
+def hashing_load(backend: object, seconds: float, threads: int = 1) -> Load:
     """The backend hashing at a difficulty-1 target for `seconds` (warm-up and calibration outside the window)."""
     from ..bench import bench_backend
 
-    def load(window: Callable[[], MeterSet]) -> tuple[str, int, float | None, bool]:
-        result = bench_backend(backend, threads=threads, seconds=seconds, window=window, stop=stop)
-        return f"{result.backend} ({result.impl}, {result.threads} thread(s))", result.hashes, result.hashrate, \
-            result.interrupted
+    def load(window: Callable[[], MeterSet]) -> tuple[str, int, float | None]:
+        result = bench_backend(backend, threads=threads, seconds=seconds, window=window)
+        return f"{result.backend} ({result.impl}, {result.threads} thread(s))", result.hashes, result.hashrate
     return load

@@ -34,12 +34,18 @@ def load_nvml() -> ModuleType:
     return pynvml
 
 
-def cuda_index(device: str | int | None) -> int:
-    """"cuda:1" -> 1, "cuda" / None -> 0."""
+def cuda_indices(device: str | int | None) -> list[int]:
+    """"cuda:0,2" -> [0, 2] (several GPUs metered as one sum), "cuda:1" -> [1], "cuda" / None -> [0]."""
     if device is None or isinstance(device, int):
-        return device or 0
-    _, _, index = str(device).partition(":")
-    return int(index) if index.strip().isdigit() else 0
+        return [device or 0]
+    _, _, rest = str(device).partition(":")
+    indices = [int(p) for p in rest.split(",") if p.strip().isdigit()]
+    return list(dict.fromkeys(indices)) or [0]
+
+
+def cuda_index(device: str | int | None) -> int:
+    """"cuda:1" -> 1, "cuda" / None -> 0 (the first GPU of a "cuda:0,2" list)."""
+    return cuda_indices(device)[0]
 
 
 def _torch_uuid(index: int) -> str | None:
@@ -164,15 +170,6 @@ def _shutdown(nvml: ModuleType) -> None:
         nvml.nvmlShutdown()
     except Exception:  # noqa: BLE001 - already shut down
         pass
-
-
-def cuda_indices(device: str | int | None) -> list[int]:
-    """"cuda:0,2" -> [0, 2] (several GPUs metered as one sum), "cuda:1" -> [1], "cuda" / None -> [0]."""
-    if device is None or isinstance(device, int):
-        return [device or 0]
-    _, _, rest = str(device).partition(":")
-    indices = [int(p) for p in rest.split(",") if p.strip().isdigit()]
-    return list(dict.fromkeys(indices)) or [0]
 
 
 def _open_one(device: str, kinds: tuple[str, ...]) -> CounterSource | PowerSource:
