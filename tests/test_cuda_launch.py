@@ -3,8 +3,10 @@ same launch planning, multi-GPU split and hit-list overflow handling as the cuda
 
 What this covers without a GPU: the parameter order host <-> kernel, the kernel's nonce loop (grid
 stride, the top of the nonce space), the early reject, the 256-bit compare and the bounded hit list
-with its counter. What it cannot cover: the NVRTC/SASS translation and the launch API (test_cuda.py,
-on a GPU)."""
+with its counter; and the cuda backend's CudaRunner against a host stand-in for cuda.core whose every
+call is bound to the installed cuda.core's own signatures (allocation, fill, events, launch arguments,
+copy back). What it cannot cover: the NVRTC/SASS translation and the driver itself (test_cuda.py, on a
+GPU)."""
 
 from __future__ import annotations
 
@@ -247,3 +249,183 @@ def test_fma_build_switches_keep_the_arithmetic(tmp_path, defines, mainnet_rows)
     real = header_of(mainnet_rows[-1])
     result = backend.scan(ScanJob(real, real.target), real.nonce - 1000, 2000)
     assert [s.nonce for s in result.found] == [real.nonce]
+
+
+# ---------------------------------------------------------------- the cuda backend's runner, cuda.core faked
+
+
+def kernel_param_types() -> list[str]:
+    """The kernel's parameter types in order, from its source: "u64*", "u32*" or "u32"."""
+    import re
+
+    source = kernel_source_path().read_text(encoding="utf-8")
+    job = re.search(r"#define HB_JOB_PARAMS((?:.*\\\n)*.*)", source).group(1).replace("\\\n", " ")
+    signature = re.search(r"hb_sha256d_scan\((.*?)\)\s*\{", source, re.DOTALL).group(1)
+    signature = re.sub(r"/\*.*?\*/", "", signature.replace("HB_JOB_PARAMS", job), flags=re.DOTALL)
+    return [kind + star for kind, star in re.findall(r"\b(u32|u64)\s*(\*?)\s*\w+", signature)]
+
+
+def fake_cuda_core(host_fn):
+    """The part of cuda.core that CudaRunner uses, on the host: every call is first bound to the signature of the
+    installed cuda.core's own method (a renamed keyword or a missing stream fails here, not on a GPU), LaunchConfig
+    and EventOptions are the real classes, the kernel arguments go through cuda.core's real argument packer, and
+    the launch runs the kernel source (tests/cuda_host) on the memory the "device" buffers really are."""
+    import inspect
+    import types
+
+    import numpy as np
+
+    cc = pytest.importorskip("cuda.core", reason='cuda-core is not installed (pip install "hashbench[cuda]")')
+    from cuda.core._kernel_arg_handler import ParamHolder
+    from cuda.core._memory import Buffer
+
+    def bound_to(real):
+        signature = inspect.signature(real)
+
+        def wrap(fn):
+            def call(*args, **kwargs):
+                signature.bind(*args, **kwargs)
+                return fn(*args, **kwargs)
+            return call
+        return wrap
+
+    state = types.SimpleNamespace(current=False, streams=[], launches=[], clock=0)
+    types_in_order = kernel_param_types()
+
+    class FakeBuffer:
+        def __init__(self, size: int) -> None:
+            self._memory = (ctypes.c_ubyte * size)(*([0xA5] * size))  # garbage, as fresh device memory is
+            self.size, self.handle = size, ctypes.addressof(self._memory)
+
+        @bound_to(Buffer.fill)
+        def fill(self, value, *, stream):
+            assert stream is state.streams[0]
+            ctypes.memset(self.handle, value, self.size)
+
+        @bound_to(Buffer.copy_to)
+        def copy_to(self, dst=None, *, stream, options=None):
+            assert stream is state.streams[0] and dst.size == self.size
+            ctypes.memmove(dst.handle, self.handle, self.size)
+            return dst
+
+    class FakeEvent:
+        def __init__(self, options) -> None:
+            assert isinstance(options, cc.EventOptions) and options.timing_enabled
+            state.clock += 1
+            self.at = state.clock
+
+        def __sub__(self, other: FakeEvent) -> float:  # cuda.core: later - earlier, in milliseconds
+            return float(self.at - other.at)
+
+    class FakeStream:
+        @bound_to(cc.Stream.record)
+        def record(self, event=None, options=None):
+            return FakeEvent(options)
+
+        @bound_to(cc.Stream.sync)
+        def sync(self):
+            pass
+
+    class FakeDevice:
+        compute_capability = (9, 0)
+        name = "host"
+        properties = types.SimpleNamespace(multiprocessor_count=3)
+
+        def __init__(self, device_id: int) -> None:
+            self.device_id = device_id
+
+        @bound_to(cc.Device.set_current)
+        def set_current(self, ctx=None):
+            state.current = True
+
+        @bound_to(cc.Device.create_stream)
+        def create_stream(self, obj=None, options=None):
+            assert state.current, "cuda.core needs set_current() before a stream"
+            state.streams.append(FakeStream())
+            return state.streams[-1]
+
+        @bound_to(cc.Device.allocate)
+        def allocate(self, size, *, stream):
+            assert state.current, "cuda.core needs set_current() before an allocation"
+            return FakeBuffer(size)
+
+    class FakePinned:
+        @bound_to(cc.LegacyPinnedMemoryResource.allocate)
+        def allocate(self, size, *, stream=None):
+            return FakeBuffer(size)
+
+    class FakeCode:
+        @staticmethod
+        @bound_to(cc.ObjectCode.from_cubin)
+        def from_cubin(module, *, name="", symbol_mapping=None):
+            code = FakeCode()
+            code.cubin = module
+            return code
+
+        def get_kernel(self, name):
+            assert name.encode() in self.cubin, f"no {name} in the cubin"
+            return name
+
+    def launch(stream, config, kernel, *args):
+        inspect.signature(cc.launch).bind(stream, config, kernel, *args)
+        assert stream is state.streams[0] and isinstance(config, cc.LaunchConfig)
+        ParamHolder(list(args))  # cuda.core packs these, or raises, as it would for the driver
+        assert len(args) == len(types_in_order)
+        for i, (kind, arg) in enumerate(zip(types_in_order, args, strict=True)):
+            # cuda.core passes a Python int as a pointer (8 bytes) and a numpy.uint32 as 4 bytes.
+            assert (type(arg) is int) if kind.endswith("*") else (type(arg) is np.uint32), (i, kind, type(arg))
+        grid, block = config.grid[0], config.block[0]
+        assert config.grid[1:] == (1, 1) and config.block[1:] == (1, 1)
+        hit_count, found, capacity, start, last, one, *words = args
+        assert one == 1
+        state.launches.append((int(start), int(last) + 1))
+        host_fn((ctypes.c_uint32 * len(words))(*(int(w) for w in words)), int(start), int(last), grid, block,
+                ctypes.cast(hit_count, ctypes.POINTER(ctypes.c_ulonglong)),
+                ctypes.cast(found, ctypes.POINTER(ctypes.c_uint32)), int(capacity))
+
+    fake = types.SimpleNamespace(Device=FakeDevice, EventOptions=cc.EventOptions, LaunchConfig=cc.LaunchConfig,
+                                 LegacyPinnedMemoryResource=FakePinned, ObjectCode=FakeCode, launch=launch)
+    return fake, state
+
+
+@pytest.fixture
+def cuda_runner(host_kernel, monkeypatch, tmp_path):
+    """A CudaRunner (hashbench.backends.cuda) whose cuda.core is fake_cuda_core; NVRTC compiles the real cubin."""
+    from hashbench.backends import cuda
+    from hashbench.backends.cuda_build import nvrtc_version
+    from hashbench.errors import BackendUnavailable
+
+    fake, state = fake_cuda_core(host_kernel)
+    try:
+        nvrtc_version()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setenv("HASHBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cuda, "require_cuda_core", lambda: fake)
+    monkeypatch.setattr(cuda, "driver_version", lambda: 13000)
+    runner = cuda.CudaRunner(0, {})
+    runner.capacity = 64  # small, so the overflow path runs on a few hundred nonces
+    return runner, state
+
+
+def test_cuda_runner_calls_cuda_core_as_its_signatures_say(cuda_runner, mainnet_rows):
+    from hashbench.backends.cuda_launch import scan_on_devices
+    from hashbench.backends.cuda_precompute import precompute
+
+    runner, state = cuda_runner
+    assert (runner.arch, runner.sm_count) == ("sm_90", 3)
+    real = header_of(mainnet_rows[-1])
+    job = ScanJob(real, real.target)
+    kernel_job = precompute(job.midstate, job.tail, job.target_words)
+    hits, found = scan_on_devices([runner], kernel_job, real.nonce - 500, 1000, 10)
+    assert (hits, found) == (1, [real.nonce])
+    assert runner.last_gpu_seconds > 0  # the end event minus the begin event, not the other way round
+    # Every nonce hits: the 64-slot list overflows, the counter counts on, bisection finds the lowest.
+    every = ScanJob(Header(bytes(76)), (1 << 256) - 1)
+    kernel_job = precompute(every.midstate, every.tail, every.target_words)
+    hits, found = scan_on_devices([runner], kernel_job, NONCE_SPACE - 300, 300, 100)
+    assert hits == 300 and found == list(range(NONCE_SPACE - 300, NONCE_SPACE - 200))
+    assert state.launches[-1][0] < NONCE_SPACE - 200 and len(state.launches) > 2
+    # A batch without a hit after a full one: the counter was reset, nothing stale is read back.
+    hits, found = scan_on_devices([runner], precompute(job.midstate, job.tail, job.target_words), 0, 50, 10)
+    assert (hits, found) == (0, [])
