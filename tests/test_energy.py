@@ -578,14 +578,40 @@ def test_nvml_averaged_power_is_flagged(monkeypatch):
 
 
 def test_nvml_cuda_visible_devices_maps_to_uuid(monkeypatch):
+    """Without torch or a CUDA driver to ask, CUDA_VISIBLE_DEVICES says which board cuda:N is."""
+    from hashbench.energy import nvml as nvml_module
+
     nvml = fake_nvml(counter=True)
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setattr(nvml_module, "_driver_uuid", lambda index: None)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-aaaa,GPU-bbbb")
+    assert nvml_module.handle_for(nvml, "cuda:1") == ("GPU-bbbb", "GPU-bbbb")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert nvml_module.handle_for(nvml, "cuda:0") == ("gpu3", "NVML index 3")
+
+
+def test_nvml_board_of_a_cuda_device_comes_from_the_cuda_driver(monkeypatch):
+    """The cuda backend hashes on CUDA ordinals, in CUDA's order (fastest first unless CUDA_DEVICE_ORDER says
+    otherwise); NVML counts in PCI order. The board metered is the one whose UUID the driver gives that ordinal,
+    not NVML's board of the same number."""
     from hashbench.energy.nvml import handle_for
 
-    assert handle_for(nvml, "cuda:1") == ("GPU-bbbb", "GPU-bbbb")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
-    assert handle_for(nvml, "cuda:0") == ("gpu3", "NVML index 3")
+    ok, bad = object(), object()
+    uuids = {0: bytes(range(16)), 1: bytes(range(100, 116))}
+    driver = types.ModuleType("cuda.bindings.driver")
+    driver.CUresult = types.SimpleNamespace(CUDA_SUCCESS=ok)
+    driver.cuInit = lambda flags: (ok,)
+    driver.cuDeviceGet = lambda index: (ok, index) if index in uuids else (bad, None)
+    driver.cuDeviceGetUuid = lambda dev: (ok, types.SimpleNamespace(bytes=uuids[dev]))
+    monkeypatch.setitem(sys.modules, "cuda.bindings.driver", driver)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    nvml = fake_nvml(counter=True)
+    assert handle_for(nvml, "cuda:1") == ("GPU-64656667-6869-6a6b-6c6d-6e6f70717273",) * 2
+    assert handle_for(nvml, "cuda:0,1")[1] == "GPU-00010203-0405-0607-0809-0a0b0c0d0e0f"
+    assert handle_for(nvml, "cuda:2") == ("gpu2", "NVML index 2")  # the driver knows no such device
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "MIG-1234")
+    with pytest.raises(NvmlUnavailable, match="MIG instance"):
+        handle_for(nvml, "cuda:0")
 
 
 def test_nvml_nominal_bandwidth(monkeypatch):

@@ -3,6 +3,7 @@ newer, millijoules since the driver loaded), otherwise instantaneous power sampl
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from types import ModuleType
@@ -60,16 +61,39 @@ def _torch_uuid(index: int) -> str | None:
     return None
 
 
+def _driver_uuid(index: int) -> str | None:
+    """The UUID the CUDA driver gives cuda:index, in NVML's form, where cuda-bindings and a driver are there. The
+    driver applies CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER as the cuda backend saw them; NVML applies neither."""
+    try:
+        driver = importlib.import_module("cuda.bindings.driver")
+        ok = driver.CUresult.CUDA_SUCCESS
+        if driver.cuInit(0)[0] != ok:
+            return None
+        err, dev = driver.cuDeviceGet(index)
+        if err != ok:
+            return None
+        err, uuid = getattr(driver, "cuDeviceGetUuid_v2", driver.cuDeviceGetUuid)(dev)
+        if err != ok:
+            return None
+        raw = bytes(uuid.bytes).hex()
+    except Exception:  # noqa: BLE001 - no cuda-bindings, or its loader finds no libcuda
+        return None
+    if len(raw) != 32:
+        return None
+    return f"GPU-{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
 def handle_for(nvml: ModuleType, device: str | int | None) -> tuple[Any, str]:
     """NVML handle of CUDA device `device`. CUDA and NVML number GPUs differently (CUDA_VISIBLE_DEVICES renumbers,
-    and CUDA's default order is fastest-first), so match by UUID when it is known."""
+    and CUDA's default order is fastest-first), so match by the UUID torch or the CUDA driver gives the device; only
+    without either, read CUDA_VISIBLE_DEVICES, else take the CUDA index for NVML's."""
     index = cuda_index(device)
-    uuid = _torch_uuid(index)
     visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-    if uuid is None and index < len(visible):
-        entry = visible[index]
-        if entry.startswith("MIG-"):
-            raise NvmlUnavailable(f"cuda:{index} is a MIG instance ({entry}): NVML has no energy per instance")
+    entry = visible[index] if index < len(visible) else ""
+    if entry.startswith("MIG-"):
+        raise NvmlUnavailable(f"cuda:{index} is a MIG instance ({entry}): NVML has no energy per instance")
+    uuid = _torch_uuid(index) or _driver_uuid(index)
+    if uuid is None:
         if entry.startswith("GPU-"):
             uuid = entry
         elif entry.isdigit():
