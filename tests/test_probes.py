@@ -341,6 +341,18 @@ def test_cli_probe_json(capsys, monkeypatch):
     assert rows[1]["joules_per_unit"] == pytest.approx(80.0 / rows[1]["value"], rel=0.2)
 
 
+def test_cli_probe_names_a_skipped_shape_on_one_stderr_line(capsys, monkeypatch):
+    """A skip goes to stderr only (--json lists results); benchmarks/gpu/summarize.py reads it back by its prefix, so
+    a reason wrapped at the console's width would lose its end there."""
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--preset",
+                            "llama-70b", "--seconds", "0.05", "--energy", "none", "--json")
+    assert code == 0 and [r["probe"] for r in json.loads(out)] == ["membw"]
+    (line,) = [text for text in err.splitlines() if text.startswith("skipped ")]
+    assert line.startswith("skipped llm-decode llama-70b: llama-70b in fp32") and line.endswith("GB free on cpu")
+
+
 def test_cli_probe_table(capsys, monkeypatch):
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
     code, out, _ = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "gemm", "--dtype", "fp32",

@@ -24,7 +24,12 @@ export PYTHONUNBUFFERED=1 HASHBENCH_CACHE_DIR="$W/cache" HASHBENCH_DB="$W/histor
 [ -d .gpu-data ] && export HASHBENCH_SHARED_DATA="$PWD/.gpu-data"
 PY=${PY:-python3}
 
-pack() { tar czf "$OUT/gpu-results.tar.gz" -C "$W" --exclude cache . 2>/dev/null; }
+# Written aside and renamed: a call cut short while packing still leaves the previous step's whole archive. (tar's
+# status 1 only says a file changed while it was read; the archive is whole.)
+pack() {
+  tar czf "$OUT/gpu-results.part" -C "$W" --exclude cache . 2>/dev/null
+  (($? <= 1)) && mv -f "$OUT/gpu-results.part" "$OUT/gpu-results.tar.gz"
+}
 
 step() {  # step NAME LIMIT_S COMMAND...: stdout to NAME.json/.txt, stderr to NAME.err
   local name=$1 limit=$2; shift 2

@@ -33,6 +33,12 @@ def why_missing(folder: Path, name: str) -> str:
     return f"{name}: no result ({'; '.join(step) or 'did not run'}{'; ' + last[0] if last else ''})"
 
 
+def skipped(folder: Path, name: str) -> list[str]:
+    """The probes a step skipped (a shape that does not fit, say): `hashbench probe` names them on stderr only."""
+    err = folder / f"{name}.err"
+    return [line for line in err.read_text().splitlines() if line.startswith("skipped ")] if err.exists() else []
+
+
 def mark(ok: bool) -> str:
     return "meets goal" if ok else "BELOW goal"
 
@@ -82,6 +88,7 @@ def summarize(folder: Path) -> list[str]:
             continue
         for r in rows:
             lines.append("  " + probe_line(r))
+        lines.extend("  " + line for line in skipped(folder, name))
     pytest_out = folder / "pytest-gpu.out"
     tail = pytest_out.read_text().strip().splitlines()[-1:] if pytest_out.exists() else []
     lines.append(f"pytest -m gpu: {tail[0]}" if tail else why_missing(folder, "pytest-gpu"))

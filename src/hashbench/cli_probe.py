@@ -143,7 +143,8 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
         if event == "start" and not as_json:
             err.print(f"[dim]{escape(label)}…[/dim]")
         elif event == "skip":
-            err.print(f"skipped {escape(label)}: {escape(str(payload))}")
+            # One line, however long: logs and benchmarks/gpu/summarize.py read it back by its prefix.
+            err.print(f"skipped {escape(label)}: {escape(str(payload))}", soft_wrap=True)
 
     with EnergyPlan(config) as energy:
         run = run_probes(settings, energy, listen)
