@@ -238,6 +238,24 @@ def test_defines_from_the_environment(host_kernel, monkeypatch):
         parse_defines("-DX=1")
 
 
+def test_run_benches_a_gpu_once_not_again_per_cpu_core(host_kernel, monkeypatch):
+    """`hashbench run` benches each CPU backend on one thread, then again on every core. The GPU launchers take
+    the whole batch whatever the thread count: a second row would be the same GPU measured twice, labelled with
+    the machine's core count."""
+    import types
+
+    from hashbench import run
+    from hashbench.backends.cython import CythonBackend
+    from hashbench.backends.python import PythonBackend
+
+    gpu, cpu, python = HostKernelBackend(host_kernel, 1), CythonBackend(), PythonBackend()
+    monkeypatch.setattr(run, "all_backends", lambda: [cpu, python, gpu])
+    configs, skipped = run.plan(types.SimpleNamespace(usable_cpus=16))
+    rows = [(c.backend, c.threads) for c in configs]
+    assert skipped == [] and rows.count(("cuda-host", 1)) == 1 and ("cuda-host", 16) not in rows
+    assert ("cython", 16) in rows and ("python", 16) not in rows  # the CPU kernels do scale; hashlib (GIL) not
+
+
 @pytest.mark.parametrize("defines", [("HB_SHR_ON_FMA=0",), ("HB_ROT_ON_FMA=1",), ("HB_SHR_ON_FMA=0", "HB_ROT_ON_FMA=1")])
 def test_fma_build_switches_keep_the_arithmetic(tmp_path, defines, mainnet_rows):
     """The IMAD forms of shifts and rotates (build options for measurements) hash the same."""

@@ -135,7 +135,7 @@ def plan(host: Host) -> tuple[list[Config], list[dict]]:
             continue
         impls = backend.impls()
         configs += [Config(backend.name, impl, 1) for impl in impls]
-        if host.usable_cpus > 1 and backend.name != "python":  # the GIL keeps python at one core
+        if host.usable_cpus > 1 and backend.scales_with_threads:  # not python (the GIL), not a GPU
             configs.append(Config(backend.name, backend.default_impl(), host.usable_cpus))
     return configs, skipped
 

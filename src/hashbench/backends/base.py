@@ -111,6 +111,8 @@ class Backend(ABC):
     chunk: int = 1 << 22
     # Whether _scan_part releases the GIL, so Python threads can run it in parallel.
     threads_via_python: bool = True
+    # Whether more CPU threads make it faster: `hashbench run` benches such a backend again on every core.
+    scales_with_threads: bool = True
 
     @abstractmethod
     def available(self) -> tuple[bool, str]:

@@ -144,6 +144,7 @@ class GpuBackend(Backend):
 
     chunk = 1 << 30  # ~0.1 s on an H100: a stop request is still answered quickly
     threads_via_python = False  # the GPUs take the whole batch; `threads` does not apply
+    scales_with_threads = False
 
     def __init__(self, devices: Sequence[int] | None = None, defines: Mapping[str, str] | None = None) -> None:
         self._devices_setting = list(devices) if devices is not None else None

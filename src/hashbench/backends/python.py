@@ -12,6 +12,7 @@ class PythonBackend(Backend):
     name = "python"
     chunk = 1 << 14  # ~1 MH/s: keep chunks short so a stop request is seen quickly
     threads_via_python = True  # correct with threads, though the GIL keeps it at one core
+    scales_with_threads = False
 
     def available(self) -> tuple[bool, str]:
         return True, ""
