@@ -187,6 +187,16 @@ def test_devices_get_disjoint_contiguous_sub_ranges(host_kernel):
     assert [backend.made[i].launches for i in range(3)] == [[(10, 334)], [(344, 333)], [(677, 333)]]
 
 
+def test_a_cpu_thread_count_neither_enlarges_a_gpu_batch_nor_is_recorded(host_kernel):
+    backend = HostKernelBackend(host_kernel, 1)
+    backend.chunk = 100
+    result = backend.scan(ScanJob(Header(bytes(76)), 1), 0, 400, threads=4)
+    assert backend.made[0].launches == [(0, 100), (100, 100), (200, 100), (300, 100)]
+    assert result.threads == 1 and result.hashes == 400
+    with pytest.raises(InputError):
+        backend.scan(ScanJob(Header(bytes(76)), 1), 0, 400, threads=0)
+
+
 def test_device_setting_and_environment_pick_gpus(host_kernel, monkeypatch):
     assert HostKernelBackend(host_kernel, 4).devices() == [0, 1, 2, 3]
     assert HostKernelBackend(host_kernel, 4, devices=[2]).devices() == [2]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import BackendUnavailable, InputError
 from ..header import Header
-from .base import Backend, ScanJob, split_range
+from .base import Backend, ScanJob, ScanResult, check_threads, split_range
 from .cuda_precompute import KernelJob, precompute
 
 # Block of 256 threads with the kernel's __launch_bounds__(256, 4): at most 64 registers, so
@@ -232,6 +232,11 @@ class GpuBackend(Backend):
             self._job = precompute(job.midstate, job.tail, job.target_words)
             self._job_key = job
         return self._job
+
+    def scan(self, job: ScanJob, start: int, count: int, *, threads: int = 1, **kwargs) -> ScanResult:
+        """The GPUs take the whole batch: a CPU thread count neither splits nor enlarges it, and is recorded as 1."""
+        check_threads(threads)
+        return super().scan(job, start, count, threads=1, **kwargs)
 
     def _scan_part(self, job: ScanJob, impl: str, start: int, count: int, max_found: int,
                    threads: int) -> tuple[int, list[int]]:
