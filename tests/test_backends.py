@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
+from itertools import pairwise
 
 import pytest
+from conftest import header_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,6 @@ from hashbench.backends import ScanJob
 from hashbench.backends.base import DEFAULT_MAX_FOUND, split_range
 from hashbench.errors import InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
-from conftest import header_of
 
 EASY_TOPS = (0x00FFFFFF, 0x0FFFFFFF, 0x3FFFFFFF, 0xFFFFFFFF)
 
@@ -117,7 +118,7 @@ def test_split_range_is_disjoint_and_complete():
         pieces = split_range(start, count, parts)
         assert all(n > 0 for _, n in pieces)
         assert pieces[0][0] == start and sum(n for _, n in pieces) == count
-        assert all(a + n == b for (a, n), (b, _) in zip(pieces, pieces[1:]))
+        assert all(a + n == b for (a, n), (b, _) in pairwise(pieces))
 
 
 def test_c_extension_is_built_and_dispatches():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+
 import pytest
 
 from hashbench.samples import real_headers

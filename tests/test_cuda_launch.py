@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import header_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +33,6 @@ from hashbench.backends.cuda_launch import (
 from hashbench.backends.cuda_precompute import KernelJob
 from hashbench.errors import InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
-from conftest import header_of
 
 HOST_DIR = Path(__file__).parent / "cuda_host"
 
@@ -236,7 +236,8 @@ def test_defines_from_the_environment(host_kernel, monkeypatch):
         parse_defines("-DX=1")
 
 
-@pytest.mark.parametrize("defines", [("HB_SHR_ON_FMA=0",), ("HB_ROT_ON_FMA=1",), ("HB_SHR_ON_FMA=0", "HB_ROT_ON_FMA=1")])
+@pytest.mark.parametrize("defines", [("HB_SHR_ON_FMA=0",), ("HB_ROT_ON_FMA=1",),
+                                     ("HB_SHR_ON_FMA=0", "HB_ROT_ON_FMA=1")])
 def test_fma_build_switches_keep_the_arithmetic(tmp_path, defines, mainnet_rows):
     """The IMAD forms of shifts and rotates (build options for measurements) hash the same."""
     backend = HostKernelBackend(build_host_kernel(tmp_path, defines), 2)

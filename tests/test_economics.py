@@ -6,15 +6,24 @@ import json
 import math
 
 import pytest
+from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 from hashbench import catalog
 from hashbench.economics import (
-    AIInputs, MiningInputs, ai_yield, difficulty_from_network_hashrate, hashprice_usd_per_ph_day, mining_yield,
-    network_hashrate_from_difficulty, subsidy_btc, subsidy_sats, time_shared_throughput,
-    watts_per_unit_yield_per_year)
+    AIInputs,
+    MiningInputs,
+    ai_yield,
+    difficulty_from_network_hashrate,
+    hashprice_usd_per_ph_day,
+    mining_yield,
+    network_hashrate_from_difficulty,
+    subsidy_btc,
+    subsidy_sats,
+    time_shared_throughput,
+    watts_per_unit_yield_per_year,
+)
 from hashbench.errors import InputError
 from hashbench.units import format_si, format_usd, parse_si
 

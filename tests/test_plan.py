@@ -7,12 +7,21 @@ from itertools import product
 from pathlib import Path
 
 import pytest
-
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+
 from hashbench.errors import InputError
 from hashbench.market import packaged_snapshot
 from hashbench.plan import (
-    METHOD, PlanMarket, allocate, axis_around, load_sites, options, parse_sites, plan_site, sensitivity_grid)
+    METHOD,
+    PlanMarket,
+    allocate,
+    axis_around,
+    load_sites,
+    options,
+    parse_sites,
+    plan_site,
+    sensitivity_grid,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
 cents = lambda x: round(x, 2)  # noqa: E731

@@ -230,7 +230,7 @@ def test_gemm_beside_torch_matmul():
     j = r.to_json()
     assert j["unit"] == "FLOP/s" and j["value"] > 0 and j["reference_value"] > 0
     assert j["reference_impl"] == "torch.matmul"
-    pairs = sorted(a / b for a, b in zip(r.samples, r.reference_samples))
+    pairs = sorted(a / b for a, b in zip(r.samples, r.reference_samples, strict=True))
     assert j["reference_ratio"] == pytest.approx(pairs[len(pairs) // 2] if len(pairs) % 2 else
                                                  (pairs[len(pairs) // 2 - 1] + pairs[len(pairs) // 2]) / 2)
     assert len(r.samples) >= 3 and len(r.reference_samples) == len(r.samples)

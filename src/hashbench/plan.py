@@ -23,8 +23,21 @@ from pathlib import Path
 
 from . import catalog
 from .economics import (
-    DECLARED, ESTIMATED, GPU_HOUR, MEASURED, NAMEPLATE, TOKENS, AIInputs, MiningInputs, Sourced, ai_yield,
-    hashprice_usd_per_ph_day, mining_yield, require_positive, subsidy_btc)
+    DECLARED,
+    ESTIMATED,
+    GPU_HOUR,
+    MEASURED,
+    NAMEPLATE,
+    TOKENS,
+    AIInputs,
+    MiningInputs,
+    Sourced,
+    ai_yield,
+    hashprice_usd_per_ph_day,
+    mining_yield,
+    require_positive,
+    subsidy_btc,
+)
 from .errors import InputError
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot
 from .runfile import DECODE, load_run

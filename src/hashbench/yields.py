@@ -11,9 +11,24 @@ from dataclasses import dataclass, field, fields
 
 from . import catalog
 from .economics import (
-    DECLARED, ESTIMATED, GPU_HOUR, MEASURED, NAMEPLATE, TOKENS, AIInputs, AIYield, MiningInputs, MiningYield,
-    Sourced, ai_yield, combined_kind, difficulty_from_network_hashrate, mining_yield, subsidy_btc,
-    time_shared_throughput)
+    DECLARED,
+    ESTIMATED,
+    GPU_HOUR,
+    MEASURED,
+    NAMEPLATE,
+    TOKENS,
+    AIInputs,
+    AIYield,
+    MiningInputs,
+    MiningYield,
+    Sourced,
+    ai_yield,
+    combined_kind,
+    difficulty_from_network_hashrate,
+    mining_yield,
+    subsidy_btc,
+    time_shared_throughput,
+)
 from .errors import InputError
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
