@@ -355,6 +355,31 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert cents(ai["revenue_usd_per_day"]) == 27.00
 
 
+def test_yield_from_run_says_a_board_or_package_meter_is_not_the_wall(tmp_path):
+    """The labels a real run writes ("nvml (gpu board)", "rapl (cpu package)", from EnergyReading.label): the
+    figures resting on them say the node and the wall draw more; a node meter needs no such note."""
+    from hashbench.energy import EnergyReading
+
+    def label(source: str, layer: str) -> str:
+        return EnergyReading(source, layer, "energy counter", 1.0, 1.0).label
+
+    path = _run_file(tmp_path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for bench in data["benchmarks"]:
+        bench["power_source"] = label("rapl", "cpu package")
+    for probe in data["probes"]:
+        probe["power_source"] = label("nvml", "gpu board")
+    write_json(path, data)
+    report = invoke_json("yield", "--from-run", str(path), "--power-price", "0.05", "--utilization", "0.5")
+    assert any("rapl (cpu package) is the CPU package and DRAM only" in n for n in report["mining"]["notes"])
+    assert any("nvml (gpu board) is the GPU board only" in n for n in report["ai"]["notes"])
+    for bench in data["benchmarks"]:
+        bench["power_source"] = label("ipmi", "node")
+    write_json(path, data)
+    mining = invoke_json("yield", "--from-run", str(path), "--power-price", "0.05")["mining"]
+    assert not any("the wall draw more" in n for n in mining["notes"])
+
+
 def test_yield_from_run_time_shares_prefill_and_decode(tmp_path):
     data = invoke_json("yield", "--from-run", str(_run_file(tmp_path)), "--input-per-output", "4",
                        "--usd-per-mtok", "0.20", "--usd-per-mtok-input", "0.05", "--utilization", "1",
