@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 
@@ -87,8 +86,3 @@ def run_cli(*args: str) -> tuple[int, str, str]:
             code = exc.code if isinstance(exc.code, int) else 0
     return code, out.getvalue(), err.getvalue()
 
-
-# For subprocesses: the entry point with the results commands registered.
-CLI_PRELUDE = ("import sys; from hashbench.cli import cli, main; from hashbench.cli_results import COMMANDS; "
-               "[cli.add_command(c) for c in COMMANDS if c.name not in cli.commands]; main(sys.argv[1:])")
-PYTHON = sys.executable
