@@ -201,6 +201,14 @@ def test_malformed_site_files(tmp_path, text, fragment):
     assert "\n" not in str(info.value)
 
 
+def test_unreadable_site_file_is_one_line(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_bytes(b"name = \"\xff\xfe\"\n")  # not UTF-8
+    with pytest.raises(InputError, match=r"^cannot read site file '.*sites\.toml': .*utf-8") as info:
+        load_sites(path, packaged_snapshot())
+    assert "\n" not in str(info.value)
+
+
 def test_parse_sites_needs_a_table_per_site():
     with pytest.raises(InputError, match="expected a table"):
         parse_sites({"site": [1]}, "x.toml", packaged_snapshot())
