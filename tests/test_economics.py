@@ -468,6 +468,31 @@ def test_yield_market_file_from_the_environment(tmp_path):
     assert data["mining"]["inputs"]["btc_price_usd"]["source"] == "market snapshot 2026-02-01"
 
 
+def test_economics_commands_are_on_the_real_cli(capsys):
+    """The tests above drive yield, market and plan through a group of their own; `hashbench` itself must have them,
+    with its own one-line errors."""
+    from pathlib import Path
+
+    from hashbench.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        captured = capsys.readouterr()
+        return exit_info.value.code, captured.out, captured.err
+
+    code, out, err = run("yield", "--asic", "S21", "--json")
+    assert code == 0 and json.loads(out)["mining"]["inputs"]["watts"]["kind"] == "nameplate", err
+    code, out, err = run("market", "show", "--json")
+    assert code == 0 and json.loads(out)["date"] == "2025-11-18", err
+    example = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+    code, out, err = run("plan", str(example), "--btc-prices", "91k", "--difficulties", "152T", "--power-prices",
+                         "0.035", "--json")
+    assert code == 0 and [s["name"] for s in json.loads(out)["sites"]] == ["West Texas", "Quebec hydro"], err
+    code, out, err = run("yield", "--asic", "S99")
+    assert code == 2 and out == "" and err.startswith("hashbench: error: unknown ASIC 'S99'") and err.count("\n") == 1
+
+
 def test_watts_beside_an_asic_belong_to_the_asic():
     data = invoke_json("yield", "--asic", "S21", "--watts", "3300", "--gpu", "H100 SXM")
     assert data["mining"]["inputs"]["watts"]["value"] == 3300

@@ -329,11 +329,8 @@ def test_a_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
 
 
 def invoke(capsys, *args: str) -> tuple[int, str, str]:
-    from hashbench.cli import cli, main
-    from hashbench.cli_probe import probe
+    from hashbench.cli import main
 
-    if "probe" not in cli.commands:  # until cli.py registers it
-        cli.add_command(probe)
     with pytest.raises(SystemExit) as exit_info:
         main(list(args))
     captured = capsys.readouterr()
