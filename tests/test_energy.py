@@ -349,6 +349,7 @@ def test_rapl_through_the_meter(tmp_path):
     r = meter.reading()
     assert (r.source, r.layer, r.joules_gross) == ("rapl", "cpu package", pytest.approx(2.5))
     assert r.samples >= 2 and r.update_period_s == pytest.approx(0.001)
+    assert "update period 1 ms nominal, not measured" in r.detail  # NVML's is measured; this one is a constant
 
 
 # --- IPMI ------------------------------------------------------------------------------------------------------------
