@@ -113,6 +113,35 @@ def test_bad_ranges_rejected(backend_impl, start, count):
         scan_nonces(backend_impl, Header(bytes(76)), 1, start, count)
 
 
+def test_a_share_hashlib_does_not_confirm_is_an_error_not_a_result():
+    """scan() re-checks every nonce a kernel reports: a kernel bug that reports a miss as a share is raised."""
+    from hashbench.backends.base import Backend, BackendError
+
+    header = Header.from_hex(  # the genesis block
+        "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc"
+        "81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
+    real = header.nonce
+
+    class Reports(Backend):
+        name = "reports"
+
+        def __init__(self, nonces: list[int]) -> None:
+            self.nonces = nonces
+
+        def available(self) -> tuple[bool, str]:
+            return True, ""
+
+        def _scan_part(self, job, impl, start, count, max_found, threads):
+            inside = [n for n in self.nonces if start <= n < start + count]
+            return len(inside), inside[:max_found]
+
+    job = ScanJob(header, header.target)
+    [share] = Reports([real]).scan(job, real - 10, 20).found
+    assert share.nonce == real and share.hash.startswith("000000000019d6689c")
+    with pytest.raises(BackendError, match=f"reported nonce {real + 1} whose hash does not meet the target"):
+        Reports([real, real + 1]).scan(job, real - 10, 20)
+
+
 def test_split_range_is_disjoint_and_complete():
     for start, count, parts in [(0, 10, 3), (NONCE_SPACE - 7, 7, 16), (100, 1, 4), (0, 2**32, 5)]:
         pieces = split_range(start, count, parts)
