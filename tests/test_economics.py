@@ -345,6 +345,9 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert m["inputs"]["watts"]["value"] == pytest.approx(200.0)  # 1,000 J over 5 s
     assert m["figure_kinds"]["joules_per_th"] == "measured"
     assert m["joules_per_th"] == pytest.approx(1e6)  # 200 W / 0.0002 TH/s
+    # set beside the most efficient ASIC's nameplate (S23 Hyd 9.5 J/TH), not a rule of thumb
+    assert "1,000,000 J/TH (measured), 105,263× the energy per hash of the Antminer S23 Hyd (9.5 J/TH nameplate" \
+        in " ".join(m["notes"])
     tokens = ai["inputs"]["tokens_per_second"]
     assert (tokens["value"], tokens["source"], tokens["kind"]) == (5000.0, "measured (run file)", "measured")
     assert "llm-decode llama-3.1-8b fp8 batch 64 on cuda:0" in tokens["detail"]

@@ -213,7 +213,10 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
     kinds["joules_per_th"] = combined_kind(inputs["hashrate_hps"].kind, inputs["watts"].kind)
     notes = ["profit counts power only: no hardware, hosting, staff or depreciation"]
     if inputs["hashrate_hps"].source == RUN:
-        notes.append("hashrate measured on this machine; ASICs hash about a million times faster per watt")
+        best = min(catalog.asics(), key=lambda a: a.j_per_th)
+        notes.append(f"hashrate measured on this machine: {result.joules_per_th:,.0f} J/TH ({kinds['joules_per_th']}),"
+                     f" {result.joules_per_th / best.j_per_th:,.0f}× the energy per hash of the {best.model} "
+                     f"({best.j_per_th:g} J/TH nameplate, at the wall)")
     if inputs["watts"].source == RUN and (note := _layer_note(run.best_hashing(True).power_source)):
         notes.append(note)
     return Section(inputs, result, kinds, market.label, tuple(notes))
