@@ -1,10 +1,9 @@
-"""Shared pieces of the results tests: a fake host, runs with chosen samples, the CLI with the results commands."""
+"""Shared pieces of the results tests: a fake host, runs with chosen samples, the real CLI in this process."""
 
 from __future__ import annotations
 
 import io
 import random
-import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 
@@ -62,22 +61,10 @@ def rate(name: str, samples) -> Measurement:
     return Measurement(name=name, kind=HASHRATE, unit="H/s", samples=tuple(samples))
 
 
-def register_results_commands():
-    """The results commands on the main group (a no-op once cli.py registers them itself)."""
-    from hashbench.cli import cli
-    from hashbench.cli_results import COMMANDS
-
-    for command in COMMANDS:
-        if command.name not in cli.commands:
-            cli.add_command(command)
-    return cli
-
-
 def run_cli(*args: str) -> tuple[int, str, str]:
     """`hashbench ARGS` in this process through the real entry point: (exit code, stdout, stderr)."""
     from hashbench.cli import main
 
-    register_results_commands()
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         try:
@@ -87,8 +74,3 @@ def run_cli(*args: str) -> tuple[int, str, str]:
             code = exc.code if isinstance(exc.code, int) else 0
     return code, out.getvalue(), err.getvalue()
 
-
-# For subprocesses: the entry point with the results commands registered.
-CLI_PRELUDE = ("import sys; from hashbench.cli import cli, main; from hashbench.cli_results import COMMANDS; "
-               "[cli.add_command(c) for c in COMMANDS if c.name not in cli.commands]; main(sys.argv[1:])")
-PYTHON = sys.executable

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
+from itertools import pairwise
 
 import pytest
+from conftest import header_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,6 @@ from hashbench.backends import ScanJob
 from hashbench.backends.base import DEFAULT_MAX_FOUND, split_range
 from hashbench.errors import InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
-from conftest import header_of
 
 EASY_TOPS = (0x00FFFFFF, 0x0FFFFFFF, 0x3FFFFFFF, 0xFFFFFFFF)
 
@@ -112,12 +113,41 @@ def test_bad_ranges_rejected(backend_impl, start, count):
         scan_nonces(backend_impl, Header(bytes(76)), 1, start, count)
 
 
+def test_a_share_hashlib_does_not_confirm_is_an_error_not_a_result():
+    """scan() re-checks every nonce a kernel reports: a kernel bug that reports a miss as a share is raised."""
+    from hashbench.backends.base import Backend, BackendError
+
+    header = Header.from_hex(  # the genesis block
+        "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc"
+        "81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
+    real = header.nonce
+
+    class Reports(Backend):
+        name = "reports"
+
+        def __init__(self, nonces: list[int]) -> None:
+            self.nonces = nonces
+
+        def available(self) -> tuple[bool, str]:
+            return True, ""
+
+        def _scan_part(self, job, impl, start, count, max_found, threads):
+            inside = [n for n in self.nonces if start <= n < start + count]
+            return len(inside), inside[:max_found]
+
+    job = ScanJob(header, header.target)
+    [share] = Reports([real]).scan(job, real - 10, 20).found
+    assert share.nonce == real and share.hash.startswith("000000000019d6689c")
+    with pytest.raises(BackendError, match=f"reported nonce {real + 1} whose hash does not meet the target"):
+        Reports([real, real + 1]).scan(job, real - 10, 20)
+
+
 def test_split_range_is_disjoint_and_complete():
     for start, count, parts in [(0, 10, 3), (NONCE_SPACE - 7, 7, 16), (100, 1, 4), (0, 2**32, 5)]:
         pieces = split_range(start, count, parts)
         assert all(n > 0 for _, n in pieces)
         assert pieces[0][0] == start and sum(n for _, n in pieces) == count
-        assert all(a + n == b for (a, n), (b, _) in zip(pieces, pieces[1:]))
+        assert all(a + n == b for (a, n), (b, _) in pairwise(pieces))
 
 
 def test_c_extension_is_built_and_dispatches():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+
 import pytest
 
 from hashbench.samples import real_headers
@@ -126,8 +127,12 @@ def test_run_quick_writes_result(tmp_path):
     hashing = [b["extra_info"] for b in data["benchmarks"] if b["name"].startswith("sha256d[")]
     assert {("cython", 1), ("python", 1)} <= {(b["backend"], b["threads"]) for b in hashing}
     assert all(b["hashrate"] > 0 for b in hashing)
-    # every hashing measurement sat inside an energy window: declared 100 W over its timed seconds
-    assert all(b["energy_provenance"] == "declared" and b["joules_per_th"] > 0 for b in hashing)
+    # every hashing measurement sat inside an energy window: declared 100 W over its timed seconds, divided by the
+    # terahashes counted in it (units checked end to end: J, not kJ; TH, not GH)
+    for b in hashing:
+        assert b["energy_provenance"] == "declared" and b["energy_reading"]["label"] == "declared 100 W"
+        assert b["energy_j"] == pytest.approx(100.0 * b["energy_reading"]["window_s"])
+        assert b["joules_per_th"] == pytest.approx(b["energy_j"] / (b["hashes"] / 1e12))
     probes = {b["name"].split("[")[0] for b in data["benchmarks"] if not b["name"].startswith("sha256d[")}
     assert {"gemm", "membw", "llm-prefill", "llm-decode"} <= probes
 

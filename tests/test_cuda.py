@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import header_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from hashbench.backends.cuda import CudaBackend
 from hashbench.backends.cuda_launch import CAPACITY
 from hashbench.backends.pycuda import PycudaBackend
 from hashbench.header import NONCE_SPACE, Header, hash_int
-from conftest import header_of
 
 pytestmark = pytest.mark.gpu
 

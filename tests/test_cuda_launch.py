@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import header_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +35,6 @@ from hashbench.backends.cuda_launch import (
 from hashbench.backends.cuda_precompute import KernelJob
 from hashbench.errors import InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
-from conftest import header_of
 
 HOST_DIR = Path(__file__).parent / "cuda_host"
 
@@ -266,7 +266,8 @@ def test_run_benches_a_gpu_once_not_again_per_cpu_core(host_kernel, monkeypatch)
     assert ("cython", 16) in rows and ("python", 16) not in rows  # the CPU kernels do scale; hashlib (GIL) not
 
 
-@pytest.mark.parametrize("defines", [("HB_SHR_ON_FMA=0",), ("HB_ROT_ON_FMA=1",), ("HB_SHR_ON_FMA=0", "HB_ROT_ON_FMA=1")])
+@pytest.mark.parametrize("defines", [("HB_SHR_ON_FMA=0",), ("HB_ROT_ON_FMA=1",),
+                                     ("HB_SHR_ON_FMA=0", "HB_ROT_ON_FMA=1")])
 def test_fma_build_switches_keep_the_arithmetic(tmp_path, defines, mainnet_rows):
     """The IMAD forms of shifts and rotates (build options for measurements) hash the same."""
     backend = HostKernelBackend(build_host_kernel(tmp_path, defines), 2)

@@ -9,6 +9,7 @@ import hashlib
 import random
 
 import pytest
+from conftest import header_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from hashbench.backends.cuda_precompute import (
     precompute,
 )
 from hashbench.header import NONCE_SPACE, Header, hash_int, sha256_compress, target_words
-from conftest import header_of
 
 
 def kernel_job(header: Header, target: int):

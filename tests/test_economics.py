@@ -6,15 +6,24 @@ import json
 import math
 
 import pytest
+from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 from hashbench import catalog
 from hashbench.economics import (
-    AIInputs, MiningInputs, ai_yield, difficulty_from_network_hashrate, hashprice_usd_per_ph_day, mining_yield,
-    network_hashrate_from_difficulty, subsidy_btc, subsidy_sats, time_shared_throughput,
-    watts_per_unit_yield_per_year)
+    AIInputs,
+    MiningInputs,
+    ai_yield,
+    difficulty_from_network_hashrate,
+    hashprice_usd_per_ph_day,
+    mining_yield,
+    network_hashrate_from_difficulty,
+    subsidy_btc,
+    subsidy_sats,
+    time_shared_throughput,
+    watts_per_unit_yield_per_year,
+)
 from hashbench.errors import InputError
 from hashbench.units import format_si, format_usd, parse_si
 
@@ -336,6 +345,9 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert m["inputs"]["watts"]["value"] == pytest.approx(200.0)  # 1,000 J over 5 s
     assert m["figure_kinds"]["joules_per_th"] == "measured"
     assert m["joules_per_th"] == pytest.approx(1e6)  # 200 W / 0.0002 TH/s
+    # set beside the most efficient ASIC's nameplate (S23 Hyd 9.5 J/TH), not a rule of thumb
+    assert "1,000,000 J/TH (measured), 105,263× the energy per hash of the Antminer S23 Hyd (9.5 J/TH nameplate" \
+        in " ".join(m["notes"])
     tokens = ai["inputs"]["tokens_per_second"]
     assert (tokens["value"], tokens["source"], tokens["kind"]) == (5000.0, "measured (run file)", "measured")
     assert "llm-decode llama-3.1-8b fp8 batch 64 on cuda:0" in tokens["detail"]
@@ -344,6 +356,31 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert ai["figure_kinds"]["joules_per_token"] == "measured"
     # 8B class read from the preset: 5,000 × 86,400 × 0.5 × $0.125 / 1e6 = $27.00
     assert cents(ai["revenue_usd_per_day"]) == 27.00
+
+
+def test_yield_from_run_says_a_board_or_package_meter_is_not_the_wall(tmp_path):
+    """The labels a real run writes ("nvml (gpu board)", "rapl (cpu package)", from EnergyReading.label): the
+    figures resting on them say the node and the wall draw more; a node meter needs no such note."""
+    from hashbench.energy import EnergyReading
+
+    def label(source: str, layer: str) -> str:
+        return EnergyReading(source, layer, "energy counter", 1.0, 1.0).label
+
+    path = _run_file(tmp_path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for bench in data["benchmarks"]:
+        bench["power_source"] = label("rapl", "cpu package")
+    for probe in data["probes"]:
+        probe["power_source"] = label("nvml", "gpu board")
+    write_json(path, data)
+    report = invoke_json("yield", "--from-run", str(path), "--power-price", "0.05", "--utilization", "0.5")
+    assert any("rapl (cpu package) is the CPU package and DRAM only" in n for n in report["mining"]["notes"])
+    assert any("nvml (gpu board) is the GPU board only" in n for n in report["ai"]["notes"])
+    for bench in data["benchmarks"]:
+        bench["power_source"] = label("ipmi", "node")
+    write_json(path, data)
+    mining = invoke_json("yield", "--from-run", str(path), "--power-price", "0.05")["mining"]
+    assert not any("the wall draw more" in n for n in mining["notes"])
 
 
 def test_yield_from_run_time_shares_prefill_and_decode(tmp_path):
@@ -432,6 +469,31 @@ def test_yield_market_file_from_the_environment(tmp_path):
     data = invoke_json("yield", "--asic", "S21", env={"HASHBENCH_MARKET": str(market)})
     assert data["mining"]["inputs"]["btc_price_usd"]["value"] == 70000
     assert data["mining"]["inputs"]["btc_price_usd"]["source"] == "market snapshot 2026-02-01"
+
+
+def test_economics_commands_are_on_the_real_cli(capsys):
+    """The tests above drive yield, market and plan through a group of their own; `hashbench` itself must have them,
+    with its own one-line errors."""
+    from pathlib import Path
+
+    from hashbench.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        captured = capsys.readouterr()
+        return exit_info.value.code, captured.out, captured.err
+
+    code, out, err = run("yield", "--asic", "S21", "--json")
+    assert code == 0 and json.loads(out)["mining"]["inputs"]["watts"]["kind"] == "nameplate", err
+    code, out, err = run("market", "show", "--json")
+    assert code == 0 and json.loads(out)["date"] == "2025-11-18", err
+    example = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+    code, out, err = run("plan", str(example), "--btc-prices", "91k", "--difficulties", "152T", "--power-prices",
+                         "0.035", "--json")
+    assert code == 0 and [s["name"] for s in json.loads(out)["sites"]] == ["West Texas", "Quebec hydro"], err
+    code, out, err = run("yield", "--asic", "S99")
+    assert code == 2 and out == "" and err.startswith("hashbench: error: unknown ASIC 'S99'") and err.count("\n") == 1
 
 
 def test_watts_beside_an_asic_belong_to_the_asic():

@@ -49,10 +49,12 @@ def test_power_window_integrates_a_constant_source_over_exactly_the_window():
     time.sleep(0.2)
     result = window.stop()
     assert result.joules == pytest.approx(100.0 * result.seconds, rel=1e-9)
-    assert result.samples >= 10 and result.interval_s < 0.05
+    # One sample before the window opens and one after it closes are all a loaded machine guarantees (how often
+    # the thread got to sample in between is a timing, and a slow rate is flagged: the test below).
+    assert result.samples >= 2 and result.interval_s > 0
 
 
-def test_power_window_follows_a_ramp_at_ten_hertz_or_more():
+def test_power_window_integrates_a_ramp_exactly():
     t0 = clock()
     window = PowerWindow(lambda: 40.0 + 200.0 * (clock() - t0), 0.05)  # 20 Hz, as the NVML fallback samples
     window.start()
@@ -62,7 +64,26 @@ def test_power_window_follows_a_ramp_at_ten_hertz_or_more():
     result = window.stop()
     exact = 40.0 * (end - start) + 100.0 * ((end - t0) ** 2 - (start - t0) ** 2)
     assert result.joules == pytest.approx(exact, rel=0.02)
-    assert 1 / result.interval_s >= 10
+
+
+def test_power_sampled_slower_than_asked_is_flagged():
+    """A sensor read that takes 0.15 s cannot be sampled at the 20 Hz asked: the reading says at what rate it was."""
+    class SlowSensor(FakePower):
+        interval_s = 0.05
+
+        def read_watts(self) -> float:
+            time.sleep(0.15)
+            return self.watts
+
+    with EnergyMeter(SlowSensor(80.0), idle_seconds=0.0) as meter:
+        time.sleep(0.5)
+    r = meter.reading()
+    assert r.update_period_s >= 0.15 and r.joules_gross == pytest.approx(80.0 * r.window_s)
+    assert any(f"power sampled at {1 / r.update_period_s:.1f} Hz, below the 10 Hz asked" in f for f in r.flags)
+    with EnergyMeter(FakePower(80.0), idle_seconds=0.0) as meter:  # 100 Hz asked, the read is instant
+        time.sleep(0.2)
+    flagged = any("below the 10 Hz asked" in f for f in meter.reading().flags)
+    assert flagged == (meter.reading().update_period_s > 0.1)  # flagged exactly when it fell below 10 Hz
 
 
 def test_power_window_counts_failed_reads():
@@ -328,6 +349,7 @@ def test_rapl_through_the_meter(tmp_path):
     r = meter.reading()
     assert (r.source, r.layer, r.joules_gross) == ("rapl", "cpu package", pytest.approx(2.5))
     assert r.samples >= 2 and r.update_period_s == pytest.approx(0.001)
+    assert "update period 1 ms nominal, not measured" in r.detail  # NVML's is measured; this one is a constant
 
 
 # --- IPMI ------------------------------------------------------------------------------------------------------------
@@ -697,6 +719,49 @@ def test_hash_energy_fields_when_the_window_held_warm_up():
     assert hash_energy_fields(reading, 10 ** 12, timed_seconds=3.99)["energy_j"] == 400.0  # within 2 %: as is
 
 
+def test_bench_meters_the_timed_scans_only():
+    """J/TH divides the window's joules by the hashes bench counted: warm-up and calibration scans must fall
+    outside the window, and every counted scan inside it."""
+    from hashbench.backends.base import Backend, ScanResult
+    from hashbench.bench import bench_backend
+
+    inside = {"open": False, "hashes": 0, "scans": 0, "outside": 0}
+
+    class SimulatedBackend(Backend):
+        name = "simulated"
+
+        def available(self) -> tuple[bool, str]:
+            return True, ""
+
+        def _scan_part(self, *args):  # pragma: no cover - scan() is overridden
+            raise NotImplementedError
+
+        def scan(self, job, start, count, *, impl=None, threads=1, max_found=0, stop=None) -> ScanResult:
+            if inside["open"]:
+                inside["hashes"] += count
+                inside["scans"] += 1
+            else:
+                inside["outside"] += 1
+            return ScanResult(self.name, "sim", threads, start, count, count / 1e6, 0, [])  # 1 MH/s, simulated
+
+    class Window:
+        def __enter__(self):
+            inside["open"] = True
+            return self
+
+        def __exit__(self, *exc) -> None:
+            inside["open"] = False
+
+        def reading(self) -> EnergyReading:
+            return EnergyReading("rapl", "cpu package", "energy counter", 1.0, 50.0)
+
+    result = bench_backend(SimulatedBackend(), seconds=0.5, window=Window)
+    assert inside["outside"] >= 1  # calibration ran, outside the window
+    assert inside["scans"] == len(result.samples) >= 3 and inside["hashes"] == result.hashes
+    fields = result.to_json()
+    assert fields["joules_per_th"] == pytest.approx(50.0 / (result.hashes / 1e12))
+
+
 # --- several GPUs metered as one ------------------------------------------------------------------------------------
 
 
@@ -733,7 +798,7 @@ def test_energy_check_nvml_counter_against_sampled_power(monkeypatch):
     assert [s.method for s in opened.sources] == ["energy counter", "sampled power"]
     result = run_check(opened, "cuda:0", 0.05, idle_load(1.0))
     opened.close()
-    assert result.seconds == pytest.approx(1.0, abs=0.2) and len(result.readings) == 2
+    assert result.seconds >= 1.0 and len(result.readings) == 2  # the window holds the whole 1 s of idle load
     (verdict,) = result.verdicts
     assert verdict.layer == "gpu board" and verdict.agree and result.passed
     assert abs(verdict.relative_difference) < 0.05

@@ -6,6 +6,7 @@ import hashlib
 import struct
 
 import pytest
+from conftest import header_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,7 +25,6 @@ from hashbench.header import (
     target_to_bits,
     target_words,
 )
-from conftest import header_of
 
 GENESIS = (
     "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"

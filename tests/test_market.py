@@ -8,12 +8,19 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+
 from hashbench.economics import hashprice_usd_per_ph_day, subsidy_btc
 from hashbench.errors import InputError
 from hashbench.market import (
-    FIGURES, Offline, fetch_snapshot, load_snapshot, packaged_snapshot, resolve_base_url, save_snapshot)
+    FIGURES,
+    Offline,
+    fetch_snapshot,
+    load_snapshot,
+    packaged_snapshot,
+    resolve_base_url,
+    save_snapshot,
+)
 
 TIP_HASH = "00000000000000000001b3a5c1e9e3b2f0f0a1a2a3a4a5a6a7a8a9aaabacadae"
 

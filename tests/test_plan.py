@@ -7,12 +7,21 @@ from itertools import product
 from pathlib import Path
 
 import pytest
-
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+
 from hashbench.errors import InputError
 from hashbench.market import packaged_snapshot
 from hashbench.plan import (
-    METHOD, PlanMarket, allocate, axis_around, load_sites, options, parse_sites, plan_site, sensitivity_grid)
+    METHOD,
+    PlanMarket,
+    allocate,
+    axis_around,
+    load_sites,
+    options,
+    parse_sites,
+    plan_site,
+    sensitivity_grid,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
 cents = lambda x: round(x, 2)  # noqa: E731
@@ -189,6 +198,14 @@ def test_malformed_site_files(tmp_path, text, fragment):
     with pytest.raises(InputError) as info:
         load_sites(path, packaged_snapshot())
     assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unreadable_site_file_is_one_line(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_bytes(b"name = \"\xff\xfe\"\n")  # not UTF-8
+    with pytest.raises(InputError, match=r"^cannot read site file '.*sites\.toml': .*utf-8") as info:
+        load_sites(path, packaged_snapshot())
     assert "\n" not in str(info.value)
 
 

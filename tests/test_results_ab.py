@@ -103,16 +103,20 @@ def test_ab_input_errors(tiny_repo, tmp_path):
 
 
 def test_ab_real_workers_run_each_trees_own_code(tmp_path, monkeypatch):
-    """Real worker processes on a clone of this repository (python backend: no build needed)."""
+    """Real worker processes on a clone of this repository (python backend: no build needed). The clone's working
+    tree renames the python backend's implementation, so each side's answer shows whose code it ran."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    edited = clone / "src" / "hashbench" / "backends" / "python.py"
+    edited.write_text(edited.read_text() + "\n\nPythonBackend.impls = lambda self: ['python-edited-head']\n")
     monkeypatch.chdir(clone)
     code, out, err = run_cli("ab", "--base", "HEAD", "--backend", "python", "--no-build", "--samples", "4",
                              "--sample-seconds", "0.02", "--json")
     assert code in (0, 1), err
     data = json.loads(out)
     assert data["base"]["commit"] == _git(clone, "rev-parse", "HEAD") and data["head"]["commit"] is None
-    assert data["base"]["impl"] == data["head"]["impl"] == "python"
+    assert (data["base"]["impl"], data["head"]["impl"]) == ("python", "python-edited-head")
+    assert any("different implementations" in n for n in data["compare"]["notes"])
     assert len(data["samples"]["base"]) == len(data["samples"]["head"]) == 4 and data["order"] == "ABBAABBA"
     assert all(s > 0 for s in data["samples"]["base"] + data["samples"]["head"])
     assert data["compare"]["rows"][0]["name"] == "sha256d[python-default-x1]"

@@ -13,13 +13,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
+from .backends import ScanJob, all_backends, describe, get_backend
+from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
 from .cli_options import devices_option
 from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
-from .backends import ScanJob, all_backends, describe, get_backend
-from .bench import bench_backend
 from .errors import HashbenchError, InputError
 from .header import Header, bits_to_target, parse_bits, parse_target
 
@@ -133,7 +133,8 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 
 @cli.command()
 @devices_option
-@click.option("--backend", "backend_names_", multiple=True, help="Backend to bench (repeatable; default: all available).")
+@click.option("--backend", "backend_names_", multiple=True,
+              help="Backend to bench (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Timed seconds per backend.")
@@ -175,7 +176,8 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
 
 @cli.command()
 @devices_option
-@click.option("--backend", "backend_names_", multiple=True, help="Backend to check (repeatable; default: all available).")
+@click.option("--backend", "backend_names_", multiple=True,
+              help="Backend to check (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--headers", "header_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),

@@ -19,8 +19,18 @@ from rich.table import Table
 from .economics import Sourced
 from .errors import InputError
 from .market import (
-    BASE_URL_ENV, DEFAULT_TIMEOUT_S, FEE_WINDOWS, FIGURES, MARKET_ENV, MarketSnapshot, Offline, fetch_snapshot,
-    load_snapshot, resolve_base_url, save_snapshot)
+    BASE_URL_ENV,
+    DEFAULT_TIMEOUT_S,
+    FEE_WINDOWS,
+    FIGURES,
+    MARKET_ENV,
+    MarketSnapshot,
+    Offline,
+    fetch_snapshot,
+    load_snapshot,
+    resolve_base_url,
+    save_snapshot,
+)
 from .units import format_si, format_usd, format_usd_short, parse_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
@@ -141,7 +151,8 @@ market_option = click.option(
 @click.option("--asic", default=None, help="Catalog ASIC (e.g. 'S21 XP'): nameplate hashrate and watts.")
 @click.option("--gpu", default=None, help="Catalog GPU (e.g. 'H100 SXM'): nameplate TDP, published tokens/s.")
 @click.option("--hashrate", default=None, help="Hashrate in H/s; SI suffixes accepted (270T, 1.2 PH/s).")
-@click.option("--watts", default=None, help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
+@click.option("--watts", default=None,
+              help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
 @click.option("--ai-watts", default=None, help="Power at full load while serving AI, W.")
 @click.option("--btc-price", type=float, default=None, help="USD per BTC.")
 @click.option("--difficulty", default=None, help="Network difficulty (152T accepted).")

@@ -51,7 +51,7 @@ def sha256_compress(state: tuple[int, ...], block: bytes) -> tuple[int, ...]:
         t1 = (h + (_ror(e, 6) ^ _ror(e, 11) ^ _ror(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) & _M32
         t2 = ((_ror(a, 2) ^ _ror(a, 13) ^ _ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & _M32
         h, g, f, e, d, c, b, a = g, f, e, (d + t1) & _M32, c, b, a, (t1 + t2) & _M32
-    return tuple((s + v) & _M32 for s, v in zip(state, (a, b, c, d, e, f, g, h)))
+    return tuple((s + v) & _M32 for s, v in zip(state, (a, b, c, d, e, f, g, h), strict=True))
 
 
 def bits_to_target(bits: int) -> int:
@@ -129,7 +129,7 @@ class Header:
             raise InputError(f"header prefix must be 76 bytes, got {len(self.prefix)}")
 
     @classmethod
-    def from_hex(cls, text: str) -> "Header":
+    def from_hex(cls, text: str) -> Header:
         """160 hex chars (80 bytes, nonce kept but ignored when scanning) or 152 (76 bytes)."""
         t = text.strip().lower().removeprefix("0x")
         if len(t) not in (152, 160):

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 from . import __version__
 
 # The CPU flags that decide which kernels can run (the rest of /proc/cpuinfo's list is noise here).
-RELEVANT_FLAGS = ("sse4_1", "ssse3", "sha_ni", "avx", "avx2", "avx512f", "avx512vl", "avx512bw", "bmi2", "asimd", "sha2")
+RELEVANT_FLAGS = ("sse4_1", "ssse3", "sha_ni", "avx", "avx2", "avx512f", "avx512vl", "avx512bw", "bmi2", "asimd",
+                  "sha2")
 
 
 @dataclass(frozen=True)

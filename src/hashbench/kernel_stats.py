@@ -90,7 +90,8 @@ def parse_sass(text: str, function: str = KERNEL_NAME) -> list[Instr]:
     lines = text.splitlines()
     begin = None
     for i, line in enumerate(lines):
-        if re.match(rf"^\s*{re.escape(function)}:", line) or re.search(rf"Function\s*:\s*{re.escape(function)}\s*$", line):
+        if (re.match(rf"^\s*{re.escape(function)}:", line)
+                or re.search(rf"Function\s*:\s*{re.escape(function)}\s*$", line)):
             begin = i + 1
             break
     if begin is None:

@@ -23,9 +23,23 @@ from pathlib import Path
 
 from . import catalog
 from .economics import (
-    DECLARED, ESTIMATED, GPU_HOUR, MEASURED, NAMEPLATE, TOKENS, AIInputs, MiningInputs, Sourced, ai_yield,
-    hashprice_usd_per_ph_day, mining_yield, require_positive, subsidy_btc)
+    DECLARED,
+    ESTIMATED,
+    GPU_HOUR,
+    MEASURED,
+    NAMEPLATE,
+    TOKENS,
+    AIInputs,
+    MiningInputs,
+    Sourced,
+    ai_yield,
+    hashprice_usd_per_ph_day,
+    mining_yield,
+    require_positive,
+    subsidy_btc,
+)
 from .errors import InputError
+from .jsonfile import read_text
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot
 from .runfile import DECODE, load_run
 
@@ -631,12 +645,9 @@ def parse_sites(data: dict, origin: str, snapshot: MarketSnapshot, base_dir: Pat
 
 def load_sites(path: Path, snapshot: MarketSnapshot) -> list[Site]:
     path = Path(path)
+    text = read_text(path, "site file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"site file {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read site file {str(path)!r}: {exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"site file {str(path)!r} is not valid TOML: {exc}") from None
     return parse_sites(data, str(path), snapshot, base_dir=path.parent)

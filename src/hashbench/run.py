@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .backends import all_backends, get_backend
+from .bench import BenchResult, bench_backend
 from .energy import EnergyConfig, EnergyPlan
 from .energy.records import energy_device
-from .bench import BenchResult, bench_backend
 from .errors import HashbenchError
 from .host import Host, detect_host
 from .results.fingerprint import HostFingerprint, detect_fingerprint

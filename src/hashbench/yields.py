@@ -11,9 +11,24 @@ from dataclasses import dataclass, field, fields
 
 from . import catalog
 from .economics import (
-    DECLARED, ESTIMATED, GPU_HOUR, MEASURED, NAMEPLATE, TOKENS, AIInputs, AIYield, MiningInputs, MiningYield,
-    Sourced, ai_yield, combined_kind, difficulty_from_network_hashrate, mining_yield, subsidy_btc,
-    time_shared_throughput)
+    DECLARED,
+    ESTIMATED,
+    GPU_HOUR,
+    MEASURED,
+    NAMEPLATE,
+    TOKENS,
+    AIInputs,
+    AIYield,
+    MiningInputs,
+    MiningYield,
+    Sourced,
+    ai_yield,
+    combined_kind,
+    difficulty_from_network_hashrate,
+    mining_yield,
+    subsidy_btc,
+    time_shared_throughput,
+)
 from .errors import InputError
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
@@ -113,6 +128,17 @@ def _power_price(req: YieldRequest, market: MarketSnapshot) -> Sourced:
     return market.sourced("power_usd_per_kwh")
 
 
+def _layer_note(power_source: str) -> str | None:
+    """A board or package meter sees part of the machine: said beside every figure that rests on one. The run file
+    labels sources "nvml (gpu board)", "rapl (cpu package)" (older files: the bare source name)."""
+    source = power_source.lower()
+    if "gpu board" in source or source == "nvml":
+        return f"energy from {power_source} is the GPU board only: the node and the wall draw more"
+    if "cpu package" in source or source == "rapl":
+        return f"energy from {power_source} is the CPU package and DRAM only: the node and the wall draw more"
+    return None
+
+
 class _Skip(Exception):
     """A section the user did not ask for cannot be valued from the run file: skip it with this reason."""
 
@@ -187,7 +213,12 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
     kinds["joules_per_th"] = combined_kind(inputs["hashrate_hps"].kind, inputs["watts"].kind)
     notes = ["profit counts power only: no hardware, hosting, staff or depreciation"]
     if inputs["hashrate_hps"].source == RUN:
-        notes.append("hashrate measured on this machine; ASICs hash about a million times faster per watt")
+        best = min(catalog.asics(), key=lambda a: a.j_per_th)
+        notes.append(f"hashrate measured on this machine: {result.joules_per_th:,.0f} J/TH ({kinds['joules_per_th']}),"
+                     f" {result.joules_per_th / best.j_per_th:,.0f}× the energy per hash of the {best.model} "
+                     f"({best.j_per_th:g} J/TH nameplate, at the wall)")
+    if inputs["watts"].source == RUN and (note := _layer_note(run.best_hashing(True).power_source)):
+        notes.append(note)
     return Section(inputs, result, kinds, market.label, tuple(notes))
 
 
@@ -289,12 +320,14 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     elif watts_override is not None:
         inputs["watts"] = Sourced(watts_override, RUN, MEASURED, "time-weighted mean of the decode and prefill "
                                   f"probes' power ({decode.power_source or 'unnamed meter'})")
+        if note := _layer_note(decode.power_source):
+            notes.append(note)
     elif tokens_from_run and decode.watts is not None:
         inputs["watts"] = Sourced(decode.watts, RUN, MEASURED, f"{run.path}: {decode.label}: "
                                   f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
                                   f"{decode.power_source or 'an unnamed meter'}")
-        if decode.power_source.lower() in ("nvml", "gpu"):
-            notes.append("energy from NVML is the GPU board only: the node and the wall draw more")
+        if note := _layer_note(decode.power_source):
+            notes.append(note)
     elif gpu:
         inputs["watts"] = Sourced(gpu.tdp_w * gpus, CATALOG, NAMEPLATE,
                                   f"{gpus} × {gpu.model} TDP {gpu.tdp_w:g} W: {gpu.source}")

@@ -15,7 +15,8 @@ from .python import PythonBackend
 __all__ = ["Backend", "BackendInfo", "ScanJob", "ScanResult", "Share", "all_backends", "describe", "get_backend",
            "select_gpus"]
 
-_REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), CudaBackend(), PycudaBackend(), PythonBackend())}
+_REGISTRY: dict[str, Backend] = {b.name: b for b in (CythonBackend(), NumbaBackend(), CudaBackend(), PycudaBackend(),
+                                                      PythonBackend())}
 
 
 def all_backends() -> list[Backend]:

@@ -135,7 +135,7 @@ class Backend(ABC):
             )
         return impl
 
-    def warm_up(self, impl: str) -> None:
+    def warm_up(self, impl: str) -> None:  # noqa: B027 - an optional hook: python and the C kernels need none
         """Load or compile whatever the first scan would otherwise pay for."""
 
     @abstractmethod

@@ -104,13 +104,13 @@ class DeviceRunner:
 def scan_on_devices(runners: Sequence[DeviceRunner], job: KernelJob, start: int, count: int,
                     max_found: int) -> tuple[int, list[int]]:
     """Every device scans its own sub-range concurrently; (total hits, lowest max_found hits)."""
-    parts = split_range(start, count, len(runners))
-    for runner, (s, n) in zip(runners, parts):
+    parts = split_range(start, count, len(runners))  # fewer parts than GPUs when count is smaller: those idle
+    for runner, (s, n) in zip(runners, parts, strict=False):
         runner.enqueue(job, s, n)
-    firsts = [runner.collect() for runner, _ in zip(runners, parts)]
+    firsts = [runner.collect() for runner, _ in zip(runners, parts, strict=False)]
     hits = sum(h for h, _ in firsts)
     found: list[int] = []
-    for runner, (s, n), first in zip(runners, parts, firsts):
+    for runner, (s, n), first in zip(runners, parts, firsts, strict=False):
         need = max_found - len(found)
         if need <= 0:
             break

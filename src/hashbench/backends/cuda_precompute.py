@@ -170,7 +170,7 @@ def first_hash_state(job: KernelJob, nonce: int) -> tuple[int, ...]:
         state = _round(state, hk)
     for i in range(7, 64):
         state = _round(state, (state[7] + SHA256_K[i] + w[i]) & M32)
-    return tuple((m + s) & M32 for m, s in zip(job.midstate, state))
+    return tuple((m + s) & M32 for m, s in zip(job.midstate, state, strict=True))
 
 
 def second_hash_h7(digest1: tuple[int, ...]) -> int:

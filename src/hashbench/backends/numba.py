@@ -43,7 +43,8 @@ class NumbaBackend(Backend):
         if self._arrays_key is not job:
             import numpy as np
 
-            self._arrays = tuple(np.array(words, dtype=np.uint32) for words in (job.midstate, job.tail, job.target_words))
+            self._arrays = tuple(np.array(words, dtype=np.uint32)
+                                 for words in (job.midstate, job.tail, job.target_words))
             self._arrays_key = job
         return self._arrays
 

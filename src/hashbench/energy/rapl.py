@@ -83,7 +83,9 @@ class RaplSource(CounterSource):
         self._last = [self._raw(d) for d in self.domains]  # also proves energy_uj is readable now
         self._total_uj = 0
         names = ", ".join(d.name for d in self.domains)
-        self.detail = f"RAPL domains {names} under {root}"
+        # update_period_s is the nominal figure, not a measurement (polling cannot resolve 1 ms): said where it shows.
+        self.detail = (f"RAPL domains {names} under {root}; counter update period {NOMINAL_UPDATE_S * 1e3:g} ms "
+                       "nominal, not measured")
 
     def _raw(self, domain: RaplDomain) -> int:
         try:

@@ -7,7 +7,10 @@ from abc import ABC, abstractmethod
 from .reading import CONSTANT, COUNTER, DECLARED, SAMPLED
 
 
-class EnergySource(ABC):
+class EnergySource:
+    """What every source has; close() and window_flags() are optional hooks, so this base is not abstract: the
+    shapes that must read something (CounterSource, PowerSource) are."""
+
     name: str = ""
     layer: str = ""
     method: str = ""
@@ -21,7 +24,7 @@ class EnergySource(ABC):
         return []
 
 
-class CounterSource(EnergySource):
+class CounterSource(EnergySource, ABC):
     """A cumulative energy counter (NVML total energy, RAPL energy_uj): the difference of two reads is the energy."""
 
     method = COUNTER
@@ -34,7 +37,7 @@ class CounterSource(EnergySource):
         """Joules since an arbitrary origin, monotone as long as reads come at least once per wrap period."""
 
 
-class PowerSource(EnergySource):
+class PowerSource(EnergySource, ABC):
     """An instantaneous power reading, sampled on a background thread and integrated over time."""
 
     method = SAMPLED

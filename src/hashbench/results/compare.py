@@ -104,8 +104,8 @@ class CompareReport:
     def to_json(self) -> dict:
         return {"base": self.base_label, "candidate": self.cand_label, "fingerprint": self.fingerprint,
                 "threshold": self.gate.threshold, "alpha": self.gate.alpha,
-                "drop_outliers": self.gate.drop_outliers, "forced": self.forced, "regressions": len(self.regressions), "rows": [r.to_json() for r in self.rows],
-                "notes": list(self.notes)}
+                "drop_outliers": self.gate.drop_outliers, "forced": self.forced, "regressions": len(self.regressions),
+                "rows": [r.to_json() for r in self.rows], "notes": list(self.notes)}
 
 
 def parse_threshold(text: str) -> float:

@@ -158,7 +158,7 @@ def _money_section(go, runs: list[RunResult], market_file: Path | None) -> Secti
     # Revenue on a log axis: a CPU earns ~1e-5 $/kWh hashing, an H100 dollars serving tokens. Profit is revenue
     # minus the power price (the dashed line), so bars below the line lose money; each bar's label says it.
     fig.add_bar(name="revenue $/kWh", x=labels, y=revenue, text=[f"${r:.3g}/kWh<br>profit {_usd(p)}" for r, p in
-                                                                  zip(revenue, profit)],
+                                                                  zip(revenue, profit, strict=True)],
                 textposition="outside", marker_color=["#2ca02c" if p > 0 else "#d62728" for p in profit],
                 hovertemplate="%{x}<br>%{text}<extra></extra>")
     fig.add_hline(y=price, line_dash="dash", annotation_text=f"power price ${price:.3f}/kWh",
