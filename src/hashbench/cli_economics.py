@@ -21,7 +21,7 @@ from .errors import InputError
 from .market import (
     BASE_URL_ENV, DEFAULT_TIMEOUT_S, FEE_WINDOWS, FIGURES, MARKET_ENV, MarketSnapshot, Offline, fetch_snapshot,
     load_snapshot, resolve_base_url, save_snapshot)
-from .units import format_si, format_usd, format_usd_short, parse_si
+from .units import format_fixed, format_si, format_usd, format_usd_short, parse_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -61,7 +61,7 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "gpu_hour_usd": ("rental price", lambda v: f"{format_usd(v)}/GPU-hour"),
     "gpus": ("GPUs", lambda v: f"{v:.0f}"),
     "hashprice_usd_per_ph_day": ("hashprice (gross)", lambda v: f"{format_usd(v)}/PH/s/day"),
-    "btc_per_day": ("BTC per day", lambda v: f"{v:.8f} BTC"),
+    "btc_per_day": ("BTC per day", lambda v: f"{format_fixed(v, 8)} BTC"),
     "tokens_per_day": ("output tokens per day", lambda v: format_si(v, "tokens")),
     "revenue_usd_per_day": ("revenue per day", format_usd),
     "energy_kwh_per_day": ("energy per day", lambda v: f"{v:,.2f} kWh"),

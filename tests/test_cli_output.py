@@ -1,0 +1,108 @@
+"""What a person reads: labels that survive rich's markup, figures that do not round to nothing, provenance words
+that match where a number came from, and the README's own examples working as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from economics_helpers import invoke, invoke_json, write_json
+
+GENESIS = (
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"
+    "888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+)
+
+
+def hashbench(*args: str, columns: int = 80) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hashbench", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": str(columns)})
+
+
+def test_scan_text_keeps_its_label_and_says_when_the_list_is_cut():
+    # 2^-16 target: about 3 hits in 200,000 nonces of the genesis header, more than the 1 listed.
+    p = hashbench("scan", "--header", GENESIS, "--count", "200000", "--bits", "1f00ffff", "--max-found", "1",
+                  columns=60)
+    assert p.returncode == 0, p.stderr
+    first = p.stdout.splitlines()[0]
+    assert "[measured]" in p.stdout, first  # rich once read "[measured]" as a markup tag and dropped it
+    hits = json.loads(hashbench("scan", "--header", GENESIS, "--count", "200000", "--bits", "1f00ffff",
+                                "--max-found", "1", "--json").stdout)
+    assert hits["hits"] > 1 and len(hits["found"]) == 1
+    assert f"{hits['hits']} hit(s) (the first 1 listed: --max-found)" in p.stdout
+    # A hash is copied from the terminal: never broken across lines, however narrow the terminal.
+    [line] = [ln for ln in p.stdout.splitlines() if ln.lstrip().startswith("nonce")]
+    assert line.endswith(hits["found"][0]["hash"])
+
+
+def test_verify_takes_a_shell_glob_after_headers(tmp_path):
+    """README: `--headers ../shared/data/*.csv`; the shell hands every file after the first as an argument."""
+    from conftest import SHARED_DATA
+
+    sources = sorted(SHARED_DATA.glob("*.csv"))
+    if len(sources) < 2:
+        pytest.skip(f"the two shared header files are not in {SHARED_DATA}")
+    files, expected = [], 0
+    for source in sources:
+        lines = source.read_text().splitlines()
+        subset = tmp_path / source.name  # keeps the network in the name, as the real files do
+        subset.write_text("\n".join(lines[:1] + lines[1::200]) + "\n")
+        files.append(str(subset))
+        expected += len(lines[1::200])
+    p = hashbench("verify", "--backend", "cython", "--headers", *files, "--json")
+    assert p.returncode == 0, p.stderr
+    [row] = json.loads(p.stdout)
+    assert row["passed"] and row["headers"] == expected
+
+
+def _declared_run(tmp_path, *, provenance_field: bool):
+    bench = {"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": 2.0e7, "seconds": 5.0,
+             "hashes": 100_000_000, "energy_j": 600.0, "power_source": "declared 120 W"}
+    decode = {"probe": "llm-decode", "device": "cpu", "preset": "cpu-tiny", "dtype": "fp32", "batch": 1,
+              "value": 100.0, "unit": "tokens/s", "energy_j": 120.0, "joules_per_unit": 1.2,
+              "power_source": "declared 120 W"}
+    if provenance_field:  # what `hashbench run --energy declared --watts 120` writes today
+        bench["energy_provenance"] = decode["energy_provenance"] = "declared"
+    return write_json(tmp_path / "run.json", {"schema_version": 1, "kind": "hashbench-run", "benchmarks": [bench],
+                                              "probes": [decode]})
+
+
+@pytest.mark.parametrize("provenance_field", [True, False])
+def test_yield_from_a_run_with_declared_power_does_not_call_it_measured(tmp_path, provenance_field):
+    data = invoke_json("yield", "--from-run", str(_declared_run(tmp_path, provenance_field=provenance_field)))
+    for section in ("mining", "ai"):
+        watts = data[section]["inputs"]["watts"]
+        assert watts["value"] == pytest.approx(120.0)
+        assert (watts["kind"], watts["source"]) == ("declared", "declared (run file)"), section
+    # measured rate over declared power: an estimate, not a measurement
+    assert data["mining"]["figure_kinds"]["joules_per_th"] == "estimated"
+    assert data["ai"]["figure_kinds"]["joules_per_token"] == "estimated"
+    # the hashrate and tokens/s themselves were measured
+    assert data["mining"]["inputs"]["hashrate_hps"]["kind"] == "measured"
+    assert data["ai"]["inputs"]["tokens_per_second"]["kind"] == "measured"
+
+
+def test_money_too_small_for_cents_keeps_three_figures():
+    from hashbench.units import format_fixed, format_usd
+
+    assert format_usd(7.31e-7) == "$0.000000731"
+    assert format_usd(-1.234e-5, 4) == "-$0.0000123"
+    assert format_usd(0.0) == "$0.00" and format_usd(1234.5) == "$1,234.50"
+    assert format_fixed(1.6e-11, 8) == "0.0000000000160"
+    # a CPU hashing: 20 MH/s earns about a millionth of a dollar a day, not "$0.00"
+    result = invoke("yield", "--hashrate", "20M", "--watts", "100")
+    assert result.exit_code == 0, result.stderr
+    revenue = next(line for line in result.stdout.splitlines() if "revenue per day" in line)
+    assert "$0.00 " not in revenue and "$0.00000" in revenue
+
+
+def test_energy_per_unit_columns_read_evenly():
+    from hashbench.cli import _si
+    from hashbench.cli_probe import _per_unit
+
+    assert [_si(v) for v in (9e6, 44e6, 3.94e6, 13.5, 0.5)] == ["9.00M", "44.0M", "3.94M", "13.5", "0.500"]
+    assert _per_unit(5460.0, "TFLOP") == "5.46 kJ/TFLOP"  # was "5.46e+03 J/TFLOP"
+    assert _per_unit(0.169, "token") == "0.169 J/token" and _per_unit(None, "token") == "—"
