@@ -106,3 +106,28 @@ def test_energy_per_unit_columns_read_evenly():
     assert [_si(v) for v in (9e6, 44e6, 3.94e6, 13.5, 0.5)] == ["9.00M", "44.0M", "3.94M", "13.5", "0.500"]
     assert _per_unit(5460.0, "TFLOP") == "5.46 kJ/TFLOP"  # was "5.46e+03 J/TFLOP"
     assert _per_unit(0.169, "token") == "0.169 J/token" and _per_unit(None, "token") == "—"
+
+
+def test_report_keeps_runs_apart_and_values_the_newest(tmp_path):
+    """Two runs' probes side by side (one trace each, grouped), never summed into one bar; the money chart values
+    the newest run whatever the order the results were given in, and says what its power rests on."""
+    pytest.importorskip("plotly", reason="the HTML report needs plotly (results extra)")
+    from results_helpers import hash_measurement, make_run, noisy, probe_records
+
+    from hashbench.results.report import build_sections
+    from hashbench.results.schema import measurement_from_probe
+
+    older = make_run([hash_measurement(noisy(2e7, 10, 1))], started="2025-11-18T10:00:00+00:00", probes=True)
+    twice = [measurement_from_probe({**p, "value": 2 * p["value"]}) for p in probe_records()]
+    newer = make_run([hash_measurement(noisy(2e7, 10, 2), energy_j=3.0), *twice],
+                     started="2025-11-19T10:00:00+00:00")
+    sections = {s.title: s for s in build_sections([newer, older], [])}
+    probes = sections["Inference probes"].figure
+    rates = [t for t in probes.data if t.xaxis in (None, "x")]
+    assert len(rates) == 2 and probes.layout.barmode == "group"
+    assert {t.name for t in rates} == {"2025-11-18 10:00 @ aaaaaaaaaa", "2025-11-19 10:00 @ aaaaaaaaaa"}
+    assert max(rates[0].y) == pytest.approx(2 * max(rates[1].y))  # each bar is one run's own rate
+    money = sections["Mining vs AI, per kWh"]
+    labels = list(money.figure.data[0].x)
+    assert "this machine, mining (measured power)" in labels, (labels, money.notes)
+    assert "this machine, AI (measured power)" in labels
