@@ -131,3 +131,37 @@ def test_report_keeps_runs_apart_and_values_the_newest(tmp_path):
     labels = list(money.figure.data[0].x)
     assert "this machine, mining (measured power)" in labels, (labels, money.notes)
     assert "this machine, AI (measured power)" in labels
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_plan_grid_cells_are_never_broken_mid_figure(columns):
+    """Every sensitivity cell is a profit and a mining share on two lines of their own, at 80 and 100 columns."""
+    from pathlib import Path
+
+    sites = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+    p = hashbench("plan", str(sites), columns=columns)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    money = [i for i, ln in enumerate(lines) if ln.startswith("│") and " T " in ln.split("│")[1]]  # per difficulty
+    assert len(money) == 2 * 3 * 5, p.stdout  # two sites × three power prices × five difficulties
+    for i in money:
+        line, share = lines[i], lines[i + 1]
+        cells = [c.strip() for c in line.split("│")[2:-1]]
+        assert len(cells) == 5 and all(c.startswith("$") and c.endswith("k") for c in cells), line
+        shares = [c.strip() for c in share.split("│")[2:-1]]
+        assert len(shares) == 5 and all(c.endswith("% BTC") for c in shares), share
+        assert max(len(line), len(share)) <= columns
+
+
+def test_kernel_stats_names_what_it_counts():
+    from hashbench.backends.cuda_build import compile_with_nvrtc  # noqa: F401  (the stats need NVRTC's wheel)
+
+    p = hashbench("kernel-stats", "--arch", "sm_90")
+    if p.returncode != 0:
+        pytest.skip(f"no NVRTC or disassembler here: {p.stderr.strip()}")
+    for name in ("integer-pipe instructions per nonce", "all SASS instructions per nonce", "registers per thread",
+                 "spill bytes (stores + loads)"):
+        assert name in p.stdout
+    stats = json.loads(hashbench("kernel-stats", "--arch", "sm_90", "--json").stdout)
+    line = next(ln for ln in p.stdout.splitlines() if "integer-pipe" in ln)
+    assert f"{stats['instructions_per_nonce']:,.2f}".rstrip("0").rstrip(".") in line

@@ -352,15 +352,16 @@ def _print_site(site_plan, grid) -> None:
     if grid is not None:
         for p, price in enumerate(grid.power_prices):
             table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),
-                          title=f"best-split profit/day and mining share of the cap at {_per_kwh(price)} (estimated)",
-                          title_justify="left")
+                          title=f"at {_per_kwh(price)}: best-split profit/day, mining % of the cap (estimated)",
+                          title_justify="left", show_lines=True)
             for d, diff in enumerate(grid.difficulties):
                 cells = []
                 for b in range(len(grid.btc_prices)):
                     c = grid.at(p, d, b)
                     share = c.mining_mw / s.mw
                     style = "red" if c.profit_usd_per_day < 0 else ""
-                    text = f"{format_usd_short(c.profit_usd_per_day)} · {share * 100:.0f}% BTC"
+                    # Two short lines by design: one long line wrapped mid-figure at 80 and at 100 columns.
+                    text = f"{format_usd_short(c.profit_usd_per_day)}\n{share * 100:.0f}% BTC"
                     cells.append(f"[{style}]{text}[/{style}]" if style else text)
                 table.add_row(format_si(diff, ""), *cells)
             out.print(table)
