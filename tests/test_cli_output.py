@@ -165,3 +165,19 @@ def test_kernel_stats_names_what_it_counts():
     stats = json.loads(hashbench("kernel-stats", "--arch", "sm_90", "--json").stdout)
     line = next(ln for ln in p.stdout.splitlines() if "integer-pipe" in ln)
     assert f"{stats['instructions_per_nonce']:,.2f}".rstrip("0").rstrip(".") in line
+
+
+def test_probe_table_says_what_its_roofline_is_relative_to():
+    """A CPU's membw and best GEMM read 100 % by construction (their roof is their own measurement): the table
+    must say so rather than let 100 % read as a datasheet peak reached."""
+    from rich.console import Console
+
+    from hashbench.cli_probe import results_table
+
+    row = {"probe": "membw", "dtype": None, "preset": "64 MiB", "batch": None, "value": 1.3e10, "unit": "B/s",
+           "reference_ratio": 1.6, "reference_impl": "tensor.sum (read only)", "roofline_fraction": 1.0,
+           "joules_per_unit": None, "per": "GB", "ms_per_token": None}
+    console = Console(width=80, record=True)
+    console.print(results_table([row]))
+    text = " ".join(console.export_text().split())
+    assert "100 %" in text and "A measured roof reads 100 % on the probe that set it" in text

@@ -52,8 +52,13 @@ def _measured(r: dict) -> str:
     return text
 
 
+ROOFLINE_CAPTION = ("roofline: ÷ a roof from this run on the same device: the best GEMM measured; for bandwidth, "
+                    "NVML's nominal peak where known, else the best memory stream measured. A measured roof reads "
+                    "100 % on the probe that set it; --json gives each row's basis.")
+
+
 def results_table(rows: list[dict]) -> Table:
-    table = Table(title="AI probes (measured)")
+    table = Table(title="AI probes (measured)", caption=ROOFLINE_CAPTION, caption_justify="left")
     for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roofline", "right"),
                           ("energy", "right")):
         table.add_column(name, justify=justify)
