@@ -181,3 +181,20 @@ def test_probe_table_says_what_its_roofline_is_relative_to():
     console.print(results_table([row]))
     text = " ".join(console.export_text().split())
     assert "100 %" in text and "A measured roof reads 100 % on the probe that set it" in text
+
+
+def test_compare_table_says_what_its_columns_are(tmp_path):
+    from results_helpers import make_run, noisy, rate, run_cli
+
+    from hashbench.results.pbjson import write_result
+
+    paths = []
+    for center in (2.0e7, 1.5e7):
+        paths.append(tmp_path / f"{len(paths)}.json")
+        write_result(make_run([rate("sha256d[cython-avx2-x1]", noisy(center, 15, len(paths)))]), paths[-1])
+    code, out, err = run_cli("compare", *map(str, paths))
+    assert code == 1, err  # 25 % slower: a regression
+    assert "slower" in out
+    for words in ("A: the Vargha-Delaney probability", "change: the Hodges-Lehmann estimate",
+                  "slower? / faster?: beyond the threshold but not significant"):
+        assert words in out
