@@ -142,7 +142,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 @devices_option
 @click.option("--backend", "backend_names_", multiple=True, help="Backend to bench (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Timed seconds per backend.")
 @energy_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -184,7 +184,7 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
 @devices_option
 @click.option("--backend", "backend_names_", multiple=True, help="Backend to check (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
 @click.option("--headers", "header_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV of real headers (height, header_hex, nonce, block_hash) instead of the shipped sample; "
                    "repeatable.")
@@ -321,7 +321,8 @@ KERNEL_FIGURES = (
               help="Kernel build switch (repeatable), e.g. HB_ROT_ON_FMA=1.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None:
-    """Static cost of the CUDA kernel from its SASS (no GPU needed): instructions per nonce, registers, spills."""
+    """Static cost of the CUDA kernel from its SASS (no GPU needed): integer-pipe instructions per nonce, registers,
+    spills."""
     from .backends.cuda_launch import parse_defines
     from .kernel_stats import kernel_stats
 
