@@ -210,7 +210,7 @@ def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[st
         for cls in sorted(MODEL_CLASSES, key=len, reverse=True):  # longest first: "70b" is checked before "8b"
             if cls in preset:
                 return cls, f"from the run's preset {decode.preset!r}"
-    return "8b", "default (8B class)"
+    return "8b", "the default"
 
 
 def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
