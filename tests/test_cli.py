@@ -121,6 +121,7 @@ def test_run_quick_writes_result(tmp_path):
     p = hashbench("run", "--quick", "--seconds", "0.2", "--output", str(out), "--watts", "100", "--energy", "declared")
     assert p.returncode == 0, p.stderr
     assert str(out) in p.stdout and "J/TH energy: declared" in p.stdout
+    assert "probe energy: declared 100 W" in p.stdout  # the probes' J/token rest on the declared watts too
     data = json.loads(out.read_text())
     assert data["complete"] is True and data["host"]["cpu_model"]
     assert all(v["passed"] for v in data["verify"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
 from .cli_options import devices_option
-from .cli_probe import energy_config, energy_options, probe, results_table
+from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError
 from .header import Header, bits_to_target, parse_bits, parse_target
@@ -39,10 +40,15 @@ def format_rate(hps: float) -> str:
 
 
 def _si(value: float) -> str:
+    """Three significant figures with their trailing zeros, so a column reads evenly: 9.00M beside 44.0M."""
     for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if value >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}"
+            return _three_figures(value / scale) + suffix
+    return _three_figures(value)
+
+
+def _three_figures(x: float) -> str:
+    return f"{x:.{max(0, 2 - math.floor(math.log10(abs(x))))}f}" if x else "0"
 
 
 def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Table:
@@ -125,10 +131,11 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
         emit_json(result.to_json())
         return
     out.print(f"{result.backend} ({result.impl}, {result.threads} thread(s)): {result.hashes:,} hashes in "
-              f"{result.seconds:.3f} s = {format_rate(result.hashrate)} [measured]")
-    out.print(f"target {target:064x}: {result.hits} hit(s)")
-    for share in result.found:
-        out.print(f"  nonce {share.nonce:>10}  hash {share.hash}")
+              f"{result.seconds:.3f} s = {format_rate(result.hashrate)} \\[measured]")
+    listed = f" (the first {len(result.found)} listed: --max-found)" if len(result.found) < result.hits else ""
+    out.print(f"target {target:064x}: {result.hits} hit(s){listed}", soft_wrap=True)
+    for share in result.found:  # one line each, never broken inside a hash: people copy them
+        out.print(f"  nonce {share.nonce:>10}  hash {share.hash}", soft_wrap=True)
 
 
 @cli.command()
@@ -136,7 +143,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 @click.option("--backend", "backend_names_", multiple=True,
               help="Backend to bench (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Timed seconds per backend.")
 @energy_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -179,20 +186,23 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
 @click.option("--backend", "backend_names_", multiple=True,
               help="Backend to check (repeatable; default: all available).")
 @click.option("--impl", default=None, help="Implementation within the backend.")
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
 @click.option("--headers", "header_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV of real headers (height, header_hex, nonce, block_hash) instead of the shipped sample; "
                    "repeatable.")
+# A shell glob after --headers (--headers data/*.csv) expands to several words: the ones after the first arrive here.
+@click.argument("more_files", nargs=-1, metavar="[CSV]...", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, header_files: tuple[Path, ...],
-           as_json: bool) -> int:
-    """Find the real nonces of real block headers (the sample shipped with hashbench, or --headers files); exit 1
-    on any miss."""
+           more_files: tuple[Path, ...], as_json: bool) -> int:
+    """Find the real nonces of real block headers (the sample shipped with hashbench, or CSV files given with
+    --headers or as arguments, e.g. --headers ../shared/data/*.csv); exit 1 on any miss."""
     from .samples import read_headers
     from .verify import verify_backend
 
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    header_files = (*header_files, *more_files)
     headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
@@ -277,12 +287,34 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     for note in energy_notes(rows):
         out.print(f"[dim]{escape(note)}[/dim]")
     if record.probes:
-        out.print(results_table([p.to_json() for p in record.probes]))
+        probe_rows = [p.to_json() for p in record.probes]
+        out.print(results_table(probe_rows))
+        # The probes' J/unit come from the same kind of source as J/TH: say which, and what each figure rests on.
+        for source in dict.fromkeys(r["power_source"] or "none" for r in probe_rows):
+            out.print(f"[dim]probe energy: {escape(source)}[/dim]")
+        for flag in probe_flags(probe_rows):
+            out.print(f"[dim]note: {escape(flag)}[/dim]")
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
     out.print(f"result written to {output}")
     out.print(f"[dim]{escape(record.history_note)}[/dim]")
     return 0 if all(verified.values()) else 1
+
+
+# What each kernel_stats figure counts, in the words of kernel_stats.py's docstring: the integer pipe bounds the rate.
+KERNEL_FIGURES = (
+    ("instructions_per_nonce", "integer-pipe instructions per nonce"),
+    ("fma_pipe_per_nonce", "FMA-pipe instructions per nonce"),
+    ("sass_instructions_per_nonce", "all SASS instructions per nonce"),
+    ("nonces_per_iteration", "nonces per loop iteration"),
+    ("registers", "registers per thread"),
+    ("spills", "spill bytes (stores + loads)"),
+    ("stack_bytes", "stack frame bytes"),
+    ("lop3", "LOP3 per nonce"),
+    ("lop", "two-input LOP per nonce"),
+    ("shf", "SHF (rotates) per nonce"),
+    ("iadd3", "IADD3 per nonce"),
+)
 
 
 @cli.command("kernel-stats")
@@ -291,7 +323,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
               help="Kernel build switch (repeatable), e.g. HB_ROT_ON_FMA=1.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None:
-    """Static cost of the CUDA kernel from its SASS (no GPU needed): instructions per nonce, registers, spills."""
+    """Static cost of the CUDA kernel from its SASS (no GPU needed): integer-pipe instructions per nonce, registers,
+    spills."""
     from .backends.cuda_launch import parse_defines
     from .kernel_stats import kernel_stats
 
@@ -299,10 +332,12 @@ def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None
     if as_json:
         emit_json(stats)
         return
-    table = Table("figure", "value", title=f"CUDA kernel for {arch} (static, from its SASS)")
-    for key in ("instructions_per_nonce", "fma_pipe_per_nonce", "sass_instructions_per_nonce", "nonces_per_iteration",
-                "registers", "spills", "stack_bytes", "lop3", "lop", "shf", "iadd3"):
-        table.add_row(key.replace("_", " "), str(stats[key]))
+    table = Table(title=f"CUDA kernel for {arch}, static from its SASS", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, name in KERNEL_FIGURES:
+        value = stats[key]
+        table.add_row(name, f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}")
     out.print(table)
 
 

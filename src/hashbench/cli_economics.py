@@ -31,7 +31,7 @@ from .market import (
     resolve_base_url,
     save_snapshot,
 )
-from .units import format_si, format_usd, format_usd_short, parse_si
+from .units import format_fixed, format_si, format_usd, format_usd_short, parse_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -71,7 +71,7 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "gpu_hour_usd": ("rental price", lambda v: f"{format_usd(v)}/GPU-hour"),
     "gpus": ("GPUs", lambda v: f"{v:.0f}"),
     "hashprice_usd_per_ph_day": ("hashprice (gross)", lambda v: f"{format_usd(v)}/PH/s/day"),
-    "btc_per_day": ("BTC per day", lambda v: f"{v:.8f} BTC"),
+    "btc_per_day": ("BTC per day", lambda v: f"{format_fixed(v, 8)} BTC"),
     "tokens_per_day": ("output tokens per day", lambda v: format_si(v, "tokens")),
     "revenue_usd_per_day": ("revenue per day", format_usd),
     "energy_kwh_per_day": ("energy per day", lambda v: f"{v:,.2f} kWh"),
@@ -363,15 +363,16 @@ def _print_site(site_plan, grid) -> None:
     if grid is not None:
         for p, price in enumerate(grid.power_prices):
             table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),
-                          title=f"best-split profit/day and mining share of the cap at {_per_kwh(price)} (estimated)",
-                          title_justify="left")
+                          title=f"at {_per_kwh(price)}: best-split profit/day, mining % of the cap (estimated)",
+                          title_justify="left", show_lines=True)
             for d, diff in enumerate(grid.difficulties):
                 cells = []
                 for b in range(len(grid.btc_prices)):
                     c = grid.at(p, d, b)
                     share = c.mining_mw / s.mw
                     style = "red" if c.profit_usd_per_day < 0 else ""
-                    text = f"{format_usd_short(c.profit_usd_per_day)} · {share * 100:.0f}% BTC"
+                    # Two short lines by design: one long line wrapped mid-figure at 80 and at 100 columns.
+                    text = f"{format_usd_short(c.profit_usd_per_day)}\n{share * 100:.0f}% BTC"
                     cells.append(f"[{style}]{text}[/{style}]" if style else text)
                 table.add_row(format_si(diff, ""), *cells)
             out.print(table)

@@ -38,6 +38,8 @@ def format_value(value: float, unit: str) -> str:
 def _per_unit(joules: float | None, per: str) -> str:
     if joules is None:
         return "—"
+    if joules >= 1e3:  # 5.46 kJ/TFLOP, not 5.46e+03 J/TFLOP
+        return f"{format_si(joules, 'J')}/{per}"
     return f"{joules:.3g} J/{per}"
 
 
@@ -50,8 +52,13 @@ def _measured(r: dict) -> str:
     return text
 
 
+ROOFLINE_CAPTION = ("roofline: ÷ a roof from this run on the same device: the best GEMM measured; for bandwidth, "
+                    "NVML's nominal peak where known, else the best memory stream measured. A measured roof reads "
+                    "100 % on the probe that set it; --json gives each row's basis.")
+
+
 def results_table(rows: list[dict]) -> Table:
-    table = Table(title="AI probes (measured)")
+    table = Table(title="AI probes (measured)", caption=ROOFLINE_CAPTION, caption_justify="left")
     for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roofline", "right"),
                           ("energy", "right")):
         table.add_column(name, justify=justify)
@@ -61,6 +68,11 @@ def results_table(rows: list[dict]) -> Table:
                       f"{r['roofline_fraction'] * 100:.0f} %" if r["roofline_fraction"] is not None else "—",
                       _per_unit(r["joules_per_unit"], r["per"]))
     return table
+
+
+def probe_flags(rows: list[dict]) -> list[str]:
+    """Every flag of the probe records once: declared power, a model that fits in cache, ..."""
+    return list(dict.fromkeys(f for r in rows for f in [*r["energy"]["flags"], *r["flags"]]))
 
 
 def presets_table() -> Table:
@@ -156,6 +168,5 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
               + (f", {run.threads} thread(s)" if run.threads else ""))
     out.print(results_table(rows))
     out.print(f"energy: {escape(run.energy_source)}")
-    flags = dict.fromkeys(f for r in run.results for f in [*r.energy.flags, *r.flags])
-    for flag in flags:
+    for flag in probe_flags(rows):
         out.print(f"[yellow]note[/yellow]: {escape(flag)}")

@@ -147,7 +147,10 @@ def _compare_table(report) -> Table:
     table = Table(
                   title=f"{escape(report.base_label)} → {escape(report.cand_label)} (gate: Hodges-Lehmann change "
                         f"worse than -{g.threshold * 100:g}% and one-sided Mann-Whitney p < {g.alpha:g})",
-                  title_justify="left")
+                  title_justify="left", caption_justify="left",
+                  caption="ratio: of the medians; change: the Hodges-Lehmann estimate; A: the Vargha-Delaney "
+                          "probability that a candidate sample lies on the verdict's side of a base sample (0.5 = no "
+                          "effect); slower? / faster?: beyond the threshold but not significant")
     table.add_column("benchmark", overflow="fold", min_width=16)  # never cut: the name is what matches across runs
     for name in ("base", "cand"):
         table.add_column(name, justify="right")

@@ -554,7 +554,7 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     if watts is not None:
         power = _declared(watts, "per GPU at full load")
     elif decode is not None and tps is None and decode.watts is not None:
-        power = Sourced(decode.watts, "measured (run file)", MEASURED,
+        power = Sourced(decode.watts, f"{decode.power_kind} (run file)", decode.power_kind,
                         f"per GPU: {decode.label} ({decode.power_source or 'unnamed meter'})")
     else:
         power = Sourced(gpu.tdp_w, "catalog nameplate", NAMEPLATE, f"{gpu.model} TDP: {gpu.source}")

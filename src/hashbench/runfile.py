@@ -21,6 +21,7 @@ class HashMeasurement:
     hashrate_hps: float
     watts: float | None  # mean power over the timed window, when the run metered energy
     power_source: str  # "nvml", "rapl", "declared 65 W", ... ("" when no energy)
+    power_kind: str = "measured"  # "declared" when the run's energy came from a declared wattage (--watts)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TokenMeasurement:
     tokens_per_second: float
     joules_per_token: float | None
     power_source: str
+    power_kind: str = "measured"  # as HashMeasurement.power_kind
 
     @property
     def label(self) -> str:
@@ -93,6 +95,18 @@ def _energy(entry: dict) -> tuple[float | None, float | None, str]:
     return joules, watts, str(source or "")
 
 
+def _power_kind(entry: dict) -> str:
+    """"declared" when the energy behind an entry is a declared wattage, else "measured": a run made with
+    --energy declared --watts W carries W, and a yield valued from it must not call W measured."""
+    provenance = entry.get("energy_provenance")
+    for nested in (entry.get("energy"), entry.get("energy_reading")):
+        if provenance is None and isinstance(nested, dict):
+            provenance = nested.get("provenance")
+    if provenance is None:  # older results name the source only: "declared 65 W"
+        provenance = "declared" if str(entry.get("power_source") or "").startswith("declared") else "measured"
+    return "declared" if provenance == "declared" else "measured"
+
+
 def _hash_measurement(entry: dict) -> HashMeasurement | None:
     entry = _flatten(entry)
     rate = _num(entry.get("hashrate"))
@@ -114,7 +128,8 @@ def _hash_measurement(entry: dict) -> HashMeasurement | None:
     label = " ".join(str(p) for p in (entry.get("backend", "?"), entry.get("impl", "")) if p)
     if isinstance(threads, int):
         label += f" ×{threads}"
-    return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source)
+    return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source,
+                           power_kind=_power_kind(entry))
 
 
 def _token_measurement(entry: dict) -> TokenMeasurement | None:
@@ -133,7 +148,7 @@ def _token_measurement(entry: dict) -> TokenMeasurement | None:
                             preset=str(entry.get("preset", "")), dtype=str(entry.get("dtype", "")),
                             batch=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
                             tokens_per_second=rate, joules_per_token=jpt if jpt and jpt > 0 else None,
-                            power_source=str(entry.get("power_source", "") or ""))
+                            power_source=str(entry.get("power_source", "") or ""), power_kind=_power_kind(entry))
 
 
 def parse_run(data: object, origin: str) -> RunMeasurements:

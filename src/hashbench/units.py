@@ -41,10 +41,18 @@ def format_si(value: float, unit: str, digits: int = 2) -> str:
     return f"{value:.{digits}f} {unit}"
 
 
+def format_fixed(value: float, digits: int) -> str:
+    """`digits` decimals, or three significant figures where those decimals would show a non-zero value as 0:
+    a CPU's $0.000000731 a day is not $0.00."""
+    if value and round(abs(value), digits) == 0:
+        digits = 2 - math.floor(math.log10(abs(value)))
+    return f"{value:,.{digits}f}"
+
+
 def format_usd(value: float, digits: int = 2) -> str:
     """-1234.5 -> "-$1,234.50": the sign outside the dollar sign, as accountants write it."""
     sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{digits}f}"
+    return f"{sign}${format_fixed(abs(value), digits)}"
 
 
 def format_usd_short(value: float) -> str:

@@ -34,6 +34,7 @@ from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
+RUN_DECLARED = "declared (run file)"  # power a run was given with --energy declared --watts: not measured
 PUBLISHED = "published benchmark"
 
 
@@ -165,8 +166,8 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         inputs["watts"] = _flag(req.watts)
     elif inputs["hashrate_hps"].source == RUN:
         best = run.best_hashing(True)
-        inputs["watts"] = Sourced(best.watts, RUN, MEASURED, f"{run.path}: {best.label}, energy from "
-                                  f"{best.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}, energy from "
+                                     f"{best.power_source or 'an unnamed meter'}")
     elif asic:
         inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
     else:
@@ -205,6 +206,11 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
     return inputs
 
 
+def _run_power(watts: float, kind: str, detail: str) -> Sourced:
+    """Power read from a run file: measured there, or declared there (--watts) and labelled so."""
+    return Sourced(watts, RUN if kind == MEASURED else RUN_DECLARED, kind, detail)
+
+
 def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> Section:
     inputs = _mining_inputs(req, market, run)
     m = MiningInputs(**{k: v.value for k, v in inputs.items()})
@@ -235,7 +241,7 @@ def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[st
         for cls in sorted(MODEL_CLASSES, key=len, reverse=True):  # longest first: "70b" is checked before "8b"
             if cls in preset:
                 return cls, f"from the run's preset {decode.preset!r}"
-    return "8b", "default (8B class)"
+    return "8b", "the default"
 
 
 def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
@@ -318,14 +324,14 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     elif req.watts is not None and req.asic is None:  # beside --asic, --watts is the ASIC's
         inputs["watts"] = _flag(req.watts)
     elif watts_override is not None:
-        inputs["watts"] = Sourced(watts_override, RUN, MEASURED, "time-weighted mean of the decode and prefill "
-                                  f"probes' power ({decode.power_source or 'unnamed meter'})")
+        inputs["watts"] = _run_power(watts_override, decode.power_kind, "time-weighted mean of the decode and "
+                                     f"prefill probes' power ({decode.power_source or 'unnamed meter'})")
         if note := _layer_note(decode.power_source):
             notes.append(note)
     elif tokens_from_run and decode.watts is not None:
-        inputs["watts"] = Sourced(decode.watts, RUN, MEASURED, f"{run.path}: {decode.label}: "
-                                  f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
-                                  f"{decode.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{run.path}: {decode.label}: "
+                                     f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
+                                     f"{decode.power_source or 'an unnamed meter'}")
         if note := _layer_note(decode.power_source):
             notes.append(note)
     elif gpu:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,9 @@ EXAMPLE_SITE = {
     "asic": [{"model": "Antminer S21 XP", "count": 1500}, {"model": "Antminer S19", "count": 1500}],
     "gpu": [{"model": "H100 SXM", "count": 2048, "model_class": "8b", "watts": 1275}],
 }
+# plotly's default colour sequence, named so a run keeps its colour across the two panels of one figure.
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880", "#ff97ff",
+           "#fecb52")
 REFERENCE_ASIC = "Antminer S21 XP"
 REFERENCE_GPU = "H100 SXM"
 
@@ -56,6 +60,16 @@ def _label(run: RunResult) -> str:
     return f"{run.started[:16].replace('T', ' ')}{commit}"
 
 
+def _color(runs: list[RunResult], run: RunResult) -> str:
+    """One colour per run, the same in every section, so a run is followed from chart to chart."""
+    return PALETTE[runs.index(run) % len(PALETTE)]
+
+
+def _config(name: str) -> str:
+    """sha256d[cython-avx2-x1] -> cython-avx2-x1: the axis says what the part in brackets is."""
+    return name.removeprefix("sha256d[").removesuffix("]")
+
+
 def _hashrate_section(go, runs: list[RunResult]) -> Section:
     fig = go.Figure()
     for run in runs:
@@ -64,13 +78,14 @@ def _hashrate_section(go, runs: list[RunResult]) -> Section:
             continue
         above = [(m.summary.max - m.value) / 1e6 for m in ms]
         below = [(m.value - m.summary.min) / 1e6 for m in ms]
-        fig.add_bar(name=_label(run), x=[m.name.removeprefix("sha256d") for m in ms], y=[m.value / 1e6 for m in ms],
+        fig.add_bar(name=_label(run), x=[_config(m.name) for m in ms], y=[m.value / 1e6 for m in ms],
+                    marker_color=_color(runs, run),
                     error_y={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
                     hovertemplate="%{x}<br>%{y:.3f} MH/s<extra>%{fullData.name}</extra>")
     if not fig.data:
         return Section("Hashrate per backend", None, ["no hashing measurement in these results"])
     fig.update_layout(title="SHA-256d hashrate (median; bars span min–max of the samples) [measured]",
-                      yaxis_title="MH/s", xaxis_title="[backend-impl-threads]", barmode="group")
+                      yaxis_title="MH/s", xaxis_title="backend-impl-threads", barmode="group")
     return Section("Hashrate per backend", fig, [])
 
 
@@ -80,7 +95,7 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
     for run in runs:
         ms = [m for m in run.measurements if m.kind == HASHRATE and m.joules_per_unit is not None]
         if ms:
-            fig.add_bar(name=_label(run), x=[m.name.removeprefix("sha256d") for m in ms],
+            fig.add_bar(name=_label(run), x=[_config(m.name) for m in ms], marker_color=_color(runs, run),
                         y=[m.joules_per_unit * 1e12 for m in ms], text=[m.energy_source for m in ms],
                         hovertemplate="%{x}<br>%{y:.4g} J/TH<br>%{text}<extra>%{fullData.name}</extra>")
     if not fig.data:
@@ -88,7 +103,7 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
                      "wattage), so there is no J/TH to show")
         return Section("Energy per terahash", None, notes)
     fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
-                      yaxis_type="log")
+                      yaxis_type="log", xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
     notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
     return Section("Energy per terahash", fig, notes)
 
@@ -101,17 +116,26 @@ def _probe_section(go, runs: list[RunResult]) -> Section:
         why = "no tokens/s probe in these results (run the probes on a GPU machine to fill this section)"
         return Section("Inference probes", None, [why])
     fig = make_subplots(rows=1, cols=2, subplot_titles=("tokens/s (higher is better)", "J/token (lower is better)"))
-    names = [m.name for _, m in rows]
-    fig.add_bar(x=names, y=[m.value for _, m in rows], name="tokens/s", row=1, col=1,
-                text=[m.provenance for _, m in rows])
-    jpt = [(m.name, m.joules_per_unit, m.energy_source) for _, m in rows if m.joules_per_unit is not None]
+    # One trace per run, bars grouped: the same probe in two runs stands side by side, never stacked into one bar.
+    for run in runs:
+        ms = [m for m in run.measurements if m.kind == PROBE and m.unit == "tokens/s"]
+        if not ms:
+            continue
+        color = _color(runs, run)
+        fig.add_bar(x=[m.name for m in ms], y=[m.value for m in ms], name=_label(run), legendgroup=run.run_id,
+                    marker_color=color, text=[m.provenance for m in ms], row=1, col=1)
+        jpt = [m for m in ms if m.joules_per_unit is not None]
+        if jpt:
+            fig.add_bar(x=[m.name for m in jpt], y=[m.joules_per_unit for m in jpt], name=_label(run),
+                        legendgroup=run.run_id, showlegend=False, marker_color=color,
+                        text=[m.energy_source for m in jpt], row=1, col=2)
     notes = []
-    if jpt:
-        fig.add_bar(x=[n for n, _, _ in jpt], y=[j for _, j, _ in jpt], name="J/token", row=1, col=2,
-                    text=[s for _, _, s in jpt])
-    else:
+    if not any(m.joules_per_unit is not None for _, m in rows):
         notes.append("no energy was metered with the probes: no J/token")
-    fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", showlegend=False)
+    fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", barmode="group",
+                      showlegend=len({run.run_id for run, _ in rows}) > 1)
+    fig.update_yaxes(title_text="tokens/s", row=1, col=1)
+    fig.update_yaxes(title_text="J/token", row=1, col=2)
     return Section("Inference probes", fig, notes)
 
 
@@ -124,7 +148,7 @@ def _yield_rows(runs: list[RunResult], market_file: Path | None):
 
     snapshot = load_snapshot(market_file)
     rows, notes = [], []
-    latest = runs[-1] if runs else None
+    latest = max(runs, key=lambda r: r.started) if runs else None  # by time: results may be given in any order
     if latest is not None:
         measured = parse_run(to_pytest_benchmark(latest), "the latest result")
         try:
@@ -133,10 +157,11 @@ def _yield_rows(runs: list[RunResult], market_file: Path | None):
             notes.append(f"this machine cannot be valued: {exc}")
         else:
             notes += list(report.notes)
+            # The bar says what its power rests on: a run made with --watts declared it, nothing measured it.
             if report.mining:
-                rows.append(("this machine, mining", report.mining))
+                rows.append((f"this machine, mining ({report.mining.inputs['watts'].kind} power)", report.mining))
             if report.ai:
-                rows.append(("this machine, AI", report.ai))
+                rows.append((f"this machine, AI ({report.ai.inputs['watts'].kind} power)", report.ai))
     for label, req in ((f"{REFERENCE_ASIC}, mining (nameplate)", YieldRequest(asic=REFERENCE_ASIC)),
                        (f"{REFERENCE_GPU}, 8B tokens (published)", YieldRequest(gpu=REFERENCE_GPU))):
         report = compute_yield(req, snapshot)
@@ -212,7 +237,8 @@ def _trend_section(go, series: list[Series]) -> Section:
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
                                       "<extra>%{fullData.name}</extra>")
     fig.update_layout(title="Trend per benchmark and machine: median of each run, % of its first run",
-                      xaxis_title="run started", yaxis_title="% of first run", legend={"orientation": "h", "y": -0.3})
+                      xaxis_title="run started", yaxis_title="% of first run", legend={"orientation": "h", "yanchor": "top", "y": -0.4},  # below the axis title, not over it
+                      height=420 + 20 * math.ceil(len(series) / 2))  # room for the legend's rows, two a row
     return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])
 
 
