@@ -237,7 +237,8 @@ def _trend_section(go, series: list[Series]) -> Section:
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
                                       "<extra>%{fullData.name}</extra>")
     fig.update_layout(title="Trend per benchmark and machine: median of each run, % of its first run",
-                      xaxis_title="run started", yaxis_title="% of first run", legend={"orientation": "h", "yanchor": "top", "y": -0.4},  # below the axis title, not over it
+                      xaxis_title="run started", yaxis_title="% of first run",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.4},  # below the axis title, not over it
                       height=420 + 20 * math.ceil(len(series) / 2))  # room for the legend's rows, two a row
     return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])
 
