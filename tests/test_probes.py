@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch", reason="the AI probes need torch (pip insta
 from hashbench.energy import EnergyConfig, EnergyPlan, EnergyReading  # noqa: E402
 from hashbench.probes import ProbeSettings, run_probes  # noqa: E402
 from hashbench.probes import runner as runner_module  # noqa: E402
-from hashbench.probes.device import Device, resolve_device  # noqa: E402
+from hashbench.probes.device import Device, cpu_last_level_cache, resolve_device  # noqa: E402
 from hashbench.probes.gemm import run_gemm  # noqa: E402
 from hashbench.probes.hf_local import load_local_model, read_safetensors, write_safetensors  # noqa: E402
 from hashbench.probes.llama import (  # noqa: E402
@@ -135,6 +135,22 @@ def test_presets_have_the_published_parameter_counts():
     assert PRESETS["llama-8b"].params() == pytest.approx(8.030e9, rel=0.005)
     assert PRESETS["llama-70b"].params() == pytest.approx(70.55e9, rel=0.005)
     assert PRESETS["cpu-tiny"].params() < 3e6
+
+
+def test_last_level_cache_sums_every_instance_not_cpu0s(tmp_path):
+    """Two CCXs of two cores: a 32 MB L3 each, a 1 MB L2 per core, a 32 KB L1 instruction cache (not data)."""
+    def cache(cpu: int, index: int, level: int, kind: str, size: str, shared: str) -> None:
+        d = tmp_path / f"cpu{cpu}" / "cache" / f"index{index}"
+        d.mkdir(parents=True)
+        for name, text in (("level", str(level)), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (d / name).write_text(text + "\n")
+
+    for cpu in range(4):
+        cache(cpu, 0, 1, "Instruction", "32K", str(cpu))
+        cache(cpu, 2, 2, "Unified", "1024K", str(cpu))
+        cache(cpu, 3, 3, "Unified", "32768K", "0-1" if cpu < 2 else "2-3")
+    assert cpu_last_level_cache(tmp_path) == 64 << 20
+    assert cpu_last_level_cache(tmp_path / "nothing") is None
 
 
 def test_flop_and_byte_accounting():

@@ -61,18 +61,26 @@ def _size(text: str) -> int:
     return int(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
 
 
-def cpu_last_level_cache(sysfs: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
-    best_level, best_size = 0, 0
-    for index in sysfs.glob("index*"):
+def cpu_last_level_cache(sysfs: Path = Path("/sys/devices/system/cpu")) -> int | None:
+    """Bytes of last-level cache on the whole machine: every distinct instance summed. One EPYC has a 32 MB L3 per
+    CCX, twelve of them a socket; cpu0's alone would size a 'beyond the cache' buffer that the others' L3s still
+    hold. Instances are told apart by the CPUs that share them."""
+    instances: dict[tuple[int, str], int] = {}
+    for index in sysfs.glob("cpu[0-9]*/cache/index[0-9]*"):
         try:
-            level = int((index / "level").read_text())
             kind = (index / "type").read_text().strip()
+            if kind == "Instruction":
+                continue
+            level = int((index / "level").read_text())
             size = _size((index / "size").read_text())
+            shared = (index / "shared_cpu_list").read_text().strip()
         except (OSError, ValueError):
             continue
-        if kind != "Instruction" and level >= best_level:
-            best_level, best_size = level, size
-    return best_size or None
+        instances[(level, shared or str(index.parent.parent))] = size
+    if not instances:
+        return None
+    top = max(level for level, _ in instances)
+    return sum(size for (level, _), size in instances.items() if level == top) or None
 
 
 def cpu_available_memory() -> int:
