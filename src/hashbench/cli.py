@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -20,7 +22,7 @@ from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
-from .errors import HashbenchError, InputError
+from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
 from .header import Header, bits_to_target, parse_bits, parse_target
 
 out = Console(highlight=False)
@@ -230,6 +232,10 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
         raise InputError(f"output folder {str(output.parent)!r} does not exist")
     energy = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
     energy.validate()
+    if not no_history:
+        from .results.history import check_location
+
+        check_location(db)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), console=err, transient=False)
     tasks: dict = {}
@@ -256,17 +262,16 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
         elif event == "probe-start":
             progress.console.print(f"[dim]probe {escape(payload[0])}…[/dim]")
 
-    interrupted = False
+    stopped: KeyboardInterrupt | None = None
     with progress:
         try:
             record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history,
                              energy=energy, probes=not no_probes)
-        except KeyboardInterrupt:
-            interrupted = True
-            record = None
-    if interrupted:
+        except KeyboardInterrupt as exc:
+            stopped = exc
+    if stopped is not None:
         err.print(f"interrupted: finished measurements kept in {output}")
-        return 130
+        return interrupt_exit_code(stopped)
     host = record.host
     out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
     verified = {v.backend: v.passed for v in record.verify}
@@ -313,8 +318,15 @@ cli.add_command(market)
 cli.add_command(plan)
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every error becomes one line on stderr and an exit code, never a traceback."""
+    """Entry point: every error becomes one line on stderr and an exit code, never a traceback. SIGTERM stops a
+    command the way Ctrl-C does, so what finished is kept there too."""
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only it may set signal handlers
+    previous = signal.signal(signal.SIGTERM, _stop) if in_main_thread else None
     try:
         code = cli.main(args=argv, prog_name="hashbench", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -325,9 +337,16 @@ def main(argv: list[str] | None = None) -> None:
     except HashbenchError as exc:
         click.echo(f"hashbench: error: {exc}", err=True)
         code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("hashbench: interrupted", err=True)
-        code = 130
+    except (click.Abort, KeyboardInterrupt) as exc:
+        stop = exc.__cause__ if isinstance(exc, click.Abort) and exc.__cause__ is not None else exc
+        click.echo(f"hashbench: {'terminated' if isinstance(stop, Interrupted) else 'interrupted'}", err=True)
+        code = interrupt_exit_code(stop)
+    except OSError as exc:  # a file or device the system refused, wherever it was opened: one line, not a traceback
+        click.echo(f"hashbench: error: {exc}", err=True)
+        code = 1
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -17,6 +17,7 @@ checks, skipped backends) sit at the top level beside pytest-benchmark's own key
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -151,11 +152,20 @@ def to_pytest_benchmark(run: RunResult) -> dict:
 
 
 def write_result(run: RunResult, path: Path) -> None:
-    """Atomic: readers (and a Ctrl-C) see the previous complete file or the new one, never half of one."""
+    """Atomic: readers (and a Ctrl-C) see the previous complete file or the new one, never half of one; the
+    temporary file goes too when the write fails or is interrupted."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_pytest_benchmark(run), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(to_pytest_benchmark(run), indent=2) + "\n"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write result file {str(path)!r}: {exc.strerror or exc}") from None
+        raise
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""Failure paths through the real entry point: bad input is one line on stderr and exit 2, a refusal by the system one
+line and exit 1, never a traceback; an interrupted command (Ctrl-C or SIGTERM) keeps what it finished and leaves
+no half-written file. Most cases run in this process (fast); the signal cases need a child process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hashbench.cli import main
+
+GENESIS = (
+    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"
+    "888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+)
+
+
+def hashbench(capsys, *args: str) -> tuple[int, str, str]:
+    """`hashbench ARGS` in this process: (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hashbench: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --- where results go -----------------------------------------------------------------------------------------------
+
+def test_run_refuses_an_output_it_cannot_write_before_measuring(capsys, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    code, _, err = hashbench(capsys, "run", "--quick", "--no-probes", "--output", str(not_a_folder / "run.json"))
+    assert code == 2 and "cannot write result file" in one_line(err)
+    assert list(tmp_path.iterdir()) == [not_a_folder]  # no .tmp left beside it either
+
+
+def test_run_with_an_energy_source_that_cannot_open_writes_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HASHBENCH_RAPL_ROOT", str(tmp_path / "no-powercap"))
+    out = tmp_path / "run.json"
+    code, _, err = hashbench(capsys, "run", "--quick", "--energy", "rapl", "--output", str(out))
+    assert code == 2 and "--energy rapl" in one_line(err)  # no progress bars drawn before it
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("db", ["nope://x", "{tmp}/missing-folder/h.sqlite", "sqlite:///{tmp}/missing-folder/h.db"])
+def test_a_history_location_that_cannot_work_is_a_usage_error(capsys, tmp_path, db):
+    db = db.format(tmp=tmp_path)
+    code, _, err = hashbench(capsys, "history", "--db", db)
+    assert code == 2 and "history database" in one_line(err)
+    assert not (tmp_path / "missing-folder").exists()  # a typo is reported, not created
+    out = tmp_path / "run.json"
+    code, _, err = hashbench(capsys, "run", "--quick", "--no-probes", "--db", db, "--output", str(out))
+    assert code == 2 and "history database" in one_line(err)  # before measuring, not after
+    assert not out.exists()
+
+
+def test_a_file_that_is_not_a_database_is_one_line(capsys, tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database, only text " * 100)
+    code, _, err = hashbench(capsys, "history", "--db", str(junk))
+    assert code == 1 and "file is not a database" in one_line(err)
+    assert "sqlalche.me" not in err
+
+
+# --- interruption ---------------------------------------------------------------------------------------------------
+
+def test_an_interrupted_result_write_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    from hashbench.results import pbjson
+    from hashbench.results.fingerprint import detect_fingerprint
+    from hashbench.results.schema import RunResult
+
+    path = tmp_path / "run.json"
+    run = RunResult(host=detect_fingerprint(), started="2026-01-01T00:00:00+00:00", measurements=[])
+    pbjson.write_result(run, path)
+    before = path.read_text()
+
+    def second_ctrl_c(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pbjson.os, "replace", second_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        pbjson.write_result(run, path)
+    assert path.read_text() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys):
+    import hashbench
+
+    class CtrlC:
+        def find_spec(self, name, *_):
+            if name == "hashbench.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "hashbench.cli")
+    monkeypatch.setattr(sys, "meta_path", [CtrlC(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exited:
+        hashbench.main()
+    assert exited.value.code == 130 and capsys.readouterr().err == "hashbench: interrupted\n"
+
+
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
+    out, db = tmp_path / "run.json", tmp_path / "h.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--quick", "--no-probes", "--seconds", "0.2",
+                             "--output", str(out), "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the first benchmark is on disk
+        time.sleep(0.1)
+        try:
+            if json.loads(out.read_text())["benchmarks"]:
+                break
+        except (OSError, ValueError):
+            pass
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr and "finished measurements kept" in stderr
+    data = json.loads(out.read_text())
+    assert data["complete"] is False and data["benchmarks"] and data["finished"]
+    assert not list(tmp_path.glob("*.tmp"))
+    from hashbench.results.history import open_history
+
+    history = open_history(str(db))
+    try:
+        stored = history.load(data["run_id"])
+    finally:
+        history.close()
+    assert stored.complete is False and len(stored.measurements) == len(data["benchmarks"])
