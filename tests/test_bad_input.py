@@ -138,3 +138,60 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     finally:
         history.close()
     assert stored.complete is False and len(stored.measurements) == len(data["benchmarks"])
+
+
+# --- result files handed to compare, history, export -----------------------------------------------------------------
+
+def _write_run(path: Path, edit=None) -> Path:
+    from hashbench.results.pbjson import to_pytest_benchmark
+    from results_helpers import make_run
+
+    data = to_pytest_benchmark(make_run())
+    if edit:
+        edit(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _first_benchmark(data: dict) -> dict:
+    return data["benchmarks"][0]
+
+
+MALFORMED = {
+    "a benchmark that is not an object": lambda d: d.update(benchmarks=[1, 2]),
+    "a name that is not text": lambda d: _first_benchmark(d).update(name=5),
+    "a NaN sample": lambda d: _first_benchmark(d)["extra_info"].update(samples=[float("nan"), 1.0, 2.0]),
+}
+
+
+@pytest.mark.parametrize("edit", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_result_file_is_one_line_everywhere(capsys, tmp_path, edit):
+    good, bad = _write_run(tmp_path / "good.json"), _write_run(tmp_path / "bad.json", edit)
+    for args in (["compare", str(good), str(bad)], ["history", "--add", str(bad)], ["export", "csv", str(bad)]):
+        code, _, err = hashbench(capsys, *args)
+        assert code == 2 and "malformed result file" in one_line(err), args
+
+
+def test_compare_with_nothing_in_common_is_not_a_pass(capsys, tmp_path):
+    base = _write_run(tmp_path / "base.json")
+    empty = _write_run(tmp_path / "empty.json", lambda d: d.update(benchmarks=[]))
+    code, out, err = hashbench(capsys, "compare", str(base), str(empty))
+    assert code == 2 and "no benchmark in common" in one_line(err) and "no regression" not in out
+
+
+def test_compare_refuses_a_zero_time(capsys, tmp_path):
+    def zero(d: dict) -> None:
+        for b in d["benchmarks"]:
+            b["extra_info"] = {}  # read as a foreign pytest-benchmark timing
+            b["stats"]["data"] = [0.0, 0.0, 0.0]
+
+    base = _write_run(tmp_path / "base.json", lambda d: [b.update(extra_info={}) for b in d["benchmarks"]])
+    code, _, err = hashbench(capsys, "compare", str(base), str(_write_run(tmp_path / "zero.json", zero)))
+    assert code == 2 and "must be > 0" in one_line(err)
+
+
+def test_a_negative_history_step_is_refused(capsys, tmp_path):
+    run = _write_run(tmp_path / "run.json")
+    assert hashbench(capsys, "history", "--add", str(run))[0] == 0
+    code, _, err = hashbench(capsys, "compare", str(run), "@latest~-1")
+    assert code == 2 and "latest~-1" in one_line(err)

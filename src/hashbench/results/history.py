@@ -332,7 +332,9 @@ class History:
                 try:
                     back = int(ref.split("~", 1)[1])
                 except ValueError:
-                    raise InputError(f"cannot read history reference {ref!r} (latest, latest~N or a run id)") from None
+                    back = -1
+                if back < 0:
+                    raise InputError(f"cannot read history reference {ref!r} (latest, latest~N or a run id)")
             newest = self.runs(limit=1)
             if not newest:
                 raise InputError(f"the history ({display_url(self.url)}) holds no runs yet")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -182,14 +183,19 @@ def parse_result(data: object, origin: str) -> RunResult:
         raise InputError(f"{origin}: not a result file (expected a JSON object)")
     try:
         if "measurements" in data and data.get("kind") == RUN_KIND:
-            return RunResult.from_json(data)
-        if isinstance(data.get("machine_info"), dict) and isinstance(data.get("benchmarks"), list):
-            return _from_pytest_benchmark(data, origin)
-        if data.get("kind") == RUN_KIND and isinstance(data.get("benchmarks"), list):
-            return _from_schema1(data)
-    except (KeyError, TypeError, ValueError) as exc:
+            run = RunResult.from_json(data)
+        elif isinstance(data.get("machine_info"), dict) and isinstance(data.get("benchmarks"), list):
+            run = _from_pytest_benchmark(data, origin)
+        elif data.get("kind") == RUN_KIND and isinstance(data.get("benchmarks"), list):
+            run = _from_schema1(data)
+        else:
+            raise InputError(f"{origin}: not a hashbench or pytest-benchmark result file")
+        for m in run.measurements:  # what compare, history and the exporters compute with
+            if not isinstance(m.name, str) or not all(math.isfinite(v) for v in (*m.samples, m.value)):
+                raise ValueError(f"benchmark {m.name!r}: a name must be text, its samples and value finite numbers")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{origin}: malformed result file ({type(exc).__name__}: {exc})") from None
-    raise InputError(f"{origin}: not a hashbench or pytest-benchmark result file")
+    return run
 
 
 def _from_schema1(data: dict) -> RunResult:
