@@ -35,6 +35,50 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
+# --- flags and environment ------------------------------------------------------------------------------------------
+
+USAGE = [
+    (["scan", "--header", GENESIS, "--bits", ""], "nBits must be 8 hex digits"),  # not "the header's own"
+    (["scan", "--header", GENESIS, "--target", ""], "target must be 1 to 64 hex digits"),
+    (["scan", "--header", GENESIS, "--devices", ""], "--devices must list"),  # not "every GPU"
+    (["bench", "--seconds", "inf"], "--seconds must be > 0 and finite"),  # would never end
+    (["run", "--seconds", "inf"], "--seconds must be > 0 and finite"),
+    (["probe", "--seconds", "inf"], "--seconds must be > 0 and finite"),
+    (["energy-check", "--seconds", "inf"], "--seconds must be > 0 and finite"),
+    (["run", "--idle-seconds", "inf"], "--idle-seconds must be >= 0 and finite"),
+    (["run", "--watts", "inf"], "--watts must be > 0 and finite"),
+    (["bench", "--energy", "declared", "--watts", "0"], "--watts must be > 0"),  # a J/TH of 0, labelled declared
+    (["probe", "--idle-watts", "5"], "--idle-watts goes with --watts"),  # was silently ignored
+    (["bench", "--watts", "100", "--idle-watts", "500"], "above --watts"),
+    (["kernel-stats", "--arch", "sm_xx"], "architecture must look like sm_90"),
+    (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE, ids=[" ".join(a)[:50] for a, _ in USAGE])
+def test_usage_errors_are_one_line_exit_2(capsys, args, message):
+    code, _, err = hashbench(capsys, *args)
+    assert code == 2 and message in one_line(err)
+
+
+def test_an_unsplittable_ipmi_argument_list_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("HASHBENCH_IPMI_ARGS", '-I lanplus -H "bmc')
+    code, _, err = hashbench(capsys, "bench", "--backend", "python", "--energy", "ipmi")
+    assert code == 2 and "HASHBENCH_IPMI_ARGS" in one_line(err)
+
+
+def test_a_model_dir_without_a_model_fails_before_any_probe(capsys, tmp_path):
+    code, _, err = hashbench(capsys, "probe", "--quick", "--model-dir", str(tmp_path))
+    assert code == 2 and "no config.json" in one_line(err)  # the only line: no probe started first
+
+
+def test_a_site_hardware_entry_without_a_model_names_its_place_once(capsys, tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text('[[site]]\nname = "a"\nmw = 1\npue = 1.1\npower_usd_per_kwh = 0.05\n[[site.asic]]\ncount = 1\n')
+    code, _, err = hashbench(capsys, "plan", str(sites))
+    assert code == 2 and one_line(err) == f"hashbench: error: {sites}: site 'a': asic #1: missing 'model'"
+
+
 # --- where results go -----------------------------------------------------------------------------------------------
 
 def test_run_refuses_an_output_it_cannot_write_before_measuring(capsys, tmp_path):

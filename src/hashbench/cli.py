@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import threading
@@ -118,9 +119,10 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
          target_hex: str | None, threads: int, max_found: int, as_json: bool) -> None:
     """Scan a nonce range of a header for hashes at or below the target."""
     header = Header.from_hex(header_hex)
-    if bits and target_hex:
+    if bits is not None and target_hex is not None:
         raise InputError("give --bits or --target, not both")
-    target = bits_to_target(parse_bits(bits)) if bits else parse_target(target_hex) if target_hex else header.target
+    target = (bits_to_target(parse_bits(bits)) if bits is not None else
+              parse_target(target_hex) if target_hex is not None else header.target)
     backend = get_backend(backend_name)
     result = backend.scan(ScanJob(header, target), start, count, impl=impl, threads=threads, max_found=max_found)
     if as_json:
@@ -147,8 +149,8 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     joules of the timed scans (J/TH) from the device's energy source."""
     from .energy import EnergyPlan, energy_device
 
-    if not seconds > 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if not 0 < seconds < math.inf:
+        raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
@@ -225,8 +227,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
     from .run import default_output, execute
 
-    if seconds is not None and not seconds > 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if seconds is not None and not 0 < seconds < math.inf:
+        raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     output = output or default_output()
     if output.parent and not output.parent.exists():
         raise InputError(f"output folder {str(output.parent)!r} does not exist")

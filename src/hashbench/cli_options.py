@@ -8,7 +8,7 @@ import click
 
 
 def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:
+    if value is not None:  # --devices "" is a mistake to report, not "every GPU"
         from .backends import select_gpus
 
         select_gpus(value)

@@ -217,10 +217,12 @@ def compare_cmd(base: str, cand: str, threshold: str, alpha: float, keep_outlier
 def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, threads: int, samples: int,
            sample_seconds: float, no_build: bool, threshold: str, alpha: float, as_json: bool) -> int:
     """Benchmark the base and the head commit alternately in one job; exit 1 when head is slower (see compare)."""
+    from .backends import get_backend
     from .results.ab import BenchSpec, run_ab
     from .results.compare import Gate, parse_threshold
 
     gate = Gate(parse_threshold(threshold), alpha)
+    get_backend(backend, require_available=False)  # a typo fails here, not in a worker after the checkout
 
     def listen(event: str, payload) -> None:
         if event in ("checkout", "build"):
