@@ -154,6 +154,57 @@ def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys):
     assert exited.value.code == 130 and capsys.readouterr().err == "hashbench: interrupted\n"
 
 
+def _stops_on_second_call(first):
+    calls = []
+
+    def fake(*_args, **_kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return first
+
+    return fake
+
+
+def test_ctrl_c_in_bench_prints_the_backends_already_measured(capsys, monkeypatch):
+    from hashbench import cli
+    from hashbench.bench import BenchResult
+
+    done = BenchResult("python", "python", 1, [1.0e6, 1.1e6, 0.9e6], 3_000_000, 3.0)
+    monkeypatch.setattr(cli, "bench_backend", _stops_on_second_call(done))
+    code, out, err = hashbench(capsys, "bench", "--backend", "python", "--backend", "cython", "--energy", "none",
+                               "--json")
+    assert code == 130 and "interrupted: 1 finished measurement(s) kept" in err and "Traceback" not in err
+    assert [(r["backend"], r["hashrate"]) for r in json.loads(out)] == [("python", 1.0e6)]
+
+
+def test_ctrl_c_in_verify_prints_the_backends_already_checked(capsys, monkeypatch):
+    from hashbench import verify
+
+    done = verify.VerifyResult("python", "python", 4, True)
+    monkeypatch.setattr(verify, "verify_backend", _stops_on_second_call(done))
+    code, out, err = hashbench(capsys, "verify", "--backend", "python", "--backend", "cython")
+    assert code == 130 and "python (python): 4 real headers: pass" in out and "interrupted: 1" in err
+
+
+def test_ctrl_c_in_probe_prints_the_probes_already_measured(capsys, monkeypatch):
+    from hashbench import probes
+    from hashbench.energy import no_reading
+    from hashbench.probes.result import ProbeResult
+
+    def one_then_ctrl_c(settings, energy, listen):
+        result = ProbeResult(probe="gemm", device="cpu", preset="64x64x64", dtype="fp32", batch=None,
+                             unit="FLOP/s", samples=[2.0e9], work=1.0, per="TFLOP", seconds=0.5,
+                             energy=no_reading(0.5, "no meter in this test"))
+        listen("done", "gemm fp32", result)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(probes, "run_probes", one_then_ctrl_c)
+    code, out, err = hashbench(capsys, "probe", "--quick", "--energy", "none", "--json")
+    assert code == 130 and "interrupted: 1" in err
+    assert [(r["probe"], r["value"]) for r in json.loads(out)] == [("gemm", 2.0e9)]
+
+
 def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     out, db = tmp_path / "run.json", tmp_path / "h.sqlite"
     proc = subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--quick", "--no-probes", "--seconds", "0.2",

@@ -18,7 +18,7 @@ from rich.table import Table
 from . import __version__
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import devices_option
+from .cli_options import devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .backends import ScanJob, all_backends, describe, get_backend
@@ -144,7 +144,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 @energy_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, seconds: float, energy_mode: str,
-          watts: float | None, idle_watts: float | None, idle_seconds: float | None, as_json: bool) -> None:
+          watts: float | None, idle_watts: float | None, idle_seconds: float | None, as_json: bool) -> int:
     """Hashrate at a difficulty-1 share target: warm-up, then repeated timed scans (median reported), with the
     joules of the timed scans (J/TH) from the device's energy source."""
     from .energy import EnergyPlan, energy_device
@@ -157,24 +157,29 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
     results = []
+    stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
         devices = {b.name: energy_device(b) for b in chosen}
-        for device in dict.fromkeys(devices.values()):
-            meters.prepare(device)  # idle power before any backend warms the device
-            if not as_json:
-                err.print(f"[dim]energy for {device}: {escape(meters.describe(device))}[/dim]")
-        for backend in chosen:
-            if not as_json:
-                err.print(f"[dim]benching {backend.name}…[/dim]")
-            results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds,
-                                         window=lambda d=devices[backend.name]: meters.meter(d)))
+        try:
+            for device in dict.fromkeys(devices.values()):
+                meters.prepare(device)  # idle power before any backend warms the device
+                if not as_json:
+                    err.print(f"[dim]energy for {device}: {escape(meters.describe(device))}[/dim]")
+            for backend in chosen:
+                if not as_json:
+                    err.print(f"[dim]benching {backend.name}…[/dim]")
+                results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds,
+                                             window=lambda d=devices[backend.name]: meters.meter(d)))
+        except KeyboardInterrupt as exc:  # Ctrl-C keeps the backends already measured: printed below
+            stopped = exc
     rows = [r.to_json() for r in results]
     if as_json:
         emit_json(rows)
-        return
-    out.print(rate_table(rows))
-    for note in energy_notes(rows):
-        out.print(f"[dim]{escape(note)}[/dim]")
+    elif rows:
+        out.print(rate_table(rows))
+        for note in energy_notes(rows):
+            out.print(f"[dim]{escape(note)}[/dim]")
+    return interrupted(stopped, len(rows))
 
 
 @cli.command()
@@ -198,7 +203,13 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
     headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
-    results = [verify_backend(b, impl=impl, threads=threads, headers=headers) for b in chosen]
+    results = []
+    stopped: KeyboardInterrupt | None = None
+    try:
+        for b in chosen:
+            results.append(verify_backend(b, impl=impl, threads=threads, headers=headers))
+    except KeyboardInterrupt as exc:  # the backends already checked are printed below
+        stopped = exc
     if as_json:
         emit_json([r.to_json() for r in results])
     else:
@@ -207,6 +218,8 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
             out.print(f"{r.backend} ({r.impl}): {r.headers} real headers: {status}")
             for f in r.failures:
                 out.print(f"  {escape(f)}")
+    if stopped is not None:
+        return interrupted(stopped, len(results))
     return 0 if all(r.passed for r in results) else 1
 
 
