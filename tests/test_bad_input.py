@@ -79,6 +79,26 @@ def test_a_site_hardware_entry_without_a_model_names_its_place_once(capsys, tmp_
     assert code == 2 and one_line(err) == f"hashbench: error: {sites}: site 'a': asic #1: missing 'model'"
 
 
+def test_more_threads_than_the_system_allows_is_one_line_not_a_traceback(monkeypatch):
+    from hashbench.backends import ScanJob, base, get_backend
+    from hashbench.errors import InputError
+    from hashbench.header import Header
+
+    class Refused(base.threading.Thread):
+        started = 0
+
+        def start(self) -> None:
+            if Refused.started == 2:
+                raise RuntimeError("can't start new thread")
+            Refused.started += 1
+            super().start()
+
+    monkeypatch.setattr(base.threading, "Thread", Refused)
+    job = ScanJob(Header.from_hex(GENESIS), 1)
+    with pytest.raises(InputError, match=r"--threads 8: the system started only 2 threads"):
+        get_backend("python").scan(job, 0, 1 << 16, threads=8)
+
+
 # --- where results go -----------------------------------------------------------------------------------------------
 
 def test_run_refuses_an_output_it_cannot_write_before_measuring(capsys, tmp_path):
