@@ -310,3 +310,11 @@ def test_a_negative_history_step_is_refused(capsys, tmp_path):
     assert hashbench(capsys, "history", "--add", str(run))[0] == 0
     code, _, err = hashbench(capsys, "compare", str(run), "@latest~-1")
     assert code == 2 and "latest~-1" in one_line(err)
+
+
+def test_a_json_number_python_will_not_convert_is_one_line(capsys, tmp_path):
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"benchmarks": [], "x": ' + "9" * 5000 + "}")
+    for args in (["history", "--add", str(huge)], ["yield", "--from-run", str(huge)]):
+        code, _, err = hashbench(capsys, *args)
+        assert code == 2 and "is not valid JSON" in one_line(err), args

@@ -18,3 +18,5 @@ def read_json(path: Path | str, what: str) -> object:
         raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except ValueError as exc:  # what json refuses past the syntax: an integer of more than 4300 digits
+        raise InputError(f"{what} {str(path)!r} is not valid JSON: {exc}") from None

@@ -262,7 +262,7 @@ def _get_json(url: str, timeout: float) -> object:
     body = _get(url, timeout)
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not JSON, not UTF-8, or a number json will not convert (more than 4300 digits)
         raise _EndpointFailed(f"{url} did not return JSON") from None
 
 
