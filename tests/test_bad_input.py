@@ -318,3 +318,18 @@ def test_a_json_number_python_will_not_convert_is_one_line(capsys, tmp_path):
     for args in (["history", "--add", str(huge)], ["yield", "--from-run", str(huge)]):
         code, _, err = hashbench(capsys, *args)
         assert code == 2 and "is not valid JSON" in one_line(err), args
+
+
+HEADER_CSV = {
+    "a field past csv's size limit": "1," + "a" * 200_000 + ",1,x\n",
+    "a short row": "1\n",
+    "a nonce that is not 32-bit": f"1,{GENESIS},-5,000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f\n",
+}
+
+
+@pytest.mark.parametrize("rows", HEADER_CSV.values(), ids=HEADER_CSV.keys())
+def test_a_bad_header_csv_is_one_line_not_a_failed_check(capsys, tmp_path, rows):
+    csv_file = tmp_path / "headers.csv"
+    csv_file.write_text("height,header_hex,nonce,block_hash\n" + rows)
+    code, _, err = hashbench(capsys, "verify", "--backend", "python", "--headers", str(csv_file))
+    assert code == 2 and one_line(err).startswith("hashbench: error: header CSV")
