@@ -276,13 +276,16 @@ MALFORMED = {
     "a benchmark that is not an object": lambda d: d.update(benchmarks=[1, 2]),
     "a name that is not text": lambda d: _first_benchmark(d).update(name=5),
     "a NaN sample": lambda d: _first_benchmark(d)["extra_info"].update(samples=[float("nan"), 1.0, 2.0]),
+    "a host field of the wrong type": lambda d: d["host"].update(git_commit=7, system=[]),
+    "a schema version past any database integer": lambda d: d.update(schema_version=1e300),
 }
 
 
 @pytest.mark.parametrize("edit", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_result_file_is_one_line_everywhere(capsys, tmp_path, edit):
     good, bad = _write_run(tmp_path / "good.json"), _write_run(tmp_path / "bad.json", edit)
-    for args in (["compare", str(good), str(bad)], ["history", "--add", str(bad)], ["export", "csv", str(bad)]):
+    for args in (["compare", str(good), str(bad)], ["history", "--add", str(bad)], ["export", "github-action", str(bad)],
+                 ["report", str(bad), "--html", str(tmp_path / "r.html")]):
         code, _, err = hashbench(capsys, *args)
         assert code == 2 and "malformed result file" in one_line(err), args
 

@@ -190,6 +190,8 @@ def parse_result(data: object, origin: str) -> RunResult:
             run = _from_schema1(data)
         else:
             raise InputError(f"{origin}: not a hashbench or pytest-benchmark result file")
+        if not 0 < run.schema_version < 2**31:
+            raise ValueError(f"schema_version {run.schema_version} is not a version number")
         for m in run.measurements:  # what compare, history and the exporters compute with
             if not isinstance(m.name, str) or not all(math.isfinite(v) for v in (*m.samples, m.value)):
                 raise ValueError(f"benchmark {m.name!r}: a name must be text, its samples and value finite numbers")
