@@ -140,6 +140,7 @@ def test_a_file_that_is_not_a_database_is_one_line(capsys, tmp_path):
 # --- interruption ---------------------------------------------------------------------------------------------------
 
 def test_an_interrupted_result_write_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    from hashbench import jsonfile
     from hashbench.results import pbjson
     from hashbench.results.fingerprint import detect_fingerprint
     from hashbench.results.schema import RunResult
@@ -152,10 +153,21 @@ def test_an_interrupted_result_write_leaves_the_previous_file_and_no_temporary(t
     def second_ctrl_c(*_):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pbjson.os, "replace", second_ctrl_c)
+    monkeypatch.setattr(jsonfile.os, "replace", second_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         pbjson.write_result(run, path)
     assert path.read_text() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_market_snapshot_that_cannot_be_written_is_one_line_and_no_temporary(tmp_path):
+    from hashbench.errors import InputError
+    from hashbench.market import packaged_snapshot, save_snapshot
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(InputError, match="cannot write market file"):
+        save_snapshot(packaged_snapshot(), not_a_folder / "market.json")
+    assert list(tmp_path.iterdir()) == [not_a_folder]
 
 
 def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys):

@@ -17,18 +17,16 @@ checks, skipped backends) sit at the top level beside pytest-benchmark's own key
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError
-from ..jsonfile import read_json
+from ..jsonfile import read_json, write_atomic
 from .fingerprint import HostFingerprint, from_pytest_machine_info
 from .schema import (
     HASHRATE,
@@ -153,20 +151,8 @@ def to_pytest_benchmark(run: RunResult) -> dict:
 
 
 def write_result(run: RunResult, path: Path) -> None:
-    """Atomic: readers (and a Ctrl-C) see the previous complete file or the new one, never half of one; the
-    temporary file goes too when the write fails or is interrupted."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    text = json.dumps(to_pytest_benchmark(run), indent=2) + "\n"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write result file {str(path)!r}: {exc.strerror or exc}") from None
-        raise
+    """Atomic: readers (and a Ctrl-C) see the previous complete file or the new one, never half of one."""
+    write_atomic(path, json.dumps(to_pytest_benchmark(run), indent=2) + "\n", "result file")
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------
