@@ -51,6 +51,8 @@ USAGE = [
     (["probe", "--idle-watts", "5"], "--idle-watts goes with --watts"),  # was silently ignored
     (["bench", "--watts", "100", "--idle-watts", "500"], "above --watts"),
     (["kernel-stats", "--arch", "sm_xx"], "architecture must look like sm_90"),
+    (["bench", "--backend", "cython", "--backend", "python", "--impl", "avx2"], "no implementation 'avx2'"),  # at once
+    (["verify", "--backend", "cython", "--backend", "python", "--impl", "portable"], "no implementation 'portable'"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
 ]
 

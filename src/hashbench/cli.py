@@ -156,6 +156,8 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
+    for b in chosen:  # an --impl one of them lacks fails now, not after the others were measured
+        b.resolve_impl(impl)
     results = []
     stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
@@ -203,6 +205,8 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
     headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
+    for b in chosen:
+        b.resolve_impl(impl)
     results = []
     stopped: KeyboardInterrupt | None = None
     try:
