@@ -49,6 +49,7 @@ USAGE = [
     (["run", "--watts", "inf"], "--watts must be > 0 and finite"),
     (["bench", "--energy", "declared", "--watts", "0"], "--watts must be > 0"),  # a J/TH of 0, labelled declared
     (["probe", "--idle-watts", "5"], "--idle-watts goes with --watts"),  # was silently ignored
+    (["probe", "--threads", "100000"], "--threads must be at most"),  # was a segfault in torch's thread pool
     (["bench", "--watts", "100", "--idle-watts", "500"], "above --watts"),
     (["kernel-stats", "--arch", "sm_xx"], "architecture must look like sm_90"),
     (["bench", "--backend", "cython", "--backend", "python", "--impl", "avx2"], "no implementation 'avx2'"),  # at once

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -62,6 +63,9 @@ class ProbeSettings:
                             ("--threads", self.threads)):
             if value is not None and value < 1:
                 raise InputError(f"{name} must be >= 1, got {value}")
+        if self.threads is not None and self.threads > (cpus := os.cpu_count() or 1):
+            # torch's OpenMP pool aborts, or crashes the process, when the system refuses its threads
+            raise InputError(f"--threads must be at most the {cpus} logical CPUs here, got {self.threads}")
         if self.seconds is not None and not 0 < self.seconds < math.inf:
             raise InputError(f"--seconds must be > 0 and finite, got {self.seconds}")
         unknown = [p for p in self.probes if p not in PROBES]
