@@ -112,6 +112,16 @@ def test_run_refuses_an_output_it_cannot_write_before_measuring(capsys, tmp_path
     assert list(tmp_path.iterdir()) == [not_a_folder]  # no .tmp left beside it either
 
 
+@pytest.mark.parametrize("command", [["export", "csv", "--output"], ["report", "--html"]])
+def test_export_and_report_into_a_place_they_cannot_write(capsys, tmp_path, command):
+    run = _write_run(tmp_path / "run.json")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    code, _, err = hashbench(capsys, *command, str(not_a_folder / "out"), str(run))
+    assert code == 2 and "cannot write" in one_line(err)
+    assert sorted(tmp_path.iterdir()) == [not_a_folder, run]
+
+
 def test_run_with_an_energy_source_that_cannot_open_writes_nothing(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("HASHBENCH_RAPL_ROOT", str(tmp_path / "no-powercap"))
     out = tmp_path / "run.json"

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import InputError
+from .jsonfile import write_atomic
 
 out = Console(highlight=False, soft_wrap=True)  # paths and notes stay on one line for grep and logs
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -309,10 +310,7 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {str(output)!r}: {exc}") from None
+    write_atomic(output, text, f"{fmt} file")
     err.print(f"{fmt} written to {escape(str(output))}")
 
 
