@@ -55,6 +55,7 @@ USAGE = [
     (["bench", "--backend", "cython", "--backend", "python", "--impl", "avx2"], "no implementation 'avx2'"),  # at once
     (["verify", "--backend", "cython", "--backend", "python", "--impl", "portable"], "no implementation 'portable'"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
+    (["export"], "Missing argument 'FORMAT'. Choose from: github-action, bencher"),  # click's message on one line
 ]
 
 
@@ -62,6 +63,12 @@ USAGE = [
 def test_usage_errors_are_one_line_exit_2(capsys, args, message):
     code, _, err = hashbench(capsys, *args)
     assert code == 2 and message in one_line(err)
+
+
+@pytest.mark.parametrize("args", [[], ["market"]], ids=["hashbench", "hashbench market"])
+def test_a_group_without_a_command_prints_its_help_not_an_error(capsys, args):
+    code, out, err = hashbench(capsys, *args)
+    assert code == 2 and err.startswith("Usage: hashbench") and "error" not in err and "Commands:" in err
 
 
 def test_an_unsplittable_ipmi_argument_list_is_one_line(capsys, monkeypatch):

@@ -337,6 +337,9 @@ cli.add_command(market)
 cli.add_command(plan)
 
 
+_HELP_FOR_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 def _stop(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
@@ -350,8 +353,11 @@ def main(argv: list[str] | None = None) -> None:
         code = cli.main(args=argv, prog_name="hashbench", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        click.echo(f"hashbench: error: {exc.format_message()}", err=True)
+    except _HELP_FOR_NO_ARGS as exc:  # `hashbench`, `hashbench market`: the help, as click prints it, not an error
+        exc.show()
+        code = exc.exit_code
+    except click.ClickException as exc:  # click wraps some messages ("Choose from:\n\t..."): kept to one line
+        click.echo(f"hashbench: error: {' '.join(exc.format_message().split())}", err=True)
         code = exc.exit_code
     except HashbenchError as exc:
         click.echo(f"hashbench: error: {exc}", err=True)
