@@ -368,3 +368,9 @@ def test_a_bad_header_csv_is_one_line_not_a_failed_check(capsys, tmp_path, rows)
     csv_file.write_text("height,header_hex,nonce,block_hash\n" + rows)
     code, _, err = hashbench(capsys, "verify", "--backend", "python", "--headers", str(csv_file))
     assert code == 2 and one_line(err).startswith("hashbench: error: header CSV")
+
+
+def test_a_redfish_url_with_a_password_is_refused_without_echoing_it(capsys, monkeypatch):
+    monkeypatch.setenv("HASHBENCH_REDFISH_URL", "http://admin:s3cret@127.0.0.1:1/redfish/v1/Chassis/1/Power")
+    code, _, err = hashbench(capsys, "bench", "--backend", "python", "--energy", "redfish")
+    assert code == 2 and "HASHBENCH_REDFISH_PASSWORD" in one_line(err) and "s3cret" not in err
