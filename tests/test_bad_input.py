@@ -374,3 +374,14 @@ def test_a_redfish_url_with_a_password_is_refused_without_echoing_it(capsys, mon
     monkeypatch.setenv("HASHBENCH_REDFISH_URL", "http://admin:s3cret@127.0.0.1:1/redfish/v1/Chassis/1/Power")
     code, _, err = hashbench(capsys, "bench", "--backend", "python", "--energy", "redfish")
     assert code == 2 and "HASHBENCH_REDFISH_PASSWORD" in one_line(err) and "s3cret" not in err
+
+
+def test_an_os_error_no_command_expected_is_still_one_line(capsys, monkeypatch):
+    from hashbench import cli
+
+    def refused():
+        raise PermissionError(13, "Permission denied", "/dev/cpu/0/msr")
+
+    monkeypatch.setattr(cli, "describe", refused)
+    code, _, err = hashbench(capsys, "backends")
+    assert code == 1 and "Permission denied: '/dev/cpu/0/msr'" in one_line(err)

@@ -347,8 +347,10 @@ def _stop(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and an exit code, never a traceback. SIGTERM stops a
     command the way Ctrl-C does, so what finished is kept there too."""
-    in_main_thread = threading.current_thread() is threading.main_thread()  # only it may set signal handlers
-    previous = signal.signal(signal.SIGTERM, _stop) if in_main_thread else None
+    # Only the main thread may set handlers; a SIGTERM someone chose to ignore (nohup-like launchers) stays ignored.
+    handle = (threading.current_thread() is threading.main_thread()
+              and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+    previous = signal.signal(signal.SIGTERM, _stop) if handle else None
     try:
         code = cli.main(args=argv, prog_name="hashbench", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -370,8 +372,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"hashbench: error: {exc}", err=True)
         code = 1
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(code if isinstance(code, int) else 0)
 
 
