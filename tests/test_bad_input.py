@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_usage_errors_are_one_line_exit_2(capsys, args, message):
 
 @pytest.mark.parametrize("args", [[], ["market"]], ids=["hashbench", "hashbench market"])
 def test_a_group_without_a_command_prints_its_help_not_an_error(capsys, args):
-    code, out, err = hashbench(capsys, *args)
+    code, _, err = hashbench(capsys, *args)
     assert code == 2 and err.startswith("Usage: hashbench") and "error" not in err and "Commands:" in err
 
 
@@ -205,7 +206,6 @@ def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys):
         def find_spec(self, name, *_):
             if name == "hashbench.cli":
                 raise KeyboardInterrupt
-            return None
 
     monkeypatch.delitem(sys.modules, "hashbench.cli")
     monkeypatch.setattr(sys, "meta_path", [CtrlC(), *sys.meta_path])
@@ -298,8 +298,9 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
 # --- result files handed to compare, history, export -----------------------------------------------------------------
 
 def _write_run(path: Path, edit=None) -> Path:
-    from hashbench.results.pbjson import to_pytest_benchmark
     from results_helpers import make_run
+
+    from hashbench.results.pbjson import to_pytest_benchmark
 
     data = to_pytest_benchmark(make_run())
     if edit:

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .energy import MODES, EnergyConfig, EnergyPlan
 from .cli_options import interrupted
+from .energy import MODES, EnergyConfig, EnergyPlan
 from .probes.device import DTYPE_NAMES
 from .probes.llama import PRESETS
 from .probes.runner import PROBES, ProbeSettings
