@@ -254,3 +254,10 @@ def test_cli_fetch_offline_is_one_line_and_writes_nothing(closed_port_url, tmp_p
     result = invoke("market", "fetch", "--base-url", closed_port_url, "--output", str(out), "--timeout", "2")
     assert_one_line_error(result, "offline: cannot reach", "keeping the market snapshot 2025-11-18", code=1)
     assert not out.exists()
+
+
+def test_fetch_keeps_a_figure_whose_answer_json_will_not_convert(mempool):
+    # A number of more than 4300 digits is valid JSON text that Python's json refuses with a plain ValueError.
+    routes = {**MEMPOOL, "/api/v1/prices": '{"USD": ' + "9" * 5000 + "}"}
+    result = fetch_snapshot(mempool(routes), packaged_snapshot(), timeout=5, today="2026-03-01")
+    assert "did not return JSON" in result.kept["btc_price_usd"]

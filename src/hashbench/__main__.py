@@ -1,5 +1,5 @@
 """python -m hashbench"""
 
-from .cli import main
+from . import main
 
 main()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -18,10 +20,10 @@ from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import devices_option
+from .cli_options import devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
-from .errors import HashbenchError, InputError
+from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
 from .header import Header, bits_to_target, parse_bits, parse_target
 
 out = Console(highlight=False)
@@ -122,9 +124,10 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
          target_hex: str | None, threads: int, max_found: int, as_json: bool) -> None:
     """Scan a nonce range of a header for hashes at or below the target."""
     header = Header.from_hex(header_hex)
-    if bits and target_hex:
+    if bits is not None and target_hex is not None:
         raise InputError("give --bits or --target, not both")
-    target = bits_to_target(parse_bits(bits)) if bits else parse_target(target_hex) if target_hex else header.target
+    target = (bits_to_target(parse_bits(bits)) if bits is not None else
+              parse_target(target_hex) if target_hex is not None else header.target)
     backend = get_backend(backend_name)
     result = backend.scan(ScanJob(header, target), start, count, impl=impl, threads=threads, max_found=max_found)
     if as_json:
@@ -148,37 +151,44 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
 @energy_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, seconds: float, energy_mode: str,
-          watts: float | None, idle_watts: float | None, idle_seconds: float | None, as_json: bool) -> None:
+          watts: float | None, idle_watts: float | None, idle_seconds: float | None, as_json: bool) -> int:
     """Hashrate at a difficulty-1 share target: warm-up, then repeated timed scans (median reported), with the
     joules of the timed scans (J/TH) from the device's energy source."""
     from .energy import EnergyPlan, energy_device
 
-    if not seconds > 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if not 0 < seconds < math.inf:
+        raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
+    for b in chosen:  # an --impl one of them lacks fails now, not after the others were measured
+        b.resolve_impl(impl)
     results = []
+    stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
         devices = {b.name: energy_device(b) for b in chosen}
-        for device in dict.fromkeys(devices.values()):
-            meters.prepare(device)  # idle power before any backend warms the device
-            if not as_json:
-                err.print(f"[dim]energy for {device}: {escape(meters.describe(device))}[/dim]")
-        for backend in chosen:
-            if not as_json:
-                err.print(f"[dim]benching {backend.name}…[/dim]")
-            results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds,
-                                         window=lambda d=devices[backend.name]: meters.meter(d)))
+        try:
+            for device in dict.fromkeys(devices.values()):
+                meters.prepare(device)  # idle power before any backend warms the device
+                if not as_json:
+                    err.print(f"[dim]energy for {device}: {escape(meters.describe(device))}[/dim]")
+            for backend in chosen:
+                if not as_json:
+                    err.print(f"[dim]benching {backend.name}…[/dim]")
+                results.append(bench_backend(backend, impl=impl, threads=threads, seconds=seconds,
+                                             window=lambda d=devices[backend.name]: meters.meter(d)))
+        except KeyboardInterrupt as exc:  # Ctrl-C keeps the backends already measured: printed below
+            stopped = exc
     rows = [r.to_json() for r in results]
     if as_json:
         emit_json(rows)
-        return
-    out.print(rate_table(rows))
-    for note in energy_notes(rows):
-        out.print(f"[dim]{escape(note)}[/dim]")
+    elif rows:
+        out.print(rate_table(rows))
+        for note in energy_notes(rows):
+            out.print(f"[dim]{escape(note)}[/dim]")
+    return interrupted(stopped, len(rows))
 
 
 @cli.command()
@@ -206,7 +216,15 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
     headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
-    results = [verify_backend(b, impl=impl, threads=threads, headers=headers) for b in chosen]
+    for b in chosen:
+        b.resolve_impl(impl)
+    results = []
+    stopped: KeyboardInterrupt | None = None
+    try:
+        for b in chosen:
+            results.append(verify_backend(b, impl=impl, threads=threads, headers=headers))
+    except KeyboardInterrupt as exc:  # the backends already checked are printed below
+        stopped = exc
     if as_json:
         emit_json([r.to_json() for r in results])
     else:
@@ -215,6 +233,8 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
             out.print(f"{r.backend} ({r.impl}): {r.headers} real headers: {status}")
             for f in r.failures:
                 out.print(f"  {escape(f)}")
+    if stopped is not None:
+        return interrupted(stopped, len(results))
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -235,13 +255,17 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
     from .run import default_output, execute
 
-    if seconds is not None and not seconds > 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if seconds is not None and not 0 < seconds < math.inf:
+        raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     output = output or default_output()
     if output.parent and not output.parent.exists():
         raise InputError(f"output folder {str(output.parent)!r} does not exist")
     energy = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
     energy.validate()
+    if not no_history:
+        from .results.history import check_location
+
+        check_location(db)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), console=err, transient=False)
     tasks: dict = {}
@@ -268,17 +292,16 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
         elif event == "probe-start":
             progress.console.print(f"[dim]probe {escape(payload[0])}…[/dim]")
 
-    interrupted = False
+    stopped: KeyboardInterrupt | None = None
     with progress:
         try:
             record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history,
                              energy=energy, probes=not no_probes)
-        except KeyboardInterrupt:
-            interrupted = True
-            record = None
-    if interrupted:
+        except KeyboardInterrupt as exc:
+            stopped = exc
+    if stopped is not None:
         err.print(f"interrupted: finished measurements kept in {output}")
-        return 130
+        return interrupt_exit_code(stopped)
     host = record.host
     out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
     verified = {v.backend: v.passed for v in record.verify}
@@ -350,21 +373,43 @@ cli.add_command(market)
 cli.add_command(plan)
 
 
+_HELP_FOR_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every error becomes one line on stderr and an exit code, never a traceback."""
+    """Entry point: every error becomes one line on stderr and an exit code, never a traceback. SIGTERM stops a
+    command the way Ctrl-C does, so what finished is kept there too."""
+    # Only the main thread may set handlers; a SIGTERM someone chose to ignore (nohup-like launchers) stays ignored.
+    handle = (threading.current_thread() is threading.main_thread()
+              and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+    previous = signal.signal(signal.SIGTERM, _stop) if handle else None
     try:
         code = cli.main(args=argv, prog_name="hashbench", standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        click.echo(f"hashbench: error: {exc.format_message()}", err=True)
+    except _HELP_FOR_NO_ARGS as exc:  # `hashbench`, `hashbench market`: the help, as click prints it, not an error
+        exc.show()
+        code = exc.exit_code
+    except click.ClickException as exc:  # click wraps some messages ("Choose from:\n\t..."): kept to one line
+        click.echo(f"hashbench: error: {' '.join(exc.format_message().split())}", err=True)
         code = exc.exit_code
     except HashbenchError as exc:
         click.echo(f"hashbench: error: {exc}", err=True)
         code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("hashbench: interrupted", err=True)
-        code = 130
+    except (click.Abort, KeyboardInterrupt) as exc:
+        stop = exc.__cause__ if isinstance(exc, click.Abort) and exc.__cause__ is not None else exc
+        click.echo(f"hashbench: {'terminated' if isinstance(stop, Interrupted) else 'interrupted'}", err=True)
+        code = interrupt_exit_code(stop)
+    except OSError as exc:  # a file or device the system refused, wherever it was opened: one line, not a traceback
+        click.echo(f"hashbench: error: {exc}", err=True)
+        code = 1
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -5,6 +5,7 @@ Register with `cli.add_command(energy_check)`."""
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import click
@@ -76,8 +77,8 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     from .backends import all_backends, get_backend
     from .host import detect_host
 
-    if not seconds > 0:
-        raise InputError(f"--seconds must be > 0, got {seconds}")
+    if not 0 < seconds < math.inf:
+        raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     if not 0 < tolerance < 1:
         raise InputError(f"--tolerance must be between 0 and 1 (0.05 = 5 %), got {tolerance}")
     if threads is not None and threads < 1:

@@ -1,4 +1,4 @@
-"""Options several commands share (scan, bench, verify, run, energy-check)."""
+"""Options several commands share (scan, bench, verify, run, energy-check), and how they end when interrupted."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import click
 
+from .errors import interrupt_exit_code
+
 
 def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:
+    if value is not None:  # --devices "" is a mistake to report, not "every GPU"
         from .backends import select_gpus
 
         select_gpus(value)
@@ -19,3 +21,12 @@ def devices_option(command: Callable) -> Callable:
     Applied while the command line is parsed, so every later use of a GPU backend sees it."""
     return click.option("--devices", default=None, metavar="N[,N...]", expose_value=False, callback=_select,
                         help="GPUs for the cuda/pycuda backends, e.g. 0,2 (default: every GPU).")(command)
+
+
+def interrupted(stopped: KeyboardInterrupt | None, finished: int) -> int:
+    """The exit code once the measurements that finished are printed: 0, or 128 + the signal that stopped the
+    command (Ctrl-C keeps finished measurements)."""
+    if stopped is None:
+        return 0
+    click.echo(f"interrupted: {finished} finished measurement(s) kept above", err=True)
+    return interrupt_exit_code(stopped)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import interrupted
 from .energy import MODES, EnergyConfig, EnergyPlan
 from .probes.device import DTYPE_NAMES
 from .probes.llama import PRESETS
@@ -133,7 +134,7 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
 def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, ...], model_dir: Path | None,
           batch: int | None, prompt_len: int | None, gen_len: int | None, dtype: str | None, seconds: float | None,
           quick: bool, threads: int | None, no_cuda_graphs: bool, energy_mode: str, watts: float | None,
-          idle_watts: float | None, idle_seconds: float | None, list_presets: bool, as_json: bool) -> None:
+          idle_watts: float | None, idle_seconds: float | None, list_presets: bool, as_json: bool) -> int:
     """AI inference probes — GEMM, memory bandwidth, Llama prefill and decode — each with its energy."""
     from .probes import run_probes
 
@@ -144,12 +145,14 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
                         "description": s.description} for s in PRESETS.values()])
         else:
             out.print(presets_table())
-        return
+        return 0
     settings = ProbeSettings(device=device, probes=probe_names, presets=presets, model_dir=model_dir, batch=batch,
                              prompt_len=prompt_len, gen_len=gen_len, dtype=dtype, seconds=seconds, quick=quick,
                              threads=threads, cuda_graphs=not no_cuda_graphs)
     settings.validate()
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
+
+    finished = []
 
     def listen(event: str, label: str, payload: object) -> None:
         if event == "start" and not as_json:
@@ -157,16 +160,27 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
         elif event == "skip":
             # One line, however long: logs and benchmarks/gpu/summarize.py read it back by its prefix.
             err.print(f"skipped {escape(label)}: {escape(str(payload))}", soft_wrap=True)
+        elif event == "done":
+            finished.append(payload)
 
     with EnergyPlan(config) as energy:
-        run = run_probes(settings, energy, listen)
+        try:
+            run = run_probes(settings, energy, listen)
+        except KeyboardInterrupt as exc:  # Ctrl-C keeps the probes already measured (no roofline: its roofs may not be)
+            rows = [r.to_json() for r in finished]
+            if as_json:
+                emit_json(rows)
+            elif rows:
+                out.print(results_table(rows))
+            return interrupted(exc, len(rows))
     rows = [r.to_json() for r in run.results]
     if as_json:
         emit_json(rows)
-        return
+        return 0
     out.print(f"{run.device}: {escape(run.device_model)}, torch {run.torch_version}"
               + (f", {run.threads} thread(s)" if run.threads else ""))
     out.print(results_table(rows))
     out.print(f"energy: {escape(run.energy_source)}")
     for flag in probe_flags(rows):
         out.print(f"[yellow]note[/yellow]: {escape(flag)}")
+    return 0

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import InputError
+from .jsonfile import write_atomic
 
 out = Console(highlight=False, soft_wrap=True)  # paths and notes stay on one line for grep and logs
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -220,10 +221,12 @@ def compare_cmd(base: str, cand: str, threshold: str, alpha: float, keep_outlier
 def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, threads: int, samples: int,
            sample_seconds: float, no_build: bool, threshold: str, alpha: float, as_json: bool) -> int:
     """Benchmark the base and the head commit alternately in one job; exit 1 when head is slower (see compare)."""
+    from .backends import get_backend
     from .results.ab import BenchSpec, run_ab
     from .results.compare import Gate, parse_threshold
 
     gate = Gate(parse_threshold(threshold), alpha)
+    get_backend(backend, require_available=False)  # a typo fails here, not in a worker after the checkout
 
     def listen(event: str, payload) -> None:
         if event in ("checkout", "build"):
@@ -310,10 +313,7 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {str(output)!r}: {exc}") from None
+    write_atomic(output, text, f"{fmt} file")
     err.print(f"{fmt} written to {escape(str(output))}")
 
 

@@ -1,8 +1,11 @@
-"""Reading a user's file (a result, a run, a market snapshot, a site file): every failure is one clear line."""
+"""A user's file (a result, a run, a market snapshot, a site file): read with every failure one clear line;
+JSON written so that no reader or interruption ever sees half of one."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 
 from .errors import InputError
@@ -25,3 +28,21 @@ def read_json(path: Path | str, what: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except ValueError as exc:  # what json refuses past the syntax: an integer of more than 4300 digits
+        raise InputError(f"{what} {str(path)!r} is not valid JSON: {exc}") from None
+
+
+def write_atomic(path: Path | str, text: str, what: str) -> None:
+    """Readers (and a Ctrl-C) see the previous complete file or the new one, never half of one; the temporary file
+    goes too when the write fails or is interrupted. `what` names the file in the error."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from None
+        raise

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .backends.cuda_build import compile_with_nvrtc, kernel_source
 from .backends.cuda_precompute import KERNEL_NAME
-from .errors import BackendUnavailable, HashbenchError
+from .errors import BackendUnavailable, HashbenchError, InputError
 
 FMA_PIPE = frozenset({"IMAD", "IMUL", "FFMA", "FMUL", "FADD", "HFMA2", "HADD2", "HMUL2"})
 CONTROL = frozenset({"BRA", "BRX", "JMP", "EXIT", "RET", "CALL", "BSSY", "BSYNC", "WARPSYNC", "NOP",
@@ -203,7 +203,7 @@ def resource_usage(log: str, function: str = KERNEL_NAME) -> tuple[int, int, int
 
 def analyze(arch: str, defines: Mapping[str, str] | None = None) -> KernelStats:
     if not re.fullmatch(r"sm_\d{2,3}[a-z]?", arch):
-        raise HashbenchError(f"architecture must look like sm_90, got {arch!r}")
+        raise InputError(f"architecture must look like sm_90, got {arch!r}")
     cubin, log = compile_with_nvrtc(kernel_source(), arch, defines)
     return analyze_cubin(arch, cubin, log, defines)
 

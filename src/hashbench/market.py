@@ -23,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .economics import ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
 from .errors import HashbenchError, InputError
-from .jsonfile import read_json
+from .jsonfile import read_json, write_atomic
 
 SNAPSHOT_KIND = "hashbench-market"
 SCHEMA_VERSION = 1
@@ -213,9 +213,7 @@ def save_snapshot(snapshot: MarketSnapshot, path: Path) -> None:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"output folder {str(path.parent)!r} does not exist")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(snapshot.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(snapshot.to_json(), indent=2) + "\n", "market file")
 
 
 # --- live fetch ------------------------------------------------------------------------------------------------------
@@ -262,7 +260,7 @@ def _get_json(url: str, timeout: float) -> object:
     body = _get(url, timeout)
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # not JSON, not UTF-8, or a number json will not convert (more than 4300 digits)
         raise _EndpointFailed(f"{url} did not return JSON") from None
 
 

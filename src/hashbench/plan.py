@@ -493,8 +493,9 @@ def _declared(value: float, detail: str = "") -> Sourced:
 
 def _asic_fleet(raw: object, where: _Where) -> AsicFleet:
     raw = _table(raw, where, _ASIC_KEYS)
+    model = _text(raw, "model", where, required=True)  # already prefixed with where
     try:
-        asic = catalog.find_asic(_text(raw, "model", where, required=True))
+        asic = catalog.find_asic(model)
     except InputError as exc:
         raise where.error(str(exc)) from None
     ths, watts = _positive(raw, "hashrate_ths", where), _positive(raw, "watts", where)
@@ -509,8 +510,9 @@ def _asic_fleet(raw: object, where: _Where) -> AsicFleet:
 def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot: MarketSnapshot,
                notes: list[str]) -> GpuFleet:
     raw = _table(raw, where, _GPU_KEYS)
+    model = _text(raw, "model", where, required=True)  # already prefixed with where
     try:
-        gpu = catalog.find_gpu(_text(raw, "model", where, required=True))
+        gpu = catalog.find_gpu(model)
     except InputError as exc:
         raise where.error(str(exc)) from None
     count = _count(raw, where)

@@ -155,12 +155,18 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
     host = detect_host()
     record = RunRecord(host=host, started=now(), fingerprint=detect_fingerprint(host))
     configs, record.skipped = plan(host)
-    listen("plan", None, configs)
-    record.write(output)
     headers = real_headers()[:: max(1, len(real_headers()) // QUICK_VERIFY_HEADERS)] if quick else real_headers()
     meters = EnergyPlan(energy or EnergyConfig.from_env(idle_seconds=1.0 if quick else None))
+    devices = {c.backend: energy_device(get_backend(c.backend)) for c in configs}
+    try:  # a source asked for by name (--energy rapl) that cannot be read fails here, before any file or history
+        for device in dict.fromkeys(devices.values()):
+            meters.source_for(device)
+        record.write(output)
+    except BaseException:
+        meters.close()
+        raise
+    listen("plan", None, configs)
     try:
-        devices = {c.backend: energy_device(get_backend(c.backend)) for c in configs}
         for device in dict.fromkeys(devices.values()):
             meters.prepare(device)  # idle power before verify or warm-up heats anything
             listen("energy", None, (device, meters.describe(device)))

@@ -9,7 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .errors import InputError
-from .header import Header
+from .header import NONCE_SPACE, Header
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,25 @@ class RealHeader:
 def parse_headers(text: str, network: str = "") -> tuple[RealHeader, ...]:
     """CSV rows with height, header_hex, nonce and block_hash (a network column optional: `network` otherwise)."""
     rows = csv.DictReader(text.splitlines())
-    missing = {"height", "header_hex", "nonce", "block_hash"} - set(rows.fieldnames or ())
-    if missing:
-        raise InputError(f"header CSV lacks column(s) {', '.join(sorted(missing))}")
+    columns = ("height", "header_hex", "nonce", "block_hash")
     out = []
-    for line, r in enumerate(rows, start=2):
-        try:
-            out.append(RealHeader(r.get("network") or network, int(r["height"]), Header.from_hex(r["header_hex"]),
-                                  int(r["nonce"]), r["block_hash"].strip().lower()))
-        except (InputError, ValueError, TypeError, AttributeError) as exc:
-            raise InputError(f"header CSV line {line}: {exc}") from None
+    try:
+        missing = set(columns) - set(rows.fieldnames or ())
+        if missing:
+            raise InputError(f"header CSV lacks column(s) {', '.join(sorted(missing))}")
+        for line, r in enumerate(rows, start=2):
+            try:
+                if empty := [c for c in columns if r[c] is None]:  # a short row
+                    raise InputError(f"no {', '.join(empty)}")
+                nonce = int(r["nonce"])
+                if not 0 <= nonce < NONCE_SPACE:
+                    raise InputError(f"nonce {nonce} is not a 32-bit nonce")
+                out.append(RealHeader(r.get("network") or network, int(r["height"]),
+                                      Header.from_hex(r["header_hex"]), nonce, r["block_hash"].strip().lower()))
+            except (InputError, ValueError, TypeError, AttributeError) as exc:
+                raise InputError(f"header CSV line {line}: {exc}") from None
+    except csv.Error as exc:  # a field past csv's size limit, say
+        raise InputError(f"header CSV: {exc}") from None
     return tuple(out)
 
 

@@ -186,15 +186,20 @@ class Backend(ABC):
         else:
             pool = [threading.Thread(target=work, name=f"hashbench-{self.name}-{i}", daemon=True)
                     for i in range(min(workers, -(-count // piece)))]
-            for t in pool:
-                t.start()
+            started: list[threading.Thread] = []
             try:
                 for t in pool:
+                    t.start()
+                    started.append(t)
+                for t in started:
                     t.join()
-            except BaseException:  # Ctrl-C in the main thread: let the workers finish their chunk and stop
+            except BaseException as exc:  # Ctrl-C, or the system refusing a thread: the workers finish their chunk
                 stop.set()
-                for t in pool:
+                for t in started:
                     t.join()
+                if isinstance(exc, RuntimeError) and len(started) < len(pool):
+                    raise InputError(f"--threads {threads}: the system started only {len(started)} threads ({exc}); "
+                                     "ask for fewer") from None
                 raise
         seconds = time.perf_counter() - t0
         nonces = sorted(n for o in outcomes for n in o[2])[:max_found]

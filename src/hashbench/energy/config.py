@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 from collections.abc import Mapping
@@ -13,6 +14,13 @@ from . import ipmi, rapl, redfish
 
 MODES = ("auto", "nvml", "rapl", "ipmi", "redfish", "declared", "none")
 DEFAULT_IDLE_SECONDS = 5.0
+
+
+def _split_args(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as exc:  # an unclosed quote
+        raise InputError(f"{ipmi.ARGS_ENV}={text!r}: cannot split into arguments ({exc})") from None
 
 
 def _flag(value: str | None) -> bool:
@@ -40,7 +48,7 @@ class EnergyConfig:
         base = cls(
             rapl_root=Path(env.get(rapl.ROOT_ENV) or rapl.DEFAULT_ROOT),
             ipmitool=env.get(ipmi.IPMITOOL_ENV) or "ipmitool",
-            ipmi_args=tuple(shlex.split(env.get(ipmi.ARGS_ENV, ""))),
+            ipmi_args=_split_args(env.get(ipmi.ARGS_ENV, "")),
             redfish_url=env.get(redfish.URL_ENV) or None,
             redfish_user=env.get(redfish.USER_ENV) or None,
             redfish_password=env.get(redfish.PASSWORD_ENV) or None,
@@ -53,11 +61,18 @@ class EnergyConfig:
     def validate(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"--energy must be one of {', '.join(MODES)}, got {self.mode!r}")
-        for name, value in (("--watts", self.watts), ("--idle-watts", self.idle_watts)):
-            if value is not None and not value >= 0:
-                raise InputError(f"{name} must be >= 0, got {value}")
-        if not self.idle_seconds >= 0:
-            raise InputError(f"--idle-seconds must be >= 0, got {self.idle_seconds}")
+        if self.watts is not None and not 0 < self.watts < math.inf:
+            raise InputError(f"--watts must be > 0 and finite, got {self.watts}")
+        if self.idle_watts is not None:
+            if not 0 <= self.idle_watts < math.inf:
+                raise InputError(f"--idle-watts must be >= 0 and finite, got {self.idle_watts}")
+            if self.watts is None:
+                raise InputError("--idle-watts goes with --watts (the declared load power it is the idle part of)")
+            if self.idle_watts > self.watts:
+                raise InputError(f"--idle-watts {self.idle_watts:g} is above --watts {self.watts:g}: idle power "
+                                 "cannot exceed the power under load")
+        if not 0 <= self.idle_seconds < math.inf:
+            raise InputError(f"--idle-seconds must be >= 0 and finite, got {self.idle_seconds}")
         if self.mode == "declared" and self.watts is None:
             raise InputError("--energy declared needs --watts (the power you declare)")
         if self.mode == "redfish" and not self.redfish_url:

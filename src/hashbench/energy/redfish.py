@@ -65,6 +65,9 @@ class RedfishClient:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RedfishUnavailable(f"Redfish URL {url!r} is not an http(s) URL")
+        if parts.username is not None or parts.password is not None:  # the URL goes into messages and result files
+            raise RedfishUnavailable(f"the Redfish URL holds credentials: give the host alone ({parts.hostname}) and "
+                                     f"the login in {USER_ENV} and {PASSWORD_ENV}")
         self.url = url
         self.timeout_s = timeout_s
         self._headers = {"Accept": "application/json", "OData-Version": "4.0"}

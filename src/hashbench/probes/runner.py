@@ -4,6 +4,8 @@ each timed window inside its own energy meter; roofline fractions filled in at t
 from __future__ import annotations
 
 import gc
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,8 +63,11 @@ class ProbeSettings:
                             ("--threads", self.threads)):
             if value is not None and value < 1:
                 raise InputError(f"{name} must be >= 1, got {value}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise InputError(f"--seconds must be > 0, got {self.seconds}")
+        if self.threads is not None and self.threads > (cpus := os.cpu_count() or 1):
+            # torch's OpenMP pool aborts, or crashes the process, when the system refuses its threads
+            raise InputError(f"--threads must be at most the {cpus} logical CPUs here, got {self.threads}")
+        if self.seconds is not None and not 0 < self.seconds < math.inf:
+            raise InputError(f"--seconds must be > 0 and finite, got {self.seconds}")
         unknown = [p for p in self.probes if p not in PROBES]
         if unknown:
             raise InputError(f"unknown probe {unknown[0]!r} (probes: {', '.join(PROBES)})")
@@ -71,8 +76,14 @@ class ProbeSettings:
             raise InputError(f"unknown preset {unknown[0]!r} (presets: {', '.join(PRESETS)})")
         if self.dtype is not None and self.dtype not in DTYPE_NAMES:
             raise InputError(f"--dtype must be one of {', '.join(DTYPE_NAMES)}, got {self.dtype!r}")
-        if self.model_dir is not None and not Path(self.model_dir).is_dir():
-            raise InputError(f"--model-dir {self.model_dir}: not a directory")
+        if self.model_dir is not None:
+            if not Path(self.model_dir).is_dir():
+                raise InputError(f"--model-dir {self.model_dir}: not a directory")
+            from .hf_local import local_shape
+
+            local_shape(Path(self.model_dir))  # its config.json now, not after the GEMM and bandwidth probes ran
+            if not any(Path(self.model_dir).glob("*.safetensors")):
+                raise InputError(f"--model-dir {self.model_dir}: no *.safetensors weights")
 
 
 @dataclass(frozen=True)

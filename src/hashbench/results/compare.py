@@ -156,6 +156,9 @@ def compare_measurements(base: Measurement, cand: Measurement, gate: Gate) -> Ro
         raise InputError(f"{base.name}: units differ ({base.unit} vs {cand.unit})")
     better = base.higher_is_better
     y_all, x_all = list(base.samples or (base.value,)), list(cand.samples or (cand.value,))
+    if (better or base.unit == "s") and min(y_all + x_all) <= 0:
+        raise InputError(f"{base.name}: a sample of {min(y_all + x_all):g} {base.unit} is not a speed or a time to "
+                         "compare (it must be > 0)")
     y, x = (without_interference(y_all, better), without_interference(x_all, better)) if gate.drop_outliers else (
         y_all, x_all)
     change = estimated_change(y, x, better)
@@ -203,6 +206,9 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
                             base=b.value if b else None, cand=c.value if c else None))
             continue
         rows.append(compare_measurements(b, c, gate))
+    if all(r.verdict in (ONLY_BASE, ONLY_CAND) for r in rows):
+        # Nothing was compared, so "no regression" would be a gate that cannot fail (a broken or empty candidate).
+        raise InputError(f"{base_label} and {cand_label} have no benchmark in common: nothing to compare")
     if any(r.verdict == TOO_FEW for r in rows):
         notes.append(f"some benchmarks have too few samples for any test to reach p < {gate.alpha}: "
                      "measure longer (more samples) to gate them")

@@ -115,6 +115,11 @@ class HostFingerprint:
                 value = {str(k): str(v) for k, v in dict(value).items()}
             elif f.name in ("logical_cpus", "usable_cpus"):
                 value = int(value)
+            elif f.name in ("git_dirty", "turbo"):
+                if not isinstance(value, bool):
+                    raise TypeError(f"host {f.name} is {value!r}, not true or false")
+            elif not isinstance(value, str):  # the rest are text: a number there is a damaged file
+                raise TypeError(f"host {f.name} is {value!r}, not text")
             kwargs[f.name] = value
         return cls(**kwargs)
 
@@ -233,9 +238,9 @@ def from_pytest_machine_info(machine_info: dict, commit_info: dict | None = None
             logical_cpus=int(cpu.get("count") or 0),
             python=str(machine_info.get("python_version", "")))
     commit = commit_info.get("id")
-    if commit and commit not in ("unversioned", "unknown") and not fp.git_commit:
-        branch = commit_info.get("branch")
-        fp = replace(fp, git_commit=commit, git_dirty=commit_info.get("dirty"),
-                     git_branch=branch if branch and not branch.startswith("(") else None)
+    if isinstance(commit, str) and commit not in ("", "unversioned", "unknown") and not fp.git_commit:
+        branch, dirty = commit_info.get("branch"), commit_info.get("dirty")
+        fp = replace(fp, git_commit=commit, git_dirty=dirty if isinstance(dirty, bool) else None,
+                     git_branch=branch if isinstance(branch, str) and branch and not branch.startswith("(") else None)
     return fp
 

@@ -186,8 +186,17 @@ def _utc_key(started: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's own message on one line (SQLAlchemy appends a "Background on this error" link, psycopg a hint)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return " ".join(line for line in lines if not line.startswith("(Background on this error")) or type(cause).__name__
+
+
 class History:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True) -> None:
+        """`make_folder`: create the SQLite file's folder (the default location); a folder someone named that does
+        not exist is a typo to report, not one to create. `connect`: open the database and its tables now."""
         self.url = url
         sa, self._md, self._runs, self._meas, self._meta = _tables()
         self._sa = sa
@@ -195,15 +204,22 @@ class History:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(path).parent
+                if make_folder:
+                    folder.mkdir(parents=True, exist_ok=True)
+                elif not folder.is_dir():
+                    raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
         try:
             self.engine = sa.create_engine(url, **kwargs)
-        except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        except ImportError as exc:
             raise HistoryError(f"cannot use history database {display_url(url)}: {exc}") from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
         if self.engine.dialect.name == "sqlite":
             self._sqlite_locking()
-        self._ensure_schema()
+        if connect:
+            self._ensure_schema()
 
     def _sqlite_locking(self) -> None:
         event = self._sa.event
@@ -233,9 +249,9 @@ class History:
                 if ("locked" in text or "busy" in text) and attempt + 1 < LOCK_RETRIES:
                     time.sleep(0.05 * 2**attempt)
                     continue
-                raise HistoryError(f"history database {display_url(self.url)}: {exc.orig or exc}") from None
+                raise HistoryError(f"history database {display_url(self.url)}: {_reason(exc)}") from None
             except sa.exc.SQLAlchemyError as exc:
-                raise HistoryError(f"history database {display_url(self.url)}: {exc}") from None
+                raise HistoryError(f"history database {display_url(self.url)}: {_reason(exc)}") from None
         raise AssertionError("unreachable")
 
     def _ensure_schema(self) -> None:
@@ -316,7 +332,9 @@ class History:
                 try:
                     back = int(ref.split("~", 1)[1])
                 except ValueError:
-                    raise InputError(f"cannot read history reference {ref!r} (latest, latest~N or a run id)") from None
+                    back = -1
+                if back < 0:
+                    raise InputError(f"cannot read history reference {ref!r} (latest, latest~N or a run id)")
             newest = self.runs(limit=1)
             if not newest:
                 raise InputError(f"the history ({display_url(self.url)}) holds no runs yet")
@@ -357,8 +375,18 @@ def _backend_of(params: dict) -> str | None:
     return str(value)[:60] if value else None
 
 
-def open_history(db: str | None = None) -> History:
-    return History(resolve_url(db))
+def open_history(db: str | None = None, *, connect: bool = True) -> History:
+    return History(resolve_url(db), make_folder=not (db or os.environ.get(ENV_DB)), connect=connect)
+
+
+def check_location(db: str | None = None) -> None:
+    """An InputError now for a location that can never work (a kind of database SQLAlchemy does not know, a folder
+    that does not exist), so a long `hashbench run` fails before it measures rather than after. A missing package
+    or a server that does not answer is left to the store, which notes it beside the kept result file."""
+    try:
+        open_history(db, connect=False).close()
+    except (HistoryError, HistoryUnavailable):
+        pass
 
 
 def store_run(run: RunResult, db: str | None = None) -> str:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import math
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError
-from ..jsonfile import read_json
+from ..jsonfile import read_json, write_atomic
 from .fingerprint import HostFingerprint, from_pytest_machine_info
 from .schema import (
     HASHRATE,
@@ -152,10 +152,7 @@ def to_pytest_benchmark(run: RunResult) -> dict:
 
 def write_result(run: RunResult, path: Path) -> None:
     """Atomic: readers (and a Ctrl-C) see the previous complete file or the new one, never half of one."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_pytest_benchmark(run), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(to_pytest_benchmark(run), indent=2) + "\n", "result file")
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------
@@ -172,14 +169,21 @@ def parse_result(data: object, origin: str) -> RunResult:
         raise InputError(f"{origin}: not a result file (expected a JSON object)")
     try:
         if "measurements" in data and data.get("kind") == RUN_KIND:
-            return RunResult.from_json(data)
-        if isinstance(data.get("machine_info"), dict) and isinstance(data.get("benchmarks"), list):
-            return _from_pytest_benchmark(data, origin)
-        if data.get("kind") == RUN_KIND and isinstance(data.get("benchmarks"), list):
-            return _from_schema1(data)
-    except (KeyError, TypeError, ValueError) as exc:
+            run = RunResult.from_json(data)
+        elif isinstance(data.get("machine_info"), dict) and isinstance(data.get("benchmarks"), list):
+            run = _from_pytest_benchmark(data, origin)
+        elif data.get("kind") == RUN_KIND and isinstance(data.get("benchmarks"), list):
+            run = _from_schema1(data)
+        else:
+            raise InputError(f"{origin}: not a hashbench or pytest-benchmark result file")
+        if not 0 < run.schema_version < 2**31:
+            raise ValueError(f"schema_version {run.schema_version} is not a version number")
+        for m in run.measurements:  # what compare, history and the exporters compute with
+            if not isinstance(m.name, str) or not all(math.isfinite(v) for v in (*m.samples, m.value)):
+                raise ValueError(f"benchmark {m.name!r}: a name must be text, its samples and value finite numbers")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{origin}: malformed result file ({type(exc).__name__}: {exc})") from None
-    raise InputError(f"{origin}: not a hashbench or pytest-benchmark result file")
+    return run
 
 
 def _from_schema1(data: dict) -> RunResult:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import HashbenchError, InputError
+from ..jsonfile import write_atomic
 from .history import Series
 from .schema import HASHRATE, PROBE, RunResult
 
@@ -308,8 +309,5 @@ def write_report(out: Path, runs: list[RunResult], series: list[Series], *, site
                  market_file: Path | None = None) -> list[Section]:
     sections = build_sections(runs, series, sites_file=sites_file, market_file=market_file)
     text = render_html(runs, sections)
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write report {str(out)!r}: {exc}") from None
+    write_atomic(out, text, "report")  # a Ctrl-C or a full disk leaves the previous report, not half of one
     return sections
