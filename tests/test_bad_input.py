@@ -80,6 +80,19 @@ def test_an_impl_one_chosen_backend_lacks_fails_before_any_backend_runs(capsys, 
     assert ran == []  # cython was not measured only to be thrown away
 
 
+@pytest.mark.parametrize("command, runner", [("bench", "hashbench.cli.bench_backend"),
+                                             ("verify", "hashbench.verify.verify_backend")])
+def test_more_threads_than_numba_runs_fails_before_any_backend_runs(capsys, monkeypatch, command, runner):
+    """numba cannot run more threads than its pool: refused up front, not run on fewer under the number asked."""
+    numba = pytest.importorskip("numba")
+    ran = []
+    monkeypatch.setattr(runner, lambda backend, **_: ran.append(backend.name))
+    pool = numba.config.NUMBA_NUM_THREADS
+    code, _, err = hashbench(capsys, command, "--backend", "python", "--backend", "numba", "--threads", str(pool + 1))
+    assert code == 2 and f"--threads {pool + 1}: numba runs at most {pool} threads here" in one_line(err)
+    assert ran == []
+
+
 def test_an_unsplittable_ipmi_argument_list_is_one_line(capsys, monkeypatch):
     monkeypatch.setenv("HASHBENCH_IPMI_ARGS", '-I lanplus -H "bmc')
     code, _, err = hashbench(capsys, "bench", "--backend", "python", "--energy", "ipmi")

@@ -197,6 +197,14 @@ def test_a_cpu_thread_count_neither_enlarges_a_gpu_batch_nor_is_recorded(host_ke
         backend.scan(ScanJob(Header(bytes(76)), 1), 0, 400, threads=0)
 
 
+def test_a_gpu_bench_records_the_one_batch_it_ran_not_the_cpu_threads_asked(host_kernel):
+    """`hashbench bench --threads 4` over every backend: the GPU's row said ×4 though its scans ran as one batch."""
+    from hashbench.bench import bench_backend
+
+    result = bench_backend(HostKernelBackend(host_kernel, 1), threads=4, seconds=0.01)
+    assert result.threads == 1 and result.to_json()["threads"] == 1
+
+
 def test_device_setting_and_environment_pick_gpus(host_kernel, monkeypatch):
     assert HostKernelBackend(host_kernel, 4).devices() == [0, 1, 2, 3]
     assert HostKernelBackend(host_kernel, 4, devices=[2]).devices() == [2]

@@ -163,8 +163,9 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
-    for b in chosen:  # an --impl one of them lacks fails now, not after the others were measured
+    for b in chosen:  # an --impl or --threads one of them cannot run fails now, not after the others were measured
         b.resolve_impl(impl)
+        b.check_threads(threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
@@ -218,6 +219,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
         b for b in all_backends() if b.available()[0]]
     for b in chosen:
         b.resolve_impl(impl)
+        b.check_threads(threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     try:
