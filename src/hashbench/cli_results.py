@@ -94,6 +94,9 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
     from .results.pbjson import load_result
 
     runs_to_add = [load_result(p) for p in add]
+    for path, run in zip(add, runs_to_add, strict=True):  # all checked before the database is opened or written
+        if not run.measurements:
+            raise InputError(f"{path}: no benchmarks in it; nothing to store")
     history = open_history(db)
     try:
         for run in runs_to_add:
