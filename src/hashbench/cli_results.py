@@ -252,7 +252,8 @@ def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, 
 
 @click.command("report")
 @click.argument("results", nargs=-1)
-@click.option("--from-history", is_flag=True, help="Add the history trend (and use the latest run if no RESULT).")
+@click.option("--from-history", is_flag=True,
+              help="Add the history trend of the RESULTs' machines to theirs (no RESULT: the latest run's).")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("hashbench-report.html"), show_default=True, help="The HTML file to write.")
 @click.option("--sites", "sites_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -275,9 +276,10 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
         try:
             if not runs:
                 runs = [history.resolve("latest")]
-            series = [s for fp in dict.fromkeys(r.fingerprint for r in runs) for s in history.trend(fingerprint=fp)]
+            stored = [s for fp in dict.fromkeys(r.fingerprint for r in runs) for s in history.trend(fingerprint=fp)]
         finally:
             history.close()
+        series = series_from_runs(runs, stored)  # the files given count too, stored or not
     else:
         series = series_from_runs(runs)
     sections = write_report(html_out, runs, series, sites_file=sites_file, market_file=market_file)
