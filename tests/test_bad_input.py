@@ -53,6 +53,9 @@ USAGE = [
     (["probe", "--threads", "100000"], "--threads must be at most"),  # was a segfault in torch's thread pool
     (["bench", "--watts", "100", "--idle-watts", "500"], "above --watts"),
     (["kernel-stats", "--arch", "sm_xx"], "architecture must look like sm_90"),
+    (["history", "--db", ""], "--db is empty"),  # was $HASHBENCH_DB or the default database, silently
+    (["run", "--db", " "], "--db is empty"),  # refused before measuring
+    (["report", "--from-history", "--db", ""], "--db is empty"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
     (["export"], "Missing argument 'FORMAT'. Choose from: github-action, bencher"),  # click's message on one line
 ]

@@ -20,7 +20,7 @@ from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import devices_option, interrupted
+from .cli_options import db_option, devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
@@ -246,9 +246,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Result JSON file (default: hashbench-run-DATE-TIME.json here).")
 @click.option("--seconds", type=float, default=None, help="Timed seconds per measurement (overrides --quick's).")
-@click.option("--db", default=None, metavar="URL",
-              help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
-                   "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
+@db_option
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
 @click.option("--no-probes", is_flag=True, help="Hashing only: skip the AI inference probes.")
 @energy_options

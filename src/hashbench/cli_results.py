@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import db_option
 from .errors import InputError
 from .jsonfile import write_atomic
 
@@ -23,9 +24,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 VERDICT_STYLE = {"slower": "bold red", "slower?": "yellow", "faster": "green", "faster?": "cyan",
                  "too few samples": "yellow"}
 
-db_option = click.option("--db", default=None, metavar="URL",
-                         help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
-                              "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
 
 
 def emit_json(data: object) -> None:
