@@ -300,8 +300,10 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     """Write results as github-action-benchmark (customBiggerIsBetter), Bencher BMF, OpenMetrics text or CSV."""
     from .results.exporters import exporter
 
+    if results and from_history:  # which history runs would join the files is no rule anyone could guess
+        raise InputError("give RESULT files (or @latest, @RUN_ID) or --from-history, not both")
     runs = [load_any(r, db) for r in results]
-    if from_history and not runs:
+    if from_history:
         from .results.history import open_history
 
         history = open_history(db)
