@@ -87,6 +87,11 @@ def test_nothing_reported_without_a_hit(backend_impl, mainnet_rows):
 def test_thread_splitting_at_range_edges(backend_impl, threads, start, count):
     header = Header(bytes(range(76)))
     target = easy_target(0x1FFFFFFF, random.Random(start))
+    limit = backend_impl[0].max_threads()
+    if limit is not None and threads > limit:  # numba's pool on a small machine: refused, see below
+        with pytest.raises(InputError, match=f"--threads {threads}: .* runs at most {limit} threads"):
+            scan_nonces(backend_impl, header, target, start, count, threads=threads)
+        return
     result = scan_nonces(backend_impl, header, target, start, count, threads=threads)
     assert [s.nonce for s in result.found] == reference(header, target, start, count)
     assert result.hashes == count and result.threads == threads
@@ -140,6 +145,42 @@ def test_a_share_hashlib_does_not_confirm_is_an_error_not_a_result():
     assert share.nonce == real and share.hash.startswith("000000000019d6689c")
     with pytest.raises(BackendError, match=f"reported nonce {real + 1} whose hash does not meet the target"):
         Reports([real, real + 1]).scan(job, real - 10, 20)
+
+
+def test_numba_refuses_more_threads_than_its_pool_instead_of_running_fewer_under_the_asked_label():
+    """numba's prange pool holds NUMBA_NUM_THREADS threads; a scan asked for more used to run on the pool and be
+    labelled with the number asked (×64 on 2 threads)."""
+    from hashbench.backends import get_backend
+
+    backend = get_backend("numba", require_available=False)
+    if not backend.available()[0]:
+        pytest.skip(backend.available()[1])
+    import numba
+
+    pool = numba.config.NUMBA_NUM_THREADS
+    job = ScanJob(Header(bytes(76)), 1)
+    assert backend.scan(job, 0, 1 << 16, threads=pool).threads == pool
+    with pytest.raises(InputError, match=rf"^--threads {pool + 1}: numba runs at most {pool} threads here; ask for "
+                                         r"fewer, or set NUMBA_NUM_THREADS higher$"):
+        backend.scan(job, 0, 1 << 16, threads=pool + 1)
+
+
+def test_run_benches_every_core_a_backend_can_run_not_more(monkeypatch):
+    """`hashbench run` benches on every usable CPU; a backend with a smaller pool (numba's NUMBA_NUM_THREADS) gets
+    its pool, not a count it would refuse."""
+    import types
+
+    from hashbench import run
+    from hashbench.backends.cython import CythonBackend
+
+    class Capped(CythonBackend):
+        def max_threads(self) -> int:
+            return 3
+
+    monkeypatch.setattr(run, "all_backends", lambda: [CythonBackend(), Capped()])
+    configs, _ = run.plan(types.SimpleNamespace(usable_cpus=16))
+    threads = [c.threads for c in configs]
+    assert max(threads[:len(threads) // 2]) == 16 and max(threads[len(threads) // 2:]) == 3
 
 
 def test_split_range_is_disjoint_and_complete():

@@ -53,6 +53,9 @@ USAGE = [
     (["probe", "--threads", "100000"], "--threads must be at most"),  # was a segfault in torch's thread pool
     (["bench", "--watts", "100", "--idle-watts", "500"], "above --watts"),
     (["kernel-stats", "--arch", "sm_xx"], "architecture must look like sm_90"),
+    (["history", "--db", ""], "--db is empty"),  # was $HASHBENCH_DB or the default database, silently
+    (["run", "--db", " "], "--db is empty"),  # refused before measuring
+    (["report", "--from-history", "--db", ""], "--db is empty"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
     (["export"], "Missing argument 'FORMAT'. Choose from: github-action, bencher"),  # click's message on one line
 ]
@@ -78,6 +81,19 @@ def test_an_impl_one_chosen_backend_lacks_fails_before_any_backend_runs(capsys, 
     code, _, err = hashbench(capsys, command, "--backend", "cython", "--backend", "python", "--impl", "portable")
     assert code == 2 and "backend 'python' has no implementation 'portable'" in one_line(err)
     assert ran == []  # cython was not measured only to be thrown away
+
+
+@pytest.mark.parametrize("command, runner", [("bench", "hashbench.cli.bench_backend"),
+                                             ("verify", "hashbench.verify.verify_backend")])
+def test_more_threads_than_numba_runs_fails_before_any_backend_runs(capsys, monkeypatch, command, runner):
+    """numba cannot run more threads than its pool: refused up front, not run on fewer under the number asked."""
+    numba = pytest.importorskip("numba")
+    ran = []
+    monkeypatch.setattr(runner, lambda backend, **_: ran.append(backend.name))
+    pool = numba.config.NUMBA_NUM_THREADS
+    code, _, err = hashbench(capsys, command, "--backend", "python", "--backend", "numba", "--threads", str(pool + 1))
+    assert code == 2 and f"--threads {pool + 1}: numba runs at most {pool} threads here" in one_line(err)
+    assert ran == []
 
 
 def test_an_unsplittable_ipmi_argument_list_is_one_line(capsys, monkeypatch):

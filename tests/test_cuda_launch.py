@@ -33,7 +33,7 @@ from hashbench.backends.cuda_launch import (
     parse_defines,
 )
 from hashbench.backends.cuda_precompute import KernelJob
-from hashbench.errors import InputError
+from hashbench.errors import BackendUnavailable, InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
 
 HOST_DIR = Path(__file__).parent / "cuda_host"
@@ -197,6 +197,14 @@ def test_a_cpu_thread_count_neither_enlarges_a_gpu_batch_nor_is_recorded(host_ke
         backend.scan(ScanJob(Header(bytes(76)), 1), 0, 400, threads=0)
 
 
+def test_a_gpu_bench_records_the_one_batch_it_ran_not_the_cpu_threads_asked(host_kernel):
+    """`hashbench bench --threads 4` over every backend: the GPU's row said ×4 though its scans ran as one batch."""
+    from hashbench.bench import bench_backend
+
+    result = bench_backend(HostKernelBackend(host_kernel, 1), threads=4, seconds=0.01)
+    assert result.threads == 1 and result.to_json()["threads"] == 1
+
+
 def test_device_setting_and_environment_pick_gpus(host_kernel, monkeypatch):
     assert HostKernelBackend(host_kernel, 4).devices() == [0, 1, 2, 3]
     assert HostKernelBackend(host_kernel, 4, devices=[2]).devices() == [2]
@@ -213,9 +221,10 @@ def test_device_setting_and_environment_pick_gpus(host_kernel, monkeypatch):
         HostKernelBackend(host_kernel, 4).devices()
 
 
-def test_devices_option_picks_gpus_after_the_backend_was_used(host_kernel):
+def test_devices_option_picks_gpus_after_the_backend_was_used(host_kernel, monkeypatch):
     """--devices applies to a backend already probed and run: runners and availability are made again."""
     from hashbench.backends import all_backends, select_gpus
+    from hashbench.backends.cuda import CudaBackend
     from hashbench.backends.cuda_launch import GpuBackend
 
     backend = HostKernelBackend(host_kernel, 4)
@@ -230,14 +239,71 @@ def test_devices_option_picks_gpus_after_the_backend_was_used(host_kernel):
     assert not ok and "no CUDA GPU 7 (this machine has 4)" in why
     gpu_backends = [b for b in all_backends() if isinstance(b, GpuBackend)]
     assert {b.name for b in gpu_backends} == {"cuda", "pycuda"}
+    monkeypatch.setattr(CudaBackend, "gpu_count", lambda self: 2)  # a machine with two GPUs
     try:
         assert select_gpus("1, 0") == [1, 0]
         assert all(b._devices_setting == [1, 0] for b in gpu_backends)
         with pytest.raises(InputError, match="--devices must list distinct"):
             select_gpus("1,1")
+        with pytest.raises(InputError, match=r"^--devices 2: no CUDA GPU 2 \(this machine has 2\)$"):
+            select_gpus("2")
+        monkeypatch.setattr(CudaBackend, "gpu_count", lambda self: 0)
+        with pytest.raises(InputError, match=r"^--devices 0: no CUDA GPU 0 \(this machine has 0\)$"):
+            select_gpus("0")
+
+        def no_driver(self):
+            raise BackendUnavailable("no NVIDIA driver found")
+
+        for b in gpu_backends:
+            monkeypatch.setattr(type(b), "gpu_count", no_driver)
+        with pytest.raises(InputError, match=r"^--devices 0: no CUDA GPU can be used here \(no NVIDIA driver found\)$"):
+            select_gpus("0")
     finally:
         for b in gpu_backends:
             b.use_devices(None)
+
+
+@pytest.mark.parametrize("command", [["bench", "--seconds", "0.01"], ["run", "--quick", "--no-probes", "--no-history"],
+                                     ["scan", "--header", "ff" * 76, "--bits", "1d00ffff", "--count", "16"]],
+                         ids=lambda c: c[0])
+def test_a_devices_index_beyond_the_gpus_is_refused_not_a_skipped_backend(host_kernel, monkeypatch, capsys, tmp_path,
+                                                                          command):
+    """With no --backend, bench and run take every available backend: a GPU backend that --devices 99 made
+    unavailable was left out without a word, and the CPU backends measured as if nothing had been asked."""
+    from hashbench import backends, run
+    from hashbench.bench import BenchResult
+    from hashbench.cli import main
+
+    gpu = HostKernelBackend(host_kernel, 1)
+    monkeypatch.setitem(backends._REGISTRY, "cuda", gpu)  # the GPU backends --devices applies to
+    monkeypatch.delitem(backends._REGISTRY, "pycuda")
+    ran = []
+
+    def bench(backend, **_):
+        ran.append(backend.name)
+        return BenchResult(backend.name, "any", 1, [1.0], 1, 1.0)
+
+    def execute(*_, **__):
+        ran.append("run")
+        raise SystemExit(0)
+
+    monkeypatch.setattr("hashbench.cli.bench_backend", bench)
+    monkeypatch.setattr(run, "execute", execute)
+    monkeypatch.setattr(HostKernelBackend, "scan", lambda *_, **__: ran.append("scan"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--devices", "0,99"])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and err == "hashbench: error: --devices 0,99: no CUDA GPU 99 (this machine " \
+                                                 "has 1)\n"
+        assert ran == []
+        if command[0] == "bench":  # an index the machine has still picks the GPU
+            with pytest.raises(SystemExit) as exited:
+                main([*command, "--devices", "0"])
+            assert exited.value.code == 0 and "cuda-host" in ran
+    finally:
+        gpu.use_devices(None)
 
 
 def test_defines_from_the_environment(host_kernel, monkeypatch):

@@ -397,9 +397,24 @@ def test_yield_from_run_time_shares_prefill_and_decode(tmp_path):
 
 
 def test_yield_from_run_without_energy_or_tokens_says_so(tmp_path):
+    """A run on a VM (no meter) says once what the run lacks and what to give; it repeated the file name and each
+    reason up to four times, and suggested --from-run to someone who had given it."""
     run = str(_run_file(tmp_path, energy=False, probes=False))
     result = invoke("yield", "--from-run", run)
-    assert_one_line_error(result, "nothing to value", "no energy", "no tokens/s")
+    assert_one_line_error(result, f"hashbench: error: nothing to value in {run}: its hashing has no energy (give "
+                                  "--watts W, the power drawn while hashing); it has no tokens/s (no llm-decode probe)")
+    assert result.stderr.count(run) == 1
+    probed = tmp_path / "probed" / "run.json"
+    probed.parent.mkdir()
+    data = json.loads(_run_file(probed.parent, energy=False).read_text(encoding="utf-8"))
+    for probe in data["probes"]:
+        probe.update(energy_j=None, joules_per_unit=None, power_source="none")
+    write_json(probed, data)
+    result = invoke("yield", "--from-run", str(probed))
+    assert_one_line_error(result, f"nothing to value in {probed}: its hashing has no energy (give --watts W, the "
+                                  "power drawn while hashing); its llm-decode probe has no energy (give --watts W, "
+                                  "--ai-watts W or --gpu MODEL)")
+    assert result.exit_code == 2 and result.stderr.count(str(probed)) == 1
     result = invoke("yield", "--from-run", run, "--watts", "65", "--json")
     assert result.exit_code == 0, result.stderr
     assert "no tokens/s" in result.stderr

@@ -149,6 +149,17 @@ def test_save_and_load_round_trip(tmp_path):
     ({"date": "2026-01-01", "figures": {"btc_price_usd": {"source": "x"}}}, "missing 'value'"),
     ({"date": "2026-01-01", "figures": {"btc_price_usd": "lots"}}, "must be a number"),
     ([1, 2], "JSON object"),
+    # shaped like dates, but no calendar has them: they were printed as the snapshot's date
+    ({"date": "2025-13-45", "figures": {}}, "'2025-13-45' is not a calendar date"),
+    ({"date": "2025-02-29", "figures": {}}, "not a calendar date"),
+    ({"date": "2025-00", "figures": {}}, "not a calendar date"),
+    ({"date": "2025-11-18\n", "figures": {}}, "a date must be"),
+    ({"date": "2026-01-01", "figures": {"btc_price_usd": {"value": 1, "as_of": "2026-04-31"}}},
+     "btc_price_usd: '2026-04-31' is not a calendar date"),
+    # a kind is what `market show` says a figure is: only the known ones
+    ({"date": "2026-01-01", "figures": {"btc_price_usd": {"value": 1, "kind": "measured"}}},
+     "btc_price_usd: kind must be one of published, estimated, range midpoint, fetched, computed, declared, "
+     "got 'measured'"),
 ])
 def test_bad_market_files(tmp_path, data, fragment):
     path = write_json(tmp_path / "m.json", data)
@@ -166,6 +177,10 @@ def test_market_show_prints_the_date_and_every_source():
 
 def test_market_show_bad_file_is_one_line(tmp_path):
     bad = tmp_path / "m.json"
+    write_json(bad, {"date": "2025-13-45", "figures": {"btc_price_usd": {"value": 1, "kind": "trust me"}}})
+    assert_one_line_error(invoke("market", "show", "--market", str(bad)), "not a calendar date")
+    write_json(bad, {"date": "2025-12-31", "figures": {"btc_price_usd": {"value": 1, "kind": "trust me"}}})
+    assert_one_line_error(invoke("market", "show", "--market", str(bad)), "kind must be one of")
     bad.write_text("[", encoding="utf-8")
     assert_one_line_error(invoke("market", "show", "--market", str(bad)), "not valid JSON")
     assert_one_line_error(invoke("market", "show", "--market", str(tmp_path / "none.json")), "not found")

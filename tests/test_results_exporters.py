@@ -111,3 +111,7 @@ def test_export_cli_to_file_and_stdout(tmp_path):
     assert code == 0 and out.count("\n") == 1 + len(_run().measurements)
     code, _, err = run_cli("export", "csv")
     assert code == 2 and "nothing to export" in err
+    # --from-history beside a file was dropped without a word: the file alone was exported
+    code, out, err = run_cli("export", "csv", str(result), "--from-history", "--db", db)
+    assert (code, out) == (2, "") and err == "hashbench: error: give RESULT files (or @latest, @RUN_ID) or " \
+                                             "--from-history, not both\n"

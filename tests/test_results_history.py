@@ -150,6 +150,24 @@ def test_history_cli_add_trend_runs_and_json(tmp_path):
     assert code == 1 and json.loads(out)["regressions"] == 1  # -5%+ and significant with 10 samples each
 
 
+def test_history_add_refuses_a_file_without_benchmarks_and_writes_nothing(tmp_path):
+    """A pytest-benchmark file whose suite ran nothing (every test deselected or skipped) was stored as an empty run,
+    which then became @latest."""
+    from hashbench.results.pbjson import write_result
+
+    good = tmp_path / "good.json"
+    write_result(make_run([hash_measurement(noisy(2e7, 5, 1))]), good)
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"machine_info": {"node": "ci", "cpu": {"brand_raw": "Test CPU"}},
+                                 "commit_info": {"id": "abc"}, "benchmarks": [], "datetime": "2025-11-20T10:00:00Z",
+                                 "version": "5.1.0"}))
+    db = tmp_path / "h.sqlite"
+    code, _, err = run_cli("history", "--db", str(db), "--add", str(good), "--add", str(empty))
+    assert code == 2 and err.strip().splitlines() == [f"hashbench: error: {empty}: no benchmarks in it; nothing to "
+                                                      "store"]
+    assert not db.exists()  # not even the good file was stored: the command did nothing
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------------------------------
 
 def _pg_binaries() -> tuple[str, str] | None:

@@ -125,6 +125,33 @@ def test_report_cli_from_history(tmp_path):
     assert code == 2 and "give result files" in err
 
 
+def test_report_with_results_and_from_history_trends_both(tmp_path):
+    """RESULT files with --from-history: the trend was the history's alone, so files not stored there were left out
+    of it (an empty history gave no trend at all, though the files alone make one)."""
+    pytest.importorskip("sqlalchemy")
+    from hashbench.results.history import open_history
+    from hashbench.results.pbjson import write_result
+
+    runs = _history_runs()
+    files = []
+    for i, run in enumerate(runs[2:]):
+        files.append(str(tmp_path / f"r{i}.json"))
+        write_result(run, Path(files[-1]))
+    db = str(tmp_path / "h.sqlite")
+    out = tmp_path / "r.html"
+    code, stdout, err = run_cli("report", *files, "--from-history", "--db", db, "--html", str(out))
+    assert code == 0 and "6 of 6 sections plotted" in stdout, stdout + err  # an empty history, two files: a trend
+
+    h = open_history(db)
+    for run in runs[:3]:  # the third is also given as a file: counted once
+        h.store(run)
+    stored = h.trend(fingerprint=runs[0].fingerprint)
+    h.close()
+    series = series_from_runs(runs[2:], stored)
+    assert len(series) == len(series_from_runs(runs)) > 1
+    assert all([p.run_id for p in s.points] == [r.run_id for r in runs] for s in series)
+
+
 def test_report_sections_without_data_say_why(tmp_path):
     run = make_run([hash_measurement(noisy(2e7, 10, 1))])  # no energy, no probes, one run
     sections = {s.title: s for s in write_report(tmp_path / "r.html", [run], series_from_runs([run]))}

@@ -9,7 +9,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from .backends import Backend, ScanJob
-from .backends.base import check_threads
 from .errors import InputError
 from .header import DIFF1_TARGET, NONCE_SPACE
 from .samples import bench_header
@@ -79,7 +78,7 @@ def bench_backend(backend: Backend, *, impl: str | None = None, threads: int = 1
     so its joules belong to exactly the hashes counted."""
     if not seconds > 0:
         raise InputError(f"seconds must be > 0, got {seconds}")
-    check_threads(threads)
+    backend.check_threads(threads)
     impl = backend.resolve_impl(impl)
     job = ScanJob(bench_header(), DIFF1_TARGET)
     cursor = _Cursor()
@@ -110,4 +109,5 @@ def bench_backend(backend: Backend, *, impl: str | None = None, threads: int = 1
             if on_sample:
                 on_sample(min(elapsed / seconds, 1.0), r.hashrate)
     energy = meter.reading() if meter is not None and not interrupted else None
-    return BenchResult(backend.name, impl, threads, samples, hashes, elapsed, interrupted, energy)
+    # The threads the scans ran (a GPU backend runs its batch as one, whatever was asked).
+    return BenchResult(backend.name, impl, r.threads, samples, hashes, elapsed, interrupted, energy)

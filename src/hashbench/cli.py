@@ -20,7 +20,7 @@ from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import devices_option, interrupted
+from .cli_options import db_option, devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
@@ -163,8 +163,9 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
     chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
         b for b in all_backends() if b.available()[0]]
-    for b in chosen:  # an --impl one of them lacks fails now, not after the others were measured
+    for b in chosen:  # an --impl or --threads one of them cannot run fails now, not after the others were measured
         b.resolve_impl(impl)
+        b.check_threads(threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
@@ -218,6 +219,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
         b for b in all_backends() if b.available()[0]]
     for b in chosen:
         b.resolve_impl(impl)
+        b.check_threads(threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     try:
@@ -244,9 +246,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Result JSON file (default: hashbench-run-DATE-TIME.json here).")
 @click.option("--seconds", type=float, default=None, help="Timed seconds per measurement (overrides --quick's).")
-@click.option("--db", default=None, metavar="URL",
-              help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
-                   "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
+@db_option
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
 @click.option("--no-probes", is_flag=True, help="Hashing only: skip the AI inference probes.")
 @energy_options

@@ -91,6 +91,10 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     if name != "idle" and name not in known:
         raise InputError(f"unknown load {name!r} (a backend: {', '.join(known)}; or idle)")
     backend = None if name == "idle" else get_backend(name)
+    if backend is not None:  # every usable CPU by default, as many as the backend can run
+        cpus = detect_host().usable_cpus
+        threads = threads or min(cpus, backend.max_threads() or cpus)
+        backend.check_threads(threads)
     if device is None:
         device = energy_device(backend) if backend else ("cuda:0" if _default_backend() == "cuda" else "cpu")
     config = EnergyConfig.from_env()
@@ -105,7 +109,7 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
         if backend is None:
             load = idle_load(seconds)
         else:
-            load = hashing_load(backend, seconds, threads or detect_host().usable_cpus)
+            load = hashing_load(backend, seconds, threads)
         if not as_json:
             err.print(f"[dim]metering {seconds:g} s of {name} on {device} with "
                       f"{', '.join(describe(s) for s in opened.sources)}…[/dim]")

@@ -1,4 +1,5 @@
-"""Options several commands share (scan, bench, verify, run, energy-check), and how they end when interrupted."""
+"""Options several commands share (--devices: scan, bench, verify, run, energy-check; --db: run and the results
+commands), and how they end when interrupted."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from .errors import interrupt_exit_code
+from .errors import InputError, interrupt_exit_code
 
 
 def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -21,6 +22,17 @@ def devices_option(command: Callable) -> Callable:
     Applied while the command line is parsed, so every later use of a GPU backend sees it."""
     return click.option("--devices", default=None, metavar="N[,N...]", expose_value=False, callback=_select,
                         help="GPUs for the cuda/pycuda backends, e.g. 0,2 (default: every GPU).")(command)
+
+
+def _database(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():  # --db "" (an unset shell variable) is a mistake, not "the default"
+        raise InputError("--db is empty: give a database URL or an SQLite file path, or leave --db out for the default")
+    return value
+
+
+db_option = click.option("--db", default=None, metavar="URL", callback=_database,
+                         help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
+                              "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
 
 
 def interrupted(stopped: KeyboardInterrupt | None, finished: int) -> int:

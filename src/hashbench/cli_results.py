@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import db_option
 from .errors import InputError
 from .jsonfile import write_atomic
 
@@ -23,9 +24,6 @@ SPARK = "▁▂▃▄▅▆▇█"
 VERDICT_STYLE = {"slower": "bold red", "slower?": "yellow", "faster": "green", "faster?": "cyan",
                  "too few samples": "yellow"}
 
-db_option = click.option("--db", default=None, metavar="URL",
-                         help="History database: an SQLAlchemy URL (postgresql://...) or an SQLite file path. "
-                              "Default: $HASHBENCH_DB, else history.sqlite in the user data directory.")
 
 
 def emit_json(data: object) -> None:
@@ -94,6 +92,9 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
     from .results.pbjson import load_result
 
     runs_to_add = [load_result(p) for p in add]
+    for path, run in zip(add, runs_to_add, strict=True):  # all checked before the database is opened or written
+        if not run.measurements:
+            raise InputError(f"{path}: no benchmarks in it; nothing to store")
     history = open_history(db)
     try:
         for run in runs_to_add:
@@ -249,7 +250,8 @@ def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, 
 
 @click.command("report")
 @click.argument("results", nargs=-1)
-@click.option("--from-history", is_flag=True, help="Add the history trend (and use the latest run if no RESULT).")
+@click.option("--from-history", is_flag=True,
+              help="Add the history trend of the RESULTs' machines to theirs (no RESULT: the latest run's).")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("hashbench-report.html"), show_default=True, help="The HTML file to write.")
 @click.option("--sites", "sites_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -272,9 +274,10 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
         try:
             if not runs:
                 runs = [history.resolve("latest")]
-            series = [s for fp in dict.fromkeys(r.fingerprint for r in runs) for s in history.trend(fingerprint=fp)]
+            stored = [s for fp in dict.fromkeys(r.fingerprint for r in runs) for s in history.trend(fingerprint=fp)]
         finally:
             history.close()
+        series = series_from_runs(runs, stored)  # the files given count too, stored or not
     else:
         series = series_from_runs(runs)
     sections = write_report(html_out, runs, series, sites_file=sites_file, market_file=market_file)
@@ -297,8 +300,10 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     """Write results as github-action-benchmark (customBiggerIsBetter), Bencher BMF, OpenMetrics text or CSV."""
     from .results.exporters import exporter
 
+    if results and from_history:  # which history runs would join the files is no rule anyone could guess
+        raise InputError("give RESULT files (or @latest, @RUN_ID) or --from-history, not both")
     runs = [load_any(r, db) for r in results]
-    if from_history and not runs:
+    if from_history:
         from .results.history import open_history
 
         history = open_history(db)

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -53,7 +53,9 @@ MODEL_CLASSES = ("8b", "70b")
 # Catalog GPU model -> the snapshot's rental price for it (both H100 form factors rent at H100 prices).
 GPU_HOUR_FIGURE = {"H100 SXM": "h100_usd_per_gpu_hour", "H100 PCIe": "h100_usd_per_gpu_hour",
                    "H200": "h200_usd_per_gpu_hour", "B200": "b200_usd_per_gpu_hour"}
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+# How each figure came to be; `market show` prints it beside the figure.
+FIGURE_KINDS = ("published", "estimated", "range midpoint", "fetched", "computed", "declared")
 
 
 def _compact(v: float) -> str:
@@ -69,7 +71,7 @@ class Figure:
     value: float
     unit: str
     as_of: str  # YYYY, YYYY-MM or YYYY-MM-DD: some sources give only a year
-    kind: str  # published | estimated | range midpoint | fetched | computed | declared
+    kind: str  # one of FIGURE_KINDS
     source: str
     low: float | None = None
     high: float | None = None
@@ -134,8 +136,13 @@ class MarketSnapshot:
 # --- reading and writing -------------------------------------------------------------------------------------------
 
 def _check_date(text: object, where: str) -> str:
-    if not isinstance(text, str) or not _DATE.match(text):
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise InputError(f"{where}: a date must be YYYY, YYYY-MM or YYYY-MM-DD, got {text!r}")
+    year, month, day = ([int(p) for p in text.split("-")] + [1, 1])[:3]
+    try:
+        date(year, month, day)
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a calendar date") from None
     return text
 
 
@@ -170,6 +177,8 @@ def _parse_figure(key: str, raw: object, date: str, origin: str) -> Figure:
     for name in ("unit", "kind", "source", "note"):
         if name in raw and not isinstance(raw[name], str):
             raise InputError(f"{where}: {name} must be text")
+    if raw.get("kind", "declared") not in FIGURE_KINDS:
+        raise InputError(f"{where}: kind must be one of {', '.join(FIGURE_KINDS)}, got {raw['kind']!r}")
     return Figure(value=_check_value(key, raw["value"], origin), unit=raw.get("unit", unit),
                   as_of=_check_date(raw.get("as_of", date), where), kind=raw.get("kind", "declared"),
                   source=raw.get("source") or f"market file {origin}",

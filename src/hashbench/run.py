@@ -126,7 +126,8 @@ def default_output() -> Path:
 
 
 def plan(host: Host) -> tuple[list[Config], list[dict]]:
-    """Every implementation on one thread (their per-core speed), the best one on every usable core."""
+    """Every implementation on one thread (their per-core speed), the best one on every usable core (as many as
+    the backend can run)."""
     configs, skipped = [], []
     for backend in all_backends():
         ok, why = backend.available()
@@ -135,8 +136,9 @@ def plan(host: Host) -> tuple[list[Config], list[dict]]:
             continue
         impls = backend.impls()
         configs += [Config(backend.name, impl, 1) for impl in impls]
-        if host.usable_cpus > 1 and backend.scales_with_threads:  # not python (the GIL), not a GPU
-            configs.append(Config(backend.name, backend.default_impl(), host.usable_cpus))
+        cores = min(host.usable_cpus, backend.max_threads() or host.usable_cpus)
+        if cores > 1 and backend.scales_with_threads:  # not python (the GIL), not a GPU
+            configs.append(Config(backend.name, backend.default_impl(), cores))
     return configs, skipped
 
 

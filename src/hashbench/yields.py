@@ -141,7 +141,8 @@ def _layer_note(power_source: str) -> str | None:
 
 
 class _Skip(Exception):
-    """A section the user did not ask for cannot be valued from the run file: skip it with this reason."""
+    """A section the user did not ask for cannot be valued from the run file: skip it with this reason (about the
+    run, which the caller names)."""
 
 
 # --- mining ---------------------------------------------------------------------------------------------------------
@@ -158,8 +159,7 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         best = run.best_hashing(need_energy) if run else None
         if best is None:
             if run and run.hashing:
-                raise _Skip(f"{run.path} has no energy for its hashing benchmarks: give --watts to declare the "
-                            "power drawn while hashing")
+                raise _Skip("its hashing has no energy (give --watts W, the power drawn while hashing)")
             raise _Skip("no hashrate: give --hashrate, --asic MODEL or a run file with a hashing benchmark")
         inputs["hashrate_hps"] = Sourced(best.hashrate_hps, RUN, MEASURED, f"{run.path}: {best.label}")
     if req.watts is not None:
@@ -280,8 +280,8 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
                                               f"{cls} class: {ref.source} ({ref.note})")
     elif pricing == TOKENS:
         if run and not run.tokens:
-            raise _Skip(f"{run.path} has no tokens/s (no llm-decode probe): give --tokens-per-second, or "
-                        "--gpu-hour-usd to price by rental")
+            raise _Skip("it has no tokens/s (no llm-decode probe): give --tokens-per-second, or --gpu-hour-usd to "
+                        "price by rental")
         known = ", ".join(f"{r.gpu} {r.model_class}" for r in catalog.throughput_refs())
         raise InputError("AI priced per token needs tokens/s: give --tokens-per-second, a run file with an "
                          f"llm-decode probe, or --gpu with a published figure ({known})")
@@ -339,7 +339,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
                                   f"{gpus} × {gpu.model} TDP {gpu.tdp_w:g} W: {gpu.source}")
         notes.append(f"watts are the {gpu.model}'s nameplate TDP ({gpu.note})")
     elif tokens_from_run:
-        raise _Skip(f"{run.path} has no energy for its llm-decode probe: give --ai-watts (or --watts) or --gpu")
+        raise _Skip("its llm-decode probe has no energy (give --watts W, --ai-watts W or --gpu MODEL)")
     else:
         raise InputError("AI needs the power drawn: give --ai-watts/--watts, --gpu MODEL, or a run file with energy")
 
@@ -395,20 +395,26 @@ def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurement
     """Value every section the request asks for or the run file supports; explain every section left out."""
     sections: dict[str, Section | None] = {"mining": None, "ai": None}
     notes: list[str] = list(run.notes) if run else []
+    why_not: list[str] = []  # each section the run could not value, once, for the error when neither was
     for name, flags, value in (("mining", _MINING_FLAGS, value_mining), ("ai", _AI_FLAGS, value_ai)):
         asked = req.given(*flags)
         supported = bool(run and (run.hashing if name == "mining" else
                                   any(t.probe == DECODE for t in run.tokens)))
         if not (asked or supported):
+            why_not.append("it has no hashing benchmark" if name == "mining" else
+                           "it has no tokens/s (no llm-decode probe)")
             continue
         try:
             sections[name] = value(req, market, run)
         except _Skip as skip:
+            reason = f"{run.path}: {skip}" if run else str(skip)
             if asked:
-                raise InputError(str(skip)) from None
-            notes.append(f"{name} section skipped: {skip}")
+                raise InputError(reason) from None
+            notes.append(f"{name} section skipped: {reason}")
+            why_not.append(str(skip))
     if not sections["mining"] and not sections["ai"]:
-        why = "; ".join(notes) if notes else "no inputs"
+        if run:
+            raise InputError(f"nothing to value in {run.path}: {'; '.join(why_not)}")
         raise InputError("nothing to value: give --hashrate/--asic for mining, --tokens-per-second/--gpu-hour-usd/"
-                         f"--gpu for AI, or --from-run RESULT.json ({why})")
+                         "--gpu for AI, or --from-run RESULT.json")
     return YieldReport(mining=sections["mining"], ai=sections["ai"], notes=tuple(dict.fromkeys(notes)))

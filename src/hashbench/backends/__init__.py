@@ -28,10 +28,23 @@ def select_gpus(text: str) -> list[int]:
     from .cuda_launch import GpuBackend, parse_device_list
 
     ids = parse_device_list(text, "--devices")
-    for backend in _REGISTRY.values():
-        if isinstance(backend, GpuBackend):
-            backend.use_devices(ids)
-    return ids
+    gpu_backends = [b for b in _REGISTRY.values() if isinstance(b, GpuBackend)]
+    for backend in gpu_backends:
+        backend.use_devices(ids)
+    # A GPU the machine lacks is refused here: left to available(), it made the GPU backends unavailable, and
+    # commands that take every available backend (bench, run) went on without them, without a word.
+    why_not = []
+    for backend in gpu_backends:
+        try:
+            count = backend.gpu_count()
+        except BackendUnavailable as exc:
+            why_not.append(str(exc))
+            continue
+        missing = [i for i in ids if i >= count]
+        if missing:
+            raise InputError(f"--devices {text}: no CUDA GPU {missing[0]} (this machine has {count})")
+        return ids
+    raise InputError(f"--devices {text}: no CUDA GPU can be used here ({why_not[0] if why_not else 'no GPU backend'})")
 
 
 def get_backend(name: str, *, require_available: bool = True) -> Backend:

@@ -135,6 +135,22 @@ class Backend(ABC):
             )
         return impl
 
+    def max_threads(self) -> int | None:
+        """The most threads this backend can run here; None: as many as the system will start."""
+        return None
+
+    def check_threads(self, threads: int) -> None:
+        """A thread count this backend cannot run is refused, never quietly lowered (the result would carry it)."""
+        check_threads(threads)
+        limit = self.max_threads()
+        if limit is not None and threads > limit:
+            raise InputError(f"--threads {threads}: {self.name} runs at most {limit} threads here; ask for fewer"
+                             f"{self.threads_limit_hint()}")
+
+    def threads_limit_hint(self) -> str:
+        """How to raise max_threads(), appended to the refusal."""
+        return ""
+
     def warm_up(self, impl: str) -> None:  # noqa: B027 - an optional hook: python and the C kernels need none
         """Load or compile whatever the first scan would otherwise pay for."""
 
@@ -150,7 +166,7 @@ class Backend(ABC):
         When `stop` is set the scan ends at the next chunk boundary and the result covers the
         nonces actually hashed (interrupted=True)."""
         check_range(start, count)
-        check_threads(threads)
+        self.check_threads(threads)
         impl = self.resolve_impl(impl)
         stop = stop or threading.Event()
         workers = threads if self.threads_via_python else 1

@@ -29,6 +29,15 @@ class NumbaBackend(Backend):
 
         return [f"llvm-{binding.get_host_cpu_name()}"]
 
+    def max_threads(self) -> int:
+        # prange runs on numba's thread pool, sized once at import (NUMBA_NUM_THREADS, default: the CPUs).
+        import numba
+
+        return numba.config.NUMBA_NUM_THREADS
+
+    def threads_limit_hint(self) -> str:
+        return ", or set NUMBA_NUM_THREADS higher"
+
     def _load(self):
         if self._kernel is None:
             from . import _numba_kernel

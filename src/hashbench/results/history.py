@@ -176,7 +176,8 @@ def _tables():
     return sa, md, runs, measurements, meta
 
 
-def _utc_key(started: str) -> str:
+def utc_key(started: str) -> str:
+    """A start time as text that sorts in time order, whatever offset it was written with."""
     try:
         moment = datetime.fromisoformat(started)
     except ValueError:
@@ -274,7 +275,7 @@ class History:
         doc = json.dumps(run.to_json(), separators=(",", ":"))
         host = run.host
         row = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": host.label[:300],
-               "started": run.started, "started_utc": _utc_key(run.started), "stored_ns": time.time_ns(),
+               "started": run.started, "started_utc": utc_key(run.started), "stored_ns": time.time_ns(),
                "source": run.source, "git_commit": host.git_commit, "git_dirty": host.git_dirty,
                "complete": run.complete, "schema_version": run.schema_version, "document": doc}
         rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import importlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -226,7 +227,8 @@ def _heatmap_section(go, sites_file: Path | None, market_file: Path | None) -> S
 
 def _trend_section(go, series: list[Series]) -> Section:
     if not series:
-        return Section("History", None, ["no history to plot: give several results, or --from-history"])
+        return Section("History", None, ["no trend to plot: it takes two runs or more of one machine (several "
+                                         "results, or --from-history)"])
     fig = go.Figure()
     for s in series:
         # Relative to each series' first run: hashrates and token rates share one axis, and a regression reads
@@ -244,19 +246,26 @@ def _trend_section(go, series: list[Series]) -> Section:
     return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])
 
 
-def series_from_runs(runs: list[RunResult]) -> list[Series]:
-    """The trend of results given as files (no database needed)."""
-    from .history import Point
+def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> list[Series]:
+    """The trend of results given as files (no database needed), joined to the history's trend where given: a run
+    already stored there is not counted twice. A series needs two runs to be a trend."""
+    from .history import Point, utc_key
 
-    out: dict[tuple[str, str], Series] = {}
-    for run in sorted(runs, key=lambda r: r.started):
+    out = {(s.fingerprint, s.name, s.unit): Series(s.fingerprint, s.machine, s.name, s.unit, list(s.points))
+           for s in history}
+    stored = {p.run_id for s in history for p in s.points}
+    for run in runs:
+        if run.run_id in stored:
+            continue
         for m in run.measurements:
-            key = (run.fingerprint, m.name)
+            key = (run.fingerprint, m.name, m.unit)
             if key not in out:
                 out[key] = Series(run.fingerprint, run.host.label, m.name, m.unit)
             s = m.summary
             out[key].points.append(Point(run.run_id, run.started, run.host.git_commit, m.value, s.min, s.max,
                                          len(m.samples), m.joules_per_unit))
+    for series in out.values():
+        series.points.sort(key=lambda p: utc_key(p.started))
     return [s for s in out.values() if len(s.points) > 1]
 
 
