@@ -204,3 +204,23 @@ def test_c_extension_is_built_and_dispatches():
     state = _cpu.sha256d_state(header.midstate(), header.tail_words(), 12345)
     digest = b"".join(w.to_bytes(4, "big") for w in state)
     assert int.from_bytes(digest, "little") == hash_int(header, 12345)
+
+
+def test_a_worker_that_fails_fails_the_scan_instead_of_vanishing_from_it():
+    """A part that raises in a worker thread used to end that thread alone (threading printed the traceback): the
+    scan returned the other parts as if complete, e.g. 0 hashes and 0 hits with exit 0 for `scan --threads 2`."""
+    from hashbench.backends.base import Backend
+
+    class FailsOnce(Backend):
+        name = "fails-once"
+
+        def available(self) -> tuple[bool, str]:
+            return True, ""
+
+        def _scan_part(self, job, impl, start, count, max_found, threads):
+            if start == 1 << 12:
+                raise OverflowError("part 2 failed")
+            return 0, []
+
+    with pytest.raises(OverflowError, match="part 2 failed"):
+        FailsOnce().scan(ScanJob(Header(bytes(76)), 1), 0, 1 << 16, threads=2)

@@ -179,12 +179,17 @@ class Backend(ABC):
         cursor = iter(range(start, start + count, piece))
         lock = threading.Lock()
         outcomes: list[tuple[int, int, list[int]]] = []
+        # A part that raises in a worker thread would end that thread alone, and the scan would return the other
+        # parts as if they were the whole range: the first failure stops every worker and is raised to the caller.
+        failures: list[BaseException] = []
         interrupted = False
 
         def work() -> None:
             nonlocal interrupted
             while True:
                 with lock:
+                    if failures:
+                        return
                     if stop.is_set():
                         interrupted = True
                         return
@@ -192,7 +197,12 @@ class Backend(ABC):
                 if pos is None:
                     return
                 n = min(piece, start + count - pos)
-                hits, found = self._scan_part(job, impl, pos, n, max_found, inner_threads)
+                try:
+                    hits, found = self._scan_part(job, impl, pos, n, max_found, inner_threads)
+                except BaseException as exc:
+                    with lock:
+                        failures.append(exc)
+                    return
                 with lock:
                     outcomes.append((n, hits, found))
 
@@ -218,6 +228,8 @@ class Backend(ABC):
                                      "ask for fewer") from None
                 raise
         seconds = time.perf_counter() - t0
+        if failures:
+            raise failures[0]
         nonces = sorted(n for o in outcomes for n in o[2])[:max_found]
         return ScanResult(
             backend=self.name,
