@@ -104,6 +104,17 @@ def test_more_hits_than_slots_are_counted(backend_impl):
     assert [s.nonce for s in result.found] == list(range(1000, 1010))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("max_found", [0, 1 << 33])
+def test_no_slots_or_more_slots_than_32_bits(backend_impl, max_found, threads):
+    """max_found 0 lists nothing and still counts; one past 2^32-1 (scan --max-found takes any size) lists every
+    hit: the C wrapper took it as a uint32 and raised OverflowError."""
+    header = Header(bytes(76))
+    result = scan_nonces(backend_impl, header, (1 << 256) - 1, 1000, 300, threads=threads, max_found=max_found)
+    assert result.hits == 300
+    assert [s.nonce for s in result.found] == ([] if max_found == 0 else list(range(1000, 1300)))
+
+
 def test_stop_event_ends_scan_early(backend_impl):
     backend, impl = backend_impl
     stop = threading.Event()

@@ -48,24 +48,29 @@ cdef void _fill(hb_job *job, midstate, tail, target) except *:
         job.tail[i] = tail[i]
 
 
-def scan(str impl, midstate, tail, target, uint32_t start, uint64_t count, uint32_t max_found):
+def scan(str impl, midstate, tail, target, uint32_t start, uint64_t count, max_found):
     """Scan nonces start..start+count-1; returns (total hits, first max_found hit nonces)."""
     if count == 0 or start + count > (<uint64_t>1 << 32):
         raise ValueError("range must be non-empty and end at or below 2^32")
+    if max_found < 0:
+        raise ValueError("max_found must be >= 0")
     cdef int idx = _impl_index(impl)
     if not hb_impl_supported(idx):
         raise ValueError(f"CPU implementation {impl!r} is not supported on this machine")
     cdef hb_job job
     _fill(&job, midstate, tail, target)
     cdef hb_scan_fn fn = hb_impl_fn(idx)
-    cdef uint32_t *found = <uint32_t *> malloc((max_found if max_found else 1) * sizeof(uint32_t))
+    # A range has at most `count` hits: max_found (any size, as `scan --max-found` takes it) is cut to that, and to
+    # the kernels' uint32 (2^32 hits listed cannot be built in Python anyway), so the list never outgrows the range.
+    cdef uint32_t slots = <uint32_t> min(max_found, count, 0xFFFFFFFF)
+    cdef uint32_t *found = <uint32_t *> malloc((slots if slots else 1) * sizeof(uint32_t))
     if found == NULL:
         raise MemoryError()
     cdef uint64_t hits
     try:
         with nogil:
-            hits = fn(&job, start, count, found, max_found)
-        stored = hits if hits < max_found else max_found
+            hits = fn(&job, start, count, found, slots)
+        stored = hits if hits < slots else slots
         return hits, [found[i] for i in range(stored)]
     finally:
         free(found)
