@@ -32,14 +32,25 @@ static uint64_t hb_xgetbv0(void) {
 #define HB_X86 0
 #endif
 
-enum {
-    HB_F_SHANI = 1, /* SHA + SSSE3 + SSE4.1 */
-    HB_F_AVX2 = 2,  /* AVX + AVX2, YMM state enabled by the OS */
-    HB_F_AVX512 = 4 /* AVX512F, YMM + opmask + ZMM state enabled by the OS */
-};
+unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0) {
+    const int ssse3 = (ecx1 >> 9) & 1, sse41 = (ecx1 >> 19) & 1;
+    const int osxsave = (ecx1 >> 27) & 1, avx = (ecx1 >> 28) & 1;
+    const int avx2 = (ebx7 >> 5) & 1, avx512f = (ebx7 >> 16) & 1, sha = (ebx7 >> 29) & 1;
+    unsigned f = 0;
+
+    /* SHA-NI works on XMM registers, whose state every x86_64 OS saves (FXSAVE): no XCR0 check. */
+    if (sha && ssse3 && sse41) f |= HB_F_SHANI;
+    /* Without OSXSAVE the OS saves no AVX state (and XGETBV would fault): xcr0 means nothing then. */
+    if (osxsave) {
+        const int ymm_ok = (xcr0 & 0x6) == 0x6;    /* bit 1 XMM, bit 2 YMM upper halves */
+        const int zmm_ok = (xcr0 & 0xE6) == 0xE6;  /* + bit 5 opmask, 6 ZMM0-15 upper, 7 ZMM16-31 */
+        if (avx && avx2 && ymm_ok) f |= HB_F_AVX2;
+        if (avx512f && zmm_ok) f |= HB_F_AVX512;
+    }
+    return f;
+}
 
 static unsigned hb_features(void) {
-    unsigned f = 0;
 #if HB_X86
     uint32_t r1[4], r7[4];
     hb_cpuid(0, 0, r1);
@@ -50,24 +61,12 @@ static unsigned hb_features(void) {
         hb_cpuid(7, 0, r7);
     else
         r7[0] = r7[1] = r7[2] = r7[3] = 0;
-    const uint32_t ebx7 = r7[1];
-
-    const int ssse3 = (ecx1 >> 9) & 1, sse41 = (ecx1 >> 19) & 1;
-    const int osxsave = (ecx1 >> 27) & 1, avx = (ecx1 >> 28) & 1;
-    const int avx2 = (ebx7 >> 5) & 1, avx512f = (ebx7 >> 16) & 1, sha = (ebx7 >> 29) & 1;
-
-    /* SHA-NI works on XMM registers, whose state every x86_64 OS saves (FXSAVE): no XCR0 check. */
-    if (sha && ssse3 && sse41) f |= HB_F_SHANI;
     /* XGETBV faults unless the OS set CR4.OSXSAVE, which CPUID reports as OSXSAVE. */
-    if (osxsave) {
-        const uint64_t xcr0 = hb_xgetbv0();
-        const int ymm_ok = (xcr0 & 0x6) == 0x6;    /* bit 1 XMM, bit 2 YMM upper halves */
-        const int zmm_ok = (xcr0 & 0xE6) == 0xE6;  /* + bit 5 opmask, 6 ZMM0-15 upper, 7 ZMM16-31 */
-        if (avx && avx2 && ymm_ok) f |= HB_F_AVX2;
-        if (avx512f && zmm_ok) f |= HB_F_AVX512;
-    }
+    const uint64_t xcr0 = ((ecx1 >> 27) & 1) ? hb_xgetbv0() : 0;
+    return hb_x86_features(ecx1, r7[1], xcr0);
+#else
+    return 0;
 #endif
-    return f;
 }
 
 int hb_impl_supported(int impl) {

@@ -58,6 +58,14 @@ uint64_t hb_scan_simd128(const hb_job *job, uint32_t start, uint64_t count,
 int hb_simd128_available(void);        /* 1 when the compiler had generic vector types */
 
 /* Dispatch (dispatch.c): CPUID + XGETBV. */
+enum {
+    HB_F_SHANI = 1, /* SHA + SSSE3 + SSE4.1 */
+    HB_F_AVX2 = 2,  /* AVX + AVX2, YMM state enabled by the OS */
+    HB_F_AVX512 = 4 /* AVX512F, YMM + opmask + ZMM state enabled by the OS */
+};
+/* The x86 paths (HB_F_*) a CPU and OS allow, from CPUID leaf 1 ECX, leaf 7 EBX and XCR0 (ignored unless ECX
+ * has OSXSAVE): the rule alone, so tests can ask it about CPUs and OS settings the test machine is not. */
+unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0);
 int hb_impl_supported(int impl);       /* 1 when this CPU and OS can run the path */
 int hb_best_impl(void);                /* fastest supported path */
 const char *hb_impl_name(int impl);    /* "portable", "sha-ni", "avx2", "avx512", "simd128"; NULL if out of range */

@@ -17,11 +17,20 @@ cdef extern from "sha256d.h" nogil:
     const char *hb_impl_name(int impl)
     hb_scan_fn hb_impl_fn(int impl)
     void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t *out)
+    int HB_F_SHANI, HB_F_AVX2, HB_F_AVX512
+    unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0)
 
 
 def impl_names():
     """Every path compiled in, fastest-preferred order not implied."""
     return [hb_impl_name(i).decode() for i in range(HB_IMPL_COUNT)]
+
+
+def x86_paths_allowed(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0):
+    """The x86 extension paths dispatch allows for these CPUID words and XCR0 (tests of the rule)."""
+    cdef unsigned f = hb_x86_features(ecx1, ebx7, xcr0)
+    return [name for name, bit in (("sha-ni", HB_F_SHANI), ("avx2", HB_F_AVX2), ("avx512", HB_F_AVX512))
+            if f & bit]
 
 
 def _impl_index(str name):
