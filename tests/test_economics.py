@@ -358,6 +358,27 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert cents(ai["revenue_usd_per_day"]) == 27.00
 
 
+def test_yield_from_run_keeps_the_runs_own_joules_per_th(tmp_path):
+    """A run's hashrate is the median of its samples; its joules belong to all the hashes of the timed scans. On a
+    busy machine the median beats the mean: pairing it with the window's mean power priced hashes the meter never
+    paid for (a real 2-core run: 1,045,040 J/TH in yield beside the run's own 1,261,163)."""
+    run = write_json(tmp_path / "run.json", {"benchmarks": [
+        {"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": 2.0e8, "hashes": 900_000_000,
+         "seconds": 5.0, "energy_j": 1000.0, "watts": 200.0, "joules_per_unit": 1000.0 / 900_000_000,
+         "power_source": "rapl (cpu package)"}]})
+    m = invoke_json("yield", "--from-run", str(run), "--power-price", "0.05", "--difficulty", "152T",
+                    "--btc-price", "91000", "--subsidy", "3.125", "--fees-btc", "0.036")["mining"]
+    # 1,000 J over 9e8 hashes = 0.0009 TH: 1,111,111 J/TH, as the run itself reports (200 W / 200 MH/s = 1e6 was
+    # the old figure). Power at the median rate: 1.1111e-6 J/hash × 2e8 H/s = 222.22 W.
+    assert m["joules_per_th"] == pytest.approx(1000 / 0.0009, rel=1e-9)
+    assert m["inputs"]["watts"]["value"] == pytest.approx(222.2222, rel=1e-6)
+    # Revenue per kWh from first principles: a hash earns 3.161 BTC × $91,000 / (152e12 × 2^32) = $4.40618e-19;
+    # a kWh buys 3.6e6 J / 1.1111e-6 J per hash = 3.24e12 hashes -> $1.42760e-6 per kWh (not 1.5863e-6: +11 %).
+    per_hash = 3.161 * 91_000 / (152e12 * 2**32)
+    assert m["revenue_usd_per_kwh"] == pytest.approx(per_hash * 3.6e6 / (1000 / 900_000_000), rel=1e-9)
+    assert m["revenue_usd_per_kwh"] == pytest.approx(1.42760e-6, rel=1e-5)
+
+
 def test_yield_from_run_says_a_board_or_package_meter_is_not_the_wall(tmp_path):
     """The labels a real run writes ("nvml (gpu board)", "rapl (cpu package)", from EnergyReading.label): the
     figures resting on them say the node and the wall draw more; a node meter needs no such note."""

@@ -166,8 +166,9 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         inputs["watts"] = _flag(req.watts)
     elif inputs["hashrate_hps"].source == RUN:
         best = run.best_hashing(True)
-        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}, energy from "
-                                     f"{best.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}: the run's "
+                                     f"{best.watts / (best.hashrate_hps / 1e12):,.4g} J/TH × its hashrate, energy "
+                                     f"from {best.power_source or 'an unnamed meter'}")
     elif asic:
         inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
     else:
