@@ -25,6 +25,7 @@ from hashbench.economics import (
     watts_per_unit_yield_per_year,
 )
 from hashbench.errors import InputError
+from hashbench.market import model_class_of
 from hashbench.units import format_si, format_usd, parse_si
 
 cents = lambda x: round(x, 2)  # noqa: E731
@@ -377,6 +378,59 @@ def test_yield_from_run_keeps_the_runs_own_joules_per_th(tmp_path):
     per_hash = 3.161 * 91_000 / (152e12 * 2**32)
     assert m["revenue_usd_per_kwh"] == pytest.approx(per_hash * 3.6e6 / (1000 / 900_000_000), rel=1e-9)
     assert m["revenue_usd_per_kwh"] == pytest.approx(1.42760e-6, rel=1e-5)
+
+
+def _decode(preset: str, tokens_per_second: float, joules_per_token: float) -> dict:
+    return {"probe": "llm-decode", "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": 32,
+            "value": tokens_per_second, "unit": "tokens/s", "joules_per_unit": joules_per_token,
+            "power_source": "nvml (gpu board)"}
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("llama-3.1-8b", "8b"), ("llama-8b", "8b"), ("Llama-3.1-70B-Instruct", "70b"), ("llama-70b", "70b"),
+    ("llama8b", "8b"), ("llama-1b", None), ("cpu-tiny", None), ("cpu-small", None), ("qwen2.5-18b", None),
+    ("mixtral-8x7b", None),
+])
+def test_model_class_of_a_preset(name, cls):
+    assert model_class_of(name) == cls
+
+
+def test_yield_from_run_prices_the_model_of_the_price_class(tmp_path):
+    """A GPU run decodes llama-1b, llama-8b and llama-70b. The fastest is the 1B model; its tokens were sold at
+    the 8B-class price (the default class), four times the revenue of the 8B model that price is for."""
+    run = write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        _decode("llama-1b", 20_000, 0.05), _decode("llama-8b", 5_000, 0.12), _decode("llama-70b", 1_000, 0.6)]})
+    args = ("yield", "--from-run", str(run), "--utilization", "0.5", "--power-price", "0.05")
+    ai = invoke_json(*args)["ai"]
+    # 5,000 tok/s × 86,400 s × 0.5 × $0.125 (8B class, snapshot midpoint) / 1e6 = $27.00 (not 20,000 tok/s: $108.00)
+    assert ai["inputs"]["tokens_per_second"]["value"] == 5_000
+    assert cents(ai["revenue_usd_per_day"]) == 27.00
+    assert ai["inputs"]["watts"]["value"] == pytest.approx(600)  # 0.12 J/token × 5,000 tokens/s
+    # 70B class asked: its own preset. 1,000 × 86,400 × 0.5 × $0.65 / 1e6 = $28.08
+    assert cents(invoke_json(*args, "--model-class", "70b")["ai"]["revenue_usd_per_day"]) == 28.08
+    assert cents(invoke_json(*args, "--preset", "llama-70b")["ai"]["revenue_usd_per_day"]) == 28.08
+    # The 1B model has no class price: named, it needs a price of its own. 20,000 × 86,400 × 0.5 × $0.03 / 1e6
+    assert_one_line_error(invoke(*args, "--preset", "llama-1b"), "'llama-1b' is neither an 8B- nor a 70B-class")
+    assert cents(invoke_json(*args, "--preset", "llama-1b", "--usd-per-mtok", "0.03")["ai"]
+                 ["revenue_usd_per_day"]) == 25.92
+    assert_one_line_error(invoke(*args, "--preset", "llama-70b", "--model-class", "8b"),
+                          "'llama-70b' is a 70b-class model, not 8b")
+
+
+def test_yield_from_a_cpu_run_does_not_sell_test_model_tokens(tmp_path):
+    """`hashbench run --quick` on a CPU decodes cpu-tiny, a 2M-parameter shape: its tokens were valued at the
+    8B-class price ($11.63/kWh on a 2-core VM, three times an H100 serving a real 8B model)."""
+    run = write_json(tmp_path / "run.json", {
+        "benchmarks": [{"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": 6e7, "hashes": 3e8,
+                        "seconds": 5.0, "energy_j": 325.0, "power_source": "declared 65 W"}],
+        "probes": [{**_decode("cpu-tiny", 1739.1, 0.0387), "device": "cpu"}]})
+    result = invoke("yield", "--from-run", str(run), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert set(json.loads(result.stdout)) == {"mining"}
+    assert "'cpu-tiny' is neither an 8B- nor a 70B-class model" in " ".join(result.stderr.split())
+    # A price of one's own values it: 1,739.1 × 86,400 × $0.01 / 1e6 = $1.50 a day at full utilization
+    ai = invoke_json("yield", "--from-run", str(run), "--usd-per-mtok", "0.01", "--utilization", "1")["ai"]
+    assert cents(ai["revenue_usd_per_day"]) == 1.50
 
 
 def test_yield_from_run_says_a_board_or_package_meter_is_not_the_wall(tmp_path):

@@ -158,6 +158,50 @@ def test_gpu_measured_from_a_run_file(tmp_path):
     assert cents(plan.best.profit_usd_per_day) == 126.72
 
 
+def _decode(preset: str, tokens_per_second: float, joules_per_token: float) -> dict:
+    return {"probe": "llm-decode", "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": 32,
+            "value": tokens_per_second, "unit": "tokens/s", "joules_per_unit": joules_per_token,
+            "power_source": "nvml"}
+
+
+@pytest.mark.parametrize("extra, tokens, revenue", [
+    # the fastest preset of the fleet's class (8B by default), not llama-1b's 20,000 tokens/s at the 8B price:
+    # 2 GPUs × 5,000 tok/s × 86,400 s × $0.125 / 1e6 = $108.00
+    ("", 5_000, 108.00),
+    # 2 × 1,000 × 86,400 × $0.65 (70B class) / 1e6 = $112.32
+    ('model_class = "70b"\n', 1_000, 112.32),
+    # a 70B preset named without a class is priced as 70B, not at the 8B default ($21.60)
+    ('preset = "llama-70b"\n', 1_000, 112.32),
+    # a 1B preset has no class price: a declared one. 2 × 20,000 × 86,400 × $0.03 / 1e6 = $103.68
+    ('preset = "llama-1b"\nusd_per_mtok = 0.03\n', 20_000, 103.68),
+])
+def test_gpu_from_a_run_uses_the_model_its_price_is_for(tmp_path, extra, tokens, revenue):
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        _decode("llama-1b", 20_000, 0.05), _decode("llama-8b", 5_000, 0.12), _decode("llama-70b", 1_000, 0.6)]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\npower_usd_per_kwh = 0.1\n[[site.gpu]]\n'
+                         f'model = "H100 SXM"\ncount = 2\nfrom_run = "run.json"\nutilization = 1\n{extra}',
+                         encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    assert site.gpus[0].tokens_per_second.value == tokens
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    assert cents(plan.best.revenue_usd_per_day) == revenue
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("", "'cpu-tiny' is neither an 8B- nor a 70B-class model"),
+    ('model_class = "70b"\npreset = "llama-8b"\n', "has no llm-decode probe with preset 'llama-8b'"),
+])
+def test_gpu_from_a_run_without_a_priced_model_is_refused(tmp_path, extra, fragment):
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [_decode("cpu-tiny", 1_739, 0.04)]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 1\n'
+                         f'from_run = "run.json"\n{extra}', encoding="utf-8")
+    with pytest.raises(InputError, match="site 'lab': gpu #1: ") as info:
+        load_sites(site_file, packaged_snapshot())
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
 MINIMAL = '[[site]]\nname = "a"\nmw = 1\n[[site.asic]]\nmodel = "S21"\ncount = 1\n'
 
 

@@ -171,14 +171,16 @@ market_option = click.option(
 @click.option("--usd-per-mtok", type=float, default=None, help="USD per million output tokens.")
 @click.option("--usd-per-mtok-input", type=float, default=None, help="USD per million prompt tokens.")
 @click.option("--model-class", type=click.Choice(["8b", "70b"]), default=None,
-              help="Model class for snapshot token prices and published throughput (default: from the run, or 8b).")
+              help="Model class for snapshot token prices and published throughput (default: the run's preset's, "
+                   "or 8b); from a run, the fastest llm-decode of that class is valued.")
 @click.option("--gpu-hour-usd", type=float, default=None, help="Rental price, USD per GPU-hour (prices by rental).")
 @click.option("--ai-pricing", type=click.Choice(["tokens", "gpu-hour"]), default=None,
               help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
 @click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
 @click.option("--utilization", type=float, default=None, help="Fraction of time AI capacity is sold. Default 1.")
 @click.option("--idle-watts", default=None, help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h.")
-@click.option("--preset", default=None, help="From a run: the llm probes' preset to use (default: fastest).")
+@click.option("--preset", default=None,
+              help="From a run: the llm probes' preset to use (default: the fastest of an 8B or 70B class).")
 @market_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"mining\": {...}, \"ai\": {...}}.")
 def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate: str | None, watts: str | None,

@@ -40,8 +40,9 @@ from .economics import (
 )
 from .errors import InputError
 from .jsonfile import read_text
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot
-from .runfile import DECODE, load_run
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of
+from .runfile import load_run
+from .yields import choose_decode
 
 METHOD = __doc__.split("\n\n", 2)[2].strip().replace("\n", " ")
 MINING, AI = "mining", "ai"
@@ -516,8 +517,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     except InputError as exc:
         raise where.error(str(exc)) from None
     count = _count(raw, where)
-    cls = _text(raw, "model_class", where) or "8b"
-    if cls not in MODEL_CLASSES:
+    cls = _text(raw, "model_class", where)
+    if cls is not None and cls not in MODEL_CLASSES:
         raise where.error(f"model_class must be one of {', '.join(MODEL_CLASSES)}, got {cls!r}")
     pricing = _text(raw, "pricing", where)
     gpu_hour = _positive(raw, "gpu_hour_usd", where)
@@ -533,12 +534,20 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     decode = None
     if (run_path := _text(raw, "from_run", where)) is not None:
         run = load_run(base_dir / run_path)
-        preset = _text(raw, "preset", where)
-        decode = run.best_tokens(DECODE, preset)
+        try:  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
+            decode = choose_decode(run, _text(raw, "preset", where), cls)
+        except InputError as exc:
+            raise where.error(str(exc)) from None
         if decode is None:
-            raise where.error(f"{run_path} has no llm-decode probe" + (f" with preset {preset!r}" if preset else ""))
+            raise where.error(f"{run_path} has no llm-decode probe")
+        if cls is None and (cls := model_class_of(decode.preset)) is None:
+            if pricing == TOKENS and mtok is None:
+                raise where.error(f"preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the classes "
+                                  "the market snapshot prices: give model_class or usd_per_mtok")
+            cls = decode.preset  # priced by the hour or at a declared price: the class only names the fleet
     elif "preset" in raw:
         raise where.error("preset only applies with from_run")
+    cls = cls or "8b"
     tps = _positive(raw, "tokens_per_second", where)
     if tps is not None:
         tokens = _declared(tps, "per GPU")

@@ -30,7 +30,7 @@ from .economics import (
     time_shared_throughput,
 )
 from .errors import InputError
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
@@ -231,29 +231,46 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
 
 # --- AI ---------------------------------------------------------------------------------------------------------
 
-def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str, str]:
-    """(class, how it was chosen)."""
+def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str | None, str]:
+    """(class, how it was chosen); None when the run's model belongs to no priced class."""
     if req.model_class:
         if req.model_class not in MODEL_CLASSES:
             raise InputError(f"model class must be one of {', '.join(MODEL_CLASSES)}, got {req.model_class!r}")
         return req.model_class, "--model-class"
     if decode:
-        preset = decode.preset.lower().replace("-", "").replace("_", "")
-        for cls in sorted(MODEL_CLASSES, key=len, reverse=True):  # longest first: "70b" is checked before "8b"
-            if cls in preset:
-                return cls, f"from the run's preset {decode.preset!r}"
+        cls = model_class_of(decode.preset)
+        return cls, f"from the run's preset {decode.preset!r}"
     return "8b", "the default"
 
 
-def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
-    if not run:
-        return None
-    decode = run.best_tokens(DECODE, req.preset)
-    if decode is None and req.preset is not None:
-        presets = sorted({t.preset for t in run.tokens if t.probe == DECODE})
-        raise InputError(f"{run.path} has no llm-decode probe with preset {req.preset!r}"
-                         + (f"; presets: {', '.join(presets)}" if presets else ""))
+def choose_decode(run: RunMeasurements, preset: str | None, model_class: str | None) -> TokenMeasurement | None:
+    """The llm-decode measurement to value: the preset asked for, else the fastest of the model class asked for,
+    else the fastest of a priced class. Never simply the fastest: that is the smallest model, and a 1B model's
+    tokens sold at 8B-class prices overstate the revenue several times over."""
+    decodes = [t for t in run.tokens if t.probe == DECODE]
+    presets = ", ".join(sorted({t.preset for t in decodes}))
+    if preset is not None:
+        pool = [t for t in decodes if t.preset == preset]
+        if not pool:
+            raise InputError(f"{run.path} has no llm-decode probe with preset {preset!r}"
+                             + (f"; presets: {presets}" if presets else ""))
+    elif model_class is not None:
+        pool = [t for t in decodes if model_class_of(t.preset) == model_class]
+        if not pool and any(model_class_of(t.preset) for t in decodes):
+            raise InputError(f"{run.path} has no llm-decode probe of a {model_class}-class model (presets: "
+                             f"{presets}): name the preset to value")
+        pool = pool or decodes  # none of a priced class: the class given is a declaration about this model
+    else:
+        pool = [t for t in decodes if model_class_of(t.preset)] or decodes
+    decode = max(pool, key=lambda t: t.tokens_per_second, default=None)
+    own = model_class_of(decode.preset) if decode else None
+    if model_class is not None and own is not None and own != model_class:
+        raise InputError(f"preset {decode.preset!r} is a {own}-class model, not {model_class}")
     return decode
+
+
+def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
+    return choose_decode(run, req.preset, req.model_class) if run else None
 
 
 def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None
@@ -361,6 +378,9 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if req.usd_per_mtok is not None:
             inputs["usd_per_mtok"] = _flag(req.usd_per_mtok)
         else:
+            if cls is None:
+                raise _Skip(f"its llm-decode preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the "
+                            "classes the snapshot prices: give --model-class or --usd-per-mtok")
             fig = market.sourced(f"usd_per_mtok_{cls}")
             inputs["usd_per_mtok"] = Sourced(fig.value, fig.source, fig.kind, f"{cls} class ({cls_how}): {fig.detail}")
         if req.usd_per_mtok_input is not None:
