@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
+import tomllib
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
 import pytest
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 
+from hashbench import plan as plan_module
 from hashbench.errors import InputError
 from hashbench.market import packaged_snapshot
 from hashbench.plan import (
     METHOD,
+    Option,
     PlanMarket,
     allocate,
     axis_around,
@@ -103,19 +108,62 @@ def test_quebec_leaves_the_losing_fleet_off(sites, market):
     assert cents(h200.power_cost_usd_per_day) == 900.86
 
 
-def test_greedy_is_optimal_against_brute_force(sites, market):
-    # Small enough to enumerate: every whole-unit mix within the cap, best profit.
+def _brute_force(opts, cap_w: float) -> float:
+    """The best profit of every whole-unit mix within the cap, by enumeration."""
+    best = 0.0
+    for counts in product(*(range(o.count + 1) for o in opts)):
+        if sum(c * o.unit_peak_facility_w for c, o in zip(counts, opts, strict=True)) <= cap_w:
+            best = max(best, sum(c * o.unit_profit_usd_per_day for c, o in zip(counts, opts, strict=True)))
+    return best
+
+
+def test_allocation_is_optimal_against_brute_force(sites, market):
     site = sites["Quebec hydro"]
     opts = options(site, market)
-    small = [type(o)(o.label, o.kind, 3, o.unit_peak_facility_w, o.unit_revenue_usd_per_day,
-                     o.unit_power_cost_usd_per_day, o.unit_energy_kwh_per_day) for o in opts]
+    small = [replace(o, count=3) for o in opts]
     cap = 3 * small[0].unit_peak_facility_w + 2 * small[2].unit_peak_facility_w + 1
-    best = 0.0
-    for counts in product(range(4), repeat=len(small)):
-        watts = sum(c * o.unit_peak_facility_w for c, o in zip(counts, small, strict=True))
-        if watts <= cap:
-            best = max(best, sum(c * o.unit_profit_usd_per_day for c, o in zip(counts, small, strict=True)))
-    assert allocate(small, cap, "t").profit_usd_per_day == pytest.approx(best)
+    assert allocate(small, cap, "t").profit_usd_per_day == pytest.approx(_brute_force(small, cap))
+
+
+def test_a_cap_of_a_few_machines_takes_the_best_whole_units():
+    """7.5 kW, $0.05/kWh, PUE 1, no pool fee, the packaged market ($38.0694/PH/s/day):
+    S21 XP Hyd: 0.473 PH/s × $38.0694 = $18.0068 - 5.676 kW × 24 h × $0.05 = $6.8112 -> $11.1956 a day (1,972/MW)
+    S21 XP:     0.270 PH/s × $38.0694 = $10.2787 - 3.645 kW × 24 h × $0.05 = $4.3740 -> $5.9047 a day (1,620/MW)
+    Filling by rank runs one Hyd (5.676 kW; the 1.824 kW left fits nothing): $11.1956. Two S21 XP (7.29 kW) earn
+    $11.8095, 5.5 % more: the cap is too small for the better machine to win by its efficiency alone."""
+    text = ('[[site]]\nname = "pilot"\nmw = 0.0075\npower_usd_per_kwh = 0.05\n'
+            '[[site.asic]]\nmodel = "S21 XP Hyd"\ncount = 5\n[[site.asic]]\nmodel = "S21 XP"\ncount = 5\n')
+    (site,) = parse_sites(tomllib.loads(text), "pilot.toml", packaged_snapshot())
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    hyd, xp = plan.best.items
+    assert (hyd.units, xp.units) == (0, 2)
+    assert hyd.reason == "whole units: the power earns more on units ranked below"
+    hashprice = 86_400 / (152e12 * 2**32) * 3.161 * 91_000 * 1e15
+    assert cents(plan.best.profit_usd_per_day) == cents(2 * (0.27 * hashprice - 3.645 * 24 * 0.05)) == 11.81
+    assert plan.best.search_gap_usd_per_day == 0
+
+
+def test_allocation_matches_brute_force_on_random_small_sites():
+    """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
+    rng = random.Random(7)
+    for _ in range(300):
+        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0)
+                for k in range(rng.randint(1, 4))]
+        opts = [replace(o, unit_revenue_usd_per_day=o.unit_peak_facility_w / 1000 * rng.uniform(0.5, 3.0),
+                        unit_power_cost_usd_per_day=o.unit_peak_facility_w / 1000 * 1.2) for o in opts]
+        cap = rng.uniform(500, 20_000)
+        scenario = allocate(opts, cap, "t")
+        assert scenario.peak_mw * 1e6 <= cap * (1 + 1e-9)
+        assert scenario.profit_usd_per_day == pytest.approx(_brute_force(opts, cap), abs=1e-9)
+
+
+def test_a_search_cut_short_says_how_far_from_the_best_it_may_be(monkeypatch):
+    """Two fleets of one efficiency and a cap they cannot fill exactly: the bound never prunes, the search runs out."""
+    monkeypatch.setattr(plan_module, "_SEARCH_STEPS", 10)
+    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0), Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0)]
+    scenario = allocate(opts, 1_000_000.0 + 500, "t")
+    # divisible: 1,000,500 W × $1 per kW-day = $1,000.50; whole units reach at most $1,000 (cap minus 500 W unused)
+    assert 0 < scenario.search_gap_usd_per_day <= 1000.5 - scenario.profit_usd_per_day + 1e-9
 
 
 def test_sensitivity_grid_is_consistent_and_monotone(sites, market):

@@ -350,8 +350,8 @@ def _print_site(site_plan, grid) -> None:
     out.print(fleets)
     notes.print(out)
     out.print(_scenario_table(site_plan))
-    alloc = Table(title="best split: fleets ranked by profit per MW, cap filled greedily (estimated)",
-                  title_justify="left")
+    alloc = Table(title="best split: fleets ranked by profit per MW, the cap filled with the best whole units "
+                        "(estimated)", title_justify="left")
     alloc.add_column("#")
     alloc.add_column("fleet", ratio=1)
     for name in ("units run", "peak MW", "profit/day", "per MW-day"):
