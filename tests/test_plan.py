@@ -143,6 +143,19 @@ def test_a_cap_of_a_few_machines_takes_the_best_whole_units():
     assert plan.best.search_gap_usd_per_day == 0
 
 
+def test_a_site_where_nothing_pays_runs_nothing_and_says_why():
+    """$0.50/kWh: an S19 earns 0.095 PH/s × $38.0694 = $3.62 a day and its 3.25 kW cost 3.25 × 24 × $0.50 = $39.00."""
+    text = ('[[site]]\nname = "dear"\nmw = 1\npower_usd_per_kwh = 0.5\n'
+            '[[site.asic]]\nmodel = "S19"\ncount = 100\n')
+    (site,) = parse_sites(tomllib.loads(text), "dear.toml", packaged_snapshot())
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    (s19,) = plan.best.items
+    assert s19.units == 0 and s19.reason == "loses money at this power price"
+    assert s19.profit_usd_per_mw_day == pytest.approx((0.095 * 38.0694131 - 3.25 * 24 * 0.5) / 0.00325)
+    assert plan.best.profit_usd_per_day == 0 and plan.best.profit_usd_per_mwh is None
+    assert plan.notes == ("no fleet earns more than its power costs here: the best split runs nothing",)
+
+
 def test_allocation_matches_brute_force_on_random_small_sites():
     """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
     rng = random.Random(7)

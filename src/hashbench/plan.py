@@ -399,7 +399,9 @@ def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = 
     best = allocate(opts, site.cap_w, "best split")
     notes = list(site.notes)
     unused = site.mw - best.peak_mw
-    if unused > 1e-9 and all(i.units == i.available or i.reason.startswith("loses") for i in best.items):
+    if best.peak_mw == 0 and any(i.available for i in best.items):
+        notes.append("no fleet earns more than its power costs here: the best split runs nothing")
+    elif unused > 1e-9 and all(i.units == i.available or i.reason.startswith("loses") for i in best.items):
         notes.append(f"{unused:.3f} MW of the cap unused: every profitable unit already runs")
     if best.search_gap_usd_per_day > 0:
         notes.append(f"the whole-unit search stopped before proving this split the best: at most "
