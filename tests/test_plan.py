@@ -353,3 +353,14 @@ def test_plan_bad_input_is_one_line_exit_2(tmp_path):
     assert_one_line_error(invoke("plan", str(tmp_path / "none.toml")), "not found")
     assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-prices", "60k,-1"), "BTC price must be > 0")
     assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-price", "0"), "BTC price must be > 0")
+    assert_one_line_error(invoke("plan", str(EXAMPLE), "--power-prices", "0.03,cheap"), "--power-prices: cannot read")
+
+
+def test_plan_grid_power_prices_per_mwh_and_btc_price_with_a_prefix():
+    """35/MWh is the site's own $0.035/kWh: the grid's cell at 91k, 152T is the plan itself, $61,779.60 a day."""
+    data = invoke_json("plan", str(EXAMPLE), "--btc-price", "91k", "--btc-prices", "91k", "--difficulties", "152T",
+                       "--power-prices", "35/MWh,$80/MWh")
+    grid = data["sites"][0]["sensitivity"]
+    assert grid["power_prices"] == pytest.approx([0.035, 0.08])
+    assert cents(grid["matrices"]["profit_usd_per_day"][0][0][0]) == 61779.60
+    assert data["market"]["btc_price_usd"]["value"] == 91_000
