@@ -244,6 +244,13 @@ def test_yield_reads_a_power_price_per_mwh_and_flags_a_bare_dollar_per_kwh():
     assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "-1"), "power price must be > 0")
 
 
+def test_joules_per_th_shows_no_digits_below_its_noise():
+    from hashbench.cli_economics import fmt
+
+    assert fmt("joules_per_th", 17.5) == "17.50 J/TH"  # S21 nameplate: 3,500 W / 200 TH/s
+    assert fmt("joules_per_th", 1_261_163.447) == "1,261,163 J/TH"  # a 2-core VM, 17 % apart from run to run
+
+
 def test_formatting():
     assert format_si(270e12, "H/s") == "270.00 TH/s"
     assert format_usd(-1234.5) == "-$1,234.50"

@@ -197,6 +197,25 @@ def test_sensitivity_grid_is_consistent_and_monotone(sites, market):
     json.dumps(data)
 
 
+def test_sensitivity_cell_off_the_centre_by_hand(sites, market):
+    """West Texas at $60,000, 126 T and $0.08/kWh (PUE 1.06, 92 % uptime, 2 % pool fee), from first principles:
+    hashprice = 86,400 / (126e12 × 2^32) × 3.161 BTC × $60,000 × 1e15 = $30.2802/PH/s/day
+    S21 XP:  0.27 PH/s × 30.2802 × 0.98 × 0.92 = $7.3712 - 3.8637 kW × 24 h × 0.92 × $0.08 = $6.8248 -> +$0.5463
+    S19 XP:  0.14 PH/s × 30.2802 × 0.98 × 0.92 = $3.8221 - 3.1906 kW × 24 h × 0.92 × $0.08 = $5.6357 -> loses
+    H100:    5,800 × 86,400 × 0.6 × $0.125 / 1e6 × 0.92 = $34.5773 - 1.3515 kW × 24 h × 0.92 × $0.08 = $2.3873: $32.19
+    All 1,024 H100s and 4,000 S21 XPs fit (16.84 MW); the S19 XPs stay off: 15.4548 MW of mining, 77 % of 20 MW.
+    4,000 × $0.5463 + 1,024 × $32.1900 = $35,147.89 a day."""
+    grid = sensitivity_grid(sites["West Texas"], market, (60_000,), (126e12,), (0.08,))
+    cell = grid.at(0, 0, 0)
+    hashprice = 86_400 / (126e12 * 2**32) * 3.161 * 60_000 * 1e15
+    assert cell.hashprice_usd_per_ph_day == pytest.approx(30.2802, abs=1e-4)
+    s21 = 0.27 * hashprice * 0.98 * 0.92 - 3.8637 * 24 * 0.92 * 0.08
+    h100 = 5800 * 86_400 * 0.6 * 0.125 / 1e6 * 0.92 - 1.3515 * 24 * 0.92 * 0.08
+    assert cents(cell.profit_usd_per_day) == cents(4000 * s21 + 1024 * h100) == 35_147.89
+    assert cell.mining_mw == pytest.approx(4000 * 3863.7 / 1e6) and round(cell.mining_mw / 20 * 100) == 77
+    assert cell.ai_mw == pytest.approx(1024 * 1351.5 / 1e6)
+
+
 def test_default_axes_span_the_recorded_ranges():
     assert axis_around(packaged_snapshot().get("btc_price_usd")) == (60_000, 75_500, 91_000, 108_500, 126_000)
     assert axis_around(packaged_snapshot().get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)
