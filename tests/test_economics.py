@@ -25,7 +25,8 @@ from hashbench.economics import (
     watts_per_unit_yield_per_year,
 )
 from hashbench.errors import InputError
-from hashbench.units import format_si, format_usd, parse_si
+from hashbench.market import model_class_of
+from hashbench.units import format_si, format_usd, parse_power_price, parse_si
 
 cents = lambda x: round(x, 2)  # noqa: E731
 
@@ -214,6 +215,42 @@ def test_parse_si_rejects(text):
         parse_si(text, "--hashrate", ("H/s",))
 
 
+@pytest.mark.parametrize("text, usd_per_kwh", [
+    ("0.055", 0.055), ("$0.055", 0.055), ("0.055/kWh", 0.055), ("$0.055/kWh", 0.055), ("0.055 USD/kWh", 0.055),
+    ("55/MWh", 0.055), ("$55/MWh", 0.055), ("55 $/MWh", 0.055), ("55 usd/mwh", 0.055), ("1,250/MWh", 1.25),
+    ("55", 55.0), (0.04, 0.04),
+])
+def test_parse_power_price(text, usd_per_kwh):
+    assert parse_power_price(text, "--power-price") == pytest.approx(usd_per_kwh)
+
+
+@pytest.mark.parametrize("text", ["abc", "0.05/GWh", "55/MW", "55/MWh/day", "0.05 €/kWh", ""])
+def test_parse_power_price_rejects(text):
+    with pytest.raises(InputError, match="--power-price: cannot read"):
+        parse_power_price(text, "--power-price")
+
+
+def test_yield_reads_a_power_price_per_mwh_and_flags_a_bare_dollar_per_kwh():
+    """An S21 (200 TH/s, 3,500 W nameplate) at $55/MWh = $0.055/kWh: 0.2 PH/s × $38.0694 = $7.6139 revenue,
+    3.5 kW × 24 h × $0.055 = $4.62 power, $2.99 profit a day. A bare 55 is $55/kWh: -$4,612.39, and said so."""
+    m = invoke_json("yield", "--asic", "S21", "--power-price", "55/MWh", "--btc-price", "91k")["mining"]
+    assert m["inputs"]["power_usd_per_kwh"]["value"] == pytest.approx(0.055)
+    assert m["inputs"]["btc_price_usd"]["value"] == 91_000
+    assert cents(m["power_cost_usd_per_day"]) == 4.62 and cents(m["profit_usd_per_day"]) == 2.99
+    assert not any("per MWh" in n for n in m["notes"])
+    m = invoke_json("yield", "--asic", "S21", "--power-price", "55")["mining"]
+    assert cents(m["profit_usd_per_day"]) == cents(0.2 * 38.0694131 - 3.5 * 24 * 55) == -4612.39
+    assert "power price read as $55/kWh ($55,000/MWh); a price per MWh is written 55/MWh" in m["notes"]
+    assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "-1"), "power price must be > 0")
+
+
+def test_joules_per_th_shows_no_digits_below_its_noise():
+    from hashbench.cli_economics import fmt
+
+    assert fmt("joules_per_th", 17.5) == "17.50 J/TH"  # S21 nameplate: 3,500 W / 200 TH/s
+    assert fmt("joules_per_th", 1_261_163.447) == "1,261,163 J/TH"  # a 2-core VM, 17 % apart from run to run
+
+
 def test_formatting():
     assert format_si(270e12, "H/s") == "270.00 TH/s"
     assert format_usd(-1234.5) == "-$1,234.50"
@@ -356,6 +393,80 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert ai["figure_kinds"]["joules_per_token"] == "measured"
     # 8B class read from the preset: 5,000 × 86,400 × 0.5 × $0.125 / 1e6 = $27.00
     assert cents(ai["revenue_usd_per_day"]) == 27.00
+
+
+def test_yield_from_run_keeps_the_runs_own_joules_per_th(tmp_path):
+    """A run's hashrate is the median of its samples; its joules belong to all the hashes of the timed scans. On a
+    busy machine the median beats the mean: pairing it with the window's mean power priced hashes the meter never
+    paid for (a real 2-core run: 1,045,040 J/TH in yield beside the run's own 1,261,163)."""
+    run = write_json(tmp_path / "run.json", {"benchmarks": [
+        {"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": 2.0e8, "hashes": 900_000_000,
+         "seconds": 5.0, "energy_j": 1000.0, "watts": 200.0, "joules_per_unit": 1000.0 / 900_000_000,
+         "power_source": "rapl (cpu package)"}]})
+    m = invoke_json("yield", "--from-run", str(run), "--power-price", "0.05", "--difficulty", "152T",
+                    "--btc-price", "91000", "--subsidy", "3.125", "--fees-btc", "0.036")["mining"]
+    # 1,000 J over 9e8 hashes = 0.0009 TH: 1,111,111 J/TH, as the run itself reports (200 W / 200 MH/s = 1e6 was
+    # the old figure). Power at the median rate: 1.1111e-6 J/hash × 2e8 H/s = 222.22 W.
+    assert m["joules_per_th"] == pytest.approx(1000 / 0.0009, rel=1e-9)
+    assert m["inputs"]["watts"]["value"] == pytest.approx(222.2222, rel=1e-6)
+    # Revenue per kWh from first principles: a hash earns 3.161 BTC × $91,000 / (152e12 × 2^32) = $4.40618e-19;
+    # a kWh buys 3.6e6 J / 1.1111e-6 J per hash = 3.24e12 hashes -> $1.42760e-6 per kWh (not 1.5863e-6: +11 %).
+    per_hash = 3.161 * 91_000 / (152e12 * 2**32)
+    assert m["revenue_usd_per_kwh"] == pytest.approx(per_hash * 3.6e6 / (1000 / 900_000_000), rel=1e-9)
+    assert m["revenue_usd_per_kwh"] == pytest.approx(1.42760e-6, rel=1e-5)
+
+
+def _decode(preset: str, tokens_per_second: float, joules_per_token: float) -> dict:
+    return {"probe": "llm-decode", "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": 32,
+            "value": tokens_per_second, "unit": "tokens/s", "joules_per_unit": joules_per_token,
+            "power_source": "nvml (gpu board)"}
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("llama-3.1-8b", "8b"), ("llama-8b", "8b"), ("Llama-3.1-70B-Instruct", "70b"), ("llama-70b", "70b"),
+    ("llama8b", "8b"), ("llama-1b", None), ("cpu-tiny", None), ("cpu-small", None), ("qwen2.5-18b", None),
+    ("mixtral-8x7b", None),
+])
+def test_model_class_of_a_preset(name, cls):
+    assert model_class_of(name) == cls
+
+
+def test_yield_from_run_prices_the_model_of_the_price_class(tmp_path):
+    """A GPU run decodes llama-1b, llama-8b and llama-70b. The fastest is the 1B model; its tokens were sold at
+    the 8B-class price (the default class), four times the revenue of the 8B model that price is for."""
+    run = write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        _decode("llama-1b", 20_000, 0.05), _decode("llama-8b", 5_000, 0.12), _decode("llama-70b", 1_000, 0.6)]})
+    args = ("yield", "--from-run", str(run), "--utilization", "0.5", "--power-price", "0.05")
+    ai = invoke_json(*args)["ai"]
+    # 5,000 tok/s × 86,400 s × 0.5 × $0.125 (8B class, snapshot midpoint) / 1e6 = $27.00 (not 20,000 tok/s: $108.00)
+    assert ai["inputs"]["tokens_per_second"]["value"] == 5_000
+    assert cents(ai["revenue_usd_per_day"]) == 27.00
+    assert ai["inputs"]["watts"]["value"] == pytest.approx(600)  # 0.12 J/token × 5,000 tokens/s
+    # 70B class asked: its own preset. 1,000 × 86,400 × 0.5 × $0.65 / 1e6 = $28.08
+    assert cents(invoke_json(*args, "--model-class", "70b")["ai"]["revenue_usd_per_day"]) == 28.08
+    assert cents(invoke_json(*args, "--preset", "llama-70b")["ai"]["revenue_usd_per_day"]) == 28.08
+    # The 1B model has no class price: named, it needs a price of its own. 20,000 × 86,400 × 0.5 × $0.03 / 1e6
+    assert_one_line_error(invoke(*args, "--preset", "llama-1b"), "'llama-1b' is neither an 8B- nor a 70B-class")
+    assert cents(invoke_json(*args, "--preset", "llama-1b", "--usd-per-mtok", "0.03")["ai"]
+                 ["revenue_usd_per_day"]) == 25.92
+    assert_one_line_error(invoke(*args, "--preset", "llama-70b", "--model-class", "8b"),
+                          "'llama-70b' is a 70b-class model, not 8b")
+
+
+def test_yield_from_a_cpu_run_does_not_sell_test_model_tokens(tmp_path):
+    """`hashbench run --quick` on a CPU decodes cpu-tiny, a 2M-parameter shape: its tokens were valued at the
+    8B-class price ($11.63/kWh on a 2-core VM, three times an H100 serving a real 8B model)."""
+    run = write_json(tmp_path / "run.json", {
+        "benchmarks": [{"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": 6e7, "hashes": 3e8,
+                        "seconds": 5.0, "energy_j": 325.0, "power_source": "declared 65 W"}],
+        "probes": [{**_decode("cpu-tiny", 1739.1, 0.0387), "device": "cpu"}]})
+    result = invoke("yield", "--from-run", str(run), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert set(json.loads(result.stdout)) == {"mining"}
+    assert "'cpu-tiny' is neither an 8B- nor a 70B-class model" in " ".join(result.stderr.split())
+    # A price of one's own values it: 1,739.1 × 86,400 × $0.01 / 1e6 = $1.50 a day at full utilization
+    ai = invoke_json("yield", "--from-run", str(run), "--usd-per-mtok", "0.01", "--utilization", "1")["ai"]
+    assert cents(ai["revenue_usd_per_day"]) == 1.50
 
 
 def test_yield_from_run_says_a_board_or_package_meter_is_not_the_wall(tmp_path):

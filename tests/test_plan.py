@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
+import tomllib
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
 import pytest
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 
+from hashbench import plan as plan_module
 from hashbench.errors import InputError
 from hashbench.market import packaged_snapshot
 from hashbench.plan import (
     METHOD,
+    Option,
     PlanMarket,
     allocate,
     axis_around,
@@ -103,19 +108,75 @@ def test_quebec_leaves_the_losing_fleet_off(sites, market):
     assert cents(h200.power_cost_usd_per_day) == 900.86
 
 
-def test_greedy_is_optimal_against_brute_force(sites, market):
-    # Small enough to enumerate: every whole-unit mix within the cap, best profit.
+def _brute_force(opts, cap_w: float) -> float:
+    """The best profit of every whole-unit mix within the cap, by enumeration."""
+    best = 0.0
+    for counts in product(*(range(o.count + 1) for o in opts)):
+        if sum(c * o.unit_peak_facility_w for c, o in zip(counts, opts, strict=True)) <= cap_w:
+            best = max(best, sum(c * o.unit_profit_usd_per_day for c, o in zip(counts, opts, strict=True)))
+    return best
+
+
+def test_allocation_is_optimal_against_brute_force(sites, market):
     site = sites["Quebec hydro"]
     opts = options(site, market)
-    small = [type(o)(o.label, o.kind, 3, o.unit_peak_facility_w, o.unit_revenue_usd_per_day,
-                     o.unit_power_cost_usd_per_day, o.unit_energy_kwh_per_day) for o in opts]
+    small = [replace(o, count=3) for o in opts]
     cap = 3 * small[0].unit_peak_facility_w + 2 * small[2].unit_peak_facility_w + 1
-    best = 0.0
-    for counts in product(range(4), repeat=len(small)):
-        watts = sum(c * o.unit_peak_facility_w for c, o in zip(counts, small, strict=True))
-        if watts <= cap:
-            best = max(best, sum(c * o.unit_profit_usd_per_day for c, o in zip(counts, small, strict=True)))
-    assert allocate(small, cap, "t").profit_usd_per_day == pytest.approx(best)
+    assert allocate(small, cap, "t").profit_usd_per_day == pytest.approx(_brute_force(small, cap))
+
+
+def test_a_cap_of_a_few_machines_takes_the_best_whole_units():
+    """7.5 kW, $0.05/kWh, PUE 1, no pool fee, the packaged market ($38.0694/PH/s/day):
+    S21 XP Hyd: 0.473 PH/s × $38.0694 = $18.0068 - 5.676 kW × 24 h × $0.05 = $6.8112 -> $11.1956 a day (1,972/MW)
+    S21 XP:     0.270 PH/s × $38.0694 = $10.2787 - 3.645 kW × 24 h × $0.05 = $4.3740 -> $5.9047 a day (1,620/MW)
+    Filling by rank runs one Hyd (5.676 kW; the 1.824 kW left fits nothing): $11.1956. Two S21 XP (7.29 kW) earn
+    $11.8095, 5.5 % more: the cap is too small for the better machine to win by its efficiency alone."""
+    text = ('[[site]]\nname = "pilot"\nmw = 0.0075\npower_usd_per_kwh = 0.05\n'
+            '[[site.asic]]\nmodel = "S21 XP Hyd"\ncount = 5\n[[site.asic]]\nmodel = "S21 XP"\ncount = 5\n')
+    (site,) = parse_sites(tomllib.loads(text), "pilot.toml", packaged_snapshot())
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    hyd, xp = plan.best.items
+    assert (hyd.units, xp.units) == (0, 2)
+    assert hyd.reason == "whole units: the power earns more on units ranked below"
+    hashprice = 86_400 / (152e12 * 2**32) * 3.161 * 91_000 * 1e15
+    assert cents(plan.best.profit_usd_per_day) == cents(2 * (0.27 * hashprice - 3.645 * 24 * 0.05)) == 11.81
+    assert plan.best.search_gap_usd_per_day == 0
+
+
+def test_a_site_where_nothing_pays_runs_nothing_and_says_why():
+    """$0.50/kWh: an S19 earns 0.095 PH/s × $38.0694 = $3.62 a day and its 3.25 kW cost 3.25 × 24 × $0.50 = $39.00."""
+    text = ('[[site]]\nname = "dear"\nmw = 1\npower_usd_per_kwh = 0.5\n'
+            '[[site.asic]]\nmodel = "S19"\ncount = 100\n')
+    (site,) = parse_sites(tomllib.loads(text), "dear.toml", packaged_snapshot())
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    (s19,) = plan.best.items
+    assert s19.units == 0 and s19.reason == "loses money at this power price"
+    assert s19.profit_usd_per_mw_day == pytest.approx((0.095 * 38.0694131 - 3.25 * 24 * 0.5) / 0.00325)
+    assert plan.best.profit_usd_per_day == 0 and plan.best.profit_usd_per_mwh is None
+    assert plan.notes == ("no fleet earns more than its power costs here: the best split runs nothing",)
+
+
+def test_allocation_matches_brute_force_on_random_small_sites():
+    """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
+    rng = random.Random(7)
+    for _ in range(300):
+        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0)
+                for k in range(rng.randint(1, 4))]
+        opts = [replace(o, unit_revenue_usd_per_day=o.unit_peak_facility_w / 1000 * rng.uniform(0.5, 3.0),
+                        unit_power_cost_usd_per_day=o.unit_peak_facility_w / 1000 * 1.2) for o in opts]
+        cap = rng.uniform(500, 20_000)
+        scenario = allocate(opts, cap, "t")
+        assert scenario.peak_mw * 1e6 <= cap * (1 + 1e-9)
+        assert scenario.profit_usd_per_day == pytest.approx(_brute_force(opts, cap), abs=1e-9)
+
+
+def test_a_search_cut_short_says_how_far_from_the_best_it_may_be(monkeypatch):
+    """Two fleets of one efficiency and a cap they cannot fill exactly: the bound never prunes, the search runs out."""
+    monkeypatch.setattr(plan_module, "_SEARCH_STEPS", 10)
+    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0), Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0)]
+    scenario = allocate(opts, 1_000_000.0 + 500, "t")
+    # divisible: 1,000,500 W × $1 per kW-day = $1,000.50; whole units reach at most $1,000 (cap minus 500 W unused)
+    assert 0 < scenario.search_gap_usd_per_day <= 1000.5 - scenario.profit_usd_per_day + 1e-9
 
 
 def test_sensitivity_grid_is_consistent_and_monotone(sites, market):
@@ -134,6 +195,25 @@ def test_sensitivity_grid_is_consistent_and_monotone(sites, market):
     data = grid.to_json()
     assert data["btc_prices"] == list(btc) and len(data["matrices"]["profit_usd_per_day"]) == 2
     json.dumps(data)
+
+
+def test_sensitivity_cell_off_the_centre_by_hand(sites, market):
+    """West Texas at $60,000, 126 T and $0.08/kWh (PUE 1.06, 92 % uptime, 2 % pool fee), from first principles:
+    hashprice = 86,400 / (126e12 × 2^32) × 3.161 BTC × $60,000 × 1e15 = $30.2802/PH/s/day
+    S21 XP:  0.27 PH/s × 30.2802 × 0.98 × 0.92 = $7.3712 - 3.8637 kW × 24 h × 0.92 × $0.08 = $6.8248 -> +$0.5463
+    S19 XP:  0.14 PH/s × 30.2802 × 0.98 × 0.92 = $3.8221 - 3.1906 kW × 24 h × 0.92 × $0.08 = $5.6357 -> loses
+    H100:    5,800 × 86,400 × 0.6 × $0.125 / 1e6 × 0.92 = $34.5773 - 1.3515 kW × 24 h × 0.92 × $0.08 = $2.3873: $32.19
+    All 1,024 H100s and 4,000 S21 XPs fit (16.84 MW); the S19 XPs stay off: 15.4548 MW of mining, 77 % of 20 MW.
+    4,000 × $0.5463 + 1,024 × $32.1900 = $35,147.89 a day."""
+    grid = sensitivity_grid(sites["West Texas"], market, (60_000,), (126e12,), (0.08,))
+    cell = grid.at(0, 0, 0)
+    hashprice = 86_400 / (126e12 * 2**32) * 3.161 * 60_000 * 1e15
+    assert cell.hashprice_usd_per_ph_day == pytest.approx(30.2802, abs=1e-4)
+    s21 = 0.27 * hashprice * 0.98 * 0.92 - 3.8637 * 24 * 0.92 * 0.08
+    h100 = 5800 * 86_400 * 0.6 * 0.125 / 1e6 * 0.92 - 1.3515 * 24 * 0.92 * 0.08
+    assert cents(cell.profit_usd_per_day) == cents(4000 * s21 + 1024 * h100) == 35_147.89
+    assert cell.mining_mw == pytest.approx(4000 * 3863.7 / 1e6) and round(cell.mining_mw / 20 * 100) == 77
+    assert cell.ai_mw == pytest.approx(1024 * 1351.5 / 1e6)
 
 
 def test_default_axes_span_the_recorded_ranges():
@@ -156,6 +236,50 @@ def test_gpu_measured_from_a_run_file(tmp_path):
     plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
     # 2 × 6,000 × 86,400 × $0.125 / 1e6 = $129.60; 2 × 0.6 kW × 24 h × $0.10 = $2.88
     assert cents(plan.best.profit_usd_per_day) == 126.72
+
+
+def _decode(preset: str, tokens_per_second: float, joules_per_token: float) -> dict:
+    return {"probe": "llm-decode", "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": 32,
+            "value": tokens_per_second, "unit": "tokens/s", "joules_per_unit": joules_per_token,
+            "power_source": "nvml"}
+
+
+@pytest.mark.parametrize("extra, tokens, revenue", [
+    # the fastest preset of the fleet's class (8B by default), not llama-1b's 20,000 tokens/s at the 8B price:
+    # 2 GPUs × 5,000 tok/s × 86,400 s × $0.125 / 1e6 = $108.00
+    ("", 5_000, 108.00),
+    # 2 × 1,000 × 86,400 × $0.65 (70B class) / 1e6 = $112.32
+    ('model_class = "70b"\n', 1_000, 112.32),
+    # a 70B preset named without a class is priced as 70B, not at the 8B default ($21.60)
+    ('preset = "llama-70b"\n', 1_000, 112.32),
+    # a 1B preset has no class price: a declared one. 2 × 20,000 × 86,400 × $0.03 / 1e6 = $103.68
+    ('preset = "llama-1b"\nusd_per_mtok = 0.03\n', 20_000, 103.68),
+])
+def test_gpu_from_a_run_uses_the_model_its_price_is_for(tmp_path, extra, tokens, revenue):
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        _decode("llama-1b", 20_000, 0.05), _decode("llama-8b", 5_000, 0.12), _decode("llama-70b", 1_000, 0.6)]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\npower_usd_per_kwh = 0.1\n[[site.gpu]]\n'
+                         f'model = "H100 SXM"\ncount = 2\nfrom_run = "run.json"\nutilization = 1\n{extra}',
+                         encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    assert site.gpus[0].tokens_per_second.value == tokens
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    assert cents(plan.best.revenue_usd_per_day) == revenue
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("", "'cpu-tiny' is neither an 8B- nor a 70B-class model"),
+    ('model_class = "70b"\npreset = "llama-8b"\n', "has no llm-decode probe with preset 'llama-8b'"),
+])
+def test_gpu_from_a_run_without_a_priced_model_is_refused(tmp_path, extra, fragment):
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [_decode("cpu-tiny", 1_739, 0.04)]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 1\n'
+                         f'from_run = "run.json"\n{extra}', encoding="utf-8")
+    with pytest.raises(InputError, match="site 'lab': gpu #1: ") as info:
+        load_sites(site_file, packaged_snapshot())
+    assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
 MINIMAL = '[[site]]\nname = "a"\nmw = 1\n[[site.asic]]\nmodel = "S21"\ncount = 1\n'
@@ -248,3 +372,14 @@ def test_plan_bad_input_is_one_line_exit_2(tmp_path):
     assert_one_line_error(invoke("plan", str(tmp_path / "none.toml")), "not found")
     assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-prices", "60k,-1"), "BTC price must be > 0")
     assert_one_line_error(invoke("plan", str(EXAMPLE), "--btc-price", "0"), "BTC price must be > 0")
+    assert_one_line_error(invoke("plan", str(EXAMPLE), "--power-prices", "0.03,cheap"), "--power-prices: cannot read")
+
+
+def test_plan_grid_power_prices_per_mwh_and_btc_price_with_a_prefix():
+    """35/MWh is the site's own $0.035/kWh: the grid's cell at 91k, 152T is the plan itself, $61,779.60 a day."""
+    data = invoke_json("plan", str(EXAMPLE), "--btc-price", "91k", "--btc-prices", "91k", "--difficulties", "152T",
+                       "--power-prices", "35/MWh,$80/MWh")
+    grid = data["sites"][0]["sensitivity"]
+    assert grid["power_prices"] == pytest.approx([0.035, 0.08])
+    assert cents(grid["matrices"]["profit_usd_per_day"][0][0][0]) == 61779.60
+    assert data["market"]["btc_price_usd"]["value"] == 91_000

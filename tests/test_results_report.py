@@ -159,3 +159,22 @@ def test_report_sections_without_data_say_why(tmp_path):
     assert "no energy was metered" in sections["Energy per terahash"].notes[0]
     assert sections["Inference probes"].figure is None and sections["History"].figure is None
     assert sections["Mining vs AI, per kWh"].figure is not None  # catalog references are always there
+
+
+def test_money_chart_says_what_its_reference_bars_rest_on_and_the_heatmap_keeps_its_axis_values():
+    """The H100 bar is 5,800 tokens/s × 86,400 s × $0.125/Mtok = $62.64 a day over 0.7 kW × 24 h = 16.8 kWh:
+    $3.73/kWh, with the board's TDP (a DGX node draws 10.2 kW / 8 = 1,275 W a GPU) and every second sold. Both
+    belong under the chart. The heatmap's BTC axis has the range's quarter points $75,500 and $108,500."""
+    go = pytest.importorskip("plotly.graph_objects")
+    from hashbench.results.report import _heatmap_section, _money_section
+
+    money = _money_section(go, [], None)
+    bar = money.figure.data[0]
+    h100 = list(bar.x).index("H100 SXM, 8B tokens (published)")
+    assert bar.y[h100] == pytest.approx(5800 * 86_400 * 0.125 / 1e6 / (0.7 * 24))
+    assert any("H100 SXM, 8B tokens (published): watts are the H100 SXM's nameplate TDP" in n for n in money.notes)
+    assert any("every second is sold (an upper bound)" in n for n in money.notes)
+    assert not any("pass --" in n for n in money.notes)
+    heatmap = _heatmap_section(go, None, None).figure.data[0]
+    assert list(heatmap.x) == ["$60k", "$75.5k", "$91k", "$108.5k", "$126k"]
+    assert list(heatmap.y) == ["126 T", "139 T", "152 T", "154 T", "156 T"]

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from results_helpers import HOST, OTHER_HOST, make_run, probe_records
+from results_helpers import HOST, OTHER_HOST, make_run, noisy, probe_records
 
 from hashbench.errors import InputError
 from hashbench.results.fingerprint import detect_fingerprint, from_pytest_machine_info
@@ -141,7 +141,10 @@ def test_runfile_and_yield_read_the_new_file(tmp_path):
     measured = parse_run(to_pytest_benchmark(run), "run.json")
     best = measured.best_hashing(need_energy=True)
     assert best.hashrate_hps == pytest.approx(run.measurements[0].value)
-    assert best.watts == pytest.approx(3.0 / 1.2)  # 3 J over the 12 samples × 0.1 s window
+    # 3 J over the hashes the 12 × 0.1 s window counted: the run's own J/hash, at its (median) hashrate
+    hashes = int(sum(noisy(2.0e7, 12, 1)) * 0.1)
+    assert best.watts / best.hashrate_hps == pytest.approx(3.0 / hashes)
+    assert run.measurements[0].joules_per_unit == pytest.approx(3.0 / hashes)
     decode = measured.best_tokens("llm-decode")
     assert decode.tokens_per_second == 5000.0 and decode.joules_per_token == 0.12
 

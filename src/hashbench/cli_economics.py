@@ -31,7 +31,7 @@ from .market import (
     resolve_base_url,
     save_snapshot,
 )
-from .units import format_fixed, format_si, format_usd, format_usd_short, parse_si
+from .units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -80,7 +80,8 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "revenue_usd_per_kwh": ("revenue per kWh", _per_kwh),
     "profit_usd_per_kwh": ("profit per kWh", _per_kwh),
     "breakeven_power_usd_per_kwh": ("breakeven power price", _per_kwh),
-    "joules_per_th": ("efficiency", lambda v: f"{v:,.2f} J/TH"),
+    # Cents of a joule on an ASIC's 17.50 J/TH; on a CPU's 1,261,163 J/TH they are noise shown as precision.
+    "joules_per_th": ("efficiency", lambda v: f"{v:,.0f} J/TH" if v >= 1000 else f"{v:,.2f} J/TH"),
     "joules_per_token": ("energy per output token", lambda v: f"{v:.4g} J/token"),
     "height": ("block height", lambda v: f"{v:,.0f}"),
     "h100_usd_per_gpu_hour": ("H100 rental", lambda v: f"{format_usd(v)}/GPU-hour"),
@@ -123,13 +124,17 @@ def _si_option(value: str | None, flag: str, units: tuple[str, ...] = ()) -> flo
     return None if value is None else parse_si(value, flag, units)
 
 
-def _si_list(value: str | None, flag: str) -> tuple[float, ...] | None:
+def _power_price_option(value: str | None, flag: str) -> float | None:
+    return None if value is None else parse_power_price(value, flag)
+
+
+def _si_list(value: str | None, flag: str, parse: Callable[[str, str], float] = parse_si) -> tuple[float, ...] | None:
     if value is None:
         return None
     items = [v for v in value.split(",") if v.strip()]
     if not items:
         raise InputError(f"{flag}: give one or more values separated by commas")
-    return tuple(parse_si(v, flag) for v in items)
+    return tuple(parse(v, flag) for v in items)
 
 
 def _note_lines(console: Console, notes: tuple[str, ...] | list[str]) -> None:
@@ -154,7 +159,7 @@ market_option = click.option(
 @click.option("--watts", default=None,
               help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
 @click.option("--ai-watts", default=None, help="Power at full load while serving AI, W.")
-@click.option("--btc-price", type=float, default=None, help="USD per BTC.")
+@click.option("--btc-price", default=None, help="USD per BTC (91k accepted).")
 @click.option("--difficulty", default=None, help="Network difficulty (152T accepted).")
 @click.option("--network-hashrate", default=None, help="Network hashrate, H/s (1.1Z accepted): sets difficulty.")
 @click.option("--height", type=int, default=None, help="Block height: sets the subsidy.")
@@ -162,7 +167,8 @@ market_option = click.option(
 @click.option("--fees-btc", type=float, default=None, help="Transaction fees per block, BTC.")
 @click.option("--pool-fee", type=float, default=None, help="Pool fee as a fraction (0.02 = 2%). Default 0.")
 @click.option("--uptime", type=float, default=None, help="Fraction of hours the miner runs (curtailment). Mining only.")
-@click.option("--power-price", type=float, default=None, help="USD per kWh.")
+@click.option("--power-price", default=None,
+              help="USD per kWh (0.055, 0.055/kWh); a price per MWh with its unit (55/MWh).")
 @click.option("--tokens-per-second", default=None, help="Output tokens/s of the whole machine (5.8k accepted).")
 @click.option("--input-tokens-per-second", default=None, help="Prompt tokens/s served alongside (own price).")
 @click.option("--prefill-tokens-per-second", default=None, help="Prefill rate alone, for --input-per-output.")
@@ -171,20 +177,22 @@ market_option = click.option(
 @click.option("--usd-per-mtok", type=float, default=None, help="USD per million output tokens.")
 @click.option("--usd-per-mtok-input", type=float, default=None, help="USD per million prompt tokens.")
 @click.option("--model-class", type=click.Choice(["8b", "70b"]), default=None,
-              help="Model class for snapshot token prices and published throughput (default: from the run, or 8b).")
+              help="Model class for snapshot token prices and published throughput (default: the run's preset's, "
+                   "or 8b); from a run, the fastest llm-decode of that class is valued.")
 @click.option("--gpu-hour-usd", type=float, default=None, help="Rental price, USD per GPU-hour (prices by rental).")
 @click.option("--ai-pricing", type=click.Choice(["tokens", "gpu-hour"]), default=None,
               help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
 @click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
 @click.option("--utilization", type=float, default=None, help="Fraction of time AI capacity is sold. Default 1.")
 @click.option("--idle-watts", default=None, help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h.")
-@click.option("--preset", default=None, help="From a run: the llm probes' preset to use (default: fastest).")
+@click.option("--preset", default=None,
+              help="From a run: the llm probes' preset to use (default: the fastest of an 8B or 70B class).")
 @market_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"mining\": {...}, \"ai\": {...}}.")
 def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate: str | None, watts: str | None,
-              ai_watts: str | None, btc_price: float | None, difficulty: str | None, network_hashrate: str | None,
+              ai_watts: str | None, btc_price: str | None, difficulty: str | None, network_hashrate: str | None,
               height: int | None, subsidy: float | None, fees_btc: float | None, pool_fee: float | None,
-              uptime: float | None, power_price: float | None, tokens_per_second: str | None,
+              uptime: float | None, power_price: str | None, tokens_per_second: str | None,
               input_tokens_per_second: str | None, prefill_tokens_per_second: str | None,
               input_per_output: float | None, usd_per_mtok: float | None, usd_per_mtok_input: float | None,
               model_class: str | None, gpu_hour_usd: float | None, ai_pricing: str | None, gpus: int | None,
@@ -198,10 +206,10 @@ def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate
     request = YieldRequest(
         hashrate_hps=_si_option(hashrate, "--hashrate", ("H/s", "H", "Hs")),
         watts=_si_option(watts, "--watts", ("W",)), ai_watts=_si_option(ai_watts, "--ai-watts", ("W",)),
-        btc_price_usd=btc_price, difficulty=_si_option(difficulty, "--difficulty"),
+        btc_price_usd=_si_option(btc_price, "--btc-price", ("USD",)), difficulty=_si_option(difficulty, "--difficulty"),
         network_hashrate_hps=_si_option(network_hashrate, "--network-hashrate", ("H/s", "H", "Hs")),
         height=height, subsidy_btc=subsidy, fees_btc_per_block=fees_btc, pool_fee=pool_fee, uptime=uptime,
-        power_usd_per_kwh=power_price,
+        power_usd_per_kwh=_power_price_option(power_price, "--power-price"),
         tokens_per_second=_si_option(tokens_per_second, "--tokens-per-second", tokens),
         input_tokens_per_second=_si_option(input_tokens_per_second, "--input-tokens-per-second", tokens),
         prefill_tokens_per_second=_si_option(prefill_tokens_per_second, "--prefill-tokens-per-second", tokens),
@@ -348,8 +356,8 @@ def _print_site(site_plan, grid) -> None:
     out.print(fleets)
     notes.print(out)
     out.print(_scenario_table(site_plan))
-    alloc = Table(title="best split: fleets ranked by profit per MW, cap filled greedily (estimated)",
-                  title_justify="left")
+    alloc = Table(title="best split: fleets ranked by profit per MW, the cap filled with the best whole units "
+                        "(estimated)", title_justify="left")
     alloc.add_column("#")
     alloc.add_column("fleet", ratio=1)
     for name in ("units run", "peak MW", "profit/day", "per MW-day"):
@@ -382,14 +390,15 @@ def _print_site(site_plan, grid) -> None:
 @click.command("plan")
 @click.argument("site_file", type=click.Path(dir_okay=False, path_type=Path))
 @market_option
-@click.option("--btc-price", type=float, default=None, help="USD per BTC (default: the snapshot's).")
+@click.option("--btc-price", default=None, help="USD per BTC, 91k accepted (default: the snapshot's).")
 @click.option("--difficulty", default=None, help="Network difficulty (default: the snapshot's).")
 @click.option("--btc-prices", default=None, help="Grid BTC prices, comma-separated (60k,91k,126k).")
 @click.option("--difficulties", default=None, help="Grid difficulties, comma-separated (126T,152T).")
-@click.option("--power-prices", default=None, help="Grid power prices, USD/kWh, comma-separated.")
+@click.option("--power-prices", default=None,
+              help="Grid power prices, USD/kWh, comma-separated (0.03,0.055); per MWh with the unit (30/MWh,55/MWh).")
 @click.option("--no-grid", is_flag=True, help="Skip the sensitivity grid.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plan(site_file: Path, market_file: Path | None, btc_price: float | None, difficulty: str | None,
+def plan(site_file: Path, market_file: Path | None, btc_price: str | None, difficulty: str | None,
          btc_prices: str | None, difficulties: str | None, power_prices: str | None, no_grid: bool,
          as_json: bool) -> None:
     """Plan sites from a TOML file: mining vs AI $/day and $/MWh, the profit-maximising split of each power cap,
@@ -399,10 +408,10 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
     snapshot = load_snapshot(market_file)
     sites = load_sites(site_file, snapshot)
     pm = PlanMarket.from_snapshot(snapshot).with_values(
-        btc_price_usd=btc_price, difficulty=_si_option(difficulty, "--difficulty"))
+        btc_price_usd=_si_option(btc_price, "--btc-price", ("USD",)), difficulty=_si_option(difficulty, "--difficulty"))
     btc_axis = _si_list(btc_prices, "--btc-prices") or axis_around(snapshot.get("btc_price_usd"))
     diff_axis = _si_list(difficulties, "--difficulties") or axis_around(snapshot.get("difficulty"))
-    power_axis = _si_list(power_prices, "--power-prices")
+    power_axis = _si_list(power_prices, "--power-prices", parse_power_price)
     results = []
     for site in sites:
         grid = None if no_grid else sensitivity_grid(site, pm, btc_axis, diff_axis,

@@ -50,12 +50,21 @@ FIGURES: dict[str, tuple[str, str]] = {
     "usd_per_mtok_70b": ("70B-class tokens", "USD/Mtok"),
 }
 MODEL_CLASSES = ("8b", "70b")
+# "llama-3.1-8b", "Llama-3.1-70B-Instruct", "llama8b": a class name standing alone, not inside "18b" or "3.18b".
+_CLASS_IN_NAME = re.compile(r"(?<![0-9.])(" + "|".join(MODEL_CLASSES) + r")(?![a-z0-9])")
 # Catalog GPU model -> the snapshot's rental price for it (both H100 form factors rent at H100 prices).
 GPU_HOUR_FIGURE = {"H100 SXM": "h100_usd_per_gpu_hour", "H100 PCIe": "h100_usd_per_gpu_hour",
                    "H200": "h200_usd_per_gpu_hour", "B200": "b200_usd_per_gpu_hour"}
 _DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 # How each figure came to be; `market show` prints it beside the figure.
 FIGURE_KINDS = ("published", "estimated", "range midpoint", "fetched", "computed", "declared")
+
+
+def model_class_of(name: str) -> str | None:
+    """The priced class a model or preset name belongs to, or None: a 1B model or a 2M-parameter test shape is
+    neither, and its tokens do not sell at 8B- or 70B-class prices."""
+    match = _CLASS_IN_NAME.search(name.lower())
+    return match.group(1) if match else None
 
 
 def _compact(v: float) -> str:

@@ -5,12 +5,14 @@ is pure. The method, stated once so every output can point at it:
 
 Each fleet (one hardware model × count) is valued per unit at full load, with facility power = IT power × PUE.
 Revenue, power cost and profit are all linear in the number of units, so a fleet's profit per MW of peak
-facility power is a constant, and maximising profit under one power cap is a fractional knapsack: rank fleets
-by profit per MW and fill the cap greedily, skipping fleets that lose money, each up to its unit count. That is
-exactly optimal for divisible hardware; with whole units it is optimal up to the last unit of each fleet (the
-power a fleet cannot use is offered to the next in rank). The cap binds on peak draw, not average draw: an AI
-fleet's idle power lowers its energy bill but not the peak it may reach. Curtailment (uptime < 1) switches the
-whole site off, mining and AI alike; profit counts power only (no hardware, hosting, staff or depreciation).
+facility power is a constant, and maximising profit under one power cap is a knapsack: rank fleets by profit per
+MW and fill the cap greedily, skipping fleets that lose money, each up to its unit count. That is exactly optimal
+for divisible hardware. Machines come whole, and a small cap can earn more from two smaller units than from one
+larger, better one: a search over each fleet's unit count, pruned by the divisible optimum of the power left,
+then finds the best whole-unit split (a plan says so if the search stops first). The cap binds on peak draw, not
+average draw: an AI fleet's idle power lowers its energy bill but not the peak it may reach. Curtailment
+(uptime < 1) switches the whole site off, mining and AI alike; profit counts power only (no hardware, hosting,
+staff or depreciation).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from .economics import (
 )
 from .errors import InputError
 from .jsonfile import read_text
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot
-from .runfile import DECODE, load_run
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of
+from .runfile import load_run
+from .yields import choose_decode
 
 METHOD = __doc__.split("\n\n", 2)[2].strip().replace("\n", " ")
 MINING, AI = "mining", "ai"
@@ -190,6 +193,7 @@ class Scenario:
     name: str  # "mining only", "AI only", "best split"
     cap_mw: float
     items: tuple[LineItem, ...]
+    search_gap_usd_per_day: float = 0.0  # 0: proven the best whole-unit split; else at most this much below it
 
     def _sum(self, attr: str, kind: str | None = None) -> float:
         return sum((getattr(i, attr) for i in self.items if kind is None or i.kind == kind), 0.0)
@@ -234,7 +238,7 @@ class Scenario:
                 "energy_mwh_per_day": self.energy_mwh_per_day, "revenue_usd_per_day": self.revenue_usd_per_day,
                 "power_cost_usd_per_day": self.power_cost_usd_per_day, "profit_usd_per_day": self.profit_usd_per_day,
                 "revenue_usd_per_mwh": self.revenue_usd_per_mwh, "profit_usd_per_mwh": self.profit_usd_per_mwh,
-                "items": [i.to_json() for i in self.items]}
+                "search_gap_usd_per_day": self.search_gap_usd_per_day, "items": [i.to_json() for i in self.items]}
 
 
 @dataclass(frozen=True)
@@ -297,18 +301,86 @@ def options(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = No
     return out
 
 
+_SEARCH_STEPS = 5_000  # ample for a site's handful of fleets; a plan says when the search stopped before the proof
+
+
+def _fits(remaining_w: float, unit_w: float) -> int:
+    # The epsilon keeps a fleet that fits the cap exactly from losing a unit to float rounding.
+    return max(0, math.floor(remaining_w / unit_w * (1 + 1e-12)))
+
+
+def _divisible_bound(ranked: Sequence[Option], remaining_w: float) -> float:
+    """The most fleets `ranked` (best profit per MW first) could add in `remaining_w` if units could be split."""
+    total = 0.0
+    for o in ranked:
+        if remaining_w <= 0:
+            break
+        used = min(o.count * o.unit_peak_facility_w, remaining_w)
+        total += used / o.unit_peak_facility_w * o.unit_profit_usd_per_day
+        remaining_w -= used
+    return total
+
+
+def _whole_units(ranked: Sequence[Option], cap_w: float) -> tuple[list[int], float]:
+    """(units per fleet in rank order, how much more the best split could earn: 0 when proven best).
+
+    The greedy fill is the first answer; a depth-first search over each fleet's count, most units first, drops
+    a branch once the units fixed so far plus the divisible optimum of the power left cannot beat the best found.
+    That bound only falls as a fleet gives up units (the power it frees earns no more per MW further down the
+    ranking), so the first branch that cannot win ends the loop."""
+    units, remaining = [], cap_w
+    for o in ranked:
+        units.append(min(o.count, _fits(remaining, o.unit_peak_facility_w)))
+        remaining -= units[-1] * o.unit_peak_facility_w
+    best = [sum(u * o.unit_profit_usd_per_day for u, o in zip(units, ranked, strict=True)), units]
+    trial = [0] * len(ranked)
+    steps = 0
+
+    def search(i: int, remaining_w: float, profit: float) -> bool:
+        nonlocal steps
+        if i == len(ranked):
+            if profit > best[0] * (1 + 1e-12) + 1e-9:
+                best[:] = [profit, list(trial)]
+            return True
+        o = ranked[i]
+        for u in range(min(o.count, _fits(remaining_w, o.unit_peak_facility_w)), -1, -1):
+            steps += 1
+            left = remaining_w - u * o.unit_peak_facility_w
+            if profit + u * o.unit_profit_usd_per_day + _divisible_bound(ranked[i + 1:], left) \
+                    <= best[0] * (1 + 1e-12) + 1e-9:
+                break
+            if steps > _SEARCH_STEPS:
+                return False
+            trial[i] = u
+            if not search(i + 1, left, profit + u * o.unit_profit_usd_per_day):
+                return False
+        trial[i] = 0
+        return True
+
+    proven = search(0, cap_w, 0.0)
+    return best[1], 0.0 if proven else max(_divisible_bound(ranked, cap_w) - best[0], 0.0)
+
+
 def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
-    """Greedy fill by profit per MW (see METHOD): whole units, each fleet up to its count, none that loses money."""
+    """The most profitable whole-unit split of the cap (see METHOD): each fleet up to its count, none that loses
+    money; line items in rank order of profit per MW."""
     ranked = sorted(opts, key=lambda o: o.profit_usd_per_mw_day, reverse=True)
+    earning = [o for o in ranked if o.unit_profit_usd_per_day > 0]
+    chosen, gap = _whole_units(earning, cap_w)
+    units_of = {id(o): u for o, u in zip(earning, chosen, strict=True)}
     remaining = cap_w
     items = []
     for rank, o in enumerate(ranked, 1):
         if o.unit_profit_usd_per_day <= 0:
             units, reason = 0, "loses money at this power price"
         else:
-            # The epsilon keeps a fleet that fits the cap exactly from losing a unit to float rounding.
-            units = max(0, min(o.count, math.floor(remaining / o.unit_peak_facility_w * (1 + 1e-12))))
-            reason = "" if units == o.count else "power cap reached"
+            units = units_of[id(o)]
+            if units == o.count:
+                reason = ""
+            elif units < _fits(remaining, o.unit_peak_facility_w):
+                reason = "whole units: the power earns more on units ranked below"
+            else:
+                reason = "power cap reached"
         remaining -= units * o.unit_peak_facility_w
         items.append(LineItem(
             rank=rank, label=o.label, kind=o.kind, units=units, available=o.count,
@@ -319,7 +391,7 @@ def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
             power_cost_usd_per_day=units * o.unit_power_cost_usd_per_day + 0.0,
             profit_usd_per_day=units * o.unit_profit_usd_per_day + 0.0,
             profit_usd_per_mw_day=o.profit_usd_per_mw_day, reason=reason))
-    return Scenario(name=name, cap_mw=cap_w / 1e6, items=tuple(items))
+    return Scenario(name=name, cap_mw=cap_w / 1e6, items=tuple(items), search_gap_usd_per_day=gap)
 
 
 def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = None) -> SitePlan:
@@ -327,8 +399,13 @@ def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = 
     best = allocate(opts, site.cap_w, "best split")
     notes = list(site.notes)
     unused = site.mw - best.peak_mw
-    if unused > 1e-9 and all(i.units == i.available or i.reason.startswith("loses") for i in best.items):
+    if best.peak_mw == 0 and any(i.available for i in best.items):
+        notes.append("no fleet earns more than its power costs here: the best split runs nothing")
+    elif unused > 1e-9 and all(i.units == i.available or i.reason.startswith("loses") for i in best.items):
         notes.append(f"{unused:.3f} MW of the cap unused: every profitable unit already runs")
+    if best.search_gap_usd_per_day > 0:
+        notes.append(f"the whole-unit search stopped before proving this split the best: at most "
+                     f"${best.search_gap_usd_per_day:,.2f} a day below it")
     return SitePlan(site=site, market=market,
                     mining=allocate([o for o in opts if o.kind == MINING], site.cap_w, "mining only"),
                     ai=allocate([o for o in opts if o.kind == AI], site.cap_w, "AI only"),
@@ -516,8 +593,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     except InputError as exc:
         raise where.error(str(exc)) from None
     count = _count(raw, where)
-    cls = _text(raw, "model_class", where) or "8b"
-    if cls not in MODEL_CLASSES:
+    cls = _text(raw, "model_class", where)
+    if cls is not None and cls not in MODEL_CLASSES:
         raise where.error(f"model_class must be one of {', '.join(MODEL_CLASSES)}, got {cls!r}")
     pricing = _text(raw, "pricing", where)
     gpu_hour = _positive(raw, "gpu_hour_usd", where)
@@ -533,12 +610,20 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     decode = None
     if (run_path := _text(raw, "from_run", where)) is not None:
         run = load_run(base_dir / run_path)
-        preset = _text(raw, "preset", where)
-        decode = run.best_tokens(DECODE, preset)
+        try:  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
+            decode = choose_decode(run, _text(raw, "preset", where), cls)
+        except InputError as exc:
+            raise where.error(str(exc)) from None
         if decode is None:
-            raise where.error(f"{run_path} has no llm-decode probe" + (f" with preset {preset!r}" if preset else ""))
+            raise where.error(f"{run_path} has no llm-decode probe")
+        if cls is None and (cls := model_class_of(decode.preset)) is None:
+            if pricing == TOKENS and mtok is None:
+                raise where.error(f"preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the classes "
+                                  "the market snapshot prices: give model_class or usd_per_mtok")
+            cls = decode.preset  # priced by the hour or at a declared price: the class only names the fleet
     elif "preset" in raw:
         raise where.error("preset only applies with from_run")
+    cls = cls or "8b"
     tps = _positive(raw, "tokens_per_second", where)
     if tps is not None:
         tokens = _declared(tps, "per GPU")

@@ -33,6 +33,21 @@ def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) ->
     return value
 
 
+_POWER_PRICE = re.compile(r"^\$?\s*([+-]?[0-9]+\.?[0-9]*|\.[0-9]+)\s*(?:(?:\$|usd)?\s*/\s*([km])wh)?$", re.IGNORECASE)
+
+
+def parse_power_price(text: str | float | int, what: str) -> float:
+    """USD per kWh from "0.055", "$0.055/kWh" or a wholesale-style "55/MWh" (÷ 1,000): tariffs are quoted both ways,
+    and a bare 55 read as $/kWh prices power a thousand times too dear."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return parse_si(text, what)
+    match = _POWER_PRICE.match(str(text).strip().replace(",", ""))
+    if not match:
+        raise InputError(f"{what}: cannot read {str(text)!r} as a power price (0.055, 0.055/kWh or 55/MWh)")
+    value = float(match.group(1))
+    return value / 1000 if (match.group(2) or "k").lower() == "m" else value
+
+
 def format_si(value: float, unit: str, digits: int = 2) -> str:
     """270e12, "H/s" -> "270.00 TH/s"."""
     for prefix, scale in (("Z", 1e21), ("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):

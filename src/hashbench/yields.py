@@ -30,7 +30,7 @@ from .economics import (
     time_shared_throughput,
 )
 from .errors import InputError
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
@@ -129,6 +129,14 @@ def _power_price(req: YieldRequest, market: MarketSnapshot) -> Sourced:
     return market.sourced("power_usd_per_kwh")
 
 
+def _price_note(price: Sourced) -> list[str]:
+    """A power price of a dollar or more per kWh is more often a $/MWh figure typed bare: say how it was read."""
+    if price.source != FLAG or price.value < 1:
+        return []
+    return [f"power price read as ${price.value:,.4g}/kWh (${price.value * 1000:,.0f}/MWh); a price per MWh is "
+            f"written {price.value:g}/MWh"]
+
+
 def _layer_note(power_source: str) -> str | None:
     """A board or package meter sees part of the machine: said beside every figure that rests on one. The run file
     labels sources "nvml (gpu board)", "rapl (cpu package)" (older files: the bare source name)."""
@@ -166,8 +174,9 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         inputs["watts"] = _flag(req.watts)
     elif inputs["hashrate_hps"].source == RUN:
         best = run.best_hashing(True)
-        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}, energy from "
-                                     f"{best.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}: the run's "
+                                     f"{best.watts / (best.hashrate_hps / 1e12):,.4g} J/TH × its hashrate, energy "
+                                     f"from {best.power_source or 'an unnamed meter'}")
     elif asic:
         inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
     else:
@@ -217,7 +226,8 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
     result = mining_yield(m)
     kinds = {k: ESTIMATED for k in result.to_json()}
     kinds["joules_per_th"] = combined_kind(inputs["hashrate_hps"].kind, inputs["watts"].kind)
-    notes = ["profit counts power only: no hardware, hosting, staff or depreciation"]
+    notes = ["profit counts power only: no hardware, hosting, staff or depreciation",
+             *_price_note(inputs["power_usd_per_kwh"])]
     if inputs["hashrate_hps"].source == RUN:
         best = min(catalog.asics(), key=lambda a: a.j_per_th)
         notes.append(f"hashrate measured on this machine: {result.joules_per_th:,.0f} J/TH ({kinds['joules_per_th']}),"
@@ -230,29 +240,46 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
 
 # --- AI ---------------------------------------------------------------------------------------------------------
 
-def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str, str]:
-    """(class, how it was chosen)."""
+def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str | None, str]:
+    """(class, how it was chosen); None when the run's model belongs to no priced class."""
     if req.model_class:
         if req.model_class not in MODEL_CLASSES:
             raise InputError(f"model class must be one of {', '.join(MODEL_CLASSES)}, got {req.model_class!r}")
         return req.model_class, "--model-class"
     if decode:
-        preset = decode.preset.lower().replace("-", "").replace("_", "")
-        for cls in sorted(MODEL_CLASSES, key=len, reverse=True):  # longest first: "70b" is checked before "8b"
-            if cls in preset:
-                return cls, f"from the run's preset {decode.preset!r}"
+        cls = model_class_of(decode.preset)
+        return cls, f"from the run's preset {decode.preset!r}"
     return "8b", "the default"
 
 
-def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
-    if not run:
-        return None
-    decode = run.best_tokens(DECODE, req.preset)
-    if decode is None and req.preset is not None:
-        presets = sorted({t.preset for t in run.tokens if t.probe == DECODE})
-        raise InputError(f"{run.path} has no llm-decode probe with preset {req.preset!r}"
-                         + (f"; presets: {', '.join(presets)}" if presets else ""))
+def choose_decode(run: RunMeasurements, preset: str | None, model_class: str | None) -> TokenMeasurement | None:
+    """The llm-decode measurement to value: the preset asked for, else the fastest of the model class asked for,
+    else the fastest of a priced class. Never simply the fastest: that is the smallest model, and a 1B model's
+    tokens sold at 8B-class prices overstate the revenue several times over."""
+    decodes = [t for t in run.tokens if t.probe == DECODE]
+    presets = ", ".join(sorted({t.preset for t in decodes}))
+    if preset is not None:
+        pool = [t for t in decodes if t.preset == preset]
+        if not pool:
+            raise InputError(f"{run.path} has no llm-decode probe with preset {preset!r}"
+                             + (f"; presets: {presets}" if presets else ""))
+    elif model_class is not None:
+        pool = [t for t in decodes if model_class_of(t.preset) == model_class]
+        if not pool and any(model_class_of(t.preset) for t in decodes):
+            raise InputError(f"{run.path} has no llm-decode probe of a {model_class}-class model (presets: "
+                             f"{presets}): name the preset to value")
+        pool = pool or decodes  # none of a priced class: the class given is a declaration about this model
+    else:
+        pool = [t for t in decodes if model_class_of(t.preset)] or decodes
+    decode = max(pool, key=lambda t: t.tokens_per_second, default=None)
+    own = model_class_of(decode.preset) if decode else None
+    if model_class is not None and own is not None and own != model_class:
+        raise InputError(f"preset {decode.preset!r} is a {own}-class model, not {model_class}")
     return decode
+
+
+def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMeasurement | None:
+    return choose_decode(run, req.preset, req.model_class) if run else None
 
 
 def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None
@@ -360,6 +387,9 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if req.usd_per_mtok is not None:
             inputs["usd_per_mtok"] = _flag(req.usd_per_mtok)
         else:
+            if cls is None:
+                raise _Skip(f"its llm-decode preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the "
+                            "classes the snapshot prices: give --model-class or --usd-per-mtok")
             fig = market.sourced(f"usd_per_mtok_{cls}")
             inputs["usd_per_mtok"] = Sourced(fig.value, fig.source, fig.kind, f"{cls} class ({cls_how}): {fig.detail}")
         if req.usd_per_mtok_input is not None:
@@ -388,6 +418,7 @@ def value_ai(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | N
     if "tokens_per_second" in inputs:
         kinds["joules_per_token"] = combined_kind(inputs["tokens_per_second"].kind, inputs["watts"].kind)
     notes.append("profit counts power only: no hardware, hosting, staff or depreciation")
+    notes += _price_note(inputs["power_usd_per_kwh"])
     return Section(inputs, result, kinds, market.label, tuple(notes))
 
 
