@@ -183,7 +183,29 @@ def test_idle_above_load_is_flagged_not_hidden():
     with EnergyMeter(source, idle=idle) as meter:
         time.sleep(0.03)
     r = meter.reading()
-    assert r.joules_net < 0 and any("net energy negative" in f for f in r.flags)
+    # 40 W under load against a 50 W idle: the net would be -10 W × the window. Flagged, and no net figure.
+    assert r.joules_gross == pytest.approx(40.0 * r.window_s, rel=1e-6) and r.idle_watts == pytest.approx(50.0)
+    assert r.joules_net is None and any("net energy not reported" in f for f in r.flags)
+
+
+def test_net_energy_is_idle_watts_times_the_workload_window_and_never_negative():
+    from hashbench.energy import hash_energy_fields
+
+    # 300 J in a 2 s window over a 60 W idle measured for 5 s: net 300 − 60 × 2 = 180 J (the idle's own 5 s play
+    # no part); 3 TH hashed: 100 J/TH gross, 60 J/TH net.
+    r = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 300.0, idle_watts=60.0, idle_seconds=5.0)
+    assert r.joules_net == pytest.approx(180.0)
+    fields = hash_energy_fields(r, hashes=3 * 10 ** 12)
+    assert fields["joules_per_th"] == pytest.approx(100.0) and fields["joules_per_th_net"] == pytest.approx(60.0)
+    # Exactly idle: 120 J in 2 s at 60 W idle is a net of 0, reported as 0.
+    assert EnergyReading("rapl", "cpu package", "energy counter", 2.0, 120.0, idle_watts=60.0).joules_net == 0.0
+    # 100 J in 2 s under a 60 W idle would be −20 J net, −6.7 J/TH: no such figure comes out.
+    low = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 100.0, idle_watts=60.0)
+    assert low.joules_net is None and low.per_unit(3.0, net=True) is None
+    assert low.per_unit(3.0) == pytest.approx(100 / 3)
+    fields = hash_energy_fields(low, hashes=3 * 10 ** 12)
+    assert fields["joules_per_th_net"] is None and fields["energy"]["joules_net"] is None
+    assert fields["energy"]["joules_gross"] == 100.0 and fields["energy"]["idle_watts"] == 60.0
 
 
 def test_no_source_gives_none_never_a_number():

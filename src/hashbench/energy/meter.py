@@ -123,7 +123,8 @@ def _flags(source: EnergySource, result: WindowResult, idle: IdlePower | None, n
     if idle is None and net and not isinstance(source, DeclaredSource):
         flags.append("no idle measurement: net energy unknown")
     elif idle is not None and result.joules is not None and result.joules < idle.watts * window:
-        flags.append("idle power above the window's mean power: net energy negative (a noisy or drifting baseline)")
+        flags.append("idle power above the window's mean power: net energy not reported (a noisy or drifting "
+                     "baseline)")
     return flags
 
 

@@ -54,9 +54,13 @@ class EnergyReading:
 
     @property
     def joules_net(self) -> float | None:
+        """Gross less idle power × the workload's window. None when that is below zero: the workload's own joules
+        are then lost in the baseline's noise or drift, and a negative J/TH or J/token is no measurement (the
+        meter flags it; gross, idle watts and window stay in the record)."""
         if self.joules_gross is None or self.idle_watts is None:
             return None
-        return self.joules_gross - self.idle_watts * self.window_s
+        net = self.joules_gross - self.idle_watts * self.window_s
+        return net if net >= 0 else None
 
     @property
     def watts(self) -> float | None:
