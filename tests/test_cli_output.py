@@ -185,6 +185,17 @@ def test_probe_table_says_what_its_roofline_is_relative_to():
     assert "100 %" in text and "A measured roof reads 100 % on the probe that set it" in text
 
 
+def test_decode_ms_per_token_says_it_is_per_sequence_at_a_batch():
+    """32 sequences at 10 ms a step make 32 ÷ 0.010 s = 3,200 tokens/s: the 10 ms beside 3,200 tokens/s is each
+    sequence's wait per token, not 1000 ÷ 3,200 = 0.31 ms, and the row says so; at batch 1 the two agree."""
+    from hashbench.cli_probe import _measured
+
+    row = {"probe": "llm-decode", "batch": 32, "value": 3200.0, "unit": "tokens/s", "ms_per_token": 10.0}
+    assert _measured(row) == "3,200.0 tokens/s (10.00 ms/token per sequence)"
+    row = {**row, "batch": 1, "value": 100.0}
+    assert _measured(row) == "100.0 tokens/s (10.00 ms/token)"
+
+
 def test_compare_table_says_what_its_columns_are(tmp_path):
     from results_helpers import make_run, noisy, rate, run_cli
 

@@ -55,6 +55,8 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
     assert "llm-decode llama-8b bf16 batch 1: 250.0 tokens/s, 4.000 ms/token, roofline 81.0 % (goal ≥ 85 %: " \
            "BELOW goal), 1.9 J/token (nvml (gpu board)), CUDA graphs on" in text
     assert "gemm 8192x8192x8192 bf16: 750.0 TFLOP/s, 0.970× torch.matmul (goal ≥ 0.9: meets goal)" in text
+    # Batch 64 at 10.5 ms a step: 64 ÷ 0.0105 s ≈ 6,095 tokens/s; 10.5 ms is each sequence's, not 1000 ÷ 6,100.
+    assert "6,100.0 tokens/s, 10.500 ms/token per sequence" in text
     assert "6,100.0 tokens/s" in text and "(8B batched goal ≥ 2,900 tokens/s: meets goal)" in text
     assert "0.11 J/token" in text
     # A probe the step skipped is named with its reason, not left out of the figures in silence.

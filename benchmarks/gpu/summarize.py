@@ -101,7 +101,9 @@ def probe_line(r: dict) -> str:
     parts = [r["probe"], r["preset"], r["dtype"] or ""] + ([f"batch {r['batch']}"] if r["batch"] is not None else [])
     head = " ".join(p for p in parts if p) + ": "
     if r["unit"] == "tokens/s":
-        text = f"{r['value']:,.1f} tokens/s, {r['ms_per_token']:.3f} ms/token"
+        # Decode's ms/token is a step's time (each sequence's wait per token); prefill's is 1000 ÷ tokens/s.
+        per = " per sequence" if r["probe"] == "llm-decode" and (r["batch"] or 1) > 1 else ""
+        text = f"{r['value']:,.1f} tokens/s, {r['ms_per_token']:.3f} ms/token{per}"
     elif r["unit"] == "FLOP/s":
         text = f"{r['value'] / 1e12:,.1f} TFLOP/s"
     else:

@@ -49,7 +49,10 @@ def _measured(r: dict) -> str:
     if r.get("reference_ratio"):
         text += f" ({r['reference_ratio']:.2f}× {r['reference_impl']})"
     elif r["probe"] == "llm-decode" and r.get("ms_per_token") is not None:
-        text += f" ({r['ms_per_token']:.2f} ms/token)"
+        # A step makes one token for each of the batch's sequences: its time is each sequence's ms/token, and
+        # batch ÷ it the tokens/s beside it, so at a batch above 1 it is not 1000 ÷ tokens/s.
+        per = " per sequence" if (r.get("batch") or 1) > 1 else ""
+        text += f" ({r['ms_per_token']:.2f} ms/token{per})"
     return text
 
 

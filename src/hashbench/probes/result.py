@@ -28,6 +28,8 @@ class ProbeResult:
     reference_impl: str = ""
     roofline_fraction: float | None = None
     roofline_basis: str = ""
+    # llm-decode: the median step's time, which makes one token for each sequence of the batch (each sequence's
+    # ms/token; batch × 1000 ÷ it is tokens/s). llm-prefill: the median prefill's time ÷ its batch × prompt tokens.
     ms_per_token: float | None = None
     detail: dict[str, Scalar] = field(default_factory=dict)  # shapes and derived figures (flop_per_s, bytes...)
     flags: list[str] = field(default_factory=list)
