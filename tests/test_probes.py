@@ -168,6 +168,36 @@ def test_flop_and_byte_accounting():
     assert s.decode_step_bytes(8, 1000, 2) - s.decode_step_bytes(1, 1000, 2) == pytest.approx(7 * (kv + s.hidden * 2))
 
 
+def test_flops_bytes_and_parameters_against_hand_counts():
+    """Counted by hand from the published config.json shapes, not from the code's formulas."""
+    # Llama-3.1-8B: hidden 4096, 32 layers, 32 query heads and 8 KV heads of 128, MLP 14336, vocab 128256.
+    # A layer's matmul weights: q 4096·4096 = 16,777,216; k and v 2·4096·1024 = 8,388,608; o 16,777,216;
+    # gate, up, down 3·4096·14336 = 176,160,768; together 218,103,808, so 6,979,321,856 in 32 layers.
+    # Norms 2·4096 a layer (262,144) + the final 4096; embedding and LM head 128256·4096 = 525,336,576 each.
+    assert PRESETS["llama-8b"].params() == 6_979_321_856 + 262_144 + 4096 + 2 * 525_336_576 == 8_030_261_248
+    # Llama-3.2-1B (tied head): 16 layers of 60,817,408 + 16·2·2048 + 2048 + 128256·2048 once = 1,235,814,400.
+    assert PRESETS["llama-1b"].params() == 1_235_814_400
+    # Llama-3.1-70B: 80 layers of 8192·(8192 + 2·1024) + 8192·8192 + 3·8192·28672 = 855,638,016
+    # (68,451,041,280), norms 80·2·8192 + 8192 = 1,318,912, embedding and head 2·128256·8192 = 2,101,346,304.
+    assert PRESETS["llama-70b"].params() == 70_553_706_496
+    s = PRESETS["llama-8b"]
+    # Prefill of 512 tokens at batch 1: 2 FLOPs per weight per token, 2·512·6,979,321,856 = 7,146,825,580,544;
+    # causal attention: query i meets i + 1 keys, 512·513/2 = 131,328 pairs per head, 2·128 FLOPs each for QKᵀ
+    # and 2·128 for AV, over 32 query heads (GQA shares K/V, not the FLOPs) and 32 layers: 68,853,694,464;
+    # the LM head for the last position only: 2·525,336,576. Total 7,216,729,948,160.
+    assert s.prefill_flops(1, 512) == 7_216_729_948_160
+    # A decode step attending to 1000 positions: 2·(6,979,321,856 + 525,336,576) + 4·128·32·1000·32.
+    assert s.decode_step_flops(1, 1000) == 15_533_604_864
+    # Its bytes in bf16 at batch 1: every matmul weight, the norms, the whole LM head and one embedding row
+    # (7,504,928,768 elements, the 525 M-element embedding table not read in full), the KV cache of 1000
+    # positions read (1000·32 layers·2·1024) and one written (65,536): 7,570,530,304 elements, 2 bytes each.
+    assert s.decode_step_bytes(1, 1000, 2) == 15_141_060_608
+    # Llama-3.2-1B, tied, batch 4, 100 positions, bf16: weights are read once for the whole batch (973,078,528
+    # + 65,536 + 2048 + 262,668,288 head + 4 embedding rows of 2048), KV per sequence 4·16·2·512·101:
+    # (1,235,822,592 + 6,619,136)·2 bytes.
+    assert PRESETS["llama-1b"].decode_step_bytes(4, 100, 2) == 2_484_883_456
+
+
 def test_memory_check_skips_before_allocating(monkeypatch):
     from hashbench.probes import llm
 
