@@ -36,6 +36,13 @@ def test_integrate_constant_and_ramp_exactly():
     assert integrate(ramp, 0.55, 2.35) == pytest.approx(50 * 1.8 + 5 * (2.35 ** 2 - 0.55 ** 2))
 
 
+def test_integrate_uneven_samples_with_partial_first_and_last_intervals():
+    samples = [(0.0, 100.0), (0.1, 200.0), (0.4, 200.0), (1.0, 50.0)]
+    # [0.05, 0.1]: 150 → 200 W, 175 W × 0.05 s = 8.75 J; [0.1, 0.4]: 200 W × 0.3 s = 60 J; [0.4, 0.7]: 200 → 125 W
+    # (−250 W/s), 162.5 W × 0.3 s = 48.75 J. 117.5 J; holding each sample to the next would give 125 J.
+    assert integrate(samples, 0.05, 0.7) == pytest.approx(117.5)
+
+
 def test_integrate_holds_flat_outside_samples_and_handles_empty():
     assert integrate([(1.0, 10.0), (2.0, 30.0)], 0.0, 3.0) == pytest.approx(10 * 1 + 20 * 1 + 30 * 1)
     assert integrate([], 0.0, 1.0) == 0.0
