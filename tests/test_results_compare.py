@@ -107,7 +107,21 @@ def test_slower_timings_are_slower_when_larger():
     base = make_run([Measurement("t", "timing", "s", samples=noisy(1.0, 10, 1))])
     cand = make_run([Measurement("t", "timing", "s", samples=noisy(1.2, 10, 2))])
     [row] = compare_runs(base, cand).rows
-    assert row.verdict == SLOWER and row.change == pytest.approx(1 / 1.2 - 1, abs=0.03)
+    assert row.verdict == SLOWER and row.change == pytest.approx(-0.2, abs=0.03)  # 20 % more time: -20 %
+
+
+def test_threshold_is_a_fraction_of_the_base_for_times_as_for_rates():
+    """A time 7 % longer is 7 % worse, as a rate 7 % lower is: both fail a 6.5 % threshold (a time read as its
+    inverse speed, 1/1.07 - 1 = -6.5 %, slipped under it)."""
+    base = [1.0 + 0.001 * i for i in range(12)]
+    slow_time = [1.07 * v for v in base]
+    [t] = compare_runs(make_run([Measurement("t", "timing", "s", samples=base)]),
+                       make_run([Measurement("t", "timing", "s", samples=slow_time)]), Gate(0.066)).rows
+    [r] = compare_runs(make_run([rate("r", base)]), make_run([rate("r", [v * 0.93 for v in base])]),
+                       Gate(0.066)).rows
+    assert t.change == pytest.approx(-0.07) and r.change == pytest.approx(-0.07)
+    assert (t.verdict, r.verdict) == (SLOWER, SLOWER)
+    assert t.ratio == pytest.approx(1.07)
 
 
 def test_only_in_one_run_and_exit_code():

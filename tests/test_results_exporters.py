@@ -115,3 +115,17 @@ def test_export_cli_to_file_and_stdout(tmp_path):
     code, out, err = run_cli("export", "csv", str(result), "--from-history", "--db", db)
     assert (code, out) == (2, "") and err == "hashbench: error: give RESULT files (or @latest, @RUN_ID) or " \
                                              "--from-history, not both\n"
+
+
+def test_openmetrics_start_time_without_an_offset_is_utc_whatever_the_local_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        text = exporter("openmetrics")([make_run([], started="2025-11-20T10:00:00")])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    [line] = [x for x in text.splitlines() if x.startswith("hashbench_run_start_timestamp_seconds{")]
+    assert float(line.rsplit(" ", 1)[1]) == 1763632800.0  # 2025-11-20T10:00:00Z

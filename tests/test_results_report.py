@@ -178,3 +178,18 @@ def test_money_chart_says_what_its_reference_bars_rest_on_and_the_heatmap_keeps_
     heatmap = _heatmap_section(go, None, None).figure.data[0]
     assert list(heatmap.x) == ["$60k", "$75.5k", "$91k", "$108.5k", "$126k"]
     assert list(heatmap.y) == ["126 T", "139 T", "152 T", "154 T", "156 T"]
+
+
+def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():
+    """Timings share the trend's axis with rates: a time that doubles is half the speed (50 %), not 200 %, which
+    read as a doubled hashrate would."""
+    go = pytest.importorskip("plotly.graph_objects")
+    from hashbench.results.report import _trend_section
+    from hashbench.results.schema import Measurement
+
+    runs = [make_run([Measurement("t", "timing", "s", samples=(v,)), hash_measurement((h,))],
+                     started=f"2025-11-2{i}T10:00:00+00:00")
+            for i, (v, h) in enumerate([(1.0, 2e7), (2.0, 1e7)])]
+    section = _trend_section(go, series_from_runs(runs))
+    ys = {trace.name.split(" (")[0]: list(trace.y) for trace in section.figure.data}
+    assert ys == {"t": [100.0, 50.0], "sha256d[cython-avx2-x1]": [100.0, 50.0]}

@@ -284,3 +284,26 @@ def test_real_probe_and_energy_records_convert():
         probe="membw", device="cpu", preset="", dtype=None, batch=None, unit="B/s", samples=[1e10], work=1.0,
         per="GB", seconds=1.0, energy=EnergyReading("none", "none", "", 1.0, None)).to_json())
     assert none.energy is None and none.energy_source == "none"
+
+
+def test_suite_file_with_several_iterations_per_round_reads_the_rate_of_one_call():
+    """pytest-benchmark's own Metadata divides each round's duration by its iterations: `data` is seconds per call,
+    and a call of the suite scans `nonces`. 4 calls of 1 M nonces in 0.4 s is 10 MH/s, not 2.5 MH/s."""
+    from types import SimpleNamespace
+
+    stats_mod = pytest.importorskip("pytest_benchmark.stats")
+    nonces = 1_000_000
+    fixture = SimpleNamespace(name="test_scan_difficulty1[cython-avx2]", fullname="b.py::t", group=None,
+                              param="cython-avx2", params=None, cprofile_stats=None, has_error=False,
+                              extra_info={"backend": "cython", "impl": "avx2", "nonces": nonces})
+    meta = stats_mod.Metadata(fixture, iterations=4, options={})
+    for round_seconds in (0.4, 0.5, 0.32):  # 4 calls per round
+        meta.update(round_seconds)
+    pb = {"machine_info": {"node": "n", "machine": "x86_64", "cpu": {"brand_raw": "Test CPU 9000", "count": 2}},
+          "commit_info": {}, "datetime": "2025-11-21T09:00:00+00:00", "version": "5.1.0",
+          "benchmarks": [meta.as_dict()]}
+    m = parse_result(json.loads(json.dumps(pb)), "suite.json").measurements[0]
+    assert m.samples == pytest.approx((1e7, 8e6, 1.25e7)) and m.value == pytest.approx(1e7)
+    assert m.iterations == 4 * nonces  # nonces behind one sample: the whole round
+    del pb["benchmarks"][0]["stats"]["data"]  # --benchmark-json without data: the median alone
+    assert parse_result(pb, "nodata.json").measurements[0].value == pytest.approx(1e7)

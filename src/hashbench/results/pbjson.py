@@ -238,12 +238,14 @@ def _foreign_measurement(name: str, bench: dict, info: dict) -> Measurement:
     data = [float(t) for t in stats.get("data") or ()]
     nonces = info.get("nonces")
     if isinstance(nonces, int) and nonces > 0:
-        # benchmarks/ suite: each round scans `nonces` nonces; data are seconds per iteration of a round
-        samples = tuple(nonces / (t * iterations) for t in data if t > 0)
+        # benchmarks/ suite: each call scans `nonces` nonces. pytest-benchmark's data are already seconds per call
+        # (a round's duration divided by its iterations), so a sample's rate is nonces / t; the round behind it
+        # scanned nonces * iterations.
+        samples = tuple(nonces / t for t in data if t > 0)
         params = {k: info[k] for k in ("backend", "impl") if k in info}
         return Measurement(name=name, kind=HASHRATE, unit="H/s", samples=samples,
-                           value=None if samples else nonces / (stats["median"] * iterations), params=params,
-                           energy=energy_from_fields(info), iterations=nonces,
+                           value=None if samples else nonces / stats["median"], params=params,
+                           energy=energy_from_fields(info), iterations=nonces * iterations,
                            extra={k: v for k, v in info.items() if k not in params and k != "hashrate"})
     kind = PROBE if "probe" in info else TIMING
     if kind == PROBE:

@@ -235,16 +235,19 @@ def _trend_section(go, series: list[Series]) -> Section:
                                          "results, or --from-history)"])
     fig = go.Figure()
     for s in series:
-        # Relative to each series' first run: hashrates and token rates share one axis, and a regression reads
-        # the same whatever the unit.
+        # Relative to each series' first run, as a speed: hashrates, token rates and timings share one axis, and a
+        # regression points down whatever the unit (a time that doubles is half the speed: 50 %, not 200 %).
         first = s.points[0].value or 1.0
-        fig.add_scatter(x=[p.started for p in s.points], y=[p.value / first * 100 for p in s.points],
+        rate = s.unit.endswith("/s")
+        fig.add_scatter(x=[p.started for p in s.points],
+                        y=[(p.value / first if rate else first / p.value if p.value else 0.0) * 100 for p in s.points],
                         mode="lines+markers", name=f"{s.name} ({s.machine[:30]})",
                         customdata=[[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10]] for p in s.points],
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
                                       "<extra>%{fullData.name}</extra>")
-    fig.update_layout(title="Trend per benchmark and machine: median of each run, % of its first run",
-                      xaxis_title="run started", yaxis_title="% of first run",
+    fig.update_layout(title="Trend per benchmark and machine: median of each run as a speed, % of its first run "
+                            "(higher is better; a timing's inverse)",
+                      xaxis_title="run started", yaxis_title="% of first run's speed",
                       legend={"orientation": "h", "yanchor": "top", "y": -0.4},  # below the axis title, not over it
                       height=420 + 20 * math.ceil(len(series) / 2))  # room for the legend's rows, two a row
     return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ... import __version__
 from ..schema import Measurement, RunResult
@@ -81,7 +81,10 @@ def export(runs: list[RunResult]) -> str:
     lines += ["# TYPE hashbench_run_info gauge", "# HELP hashbench_run_info The run these figures come from",
               f"hashbench_run_info{_labels(info)} 1"]
     try:
-        started = datetime.fromisoformat(run.started).timestamp()
+        moment = datetime.fromisoformat(run.started)
+        # A time without an offset is UTC, as the history reads it (older pytest-benchmark wrote utcnow()), not
+        # this machine's local time.
+        started = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     except ValueError:
         started = None
     if started is not None:
