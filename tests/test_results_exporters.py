@@ -129,3 +129,17 @@ def test_openmetrics_start_time_without_an_offset_is_utc_whatever_the_local_zone
         time.tzset()
     [line] = [x for x in text.splitlines() if x.startswith("hashbench_run_start_timestamp_seconds{")]
     assert float(line.rsplit(" ", 1)[1]) == 1763632800.0  # 2025-11-20T10:00:00Z
+
+
+def test_openmetrics_parameter_labels_never_replace_hashbench_labels_and_units_keep_their_words():
+    """A parameter named `benchmark` once overwrote the benchmark's own label (two series under one name); `2nd` and
+    `__x` are no valid label names; a unit per step came out as `tokens_per_secondtep`."""
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+    run = make_run([Measurement("steps", "probe", "tokens/step", samples=(4.0, 5.0, 6.0),
+                                params={"benchmark": "mine", "2nd": 2, "__x": "y", "batch": 8})])
+    text = exporter("openmetrics")([run])
+    [family] = [f for f in parser.text_string_to_metric_families(text) if f.name == "hashbench_probe_tokens_per_step"]
+    labels = family.samples[0].labels
+    assert labels["benchmark"] == "steps" and labels["param_benchmark"] == "mine"
+    assert labels["param_2nd"] == "2" and labels["param_x"] == "y" and labels["batch"] == "8"
+    assert family.unit == "tokens_per_step"

@@ -32,7 +32,7 @@ _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 def _family(unit: str) -> tuple[str, str, str]:
     if unit in FAMILIES:
         return FAMILIES[unit]
-    slug = _LABEL.sub("_", unit.replace("/s", "_per_second")).strip("_").lower() or "value"
+    slug = _LABEL.sub("_", re.sub(r"/s$", "_per_second", unit).replace("/", "_per_")).strip("_").lower() or "value"
     return f"hashbench_probe_{slug}", slug, f"Probe measurement in {unit}"
 
 
@@ -49,8 +49,21 @@ def _number(v: float) -> str:
     return repr(float(v))
 
 
+# Labels hashbench sets itself; a benchmark parameter of the same name must not replace one.
+_OWN_LABELS = frozenset({"benchmark", "provenance", "fingerprint", "statistic", "source", "per"})
+
+
+def _param_label(name: object) -> str:
+    """A parameter's label name: valid (no leading digit, no reserved `__`) and never one of hashbench's own."""
+    label = _LABEL.sub("_", str(name))
+    if not label or label[0].isdigit() or label.startswith("__") or label in _OWN_LABELS:
+        label = "param_" + label.lstrip("_")
+    return label
+
+
 def _base_labels(run: RunResult, m: Measurement) -> dict:
-    return {"benchmark": m.name, **m.params, "provenance": m.provenance, "fingerprint": run.fingerprint}
+    return {"benchmark": m.name, **{_param_label(k): v for k, v in m.params.items()}, "provenance": m.provenance,
+            "fingerprint": run.fingerprint}
 
 
 def export(runs: list[RunResult]) -> str:
