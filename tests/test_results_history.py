@@ -17,11 +17,12 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the history needs the results extra (SQLAlchemy)")
 
-from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, noisy, run_cli
+from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, noisy, rate, run_cli
 
 from hashbench.errors import InputError
 from hashbench.results import history as history_mod
 from hashbench.results.history import HistoryUnavailable, display_url, open_history, resolve_url
+from hashbench.results.schema import Measurement
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,6 +62,19 @@ def test_store_load_trend_and_references(tmp_path):
     assert {s.fingerprint for s in h.trend(backend="cython")} == {HOST.fingerprint, OTHER_HOST.fingerprint}
     assert h.trend(backend="numba") == []
     assert len(h.trend(fingerprint=OTHER_HOST.fingerprint)) == 1
+    h.close()
+
+
+def test_trend_change_is_plus_for_better_for_times_as_for_rates(tmp_path):
+    """A time 25 % longer is a slowdown: -25 %, the sign `compare` gives it (it read +25 %, 'more of the unit')."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    for i, seconds in enumerate((2.0, 2.5)):
+        h.store(make_run([Measurement("test_step", "timing", "s", samples=(seconds,) * 3)],
+                         started=f"2025-11-2{i}T10:00:00+00:00"))
+        h.store(make_run([rate("test_rate", (100.0 * (1 + i / 4),) * 3)], host=OTHER_HOST,
+                         started=f"2025-11-2{i}T10:00:00+00:00"))
+    changes = {s.name: s.change for s in h.trend()}
+    assert changes == {"test_step": pytest.approx(-0.25), "test_rate": pytest.approx(0.25)}
     h.close()
 
 

@@ -131,7 +131,9 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         return
     for fp in dict.fromkeys(s.fingerprint for s in series):
         mine = [s for s in series if s.fingerprint == fp]
-        table = Table(title=f"{escape(mine[0].machine)} — fingerprint {fp}", title_justify="left")
+        table = Table(title=f"{escape(mine[0].machine)} — fingerprint {fp}", title_justify="left",
+                      caption="change: the last run against the first, + for better (a higher rate, a shorter time)",
+                      caption_justify="left")
         table.add_column("benchmark", overflow="fold", min_width=27)  # never cut: `compare` matches on it
         for name in ("runs", "first", "last", "change", "trend"):
             table.add_column(name, no_wrap=True, justify="left" if name == "trend" else "right")

@@ -52,6 +52,11 @@ class Energy:
                    str(data.get("layer") or ""), str(data.get("per") or ""))
 
 
+def higher_is_better(unit: str) -> bool:
+    """Rates (H/s, tokens/s, FLOP/s, B/s) grow when things get better; times and energies shrink."""
+    return unit.endswith("/s")
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One benchmark's figure: its samples in `unit` (a rate such as H/s or tokens/s, or s for timings), the
@@ -85,8 +90,7 @@ class Measurement:
 
     @property
     def higher_is_better(self) -> bool:
-        """Rates (H/s, tokens/s, FLOP/s, B/s) grow when things get better; times and energies shrink."""
-        return self.unit.endswith("/s")
+        return higher_is_better(self.unit)
 
     @property
     def energy_source(self) -> str:
