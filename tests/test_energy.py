@@ -165,6 +165,19 @@ def test_meter_measures_idle_itself_and_flags_a_missing_idle():
     assert r.joules_net is None and any("no idle measurement" in f for f in r.flags)
 
 
+def test_an_idle_measurement_over_few_counter_updates_is_flagged():
+    """Idle over 0.2 s of a counter updating every 0.05 s: 4 updates, up to one update (25 %) off."""
+    with EnergyMeter(FakeCounter(100.0, period=0.05), idle_seconds=0.2) as meter:
+        time.sleep(0.6)
+    r = meter.reading()
+    flag = next(f for f in r.flags if f.startswith("idle power measured over under 10 counter updates"))
+    # one update over the idle window actually slept: 25 % at exactly 0.2 s, less for a longer sleep
+    assert "(50 ms each)" in flag and f"±{5 / r.idle_seconds:.0f} %" in flag
+    with EnergyMeter(FakeCounter(100.0, period=0.01), idle_seconds=0.2) as meter:
+        time.sleep(0.05)
+    assert not any(f.startswith("idle power measured") for f in meter.reading().flags)
+
+
 def test_counter_window_shorter_than_update_period_is_flagged():
     with EnergyMeter(FakeCounter(100.0, period=0.5), idle_seconds=0.0) as meter:
         time.sleep(0.05)

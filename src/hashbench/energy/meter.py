@@ -120,6 +120,11 @@ def _flags(source: EnergySource, result: WindowResult, idle: IdlePower | None, n
         if result.samples < 3:
             flags.append(f"only {result.samples} power sample(s) in the window")
     flags += source.window_flags(window)
+    if (idle is not None and idle.seconds > 0 and isinstance(source, CounterSource) and source.update_period_s
+            and idle.seconds < 10 * source.update_period_s):
+        period = source.update_period_s
+        flags.append(f"idle power measured over under 10 counter updates ({period * 1e3:.0f} ms each): up to "
+                     f"±{period / idle.seconds * 100:.0f} % on it, and on the net energy (raise --idle-seconds)")
     if idle is None and net and not isinstance(source, DeclaredSource):
         flags.append("no idle measurement: net energy unknown")
     elif idle is not None and result.joules is not None and result.joules < idle.watts * window:
