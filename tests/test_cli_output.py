@@ -211,3 +211,17 @@ def test_compare_table_says_what_its_columns_are(tmp_path):
     for words in ("A: the Vargha-Delaney probability", "change: the Hodges-Lehmann estimate",
                   "slower? / faster?: beyond the threshold but not significant"):
         assert words in out
+
+
+def test_the_command_list_gives_each_command_its_whole_first_sentence():
+    """click cut every summary at about 45 characters ("Hashrate at a difficulty-1 share target: warm-up, then...")."""
+    from click.testing import CliRunner
+
+    from hashbench.cli import cli
+
+    for args in ([], ["market"]):
+        text = CliRunner().invoke(cli, [*args, "--help"], terminal_width=100).output
+        listing = text[text.index("Commands:"):]
+        assert "..." not in listing
+    listing = CliRunner().invoke(cli, ["--help"]).output
+    assert "repeated timed scans (median reported), with the joules" in " ".join(listing.split())

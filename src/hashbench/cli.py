@@ -20,7 +20,7 @@ from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import db_option, devices_option, interrupted
+from .cli_options import CommandGroup, db_option, devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
@@ -86,7 +86,7 @@ def energy_notes(rows: list[dict]) -> list[str]:
                                                               if "power_source" in r)]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hashbench")
 def cli() -> None:
     """Measure SHA-256d hashing and AI inference on this machine, and what a watt of each is worth."""
@@ -207,7 +207,7 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
 def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, header_files: tuple[Path, ...],
            more_files: tuple[Path, ...], as_json: bool) -> int:
     """Find the real nonces of real block headers (the sample shipped with hashbench, or CSV files given with
-    --headers or as arguments, e.g. --headers ../shared/data/*.csv); exit 1 on any miss."""
+    --headers or as arguments such as ../shared/data/*.csv); exit 1 on any miss."""
     from .samples import read_headers
     from .verify import verify_backend
 

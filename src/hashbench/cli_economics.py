@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import CommandGroup
 from .economics import Sourced
 from .errors import InputError
 from .market import (
@@ -252,7 +253,7 @@ def _snapshot_table(snapshot: MarketSnapshot) -> Table:
     return table
 
 
-@click.group()
+@click.group(cls=CommandGroup)
 def market() -> None:
     """The market figures behind every valuation: show the snapshot in use, or fetch a fresh one."""
 

@@ -42,3 +42,18 @@ def interrupted(stopped: KeyboardInterrupt | None, finished: int) -> int:
         return 0
     click.echo(f"interrupted: {finished} finished measurement(s) kept above", err=True)
     return interrupt_exit_code(stopped)
+
+
+class CommandGroup(click.Group):
+    """A group whose command list gives each command's whole first sentence, wrapped to the terminal, where click
+    cuts it at about 45 characters ("Hashrate at a difficulty-1 share target: warm-up, then...")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
