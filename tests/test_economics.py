@@ -395,6 +395,40 @@ def test_yield_from_run_uses_measured_figures(tmp_path):
     assert cents(ai["revenue_usd_per_day"]) == 27.00
 
 
+def _unwrapped(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_yield_from_run_never_values_a_backend_that_failed_verification(tmp_path):
+    """cython (the fastest) scanned real headers to wrong nonces in the same run: its hashrate was the one valued."""
+    data = json.loads(_run_file(tmp_path).read_text())
+    data["verify"] = [{"backend": "cython", "impl": "avx2", "headers": 4, "passed": False, "failures": ["x"]},
+                      {"backend": "python", "impl": "hashlib", "headers": 4, "passed": True, "failures": []}]
+    run = write_json(tmp_path / "bad.json", data)
+    m = invoke_json("yield", "--from-run", str(run), "--power-price", "0.05")["mining"]
+    assert m["inputs"]["hashrate_hps"]["value"] == 1.0e6  # python, the backend that passed
+    assert "python hashlib" in m["inputs"]["hashrate_hps"]["detail"]
+    assert "cython failed verification" in _unwrapped(invoke("yield", "--from-run", str(run), "--json").stderr)
+    data["verify"][1]["passed"] = False
+    result = invoke("yield", "--from-run", str(write_json(tmp_path / "worse.json", data)), "--json")
+    assert "mining" not in json.loads(result.stdout)
+    assert "mining section skipped" in _unwrapped(result.stderr)
+    assert "every hashing backend in it failed verification" in _unwrapped(result.stderr)
+
+
+def test_yield_from_an_incomplete_run_says_so(tmp_path):
+    """A run stopped before its all-cores benchmark: its best hashrate is a single core's, and the yield said
+    nothing."""
+    data = json.loads(_run_file(tmp_path).read_text())
+    data["complete"] = False
+    args = ("yield", "--from-run", str(write_json(tmp_path / "stopped.json", data)), "--utilization", "0.5")
+    report = invoke_json(*args)
+    assert "(incomplete run)" in report["mining"]["inputs"]["hashrate_hps"]["detail"]
+    assert "(incomplete run)" in report["ai"]["inputs"]["tokens_per_second"]["detail"]
+    assert "stopped.json is an incomplete run" in _unwrapped(invoke(*args, "--json").stderr)
+    assert "incomplete" not in invoke("yield", "--from-run", str(_run_file(tmp_path)), "--json").stderr
+
+
 def test_yield_from_run_keeps_the_runs_own_joules_per_th(tmp_path):
     """A run's hashrate is the median of its samples; its joules belong to all the hashes of the timed scans. On a
     busy machine the median beats the mean: pairing it with the window's mean power priced hashes the meter never

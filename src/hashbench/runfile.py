@@ -22,6 +22,8 @@ class HashMeasurement:
     watts: float | None  # mean power over the timed window, when the run metered energy
     power_source: str  # "nvml", "rapl", "declared 65 W", ... ("" when no energy)
     power_kind: str = "measured"  # "declared" when the run's energy came from a declared wattage (--watts)
+    backend: str = ""
+    verify_failed: bool = False  # its backend scanned real block headers to a wrong nonce in the same run
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,17 @@ class RunMeasurements:
     hashing: tuple[HashMeasurement, ...] = ()
     tokens: tuple[TokenMeasurement, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    complete: bool = True  # False: the run was stopped, and the benchmarks it never reached are missing
+
+    @property
+    def label(self) -> str:
+        """The file's name as a figure's source names it: an interrupted run says so wherever its figures go."""
+        return self.path if self.complete else f"{self.path} (incomplete run)"
 
     def best_hashing(self, need_energy: bool) -> HashMeasurement | None:
-        """The fastest configuration (all cores, best kernel), among those with energy when energy is needed."""
-        pool = [h for h in self.hashing if h.watts is not None] if need_energy else list(self.hashing)
+        """The fastest configuration (all cores, best kernel), among those with energy when energy is needed;
+        never one whose backend failed verification (a fast wrong answer is worth nothing)."""
+        pool = [h for h in self.hashing if not h.verify_failed and (h.watts is not None or not need_energy)]
         return max(pool, key=lambda h: h.hashrate_hps, default=None)
 
     def best_tokens(self, probe: str, preset: str | None = None) -> TokenMeasurement | None:
@@ -107,7 +116,7 @@ def _power_kind(entry: dict) -> str:
     return "declared" if provenance == "declared" else "measured"
 
 
-def _hash_measurement(entry: dict) -> HashMeasurement | None:
+def _hash_measurement(entry: dict, failed: set[str]) -> HashMeasurement | None:
     entry = _flatten(entry)
     rate = _num(entry.get("hashrate"))
     if rate is None or rate <= 0:
@@ -131,8 +140,9 @@ def _hash_measurement(entry: dict) -> HashMeasurement | None:
     label = " ".join(str(p) for p in (entry.get("backend", "?"), entry.get("impl", "")) if p)
     if isinstance(threads, int):
         label += f" ×{threads}"
+    backend = str(entry.get("backend", ""))
     return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source,
-                           power_kind=_power_kind(entry))
+                           power_kind=_power_kind(entry), backend=backend, verify_failed=backend in failed)
 
 
 def _token_measurement(entry: dict) -> TokenMeasurement | None:
@@ -164,9 +174,17 @@ def parse_run(data: object, origin: str) -> RunMeasurements:
         raise InputError(f"{origin}: not a hashbench run result (no 'benchmarks' or 'probes')")
     # Newer results may list probes among the benchmarks (one pytest-benchmark list): accept both places.
     entries = [e for e in benchmarks + probes if isinstance(e, dict)]
-    hashing = tuple(h for e in entries if "probe" not in _flatten(e) and (h := _hash_measurement(e)))
+    failed = _failed_backends(data)
+    hashing = tuple(h for e in entries if "probe" not in _flatten(e) and (h := _hash_measurement(e, failed)))
     tokens = tuple(t for e in entries if (t := _token_measurement(e)))
+    complete = data.get("complete") is not False  # files that predate the field were written whole
     notes = []
+    if not complete:
+        notes.append(f"{origin} is an incomplete run (stopped before it finished): the benchmarks and probes it "
+                     "never reached are missing, and its best hashrate may not be the machine's")
+    for backend in sorted(failed):
+        notes.append(f"{origin}: {backend} failed verification on real block headers (wrong nonces): its "
+                     "hashrate is not used")
     if not hashing:
         notes.append(f"{origin} has no hashing benchmark with a hashrate")
     elif all(h.watts is None for h in hashing):
@@ -176,7 +194,16 @@ def parse_run(data: object, origin: str) -> RunMeasurements:
         notes.append(f"{origin} has no tokens/s (no llm-decode probe)")
     elif all(t.joules_per_token is None for t in tokens if t.probe == DECODE):
         notes.append(f"{origin} has no energy for its llm-decode probes")
-    return RunMeasurements(path=origin, hashing=hashing, tokens=tokens, notes=tuple(notes))
+    return RunMeasurements(path=origin, hashing=hashing, tokens=tokens, notes=tuple(notes), complete=complete)
+
+
+def _failed_backends(data: dict) -> set[str]:
+    """Backends whose verification failed in the run: the file's `verify` list (pytest-benchmark layout, schema 1)
+    or `checks` (the schema's own JSON). The whole backend, not just the implementation verified: the midstate and
+    per-range precomputation its kernels share are where a wrong answer usually comes from."""
+    checks = data.get("verify", data.get("checks"))
+    return {str(c.get("backend", "")) for c in checks if isinstance(c, dict) and c.get("passed") is False} \
+        if isinstance(checks, list) else set()
 
 
 def load_run(path: Path) -> RunMeasurements:

@@ -166,15 +166,17 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         need_energy = req.watts is None
         best = run.best_hashing(need_energy) if run else None
         if best is None:
+            if run and run.hashing and all(h.verify_failed for h in run.hashing):
+                raise _Skip("every hashing backend in it failed verification (wrong nonces)")
             if run and run.hashing:
                 raise _Skip("its hashing has no energy (give --watts W, the power drawn while hashing)")
             raise _Skip("no hashrate: give --hashrate, --asic MODEL or a run file with a hashing benchmark")
-        inputs["hashrate_hps"] = Sourced(best.hashrate_hps, RUN, MEASURED, f"{run.path}: {best.label}")
+        inputs["hashrate_hps"] = Sourced(best.hashrate_hps, RUN, MEASURED, f"{run.label}: {best.label}")
     if req.watts is not None:
         inputs["watts"] = _flag(req.watts)
     elif inputs["hashrate_hps"].source == RUN:
         best = run.best_hashing(True)
-        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.path}: {best.label}: the run's "
+        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.label}: {best.label}: the run's "
                                      f"{best.watts / (best.hashrate_hps / 1e12):,.4g} J/TH × its hashrate, energy "
                                      f"from {best.power_source or 'an unnamed meter'}")
     elif asic:
@@ -300,7 +302,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     if req.tokens_per_second is not None:
         inputs["tokens_per_second"] = _flag(req.tokens_per_second)
     elif decode:
-        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second, RUN, MEASURED, f"{run.path}: {decode.label}")
+        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second, RUN, MEASURED, f"{run.label}: {decode.label}")
     elif gpu and (ref := catalog.reference_throughput(gpu.model, cls)):
         inputs["tokens_per_second"] = Sourced(ref.tokens_per_second * gpus, PUBLISHED, ESTIMATED,
                                               f"{gpus} × {ref.tokens_per_second:g} tokens/s per {gpu.model}, "
@@ -318,7 +320,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     if req.prefill_tokens_per_second is not None:
         prefill = _flag(req.prefill_tokens_per_second)
     elif decode and (p := run.matching(PREFILL, decode)):
-        prefill = Sourced(p.tokens_per_second, RUN, MEASURED, f"{run.path}: {p.label}")
+        prefill = Sourced(p.tokens_per_second, RUN, MEASURED, f"{run.label}: {p.label}")
     watts_override = None
     if req.input_per_output is not None:
         if req.input_tokens_per_second is not None:
@@ -356,7 +358,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if note := _layer_note(decode.power_source):
             notes.append(note)
     elif tokens_from_run and decode.watts is not None:
-        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{run.path}: {decode.label}: "
+        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{run.label}: {decode.label}: "
                                      f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
                                      f"{decode.power_source or 'an unnamed meter'}")
         if note := _layer_note(decode.power_source):
