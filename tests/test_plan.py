@@ -238,6 +238,19 @@ def test_gpu_measured_from_a_run_file(tmp_path):
     assert cents(plan.best.profit_usd_per_day) == 126.72
 
 
+def test_gpu_from_an_incomplete_run_says_so(tmp_path):
+    """A plan built on a run that was stopped named the file as if the run were whole."""
+    write_json(tmp_path / "run.json", {"complete": False, "benchmarks": [], "probes": [
+        {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+         "value": 6000.0, "unit": "tokens/s", "joules_per_unit": 0.1, "power_source": "nvml"}]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 2\n'
+                         'from_run = "run.json"\nutilization = 1\n', encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    assert "(incomplete run)" in site.gpus[0].tokens_per_second.detail
+    assert any("run.json, an incomplete run" in n for n in site.notes)
+
+
 def _decode(preset: str, tokens_per_second: float, joules_per_token: float) -> dict:
     return {"probe": "llm-decode", "device": "cuda:0", "preset": preset, "dtype": "bf16", "batch": 32,
             "value": tokens_per_second, "unit": "tokens/s", "joules_per_unit": joules_per_token,

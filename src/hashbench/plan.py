@@ -616,6 +616,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
             raise where.error(str(exc)) from None
         if decode is None:
             raise where.error(f"{run_path} has no llm-decode probe")
+        if not run.complete:
+            notes.append(f"{gpu.model}: tokens/s from {run_path}, an incomplete run (stopped before it finished)")
         if cls is None and (cls := model_class_of(decode.preset)) is None:
             if pricing == TOKENS and mtok is None:
                 raise where.error(f"preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the classes "
@@ -628,7 +630,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     if tps is not None:
         tokens = _declared(tps, "per GPU")
     elif decode is not None:
-        tokens = Sourced(decode.tokens_per_second, "measured (run file)", MEASURED, f"per GPU: {decode.label}")
+        tokens = Sourced(decode.tokens_per_second, "measured (run file)", MEASURED,
+                         f"per GPU: {decode.label}{'' if run.complete else ' (incomplete run)'}")
     elif ref := catalog.reference_throughput(gpu.model, cls):
         tokens = Sourced(ref.tokens_per_second, "published benchmark", ESTIMATED, f"per GPU: {ref.source}")
     else:
