@@ -27,7 +27,7 @@ from hashbench.results.compare import (
     parse_threshold,
 )
 from hashbench.results.pbjson import write_result
-from hashbench.results.schema import Measurement, RunResult, measurement_from_bench
+from hashbench.results.schema import Check, Measurement, RunResult, measurement_from_bench
 from hashbench.results.stats import hodges_lehmann, mannwhitneyu, min_one_sided_p
 
 # --- the statistics ------------------------------------------------------------------------------------------------
@@ -130,6 +130,20 @@ def test_only_in_one_run_and_exit_code():
     report = compare_runs(base, cand)
     assert {r.name: r.verdict for r in report.rows} == {"a": SLOWER, "b": ONLY_BASE, "c": ONLY_CAND}
     assert report.exit_code == 1 and len(report.regressions) == 1
+
+
+def test_an_incomplete_or_unverified_candidate_is_named_with_what_it_lacks():
+    """A run stopped after its first benchmark compared one row and said "no regression", as a whole run would."""
+    base = make_run([rate("a", noisy(1e7, 10, 1)), rate("b", noisy(1e7, 10, 2)), rate("c", noisy(1e7, 10, 5))])
+    cand = make_run([rate("a", noisy(1e7, 10, 3))])
+    assert not any("incomplete" in n for n in compare_runs(base, cand).notes)
+    cand.complete = False
+    notes = compare_runs(base, cand, cand_label="stopped.json").notes
+    assert "stopped.json is an incomplete run (stopped before it finished): 2 benchmark(s) missing from it, " \
+           "not compared: b, c" in notes
+    cand.checks = [Check("cython", "avx2", 4, False, ("height 2016: nonce 1 instead of 2",))]
+    notes = compare_runs(base, cand, cand_label="stopped.json").notes
+    assert any(n.startswith("stopped.json: cython (avx2) failed verification") for n in notes)
 
 
 def test_different_machines_are_refused_unless_forced():

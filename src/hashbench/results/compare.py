@@ -211,6 +211,16 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
     if all(r.verdict in (ONLY_BASE, ONLY_CAND) for r in rows):
         # Nothing was compared, so "no regression" would be a gate that cannot fail (a broken or empty candidate).
         raise InputError(f"{base_label} and {cand_label} have no benchmark in common: nothing to compare")
+    for run, label, only_other in ((base, base_label, ONLY_CAND), (cand, cand_label, ONLY_BASE)):
+        if not run.complete:  # its missing rows are the run's stop, not a benchmark removed from the code
+            missing = [r.name for r in rows if r.verdict == only_other]
+            notes.append(f"{label} is an incomplete run (stopped before it finished): "
+                         + (f"{len(missing)} benchmark(s) missing from it, not compared: {', '.join(missing)}"
+                            if missing else "every benchmark of the other run is in it"))
+        for check in run.checks:
+            if not check.passed:
+                notes.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
+                             "(wrong nonces): its rows time a kernel that gives wrong answers")
     if any(r.verdict == TOO_FEW for r in rows):
         notes.append(f"some benchmarks have too few samples for any test to reach p < {gate.alpha}: "
                      "measure longer (more samples) to gate them")
