@@ -16,6 +16,7 @@ pytest.importorskip("plotly", reason="the HTML report needs plotly (results extr
 from results_helpers import hash_measurement, make_run, noisy, run_cli
 
 from hashbench.results.report import series_from_runs, write_report
+from hashbench.results.schema import Check
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -150,6 +151,14 @@ def test_report_with_results_and_from_history_trends_both(tmp_path):
     series = series_from_runs(runs[2:], stored)
     assert len(series) == len(series_from_runs(runs)) > 1
     assert all([p.run_id for p in s.points] == [r.run_id for r in runs] for s in series)
+
+
+def test_report_marks_a_run_whose_backend_failed_verification(tmp_path):
+    """The runs table said complete: yes and nothing else, while the plots showed a backend that gave wrong nonces."""
+    run = make_run([hash_measurement(noisy(2e7, 10, 1))],
+                   checks=[Check("cython", "avx2", 4, False, ("height 2016",)), Check("python", "python", 4, True)])
+    write_report(tmp_path / "r.html", [run], series_from_runs([run]))
+    assert "<td>FAILED: cython (avx2)</td>" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_report_sections_without_data_say_why(tmp_path):
