@@ -294,7 +294,7 @@ def test_unknown_hardware_is_an_input_error():
 def test_yield_json_worked_example():
     data = invoke_json("yield", "--hashrate", "1P", "--watts", "17.5k", "--difficulty", "152T", "--btc-price",
                        "91000", "--subsidy", "3.125", "--fees-btc", "0.036", "--power-price", "0.05")
-    assert set(data) == {"mining"}
+    assert set(data) == {"mining", "notes"}
     m = data["mining"]
     for key in ("hashprice_usd_per_ph_day", "revenue_usd_per_day", "power_cost_usd_per_day", "profit_usd_per_day",
                 "revenue_usd_per_kwh", "profit_usd_per_kwh", "breakeven_power_usd_per_kwh", "joules_per_th"):
@@ -332,7 +332,7 @@ def test_yield_network_hashrate_and_height():
 def test_yield_ai_with_gpu_catalog_and_both_sections():
     data = invoke_json("yield", "--asic", "S21", "--gpu", "H100 SXM", "--utilization", "0.6", "--power-price",
                        "0.04")
-    assert set(data) == {"mining", "ai"}
+    assert set(data) == {"mining", "ai", "notes"}
     ai = data["ai"]
     assert cents(ai["revenue_usd_per_day"]) == 37.58  # 5,800 tok/s published × 0.6 × $0.125/Mtok (snapshot)
     assert ai["inputs"]["tokens_per_second"]["source"] == "published benchmark"
@@ -409,6 +409,8 @@ def test_yield_from_run_never_values_a_backend_that_failed_verification(tmp_path
     assert m["inputs"]["hashrate_hps"]["value"] == 1.0e6  # python, the backend that passed
     assert "python hashlib" in m["inputs"]["hashrate_hps"]["detail"]
     assert "cython failed verification" in _unwrapped(invoke("yield", "--from-run", str(run), "--json").stderr)
+    notes = invoke_json("yield", "--from-run", str(run), "--power-price", "0.05")["notes"]
+    assert any("cython failed verification" in n for n in notes)  # in the JSON too, not only on a terminal
     data["verify"][1]["passed"] = False
     result = invoke("yield", "--from-run", str(write_json(tmp_path / "worse.json", data)), "--json")
     assert "mining" not in json.loads(result.stdout)
@@ -496,7 +498,7 @@ def test_yield_from_a_cpu_run_does_not_sell_test_model_tokens(tmp_path):
         "probes": [{**_decode("cpu-tiny", 1739.1, 0.0387), "device": "cpu"}]})
     result = invoke("yield", "--from-run", str(run), "--json")
     assert result.exit_code == 0, result.stderr
-    assert set(json.loads(result.stdout)) == {"mining"}
+    assert set(json.loads(result.stdout)) == {"mining", "notes"}
     assert "'cpu-tiny' is neither an 8B- nor a 70B-class model" in " ".join(result.stderr.split())
     # A price of one's own values it: 1,739.1 × 86,400 × $0.01 / 1e6 = $1.50 a day at full utilization
     ai = invoke_json("yield", "--from-run", str(run), "--usd-per-mtok", "0.01", "--utilization", "1")["ai"]
@@ -563,7 +565,7 @@ def test_yield_from_run_without_energy_or_tokens_says_so(tmp_path):
     result = invoke("yield", "--from-run", run, "--watts", "65", "--json")
     assert result.exit_code == 0, result.stderr
     assert "no tokens/s" in result.stderr
-    assert set(json.loads(result.stdout)) == {"mining"}
+    assert set(json.loads(result.stdout)) == {"mining", "notes"}
 
 
 def test_yield_console_labels_every_figure():

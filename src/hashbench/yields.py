@@ -112,6 +112,7 @@ class YieldReport:
             data["mining"] = self.mining.to_json()
         if self.ai:
             data["ai"] = self.ai.to_json()
+        data["notes"] = list(self.notes)  # the run's own caveats (incomplete, failed verification) travel with it
         return data
 
 
