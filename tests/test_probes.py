@@ -289,8 +289,9 @@ def test_a_tied_checkpoint_whose_config_says_untied_ties_and_one_that_says_tied_
 @pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral"])
 def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
     """The config.json and file layouts published checkpoints use: an index naming the shards (and Meta's own
-    consolidated.safetensors beside them, not read), BF16 weights, no num_key_value_heads (plain multi-head
-    attention), an explicit head_dim, Llama 3.1 rope_scaling, transformers v5's rope_parameters, Mistral."""
+    consolidated.safetensors beside them, not read; a saved rotary inv_freq), BF16 weights, no
+    num_key_value_heads (plain multi-head attention), an explicit head_dim, Llama 3.1 rope_scaling, transformers
+    v5's rope_parameters, Mistral."""
     shape, config, dtype, index = SMALL, {}, torch.float32, False
     if case == "index-bf16":
         dtype, index = torch.bfloat16, True
@@ -308,7 +309,10 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
     else:
         config = {"model_type": "mistral", "architectures": ["MistralForCausalLM"], "sliding_window": None}
     w = random_weights(shape, "cpu", dtype, seed=4)
-    write_hf_dir(tmp_path, shape, w, False, index=index, dtype=dtype, **config)
+    tensors = hf_tensors(shape, w, False)
+    if index:  # a buffer older conversions saved; recomputed from config.json, as transformers does
+        tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(shape.hd // 2)
+    write_hf_dir(tmp_path, shape, w, False, index=index, dtype=dtype, tensors=tensors, **config)
     loaded_shape, loaded = load_local_model(tmp_path, "cpu", dtype)
     assert replace(loaded_shape, name=shape.name, description="") == replace(shape, description="")
     assert_same_logits(shape, w, loaded_shape, loaded, dtype)
