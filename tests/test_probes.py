@@ -214,13 +214,16 @@ def test_memory_check_skips_before_allocating(monkeypatch):
 # --- a local Hugging Face directory ----------------------------------------------------------------------------------
 
 
-def write_hf_dir(path, shape: LlamaShape, w, tie: bool) -> None:
+def hf_config(shape: LlamaShape, tie: bool, **extra) -> dict:
     config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": shape.hidden,
               "intermediate_size": shape.intermediate, "num_hidden_layers": shape.layers,
               "num_attention_heads": shape.heads, "num_key_value_heads": shape.kv_heads, "vocab_size": shape.vocab,
               "rms_norm_eps": shape.rms_eps, "rope_theta": shape.rope_theta, "tie_word_embeddings": tie,
-              "torch_dtype": "float32"}
-    (path / "config.json").write_text(json.dumps(config))
+              "hidden_act": "silu", "torch_dtype": "float32"}
+    return {k: v for k, v in (config | extra).items() if v is not ...}  # ...: leave the key out
+
+
+def hf_tensors(shape: LlamaShape, w, tie: bool) -> dict:
     tensors = {"model.embed_tokens.weight": w.embed, "model.norm.weight": w.norm}
     if not tie:
         tensors["lm_head.weight"] = w.lm_head
@@ -233,10 +236,30 @@ def write_hf_dir(path, shape: LlamaShape, w, tie: bool) -> None:
                     p + "self_attn.v_proj.weight": v, p + "self_attn.o_proj.weight": layer.wo,
                     p + "mlp.gate_proj.weight": gate, p + "mlp.up_proj.weight": up,
                     p + "mlp.down_proj.weight": layer.w_down}
-    # Two shards, as larger checkpoints come.
+    return tensors
+
+
+def write_hf_dir(path, shape: LlamaShape, w, tie: bool, index: bool = False, dtype=None, tensors=None,
+                 **config) -> None:
+    """Two shards, as larger checkpoints come; with `index`, mapped by model.safetensors.index.json."""
+    (path / "config.json").write_text(json.dumps(hf_config(shape, tie, **config)))
+    tensors = tensors if tensors is not None else hf_tensors(shape, w, tie)
+    if dtype is not None:
+        tensors = {n: t.to(dtype) for n, t in tensors.items()}
     names = sorted(tensors)
-    write_safetensors(path / "model-00001-of-00002.safetensors", {n: tensors[n] for n in names[::2]})
-    write_safetensors(path / "model-00002-of-00002.safetensors", {n: tensors[n] for n in names[1::2]})
+    shards = {n: f"model-0000{1 + i % 2}-of-00002.safetensors" for i, n in enumerate(names)}
+    for shard in sorted(set(shards.values())):
+        write_safetensors(path / shard, {n: tensors[n] for n in names if shards[n] == shard})
+    if index:
+        (path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": shards}))
+
+
+def assert_same_logits(shape: LlamaShape, w, loaded_shape: LlamaShape, loaded, dtype=torch.float32) -> None:
+    tokens = tokens_for(shape, 1, 7)
+    want = LlamaModel(shape, w, "cpu", dtype, 8).forward(tokens, 0, KVCache(shape, 1, 8, "cpu", dtype))
+    got = LlamaModel(loaded_shape, loaded, "cpu", dtype, 8).forward(
+        tokens, 0, KVCache(loaded_shape, 1, 8, "cpu", dtype))
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("tie", [False, True])
@@ -246,12 +269,53 @@ def test_local_checkpoint_gives_the_same_logits(tmp_path, tie):
     write_hf_dir(tmp_path, shape, w, tie)
     loaded_shape, loaded = load_local_model(tmp_path, "cpu", torch.float32)
     assert loaded_shape.params() == shape.params() and loaded_shape.name == f"hf:{tmp_path.name}"
-    tokens = tokens_for(shape, 1, 7)
-    want = LlamaModel(shape, w, "cpu", torch.float32, 8).forward(tokens, 0, KVCache(shape, 1, 8, "cpu",
-                                                                                    torch.float32))
-    got = LlamaModel(loaded_shape, loaded, "cpu", torch.float32, 8).forward(
-        tokens, 0, KVCache(loaded_shape, 1, 8, "cpu", torch.float32))
-    torch.testing.assert_close(got, want)
+    assert_same_logits(shape, w, loaded_shape, loaded)
+
+
+def test_a_tied_checkpoint_whose_config_says_untied_ties_and_one_that_says_tied_ignores_lm_head(tmp_path):
+    shape = replace(SMALL, tie_embeddings=True)
+    w = random_weights(shape, "cpu", torch.float32, seed=2)
+    write_hf_dir(tmp_path, shape, w, tie=False, tensors=hf_tensors(shape, w, tie=True))  # no lm_head in the files
+    loaded_shape, loaded = load_local_model(tmp_path, "cpu", torch.float32)
+    assert loaded_shape.tie_embeddings and loaded.lm_head is loaded.embed
+    assert_same_logits(shape, w, loaded_shape, loaded)
+    # tie_word_embeddings true with an lm_head.weight saved anyway: transformers ties it to the embedding, so here
+    tensors = hf_tensors(shape, w, tie=True) | {"lm_head.weight": torch.zeros(shape.vocab, shape.hidden)}
+    write_hf_dir(tmp_path, shape, w, tie=True, tensors=tensors)
+    loaded_shape, loaded = load_local_model(tmp_path, "cpu", torch.float32)
+    assert_same_logits(shape, w, loaded_shape, loaded)
+
+
+@pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral"])
+def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
+    """The config.json and file layouts published checkpoints use: an index naming the shards (and Meta's own
+    consolidated.safetensors beside them, not read; a saved rotary inv_freq), BF16 weights, no
+    num_key_value_heads (plain multi-head attention), an explicit head_dim, Llama 3.1 rope_scaling, transformers
+    v5's rope_parameters, Mistral."""
+    shape, config, dtype, index = SMALL, {}, torch.float32, False
+    if case == "index-bf16":
+        dtype, index = torch.bfloat16, True
+        write_safetensors(tmp_path / "consolidated.safetensors", {"tok_embeddings.weight": torch.zeros(3, 2)})
+    elif case == "mha-head_dim":
+        shape = replace(SMALL, heads=2, kv_heads=2, head_dim=48)  # 2 x 48 != hidden 64
+        config = {"num_key_value_heads": ..., "head_dim": 48}
+    elif case == "llama3-rope":
+        shape = replace(SMALL, rope_scaling=RopeScaling(8.0, 1.0, 4.0, 4))
+        config = {"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                   "high_freq_factor": 4.0, "original_max_position_embeddings": 4}}
+    elif case == "v5-rope_parameters":
+        shape = replace(SMALL, rope_theta=500.0)
+        config = {"rope_theta": ..., "rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}
+    else:
+        config = {"model_type": "mistral", "architectures": ["MistralForCausalLM"], "sliding_window": None}
+    w = random_weights(shape, "cpu", dtype, seed=4)
+    tensors = hf_tensors(shape, w, False)
+    if index:  # a buffer older conversions saved; recomputed from config.json, as transformers does
+        tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(shape.hd // 2)
+    write_hf_dir(tmp_path, shape, w, False, index=index, dtype=dtype, tensors=tensors, **config)
+    loaded_shape, loaded = load_local_model(tmp_path, "cpu", dtype)
+    assert replace(loaded_shape, name=shape.name, description="") == replace(shape, description="")
+    assert_same_logits(shape, w, loaded_shape, loaded, dtype)
 
 
 def test_safetensors_round_trip_keeps_bf16_bits(tmp_path):
@@ -263,6 +327,21 @@ def test_safetensors_round_trip_keeps_bf16_bits(tmp_path):
     assert torch.equal(back["a"], t["a"]) and torch.equal(back["b"], t["b"]) and back["c"].shape == (0,)
 
 
+def raw_safetensors(path, header: dict, data: bytes) -> None:
+    raw = json.dumps(header).encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data)
+
+
+def test_safetensors_metadata_and_tensors_out_of_order(tmp_path):
+    a, b = torch.arange(4, dtype=torch.float32), torch.arange(3, dtype=torch.float16)
+    data = b.numpy().tobytes() + a.numpy().tobytes()
+    raw_safetensors(tmp_path / "x.safetensors", {"__metadata__": {"format": "pt"},
+                                                 "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [6, 22]},
+                                                 "b": {"dtype": "F16", "shape": [3], "data_offsets": [0, 6]}}, data)
+    back = read_safetensors(tmp_path / "x.safetensors")
+    assert set(back) == {"a", "b"} and torch.equal(back["a"], a.view(2, 2)) and torch.equal(back["b"], b)
+
+
 def test_local_checkpoint_errors(tmp_path):
     from hashbench.errors import InputError
 
@@ -271,6 +350,105 @@ def test_local_checkpoint_errors(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(InputError, match="not a Llama-architecture"):
         load_local_model(tmp_path, "cpu", torch.float32)
+
+
+def _break(case: str, path) -> str:
+    """Make `path` a broken or unsupported checkpoint of SMALL; return what its one error line must say."""
+    w = random_weights(SMALL, "cpu", torch.float32, seed=1)
+    tensors = hf_tensors(SMALL, w, False)
+    config: dict = {}
+    q = "model.layers.0.self_attn.q_proj.weight"
+    if case == "empty-file":
+        write_hf_dir(path, SMALL, w, False)
+        (path / "model-00001-of-00002.safetensors").write_bytes(b"")
+        return "0 bytes, not a safetensors file"
+    if case == "header-length":
+        write_hf_dir(path, SMALL, w, False)
+        (path / "model-00001-of-00002.safetensors").write_bytes((1 << 40).to_bytes(8, "little") + b"{}")
+        return "header length 1099511627776 is beyond the file"
+    if case in ("truncated", "not-json", "overlap", "beyond"):
+        write_hf_dir(path, SMALL, w, False)
+        shard = path / "model-00001-of-00002.safetensors"
+        if case == "truncated":
+            shard.write_bytes(shard.read_bytes()[:-100])
+            return "(truncated?)"
+        if case == "not-json":
+            shard.write_bytes((4).to_bytes(8, "little") + b"{ab}")
+            return "the header is not JSON"
+        spans = {"overlap": ([0, 16], [8, 24]), "beyond": ([0, 16], [16, 32])}[case]
+        raw_safetensors(shard, {n: {"dtype": "F32", "shape": [4], "data_offsets": s}
+                                for n, s in zip("xy", spans, strict=True)}, bytes(24))
+        return "overlap in the file" if case == "overlap" else "lie beyond the file's 24 bytes"
+    if case == "fp8":
+        write_hf_dir(path, SMALL, w, False, tensors={n: t for n, t in tensors.items() if n != q})
+        raw_safetensors(path / "model-fp8.safetensors",
+                        {q: {"dtype": "F8_E4M3", "shape": [64, 64], "data_offsets": [0, 4096]}}, bytes(4096))
+        return f"tensor {q} is F8_E4M3: quantized checkpoints are not supported"
+    if case == "int8":
+        tensors[q] = torch.zeros(64, 64, dtype=torch.uint8)
+        expected = f"tensor {q} is U8: quantized"
+    elif case == "quantization_config":
+        config = {"quantization_config": {"quant_method": "bitsandbytes"}}
+        expected = "a quantized checkpoint (bitsandbytes) is not supported"
+    elif case == "wrong-shape":
+        tensors[q] = torch.zeros(64, 32)
+        expected = f"{q} has shape [64, 32], config.json implies [64, 64]"
+    elif case == "missing":
+        del tensors[q]
+        expected = f"weight {q} missing"
+    elif case == "bias-in-files":
+        tensors["model.layers.0.self_attn.q_proj.bias"] = torch.zeros(64)
+        expected = "q_proj.bias is not part of the Llama decoder"
+    elif case == "attention_bias":
+        config = {"attention_bias": True}
+        expected = "attention_bias is true"
+    elif case == "qwen2":
+        config = {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}
+        expected = "model_type 'qwen2' is not a Llama-architecture checkpoint"
+    elif case == "classifier":
+        config = {"architectures": ["LlamaForSequenceClassification"]}
+        expected = "is not a causal language model"
+    elif case == "sliding-window":
+        config = {"model_type": "mistral", "sliding_window": 4096}
+        expected = "sliding_window 4096 attention is not supported"
+    elif case == "rope-yarn":
+        config = {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
+        expected = "rope_scaling type 'yarn' is not supported"
+    elif case == "rope-llama3-incomplete":
+        config = {"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}
+        expected = "llama3 rope_scaling lacks low_freq_factor"
+    elif case == "gelu":
+        config = {"hidden_act": "gelu"}
+        expected = "hidden_act 'gelu' is not supported"
+    elif case == "bad-number":
+        config = {"hidden_size": "64"}
+        expected = "hidden_size must be a positive integer, got '64'"
+    elif case == "kv-heads":
+        config = {"num_key_value_heads": 3}
+        expected = "4 query heads do not group over 3 KV heads"
+    elif case == "index-missing-shard":
+        write_hf_dir(path, SMALL, w, False, index=True)
+        (path / "model-00002-of-00002.safetensors").unlink()
+        return "shard model-00002-of-00002.safetensors"
+    else:
+        raise AssertionError(case)
+    write_hf_dir(path, SMALL, w, False, tensors=tensors, **config)
+    return expected
+
+
+BROKEN = ["empty-file", "header-length", "truncated", "not-json", "overlap", "beyond", "fp8", "int8",
+          "quantization_config", "wrong-shape", "missing", "bias-in-files", "attention_bias", "qwen2", "classifier",
+          "sliding-window", "rope-yarn", "rope-llama3-incomplete", "gelu", "bad-number", "kv-heads",
+          "index-missing-shard"]
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_or_unsupported_checkpoint_is_one_line_before_any_probe(capsys, tmp_path, case):
+    expected = _break(case, tmp_path)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "none",
+                            "--model-dir", str(tmp_path))
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and out == ""  # no probe started first
 
 
 # --- GEMM, bandwidth, rooflines --------------------------------------------------------------------------------------

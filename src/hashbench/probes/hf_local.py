@@ -2,7 +2,10 @@
 downloaded: the directory must already be on disk.
 
 The safetensors format is small enough to read here without the safetensors package: an 8-byte little-endian
-header length, a JSON header {name: {dtype, shape, data_offsets}}, then the raw tensor bytes."""
+header length, a JSON header {name: {dtype, shape, data_offsets}} (and an optional "__metadata__"), then the raw
+tensor bytes, offsets counted from the end of the header. Every entry is checked against the file before a byte of
+it is mapped, and the whole directory (config, names, shapes, dtypes) before any weight is read: a broken or
+unsupported checkpoint is one line, not a traceback after the other probes ran."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import ctypes
 import json
 import mmap
 import struct
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +23,93 @@ from .llama import LayerWeights, LlamaShape, LlamaWeights, RopeScaling
 
 _DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I64": "int64",
            "I32": "int32", "U8": "uint8"}
+_FLOATS = ("F32", "F16", "BF16", "F64")  # weights hashbench computes with; the rest would be quantized checkpoints
+_ITEM_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2,
+               "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+MAX_HEADER = 100_000_000  # the format's own limit on the JSON header
+INDEX = "model.safetensors.index.json"
+# Buffers some conversions saved beside the weights; recomputed from config.json here, as transformers does.
+_IGNORED = (".rotary_emb.inv_freq",)
 
 
-def read_safetensors(path: Path) -> dict[str, Any]:
-    """CPU tensors backed by a private (copy-on-write) memory map of the file."""
-    torch = require_torch()
-    with open(path, "rb") as fh:
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # writable view: torch.frombuffer warns on read-only
-    (size,) = struct.unpack("<Q", mm[:8])
-    header = json.loads(mm[8:8 + size])
-    base = 8 + size
-    tensors = {}
+@dataclass(frozen=True)
+class TensorEntry:
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int  # from the start of the file
+    end: int
+
+
+def read_header(path: Path) -> dict[str, TensorEntry]:
+    """The tensors a safetensors file declares, each checked to lie inside the file and overlap no other."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            file_size = fh.seek(0, 2)
+            fh.seek(0)
+            head = fh.read(8)
+            if len(head) < 8:
+                raise InputError(f"{path}: {len(head)} bytes, not a safetensors file (truncated?)")
+            (size,) = struct.unpack("<Q", head)
+            if size > MAX_HEADER or 8 + size > file_size:
+                raise InputError(f"{path}: header length {size} is beyond the file's {file_size} bytes or the "
+                                 f"format's {MAX_HEADER} (not a safetensors file, or truncated)")
+            raw = fh.read(size)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        header = json.loads(raw)
+    except ValueError:  # UnicodeDecodeError included
+        raise InputError(f"{path}: the header is not JSON (not a safetensors file?)") from None
+    if not isinstance(header, dict):
+        raise InputError(f"{path}: the header is not a JSON object")
+    base, data = 8 + size, file_size - 8 - size
+    entries: dict[str, TensorEntry] = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info["dtype"] not in _DTYPES:
-            raise InputError(f"{path}: tensor {name} has dtype {info['dtype']}, which hashbench does not read")
-        dtype = getattr(torch, _DTYPES[info["dtype"]])
-        begin, end = info["data_offsets"]
+        try:
+            dtype, shape, (begin, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
+        except (TypeError, KeyError, ValueError):
+            raise InputError(f"{path}: tensor {name}: needs dtype, shape and data_offsets [begin, end]") from None
+        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (*shape, begin, end)):
+            raise InputError(f"{path}: tensor {name}: shape and offsets must be non-negative integers")
+        if not begin <= end <= data:
+            raise InputError(f"{path}: tensor {name}: bytes {begin}..{end} lie beyond the file's {data} bytes of "
+                             "tensor data (truncated?)")
         count = 1
-        for dim in info["shape"]:
+        for dim in shape:
             count *= dim
-        if count == 0:
-            tensors[name] = torch.empty(info["shape"], dtype=dtype)
+        if dtype in _ITEM_BYTES and end - begin != count * _ITEM_BYTES[dtype]:
+            raise InputError(f"{path}: tensor {name}: {end - begin} bytes for shape {list(shape)} in {dtype}")
+        entries[name] = TensorEntry(str(dtype), shape, base + begin, base + end)
+    spans = sorted((e.begin, e.end, n) for n, e in entries.items() if e.end > e.begin)
+    for (_, end, first), (begin, _, second) in zip(spans, spans[1:], strict=False):
+        if begin < end:
+            raise InputError(f"{path}: tensors {first} and {second} overlap in the file")
+    return entries
+
+
+def read_safetensors(path: Path, names: list[str] | None = None) -> dict[str, Any]:
+    """CPU tensors (all, or those named) backed by a private (copy-on-write) memory map of the file: nothing is
+    read until a tensor is used, and the pages are the page cache's, not a copy."""
+    torch = require_torch()
+    entries = read_header(path)
+    tensors = {}
+    mm = None
+    for name in entries if names is None else names:
+        e = entries[name]
+        if e.dtype not in _DTYPES:
+            raise InputError(f"{path}: tensor {name} has dtype {e.dtype}, which hashbench does not read")
+        dtype = getattr(torch, _DTYPES[e.dtype])
+        if e.end == e.begin:
+            tensors[name] = torch.empty(e.shape, dtype=dtype)
             continue
-        if end - begin != count * torch.empty((), dtype=dtype).element_size():
-            raise InputError(f"{path}: tensor {name}'s byte range does not match its shape")
-        flat = torch.frombuffer(mm, dtype=dtype, count=count, offset=base + begin)
-        tensors[name] = flat.reshape(info["shape"])
+        if mm is None:
+            with open(path, "rb") as fh:  # writable view: torch.frombuffer warns on a read-only one
+                mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        count = (e.end - e.begin) // torch.empty((), dtype=dtype).element_size()
+        tensors[name] = torch.frombuffer(mm, dtype=dtype, count=count, offset=e.begin).reshape(e.shape)
     return tensors
 
 
@@ -69,29 +131,84 @@ def write_safetensors(path: Path, tensors: dict[str, Any]) -> None:
         fh.writelines(chunks)
 
 
-def shape_from_config(config: dict, name: str) -> LlamaShape:
-    if config.get("model_type") != "llama":
-        raise InputError(f"{name}: model_type {config.get('model_type')!r} is not a Llama-architecture checkpoint")
-    scaling = config.get("rope_scaling") or None
+def _positive(config: dict, key: str, where: str, default: Any = None) -> int:
+    """config[key], a positive integer; `where` names the file or object in the message."""
+    value = config.get(key)
+    if value is None:
+        if default is None:
+            raise InputError(f"{where} lacks {key}")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{where} {key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _number(config: dict, key: str, where: str, default: float) -> float:
+    value = config.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise InputError(f"{where} {key} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def shape_from_config(config: Any, name: str) -> LlamaShape:
+    if not isinstance(config, dict):
+        raise InputError(f"{name}: config.json is not a JSON object")
+    kind = config.get("model_type")
+    if kind not in ("llama", "mistral"):
+        raise InputError(f"{name}: model_type {kind!r} is not a Llama-architecture checkpoint (llama, mistral)")
+    archs = config.get("architectures") or []
+    if not isinstance(archs, list) or (archs and not any(str(a).endswith("ForCausalLM") for a in archs)):
+        raise InputError(f"{name}: architectures {archs!r} is not a causal language model (no ...ForCausalLM)")
+    if kind == "mistral" and config.get("sliding_window") is not None:
+        # Attention limited to a window changes what a long context costs: not the full attention hashbench runs.
+        raise InputError(f"{name}: sliding_window {config['sliding_window']!r} attention is not supported "
+                         "(only full attention, sliding_window null)")
+    if config.get("quantization_config"):
+        method = config["quantization_config"]
+        method = method.get("quant_method", "?") if isinstance(method, dict) else method
+        raise InputError(f"{name}: a quantized checkpoint ({method}) is not supported (BF16, F16 or F32 weights)")
+    for key in ("attention_bias", "mlp_bias"):
+        if config.get(key):
+            raise InputError(f"{name}: {key} is true; hashbench's Llama has no biases and will not drop them")
+    if config.get("hidden_act", "silu") != "silu":
+        raise InputError(f"{name}: hidden_act {config['hidden_act']!r} is not supported (only silu)")
+    # transformers v5 writes rope_parameters {rope_type, rope_theta, ...}; earlier, rope_theta and rope_scaling.
+    scaling = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    if not isinstance(scaling, dict):
+        raise InputError(f"{name}: config.json rope_scaling must be an object or null, got {scaling!r}")
     rope = None
-    if scaling:
-        kind = scaling.get("rope_type", scaling.get("type"))
-        if kind == "llama3":
-            rope = RopeScaling(float(scaling["factor"]), float(scaling["low_freq_factor"]),
-                               float(scaling["high_freq_factor"]), int(scaling["original_max_position_embeddings"]))
-        elif kind != "default":
-            raise InputError(f"{name}: rope_scaling type {kind!r} is not supported (only llama3)")
+    rope_kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if rope_kind == "llama3":
+        keys = ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
+        missing = [k for k in keys if scaling.get(k) is None]
+        if missing:
+            raise InputError(f"{name}: llama3 rope_scaling lacks {', '.join(missing)}")
+        where = f"{name}: rope_scaling"
+        rope = RopeScaling(*(_number(scaling, k, where, 0.0) for k in keys[:3]), _positive(scaling, keys[3], where))
+        if rope.high_freq_factor <= rope.low_freq_factor:
+            raise InputError(f"{name}: rope_scaling high_freq_factor must exceed low_freq_factor")
+    elif rope_kind != "default":
+        raise InputError(f"{name}: rope_scaling type {rope_kind!r} is not supported (only llama3)")
+    where = f"{name}: config.json"
+    theta = _number(config, "rope_theta", where, _number(scaling, "rope_theta", f"{name}: rope_parameters", 10000.0))
+    heads = _positive(config, "num_attention_heads", where)
+    hidden = _positive(config, "hidden_size", where)
+    head_dim = _positive(config, "head_dim", where, 0 if hidden % heads == 0 else -1)
+    if head_dim < 0:
+        raise InputError(f"{name}: hidden_size {hidden} is not a multiple of {heads} heads and no head_dim is given")
+    tie = config.get("tie_word_embeddings", False)
     try:
-        heads = int(config["num_attention_heads"])
         return LlamaShape(
-            name=name, hidden=int(config["hidden_size"]), intermediate=int(config["intermediate_size"]),
-            layers=int(config["num_hidden_layers"]), heads=heads,
-            kv_heads=int(config.get("num_key_value_heads") or heads), vocab=int(config["vocab_size"]),
-            head_dim=int(config.get("head_dim") or 0), tie_embeddings=bool(config.get("tie_word_embeddings", False)),
-            rope_theta=float(config.get("rope_theta", 10000.0)), rms_eps=float(config.get("rms_norm_eps", 1e-5)),
-            rope_scaling=rope, description=f"local checkpoint {name}")
-    except KeyError as exc:
-        raise InputError(f"{name}: config.json lacks {exc.args[0]}") from None
+            name=name, hidden=hidden, intermediate=_positive(config, "intermediate_size", where),
+            layers=_positive(config, "num_hidden_layers", where), heads=heads,
+            kv_heads=_positive(config, "num_key_value_heads", where, heads),
+            vocab=_positive(config, "vocab_size", where), head_dim=head_dim, tie_embeddings=tie is True,
+            rope_theta=theta, rms_eps=_number(config, "rms_norm_eps", where, 1e-6), rope_scaling=rope,
+            description=f"local checkpoint {name}")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None  # it names the checkpoint
 
 
 def local_shape(directory: Path) -> LlamaShape:
@@ -107,34 +224,112 @@ def local_shape(directory: Path) -> LlamaShape:
     return shape_from_config(config, f"hf:{directory.name}")
 
 
+def expected_weights(shape: LlamaShape) -> dict[str, tuple[int, ...]]:
+    """Every tensor the decoder reads, by its Hugging Face name, with its shape (lm_head only when not tied)."""
+    h, q, kv, inter = shape.hidden, shape.q_dim, shape.kv_dim, shape.intermediate
+    want = {"model.embed_tokens.weight": (shape.vocab, h), "model.norm.weight": (h,)}
+    if not shape.tie_embeddings:
+        want["lm_head.weight"] = (shape.vocab, h)
+    for i in range(shape.layers):
+        p = f"model.layers.{i}."
+        want |= {p + "input_layernorm.weight": (h,), p + "post_attention_layernorm.weight": (h,),
+                 p + "self_attn.q_proj.weight": (q, h), p + "self_attn.k_proj.weight": (kv, h),
+                 p + "self_attn.v_proj.weight": (kv, h), p + "self_attn.o_proj.weight": (h, q),
+                 p + "mlp.gate_proj.weight": (inter, h), p + "mlp.up_proj.weight": (inter, h),
+                 p + "mlp.down_proj.weight": (h, inter)}
+    return want
+
+
+def _weight_files(directory: Path) -> dict[str, tuple[Path, TensorEntry]]:
+    """Each tensor's file and entry: the shards model.safetensors.index.json maps, or else every *.safetensors
+    but consolidated*.safetensors (the same weights in Meta's or Mistral's own naming, beside the HF ones)."""
+    index = directory / INDEX
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(f"{index}: cannot read its weight_map") from None
+        if not isinstance(weight_map, dict):
+            raise InputError(f"{index}: weight_map is not an object")
+        headers: dict[str, dict[str, TensorEntry]] = {}
+        found = {}
+        for name, file in weight_map.items():
+            path = directory / str(file)
+            if file not in headers:
+                if not path.is_file():
+                    raise InputError(f"{index}: shard {file} (holding {name}) is not in the directory")
+                headers[file] = read_header(path)
+            if name not in headers[file]:
+                raise InputError(f"{index}: {name} is not in {file}, where the index puts it")
+            found[name] = (path, headers[file][name])
+        return found
+    files = [f for f in sorted(directory.glob("*.safetensors")) if not f.name.startswith("consolidated")]
+    if not files:
+        raise InputError(f"--model-dir {directory}: no *.safetensors weights")
+    found = {}
+    for f in files:
+        for name, entry in read_header(f).items():
+            if name in found:
+                raise InputError(f"--model-dir {directory}: {name} is in both {found[name][0].name} and {f.name}")
+            found[name] = (f, entry)
+    return found
+
+
+def check_local_model(directory: Path) -> tuple[LlamaShape, dict[str, tuple[Path, TensorEntry]]]:
+    """The shape and every weight's place, from config.json and the safetensors headers alone (no weight read):
+    each tensor the decoder needs is there with its shape in a float dtype, and no other tensor is, so nothing in
+    the checkpoint (a bias, a quantization scale, another head) is silently left out of the computation."""
+    directory = Path(directory)
+    shape = local_shape(directory)
+    found = _weight_files(directory)
+    if "lm_head.weight" not in found and not shape.tie_embeddings:
+        shape = replace(shape, tie_embeddings=True)  # checkpoints that tie the head leave it out, whatever the config
+    want = expected_weights(shape)
+    for name, (path, entry) in found.items():
+        if entry.dtype not in _FLOATS:
+            raise InputError(f"{path}: tensor {name} is {entry.dtype}: quantized checkpoints are not supported "
+                             "(weights must be BF16, F16 or F32)")
+    for name, (path, _) in found.items():
+        if name not in want and not (name == "lm_head.weight" and shape.tie_embeddings) and not name.endswith(_IGNORED):
+            raise InputError(f"{path}: tensor {name} is not part of the Llama decoder hashbench runs (a bias, a "
+                             "quantization scale, another head?); refusing rather than leaving it out")
+    for name, dims in want.items():
+        if name not in found:
+            raise InputError(f"--model-dir {directory}: weight {name} missing")
+        path, entry = found[name]
+        if entry.shape != dims:
+            raise InputError(f"{path}: {name} has shape {list(entry.shape)}, config.json implies {list(dims)}")
+    return shape, found
+
+
 def load_local_model(directory: Path, device: Any, dtype: Any) -> tuple[LlamaShape, LlamaWeights]:
     torch = require_torch()
     directory = Path(directory)
-    shape = local_shape(directory)
-    files = sorted(directory.glob("*.safetensors"))
-    if not files:
-        raise InputError(f"--model-dir {directory}: no *.safetensors weights")
+    shape, found = check_local_model(directory)
+    names = expected_weights(shape)
+    by_file: dict[Path, list[str]] = {}
+    for name in names:
+        by_file.setdefault(found[name][0], []).append(name)
     tensors: dict[str, Any] = {}
-    for f in files:
-        tensors.update(read_safetensors(f))
+    for path, in_file in by_file.items():
+        tensors.update(read_safetensors(path, in_file))  # mapped, not read: each weight is read once, below
 
     def take(name: str) -> Any:
-        if name not in tensors:
-            raise InputError(f"--model-dir {directory}: weight {name} missing")
-        return tensors[name].to(device=device, dtype=dtype, copy=True)
+        return tensors.pop(name).to(device=device, dtype=dtype, copy=True)
+
+    def fused(*parts: str) -> Any:  # concatenated straight from the map: one copy of the weight, not two
+        return torch.cat([tensors.pop(n).to(device=device, dtype=dtype) for n in parts])
 
     layers = []
     for i in range(shape.layers):
         p = f"model.layers.{i}."
         layers.append(LayerWeights(
             attn_norm=take(p + "input_layernorm.weight"),
-            wqkv=torch.cat([take(p + f"self_attn.{x}_proj.weight") for x in "qkv"]),
+            wqkv=fused(*(p + f"self_attn.{x}_proj.weight" for x in "qkv")),
             wo=take(p + "self_attn.o_proj.weight"),
             mlp_norm=take(p + "post_attention_layernorm.weight"),
-            w_gate_up=torch.cat([take(p + "mlp.gate_proj.weight"), take(p + "mlp.up_proj.weight")]),
+            w_gate_up=fused(p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"),
             w_down=take(p + "mlp.down_proj.weight")))
     embed = take("model.embed_tokens.weight")
-    if "lm_head.weight" not in tensors:  # checkpoints that tie the head leave it out, whatever the config says
-        shape = replace(shape, tie_embeddings=True)
     lm_head = embed if shape.tie_embeddings else take("lm_head.weight")
     return shape, LlamaWeights(embed, layers, take("model.norm.weight"), lm_head)

@@ -63,10 +63,10 @@ def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None,
     """Random weights for a preset shape, or a local checkpoint; checks the memory before allocating any of it."""
     dt = torch_dtype(dtype)
     if model_dir is not None:
-        from .hf_local import load_local_model, local_shape
+        from .hf_local import check_local_model, load_local_model
 
-        # config.json alone gives the shape: check it fits before reading any weight.
-        _check_fits(device, local_shape(model_dir), batch, prompt, gen, dtype)
+        # config.json and the headers give the shape (tied or not): check it fits before reading any weight.
+        _check_fits(device, check_local_model(model_dir)[0], batch, prompt, gen, dtype)
         shape, w = load_local_model(model_dir, device.torch_device, dt)
         weights = str(model_dir)
     else:

@@ -79,11 +79,10 @@ class ProbeSettings:
         if self.model_dir is not None:
             if not Path(self.model_dir).is_dir():
                 raise InputError(f"--model-dir {self.model_dir}: not a directory")
-            from .hf_local import local_shape
+            from .hf_local import check_local_model
 
-            local_shape(Path(self.model_dir))  # its config.json now, not after the GEMM and bandwidth probes ran
-            if not any(Path(self.model_dir).glob("*.safetensors")):
-                raise InputError(f"--model-dir {self.model_dir}: no *.safetensors weights")
+            # config.json and every safetensors header now, not after the GEMM and bandwidth probes ran
+            check_local_model(Path(self.model_dir))
 
 
 @dataclass(frozen=True)
