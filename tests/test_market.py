@@ -6,11 +6,12 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 
-from hashbench.economics import hashprice_usd_per_ph_day, subsidy_btc
+from hashbench.economics import ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
 from hashbench.errors import InputError
 from hashbench.market import (
     FIGURES,
@@ -20,6 +21,7 @@ from hashbench.market import (
     packaged_snapshot,
     resolve_base_url,
     save_snapshot,
+    stale_note,
 )
 
 TIP_HASH = "00000000000000000001b3a5c1e9e3b2f0f0a1a2a3a4a5a6a7a8a9aaabacadae"
@@ -276,3 +278,67 @@ def test_fetch_keeps_a_figure_whose_answer_json_will_not_convert(mempool):
     routes = {**MEMPOOL, "/api/v1/prices": '{"USD": ' + "9" * 5000 + "}"}
     result = fetch_snapshot(mempool(routes), packaged_snapshot(), timeout=5, today="2026-03-01")
     assert "did not return JSON" in result.kept["btc_price_usd"]
+
+
+# --- the age of the figures a valuation used --------------------------------------------------------------------------
+
+def _snap(as_of: str) -> Sourced:
+    return Sourced(1.0, f"market snapshot {as_of}", ESTIMATED)
+
+
+def test_stale_note_counts_days_from_the_latest_day_a_date_can_mean():
+    from datetime import date
+    inputs = [("btc_price_usd", _snap("2025-11-18")), ("usd_per_mtok", _snap("2025"))]
+    assert stale_note(inputs, date(2025, 12, 18)) is None  # 30 days: still fresh
+    note = stale_note(inputs, date(2025, 12, 19))
+    assert note.startswith("valued with market figures up to 31 days old: BTC price (2025-11-18);")
+    # A year-only figure is dated its year's last day, a month-only one its month's last day.
+    assert stale_note([("usd_per_mtok", _snap("2025"))], date(2026, 1, 30)) is None
+    assert "up to 31 days old: token price (2025)" in stale_note([("usd_per_mtok", _snap("2025"))], date(2026, 1, 31))
+    assert stale_note([("gpu_hour_usd", _snap("2024-02"))], date(2024, 3, 30)) is None
+    assert "GPU-hour price (2024-02)" in stale_note([("gpu_hour_usd", _snap("2024-02"))], date(2024, 3, 31))
+    # The oldest figure gives the age; each old figure is named once.
+    note = stale_note(inputs + [("difficulty", _snap("2024-11-18"))], date(2026, 1, 31))
+    assert "up to 439 days old: BTC price (2025-11-18), token price (2025), difficulty (2024-11-18)" in note
+
+
+def test_stale_note_ignores_todays_figures_and_slow_ones():
+    from datetime import date
+    today = date(2030, 1, 1)
+    # A flag is today's figure; the power price, subsidy and fees are slow or the user's own.
+    assert stale_note([("btc_price_usd", Sourced(9e4, "flag", "declared")),
+                       ("power_usd_per_kwh", _snap("2025")), ("subsidy_btc", _snap("2025-11-18")),
+                       ("fees_btc_per_block", _snap("2025"))], today) is None
+
+
+def test_yield_and_plan_name_an_old_snapshot_and_not_a_fresh_one(tmp_path):
+    from datetime import date
+
+    from hashbench.market import load_snapshot
+    from hashbench.yields import YieldRequest, compute_yield
+    snapshot = packaged_snapshot()
+    made = date.fromisoformat(snapshot.date)
+    request = YieldRequest(hashrate_hps=1e15, watts=17500)
+    assert not any("days old" in n for n in compute_yield(request, snapshot, today=made).notes)
+    late = compute_yield(request, snapshot, today=date.fromordinal(made.toordinal() + 400)).notes
+    assert [n for n in late if "days old" in n] == [
+        f"valued with market figures up to 400 days old: difficulty ({snapshot.date}), BTC price ({snapshot.date}); "
+        "`hashbench market fetch` refreshes BTC price and difficulty; --market FILE or options give the rest"]
+    # Given as options, the same figures are today's: nothing to say.
+    given = YieldRequest(hashrate_hps=1e15, watts=17500, btc_price_usd=9e4, difficulty=1.5e14)
+    assert not any("days old" in n for n in compute_yield(given, snapshot,
+                                                          today=date.fromordinal(made.toordinal() + 400)).notes)
+
+    # The CLI dates by the clock; the packaged snapshot only gets older, so its age is always named. A fresh file
+    # (dated today, every moving figure overridden) silences it.
+    assert any("days old" in n for n in invoke_json("yield", "--hashrate", "1P", "--watts", "17.5k")["notes"])
+    example = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+    plan = invoke_json("plan", str(example), "--no-grid")
+    assert len(plan["notes"]) == 1 and "days old: BTC price" in plan["notes"][0]
+    today = date.today().isoformat()
+    fresh = tmp_path / "market.json"
+    write_json(fresh, {"kind": "hashbench-market", "date": today,
+                       "figures": {"btc_price_usd": 90000, "difficulty": 1.5e14}})
+    assert load_snapshot(fresh).get("difficulty").as_of == today
+    assert not any("days old" in n for n in invoke_json("yield", "--hashrate", "1P", "--watts", "17.5k",
+                                                        "--market", str(fresh))["notes"])

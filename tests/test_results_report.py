@@ -189,6 +189,19 @@ def test_money_chart_says_what_its_reference_bars_rest_on_and_the_heatmap_keeps_
     assert list(heatmap.y) == ["126 T", "139 T", "152 T", "154 T", "156 T"]
 
 
+def test_money_chart_names_the_age_of_its_market_figures_once():
+    """Every bar is priced with the packaged snapshot's BTC price and difficulty (mining) or token price (AI): the
+    chart says once how old they are, not once per bar, and not at all for a bar with no market figure."""
+    go = pytest.importorskip("plotly.graph_objects")
+    from hashbench.results.report import _money_section
+
+    money = _money_section(go, [make_run()], None)  # the default run has metered hashing: a bar of its own
+    assert any(label.startswith("this machine, mining") for label in money.figure.data[0].x)
+    aged = [n for n in money.notes if "days old" in n]
+    assert len(aged) == 1
+    assert "BTC price" in aged[0] and "difficulty" in aged[0] and "token price" in aged[0]
+
+
 def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():
     """Timings share the trend's axis with rates: a time that doubles is half the speed (50 %), not 200 %, which
     read as a doubled hashrate would."""

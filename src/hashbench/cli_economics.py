@@ -404,7 +404,16 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
          as_json: bool) -> None:
     """Plan sites from a TOML file: mining vs AI $/day and $/MWh, the profit-maximising split of each power cap,
     and a sensitivity grid over BTC price × difficulty × power price."""
-    from .plan import METHOD, PlanMarket, axis_around, default_power_axis, load_sites, plan_site, sensitivity_grid
+    from .plan import (
+        METHOD,
+        PlanMarket,
+        axis_around,
+        default_power_axis,
+        load_sites,
+        market_age_note,
+        plan_site,
+        sensitivity_grid,
+    )
 
     snapshot = load_snapshot(market_file)
     sites = load_sites(site_file, snapshot)
@@ -418,14 +427,17 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
         grid = None if no_grid else sensitivity_grid(site, pm, btc_axis, diff_axis,
                                                      power_axis or default_power_axis(snapshot, site))
         results.append((plan_site(site, pm), grid))
+    age_note = market_age_note(sites, pm)
     if as_json:
-        emit_json({"market": pm.to_json(), "method": METHOD,
+        emit_json({"market": pm.to_json(), "method": METHOD, "notes": [age_note] if age_note else [],
                    "sites": [{**p.to_json(), "sensitivity": g.to_json() if g else None} for p, g in results]})
         return
     out.print(escape(f"{snapshot.label}: BTC {format_usd(pm.btc_price_usd.value)} [{pm.btc_price_usd.kind}, "
                      f"{pm.btc_price_usd.source}], difficulty {format_si(pm.difficulty.value, '')} "
                      f"[{pm.difficulty.kind}, {pm.difficulty.source}], hashprice "
                      f"{format_usd(pm.hashprice_usd_per_ph_day)}/PH/s/day [estimated]"))
+    if age_note:
+        _note_lines(out, [age_note])
     for site_plan, grid in results:
         _print_site(site_plan, grid)
     out.print(f"[dim]method: {escape(METHOD)}[/dim]")

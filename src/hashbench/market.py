@@ -7,13 +7,14 @@ figures it names and keeps the packaged ones for the rest. `fetch_snapshot` read
 
 from __future__ import annotations
 
+import calendar
 import http.client
 import json
 import math
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -140,6 +141,49 @@ class MarketSnapshot:
         return {"kind": SNAPSHOT_KIND, "schema_version": SCHEMA_VERSION, "date": self.date, "origin": self.origin,
                 "description": self.description,
                 "figures": {k: self.figures[k].to_json() for k in FIGURES if k in self.figures}}
+
+
+# --- age of the figures a valuation rests on ------------------------------------------------------------------------
+
+STALE_AFTER_DAYS = 30  # difficulty retargets every ~2 weeks; BTC and GPU prices move daily
+# Inputs that move within weeks, by their key in a valuation's inputs, and the words a note uses for them. Power
+# tariffs, the subsidy and average fees change slowly or are the user's own, so their age is not flagged.
+_MOVING = {"btc_price_usd": "BTC price", "difficulty": "difficulty", "gpu_hour_usd": "GPU-hour price",
+           "usd_per_mtok": "token price"}
+_SNAPSHOT_SOURCE = "market snapshot "
+
+
+def _last_day(as_of: str) -> date:
+    """The latest day a YYYY / YYYY-MM / YYYY-MM-DD date can mean: a year-only figure is given the benefit of the
+    doubt."""
+    parts = [int(p) for p in as_of.split("-")]
+    if len(parts) == 3:
+        return date(*parts)
+    year, month = parts[0], (parts[1] if len(parts) == 2 else 12)
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def stale_note(inputs: Iterable[tuple[str, Sourced]], today: date | None = None) -> str | None:
+    """A note naming the moving market figures a valuation took from a snapshot older than STALE_AFTER_DAYS, or
+    None. `inputs` are (key, input) pairs; only inputs whose source is a market snapshot count (a flag is today's)."""
+    today = today or date.today()
+    old: dict[str, str] = {}
+    oldest = 0
+    for key, s in inputs:
+        if key not in _MOVING or not s.source.startswith(_SNAPSHOT_SOURCE):
+            continue
+        as_of = s.source[len(_SNAPSHOT_SOURCE):]
+        if not _DATE.fullmatch(as_of):
+            continue
+        age = (today - _last_day(as_of)).days
+        if age > STALE_AFTER_DAYS:
+            old.setdefault(_MOVING[key], as_of)
+            oldest = max(oldest, age)
+    if not old:
+        return None
+    which = ", ".join(f"{name} ({as_of})" for name, as_of in old.items())
+    return (f"valued with market figures up to {oldest:,} days old: {which}; `hashbench market fetch` refreshes BTC "
+            "price and difficulty; --market FILE or options give the rest")
 
 
 # --- reading and writing -------------------------------------------------------------------------------------------

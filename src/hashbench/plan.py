@@ -21,6 +21,7 @@ import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from . import catalog
@@ -42,7 +43,7 @@ from .economics import (
 )
 from .errors import InputError
 from .jsonfile import read_text
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of, stale_note
 from .runfile import load_run
 from .yields import choose_decode
 
@@ -392,6 +393,15 @@ def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
             profit_usd_per_day=units * o.unit_profit_usd_per_day + 0.0,
             profit_usd_per_mw_day=o.profit_usd_per_mw_day, reason=reason))
     return Scenario(name=name, cap_mw=cap_w / 1e6, items=tuple(items), search_gap_usd_per_day=gap)
+
+
+def market_age_note(sites: Sequence[Site], market: PlanMarket, today: date | None = None) -> str | None:
+    """One note for the whole plan naming the moving market figures it used that are over a month old."""
+    used = [("btc_price_usd", market.btc_price_usd), ("difficulty", market.difficulty)]
+    for g in (g for site in sites for g in site.gpus):
+        used += [(key, s) for key, s in (("gpu_hour_usd", g.gpu_hour_usd), ("usd_per_mtok", g.usd_per_mtok))
+                 if s is not None]
+    return stale_note(used, today)
 
 
 def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = None) -> SitePlan:

@@ -8,6 +8,7 @@ energy measured for that same rate: a hashrate from a flag never borrows a run's
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import date
 
 from . import catalog
 from .economics import (
@@ -30,7 +31,7 @@ from .economics import (
     time_shared_throughput,
 )
 from .errors import InputError
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of, stale_note
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
@@ -425,8 +426,10 @@ def value_ai(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | N
     return Section(inputs, result, kinds, market.label, tuple(notes))
 
 
-def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None = None) -> YieldReport:
-    """Value every section the request asks for or the run file supports; explain every section left out."""
+def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None = None,
+                  today: date | None = None) -> YieldReport:
+    """Value every section the request asks for or the run file supports; explain every section left out, and
+    name the market figures used that are older than a month (`today` defaults to the date now)."""
     sections: dict[str, Section | None] = {"mining": None, "ai": None}
     notes: list[str] = list(run.notes) if run else []
     why_not: list[str] = []  # each section the run could not value, once, for the error when neither was
@@ -451,4 +454,7 @@ def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurement
             raise InputError(f"nothing to value in {run.path}: {'; '.join(why_not)}")
         raise InputError("nothing to value: give --hashrate/--asic for mining, --tokens-per-second/--gpu-hour-usd/"
                          "--gpu for AI, or --from-run RESULT.json")
+    used = [item for section in sections.values() if section for item in section.inputs.items()]
+    if note := stale_note(used, today):
+        notes.append(note)  # last: after the run's own caveats
     return YieldReport(mining=sections["mining"], ai=sections["ai"], notes=tuple(dict.fromkeys(notes)))

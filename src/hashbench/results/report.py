@@ -143,7 +143,7 @@ def _probe_section(go, runs: list[RunResult]) -> Section:
 
 def _yield_rows(runs: list[RunResult], market_file: Path | None):
     """(label, kind, revenue $/kWh, profit $/kWh, breakeven) for this machine and for catalog references."""
-    from ..market import load_snapshot
+    from ..market import load_snapshot, stale_note
     from ..runfile import parse_run
     from ..yields import YieldRequest, compute_yield
     from .pbjson import to_pytest_benchmark
@@ -158,7 +158,9 @@ def _yield_rows(runs: list[RunResult], market_file: Path | None):
         except InputError as exc:
             notes.append(f"this machine cannot be valued: {exc}")
         else:
-            notes += list(report.notes)
+            # The age of the market figures is said once below, for every bar.
+            own_age = stale_note([i for sec in (report.mining, report.ai) if sec for i in sec.inputs.items()])
+            notes += [n for n in report.notes if n != own_age]
             # The bar says what its power rests on: a run made with --watts declared it, nothing measured it.
             if report.mining:
                 rows.append((f"this machine, mining ({report.mining.inputs['watts'].kind} power)", report.mining))
@@ -171,6 +173,8 @@ def _yield_rows(runs: list[RunResult], market_file: Path | None):
         # What the reference bar rests on (board TDP, every second sold) belongs under the chart, as for this machine.
         notes += [f"{label}: {n.split('; pass --')[0]}" for n in section.notes
                   if not n.startswith("profit counts power only")]  # the chart's own note says that once
+    if age := stale_note([item for _, section in rows for item in section.inputs.items()]):
+        notes.append(age)
     return rows, list(dict.fromkeys(notes)), snapshot
 
 
