@@ -3,6 +3,7 @@ JavaScript, the DOM must hold plotly's SVG, and a screenshot must show the plots
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -200,6 +201,22 @@ def test_money_chart_names_the_age_of_its_market_figures_once():
     aged = [n for n in money.notes if "days old" in n]
     assert len(aged) == 1
     assert "BTC price" in aged[0] and "difficulty" in aged[0] and "token price" in aged[0]
+
+
+def test_money_chart_labels_its_power_price_line_where_the_line_is():
+    """On the log axis plotly's add_hline label sat near $1/kWh while its line was at $0.055: the label must be at
+    log10 of the price, and the axis must show the line and every bar (a CPU earns ~1e-5 $/kWh)."""
+    go = pytest.importorskip("plotly.graph_objects")
+    from hashbench.results.report import _money_section
+
+    fig = _money_section(go, [make_run()], None).figure
+    price = fig.layout.shapes[0].y0
+    label = [a for a in fig.layout.annotations if a.text.startswith("power price")]
+    assert len(label) == 1 and label[0].y == pytest.approx(math.log10(price)) and label[0].yref == "y"
+    low, high = fig.layout.yaxis.range
+    values = [v for v in fig.data[0].y if v > 0] + [price]
+    assert low < math.log10(min(values)) and high > math.log10(max(values))
+    assert min(fig.data[0].y) < 1e-3  # this machine's CPU mining bar is on the chart
 
 
 def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():

@@ -105,7 +105,7 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
                      "wattage), so there is no J/TH to show")
         return Section("Energy per terahash", None, notes)
     fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
-                      yaxis_type="log", xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
+                      yaxis_type="log", yaxis_dtick=1, xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
     notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
     return Section("Energy per terahash", fig, notes)
 
@@ -195,10 +195,17 @@ def _money_section(go, runs: list[RunResult], market_file: Path | None) -> Secti
                                                                   zip(revenue, profit, strict=True)],
                 textposition="outside", marker_color=["#2ca02c" if p > 0 else "#d62728" for p in profit],
                 hovertemplate="%{x}<br>%{text}<extra></extra>")
-    fig.add_hline(y=price, line_dash="dash", annotation_text=f"power price ${price:.3f}/kWh",
-                  annotation_position="bottom left")
+    # The line's label is placed by hand: on a log axis an annotation's y is log10 of the value, and plotly's
+    # add_hline(annotation_text=...) put it a decade and more away from its line.
+    fig.add_hline(y=price, line_dash="dash")
+    fig.add_annotation(x=0, xref="paper", xanchor="left", y=math.log10(price), yref="y", yanchor="bottom",
+                       text=f"power price ${price:.3f}/kWh", showarrow=False)
+    # One label per decade, and room under the line and above the tallest bar for its outside text.
+    low = math.log10(min([price, *(r for r in revenue if r > 0)]))
+    high = math.log10(max([price, *revenue]))
     fig.update_layout(title=f"What a kWh earns: mining vs AI [estimated; {snapshot.label}]",
-                      yaxis_title="revenue, USD per kWh (log)", yaxis_type="log", showlegend=False)
+                      yaxis_title="revenue, USD per kWh (log)", yaxis_type="log", showlegend=False,
+                      yaxis_dtick=1, yaxis_range=[low - 0.5, high + 0.5])
     notes.append("green earns more than the power costs, red less; profit counts power only: no hardware, "
                  "hosting, staff or depreciation")
     return Section("Mining vs AI, per kWh", fig, notes)
