@@ -504,6 +504,75 @@ def test_a_broken_or_unsupported_checkpoint_is_one_line_before_any_probe(capsys,
     assert len(err.strip().splitlines()) == 1 and out == ""  # no probe started first
 
 
+def _probe_checkpoint(capsys, path, *extra: str) -> tuple[dict, str]:
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "none", "--probe",
+                            "llm-decode", "--seconds", "0.01", "--gen-len", "2", "--prompt-len", "4", "--model-dir",
+                            str(path), *extra, "--json")
+    assert code == 0, err
+    [record] = [r for r in json.loads(out) if r["probe"] == "llm-decode"]  # membw ran too: decode's roof
+    return record, err
+
+
+@pytest.mark.parametrize("key", ["torch_dtype", "dtype"])  # transformers 4 and 5 spell it differently
+def test_a_checkpoint_runs_in_its_own_dtype_and_says_why(capsys, tmp_path, monkeypatch, key):
+    """config.json's dtype was ignored: a bf16 checkpoint ran in fp32 on a CPU (the default for random weights),
+    with nothing in the result saying the weights had been converted."""
+    w = random_weights(SMALL, "cpu", torch.bfloat16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.bfloat16, torch_dtype=...)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(config | {key: "bfloat16"}))
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32", "bf16"])  # a CPU with AVX-512 BF16 or AMX
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "bf16" and record["preset"] == f"hf:{tmp_path.name}"
+    assert record["detail"]["dtype_source"] == f"the checkpoint's own (config.json {key} bfloat16)"
+    assert "note:" not in err
+    # where the CPU has no bf16 instructions it still runs bf16 (torch has the kernels), and says what that costs
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "bf16" and "no native bf16 instructions" in record["detail"]["dtype_source"]
+    assert len([line for line in err.splitlines() if line.startswith("note:")]) == 1
+
+
+def test_an_explicit_dtype_converts_the_checkpoint_and_says_so_once(capsys, tmp_path):
+    w = random_weights(SMALL, "cpu", torch.float16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.float16, torch_dtype="float16")
+    record, err = _probe_checkpoint(capsys, tmp_path, "--dtype", "fp32", "--probe", "llm-prefill")
+    assert record["dtype"] == "fp32"
+    assert record["detail"]["dtype_source"] == "--dtype fp32, converted from the checkpoint's fp16 (config.json " \
+                                               "torch_dtype float16)"
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: hf:{tmp_path.name}: converting the checkpoint from fp16 (config.json torch_dtype "
+                     "float16) to fp32 (--dtype)"]  # once, though two LLM probes ran
+    record, err = _probe_checkpoint(capsys, tmp_path, "--dtype", "fp16")
+    assert record["detail"]["dtype_source"] == "--dtype fp16 (config.json torch_dtype float16)" and "note:" not in err
+
+
+def test_a_checkpoint_dtype_torch_cannot_run_here_falls_back_to_fp32_and_says_why(capsys, tmp_path, monkeypatch):
+    """An older torch build lacked half-precision CPU kernels: the run must say it converted, not fail or hide it."""
+    w = random_weights(SMALL, "cpu", torch.float16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.float16, torch_dtype="float16")
+    monkeypatch.setattr(Device, "runs_dtype", lambda self, name: name == "fp32")
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and "has no fp16 kernels on cpu" in record["detail"]["dtype_source"]
+    assert "torch has no fp16 kernels on cpu: running the checkpoint's fp16 weights in fp32" in err
+
+
+def test_torch_here_runs_the_decoder_in_every_probe_dtype_on_cpu():
+    """What the fallback above guards against is not this torch: 2.13's CPU build has bf16 and fp16 kernels."""
+    assert [CPU.runs_dtype(name) for name in ("fp32", "bf16", "fp16")] == [True, True, True]
+
+
+def test_a_checkpoint_naming_no_dtype_runs_in_the_device_default(capsys, tmp_path):
+    w = random_weights(SMALL, "cpu", torch.float32, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, torch_dtype=...)
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and record["detail"]["dtype_source"] == "cpu's default (config.json names no " \
+                                                                              "dtype)"
+    write_hf_dir(tmp_path, SMALL, w, False, torch_dtype="float64")
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and "float64 is not a dtype the probes compute in" in err
+
+
 # --- GEMM, bandwidth, rooflines --------------------------------------------------------------------------------------
 
 

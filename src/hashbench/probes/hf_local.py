@@ -259,6 +259,25 @@ def local_shape(directory: Path) -> LlamaShape:
     return shape_from_config(config, f"hf:{directory.name}")
 
 
+# config.json's dtype names (torch's) -> hashbench's --dtype names
+_CONFIG_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def checkpoint_dtype(directory: Path) -> tuple[str | None, str]:
+    """The dtype the checkpoint was saved for, as a --dtype name (None when it names none hashbench computes in),
+    and how config.json says it: `dtype` (transformers 5) or `torch_dtype` (earlier)."""
+    try:
+        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, "no readable config.json"
+    for key in ("dtype", "torch_dtype"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, str) and value != "auto":
+            name = _CONFIG_DTYPES.get(value.removeprefix("torch."))
+            return name, f"config.json {key} {value}"
+    return None, "config.json names no dtype"
+
+
 def expected_weights(shape: LlamaShape) -> dict[str, tuple[int, ...]]:
     """Every tensor the decoder reads, by its Hugging Face name, with its shape (lm_head only when not tied)."""
     h, q, kv, inter = shape.hidden, shape.q_dim, shape.kv_dim, shape.intermediate
