@@ -22,9 +22,11 @@ from hashbench.probes.hf_local import load_local_model, read_safetensors, write_
 from hashbench.probes.llama import (  # noqa: E402
     PRESETS,
     KVCache,
+    LinearRope,
     LlamaModel,
     LlamaShape,
     RopeScaling,
+    YarnRope,
     inverse_frequencies,
     random_weights,
 )
@@ -128,6 +130,34 @@ def test_llama3_rope_scaling_keeps_high_and_slows_low_frequencies():
     assert scaled[0] == plain[0]  # shortest wavelength: untouched
     assert scaled[-1] == pytest.approx(plain[-1] / 8.0)  # longest: divided by the factor
     assert torch.all(scaled <= plain)
+
+
+def test_linear_rope_at_position_p_is_the_plain_rope_at_p_over_factor():
+    """Position interpolation: a factor-2 model rotates position 2k exactly as the unscaled model rotates k."""
+    plain = LlamaModel(SMALL, random_weights(SMALL, "cpu", torch.float32), "cpu", torch.float64, 16)
+    linear = LlamaModel(replace(SMALL, rope_scaling=LinearRope(2.0)), plain.w, "cpu", torch.float64, 16)
+    torch.testing.assert_close(linear.cos[0::2], plain.cos[:8], rtol=0, atol=0)
+    torch.testing.assert_close(linear.sin[0::2], plain.sin[:8], rtol=0, atol=0)
+    assert not torch.equal(linear.cos[1], plain.cos[1])
+
+
+def test_yarn_rope_by_hand():
+    """head_dim 16, base 10000, original context 64, factor 4, beta_fast 32, beta_slow 1. The dimension pair i turns
+    64 / (2 pi 10000^(i/8)) times over the original context: 10.2 for i=0, 3.22 for i=1, 1.02 for i=2, 0.32 for i=3.
+    The ramp's ends are where that is 32 (i = -0.99, floored and clamped to 0) and 1 (i = 2.016, ceiled to 3), so
+    pairs 0, 1, 2 keep 1, 2/3, 1/3 of their frequency's extrapolated share and the rest is divided by 4:
+    multipliers 1, 2/3 + 1/12 = 0.75, 1/3 + 1/6 = 0.5, then 0.25. cos and sin carry 0.1 ln 4 + 1."""
+    shape = replace(SMALL, hidden=64, heads=4, kv_heads=2, rope_scaling=YarnRope(4.0, 64, 32.0, 1.0, 1.0 + 0.1 *
+                                                                                   math.log(4.0)))
+    plain = inverse_frequencies(replace(shape, rope_scaling=None))
+    multipliers = torch.tensor([1.0, 0.75, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25], dtype=torch.float64)
+    torch.testing.assert_close(inverse_frequencies(shape), plain * multipliers, rtol=1e-15, atol=0)
+    model = LlamaModel(shape, random_weights(shape, "cpu", torch.float32), "cpu", torch.float64, 4)
+    assert model.cos[0].tolist() == [pytest.approx(1.1386294361119890)] * 16  # cos 0 = 1, times the temperature
+    # without truncation the ends stay fractional: 0 (clamped) and 2.016, so pair 1 keeps 1 - 1/2.016
+    loose = inverse_frequencies(replace(shape, rope_scaling=replace(shape.rope_scaling, truncate=False)))
+    high = 16 * math.log(64 / (2 * math.pi)) / (2 * math.log(10000.0))
+    assert loose[1].item() == pytest.approx(plain[1].item() * ((1 - 1 / high) + 1 / high / 4), rel=1e-12)
 
 
 def test_presets_have_the_published_parameter_counts():
@@ -286,7 +316,8 @@ def test_a_tied_checkpoint_whose_config_says_untied_ties_and_one_that_says_tied_
     assert_same_logits(shape, w, loaded_shape, loaded)
 
 
-@pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral"])
+@pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral",
+                                  "linear-rope", "yarn-rope", "yarn-v5-mscale"])
 def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
     """The config.json and file layouts published checkpoints use: an index naming the shards (and Meta's own
     consolidated.safetensors beside them, not read; a saved rotary inv_freq), BF16 weights, no
@@ -303,6 +334,18 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
         shape = replace(SMALL, rope_scaling=RopeScaling(8.0, 1.0, 4.0, 4))
         config = {"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                    "high_freq_factor": 4.0, "original_max_position_embeddings": 4}}
+    elif case == "linear-rope":  # transformers 4's spelling: rope_scaling with "type"
+        shape = replace(SMALL, rope_scaling=LinearRope(4.0))
+        config = {"rope_scaling": {"type": "linear", "factor": 4.0}}
+    elif case == "yarn-rope":  # the original context from max_position_embeddings, the temperature from the factor
+        shape = replace(SMALL, rope_scaling=YarnRope(4.0, 8, 32.0, 1.0, 1 + 0.1 * math.log(4.0)))
+        config = {"max_position_embeddings": 8, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
+    elif case == "yarn-v5-mscale":  # DeepSeek's two temperatures, as a ratio; beta and truncate given
+        ratio = (1 + 0.1 * 0.5 * math.log(8.0)) / (1 + 0.1 * math.log(8.0))
+        shape = replace(SMALL, rope_theta=500.0, rope_scaling=YarnRope(8.0, 4, 16.0, 2.0, ratio, False))
+        config = {"rope_theta": ..., "rope_parameters": {
+            "rope_type": "yarn", "rope_theta": 500.0, "factor": 8.0, "original_max_position_embeddings": 4,
+            "beta_fast": 16, "beta_slow": 2, "mscale": 0.5, "mscale_all_dim": 1.0, "truncate": False}}
     elif case == "v5-rope_parameters":
         shape = replace(SMALL, rope_theta=500.0)
         config = {"rope_theta": ..., "rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}
@@ -411,9 +454,18 @@ def _break(case: str, path) -> str:
     elif case == "sliding-window":
         config = {"model_type": "mistral", "sliding_window": 4096}
         expected = "sliding_window 4096 attention is not supported"
-    elif case == "rope-yarn":
-        config = {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
-        expected = "rope_scaling type 'yarn' is not supported"
+    elif case == "rope-dynamic":
+        config = {"rope_scaling": {"rope_type": "dynamic", "factor": 4.0}}
+        expected = "rope_scaling type 'dynamic' is not supported"
+    elif case == "rope-longrope":
+        config = {"rope_scaling": {"rope_type": "longrope", "factor": 4.0}}
+        expected = "rope_scaling type 'longrope' is not supported"
+    elif case == "rope-yarn-no-factor":
+        config = {"rope_scaling": {"rope_type": "yarn"}}
+        expected = "yarn rope_scaling lacks factor"
+    elif case == "rope-yarn-no-context":
+        config = {"max_position_embeddings": ..., "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
+        expected = "config.json (yarn needs the original context) lacks max_position_embeddings"
     elif case == "rope-llama3-incomplete":
         config = {"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}
         expected = "llama3 rope_scaling lacks low_freq_factor"
@@ -438,7 +490,8 @@ def _break(case: str, path) -> str:
 
 BROKEN = ["empty-file", "header-length", "truncated", "not-json", "overlap", "beyond", "fp8", "int8",
           "quantization_config", "wrong-shape", "missing", "bias-in-files", "attention_bias", "qwen2", "classifier",
-          "sliding-window", "rope-yarn", "rope-llama3-incomplete", "gelu", "bad-number", "kv-heads",
+          "sliding-window", "rope-dynamic", "rope-longrope", "rope-yarn-no-factor", "rope-yarn-no-context",
+          "rope-llama3-incomplete", "gelu", "bad-number", "kv-heads",
           "index-missing-shard"]
 
 
@@ -449,6 +502,75 @@ def test_a_broken_or_unsupported_checkpoint_is_one_line_before_any_probe(capsys,
                             "--model-dir", str(tmp_path))
     assert code == 2 and expected in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and out == ""  # no probe started first
+
+
+def _probe_checkpoint(capsys, path, *extra: str) -> tuple[dict, str]:
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "none", "--probe",
+                            "llm-decode", "--seconds", "0.01", "--gen-len", "2", "--prompt-len", "4", "--model-dir",
+                            str(path), *extra, "--json")
+    assert code == 0, err
+    [record] = [r for r in json.loads(out) if r["probe"] == "llm-decode"]  # membw ran too: decode's roof
+    return record, err
+
+
+@pytest.mark.parametrize("key", ["torch_dtype", "dtype"])  # transformers 4 and 5 spell it differently
+def test_a_checkpoint_runs_in_its_own_dtype_and_says_why(capsys, tmp_path, monkeypatch, key):
+    """config.json's dtype was ignored: a bf16 checkpoint ran in fp32 on a CPU (the default for random weights),
+    with nothing in the result saying the weights had been converted."""
+    w = random_weights(SMALL, "cpu", torch.bfloat16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.bfloat16, torch_dtype=...)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(config | {key: "bfloat16"}))
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32", "bf16"])  # a CPU with AVX-512 BF16 or AMX
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "bf16" and record["preset"] == f"hf:{tmp_path.name}"
+    assert record["detail"]["dtype_source"] == f"the checkpoint's own (config.json {key} bfloat16)"
+    assert "note:" not in err
+    # where the CPU has no bf16 instructions it still runs bf16 (torch has the kernels), and says what that costs
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "bf16" and "no native bf16 instructions" in record["detail"]["dtype_source"]
+    assert len([line for line in err.splitlines() if line.startswith("note:")]) == 1
+
+
+def test_an_explicit_dtype_converts_the_checkpoint_and_says_so_once(capsys, tmp_path):
+    w = random_weights(SMALL, "cpu", torch.float16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.float16, torch_dtype="float16")
+    record, err = _probe_checkpoint(capsys, tmp_path, "--dtype", "fp32", "--probe", "llm-prefill")
+    assert record["dtype"] == "fp32"
+    assert record["detail"]["dtype_source"] == "--dtype fp32, converted from the checkpoint's fp16 (config.json " \
+                                               "torch_dtype float16)"
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: hf:{tmp_path.name}: converting the checkpoint from fp16 (config.json torch_dtype "
+                     "float16) to fp32 (--dtype)"]  # once, though two LLM probes ran
+    record, err = _probe_checkpoint(capsys, tmp_path, "--dtype", "fp16")
+    assert record["detail"]["dtype_source"] == "--dtype fp16 (config.json torch_dtype float16)" and "note:" not in err
+
+
+def test_a_checkpoint_dtype_torch_cannot_run_here_falls_back_to_fp32_and_says_why(capsys, tmp_path, monkeypatch):
+    """An older torch build lacked half-precision CPU kernels: the run must say it converted, not fail or hide it."""
+    w = random_weights(SMALL, "cpu", torch.float16, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, dtype=torch.float16, torch_dtype="float16")
+    monkeypatch.setattr(Device, "runs_dtype", lambda self, name: name == "fp32")
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and "has no fp16 kernels on cpu" in record["detail"]["dtype_source"]
+    assert "torch has no fp16 kernels on cpu: running the checkpoint's fp16 weights in fp32" in err
+
+
+def test_torch_here_runs_the_decoder_in_every_probe_dtype_on_cpu():
+    """What the fallback above guards against is not this torch: 2.13's CPU build has bf16 and fp16 kernels."""
+    assert [CPU.runs_dtype(name) for name in ("fp32", "bf16", "fp16")] == [True, True, True]
+
+
+def test_a_checkpoint_naming_no_dtype_runs_in_the_device_default(capsys, tmp_path):
+    w = random_weights(SMALL, "cpu", torch.float32, seed=3)
+    write_hf_dir(tmp_path, SMALL, w, False, torch_dtype=...)
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and record["detail"]["dtype_source"] == "cpu's default (config.json names no " \
+                                                                              "dtype)"
+    write_hf_dir(tmp_path, SMALL, w, False, torch_dtype="float64")
+    record, err = _probe_checkpoint(capsys, tmp_path)
+    assert record["dtype"] == "fp32" and "float64 is not a dtype the probes compute in" in err
 
 
 # --- GEMM, bandwidth, rooflines --------------------------------------------------------------------------------------

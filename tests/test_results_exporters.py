@@ -14,7 +14,7 @@ from results_helpers import make_run, run_cli
 from hashbench.errors import InputError
 from hashbench.results.exporters import exporter
 from hashbench.results.pbjson import write_result
-from hashbench.results.schema import Measurement
+from hashbench.results.schema import Check, Measurement, measurement_from_bench
 
 
 def _run():
@@ -143,3 +143,74 @@ def test_openmetrics_parameter_labels_never_replace_hashbench_labels_and_units_k
     assert labels["benchmark"] == "steps" and labels["param_benchmark"] == "mine"
     assert labels["param_2nd"] == "2" and labels["param_x"] == "y" and labels["batch"] == "8"
     assert family.unit == "tokens_per_step"
+
+
+def _failed_run(complete: bool = True):
+    """cython gave wrong nonces on real headers in this run; python passed; the probes were never verified."""
+    run = make_run(probes=True, checks=[Check("cython", "avx2", 4, False, ("height 2016",)),
+                                         Check("python", "python", 4, True)])
+    run.complete = complete
+    run.measurements.append(measurement_from_bench({"backend": "python", "impl": "python", "threads": 1,
+                                                    "samples": [4.0e5, 4.1e5, 3.9e5], "hashes": 120_000,
+                                                    "seconds": 0.3}))
+    return run
+
+
+def test_csv_names_a_backend_that_failed_verification_and_an_incomplete_run():
+    """A failed backend's hashrate was a row like any other: nothing in the CSV said its nonces were wrong."""
+    failed, unchecked = _failed_run(), make_run()
+    rows = list(csv.DictReader(io.StringIO(exporter("csv")([failed, unchecked]))))
+    verified = {r["name"]: r["verified"] for r in rows if r["run_id"] == failed.run_id}
+    assert verified == {"sha256d[cython-avx2-x1]": "failed", "sha256d[cython-portable-x1]": "failed",
+                        "sha256d[cython-avx2-x2]": "failed", "sha256d[python-python-x1]": "passed",
+                        "llm-decode[cuda:0-llama-3.1-8b-fp8-b64]": "",  # a probe: no backend to verify
+                        "llm-prefill[cuda:0-llama-3.1-8b-fp8-b64]": "", "gemm[cuda:0-bf16]": ""}
+    assert {r["verified"] for r in rows if r["run_id"] == unchecked.run_id} == {"not checked"}
+    assert {r["complete"] for r in rows} == {"true"}
+    rows = list(csv.DictReader(io.StringIO(exporter("csv")([_failed_run(complete=False)]))))
+    assert {r["complete"] for r in rows} == {"false"}
+
+
+def test_dashboard_formats_leave_out_a_backend_that_failed_verification():
+    """github-action-benchmark and Bencher plotted a wrong kernel's hashrate as the commit's point, and held it
+    against their alert thresholds; neither format has a flag a chart would heed."""
+    run = _failed_run()
+    names = {e["name"] for e in json.loads(exporter("github-action")([run]))}
+    assert names == {"sha256d[python-python-x1]", "llm-decode[cuda:0-llama-3.1-8b-fp8-b64]",
+                     "llm-prefill[cuda:0-llama-3.1-8b-fp8-b64]", "gemm[cuda:0-bf16]"}
+    bmf = json.loads(exporter("bencher")([run]))
+    assert set(bmf) == names and all("value" in metric for b in bmf.values() for metric in b.values())
+    only_failed = make_run(checks=[Check("cython", "avx2", 4, False)])
+    for fmt in ("github-action", "bencher"):
+        with pytest.raises(InputError, match=r"every benchmark of run \w+ is of a backend that failed verification"):
+            exporter(fmt)([only_failed])
+    assert "incomplete run" in json.loads(exporter("github-action")([_failed_run(complete=False)]))[0]["extra"]
+
+
+def test_openmetrics_labels_a_backend_that_failed_verification():
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+    text = exporter("openmetrics")([_failed_run()])
+    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
+    verified = {s.labels["benchmark"]: s.labels["verified"]
+                for s in families["hashbench_hashrate_hashes_per_second"].samples}
+    assert verified == {"sha256d[cython-avx2-x1]": "failed", "sha256d[cython-portable-x1]": "failed",
+                        "sha256d[cython-avx2-x2]": "failed", "sha256d[python-python-x1]": "passed"}
+    assert all("verified" not in s.labels for s in families["hashbench_probe_tokens_per_second"].samples)
+    checks = {(s.labels["backend"], s.value) for s in families["hashbench_verification_passed"].samples}
+    assert checks == {("cython", 0.0), ("python", 1.0)}
+    promtool = shutil.which("promtool")
+    if promtool:
+        done = subprocess.run([promtool, "check", "metrics"], input=text, check=False, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_export_cli_says_what_became_of_a_failed_backend_on_stderr(tmp_path):
+    result = tmp_path / "run.json"
+    write_result(_failed_run(), result)
+    code, out, err = run_cli("export", "github-action", str(result))
+    assert code == 0 and "cython" not in out
+    assert "cython (avx2) failed verification on real block headers (wrong nonces): the cython benchmarks are " \
+           "left out of the export" in err
+    code, out, err = run_cli("export", "csv", str(result))
+    assert code == 0 and "marked failed in the verified column" in err and ",failed\n" in out

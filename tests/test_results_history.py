@@ -292,3 +292,31 @@ def test_run_stores_into_the_history_given_by_env_in_a_subprocess(tmp_path):
     h = open_history(str(db))
     assert len(h.runs()) == 1
     h.close()
+
+
+def test_history_names_a_backend_that_failed_verification_in_the_listing_and_the_trend(tmp_path):
+    """`history --runs` said nothing of verification, and the trend read a run whose backend gave wrong nonces as
+    an ordinary point: its first/last/change could rest on a wrong kernel's speed."""
+    from hashbench.results.pbjson import write_result
+    from hashbench.results.schema import Check
+
+    db = str(tmp_path / "v.sqlite")
+    files = []
+    for i, (center, passed) in enumerate(((2.0e7, True), (2.1e7, True), (9.0e7, False))):
+        path = tmp_path / f"r{i}.json"
+        write_result(make_run([hash_measurement([center] * 10)], started=f"2025-11-2{i}T10:00:00Z",
+                              checks=[Check("cython", "avx2", 4, passed, () if passed else ("height 2016",))]), path)
+        files.append(str(path))
+    code, out, err = run_cli("history", "--db", db, *[a for f in files for a in ("--add", f)])
+    assert code == 0, err
+    # the third run (4.5x faster, wrong nonces) is left out of first/last/change, and named
+    assert "+5.0" in out and "+350" not in out
+    assert "left out of the trend, their backend failed verification" in out and "sha256d[cython-avx2-x1] in run" in out
+    code, out, _ = run_cli("history", "--db", db, "--json")
+    [series] = json.loads(out)
+    assert [p["verify_failed"] for p in series["points"]] == [False, False, True]
+    assert series["change"] == pytest.approx(0.05)
+    code, out, _ = run_cli("history", "--db", db, "--runs", "--json")
+    assert [r["verified"] for r in json.loads(out)] == ["FAILED: cython (avx2)", "yes", "yes"]  # newest first
+    code, out, _ = run_cli("history", "--db", db, "--runs")
+    assert code == 0 and "FAILED" in out and "cython (avx2) failed verification on real block headers" in out

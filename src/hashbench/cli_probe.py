@@ -121,12 +121,14 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
               help="LLM shape (repeatable; default: llama-1b/8b/70b on a GPU, cpu-small on a CPU).")
 @click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=("A local Hugging Face Llama or Mistral directory (config.json + BF16/F16/F32 safetensors, "
-                    "sharded or not) instead of random weights; quantized or biased checkpoints are refused."))
+                    "sharded or not) instead of random weights; RoPE default, linear, llama3 or yarn; quantized or "
+                    "biased checkpoints are refused."))
 @click.option("--batch", type=int, default=None, help="Sequences per batch (default: 32 on a GPU, 1 on a CPU).")
 @click.option("--prompt-len", type=int, default=None, help="Prompt tokens (default: 512 on a GPU, 64 on a CPU).")
 @click.option("--gen-len", type=int, default=None, help="Generated tokens (default: 128 on a GPU, 16 on a CPU).")
 @click.option("--dtype", type=click.Choice(DTYPE_NAMES), default=None,
-              help="Precision (default: gemm in every native one; LLM bf16 on a GPU, fp32 on a CPU).")
+              help="Precision (default: gemm in every native one; LLM bf16 on a GPU, fp32 on a CPU; a --model-dir "
+                   "checkpoint in its config.json dtype, converted with a note when --dtype differs).")
 @click.option("--seconds", type=float, default=None, help="Timed seconds per probe (default: 10 GPU, 1 CPU).")
 @click.option("--quick", is_flag=True, help="Small shapes, short windows: the whole set in seconds on a CPU.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
@@ -164,6 +166,8 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
         elif event == "skip":
             # One line, however long: logs and benchmarks/gpu/summarize.py read it back by its prefix.
             err.print(f"skipped {escape(label)}: {escape(str(payload))}", soft_wrap=True)
+        elif event == "note":  # one line on stderr, --json or not: stdout stays the data
+            err.print(f"note: {escape(str(payload))}", soft_wrap=True)
         elif event == "done":
             finished.append(payload)
 

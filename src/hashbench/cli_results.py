@@ -107,15 +107,23 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
                 emit_json([r.to_json() for r in runs])
                 return
             table = Table(title=f"runs in {escape(display_url(history.url))}", title_justify="left")
-            for name in ("run", "started", "source", "commit", "done", "n", "machine"):
-                table.add_column(name, no_wrap=True)
+            for name in ("run", "started", "source", "commit", "done", "verify", "n", "machine"):
+                table.add_column(name, no_wrap=True, min_width=6 if name == "verify" else None)  # never "FAIL…"
             for r in runs:
                 commit = (r.git_commit or "")[:10] + ("+" if r.git_dirty else "")
                 source = {"hashbench run": "run", "pytest-benchmark": "pytest", "hashbench ab": "ab"}.get(r.source,
                                                                                                         r.source)
                 table.add_row(r.run_id[:8], r.started[:16].replace("T", " "), source, commit,
-                              "yes" if r.complete else "no", str(r.measurements), r.fingerprint[:8])
+                              "yes" if r.complete else "no", "FAILED" if r.verified.startswith("FAILED") else
+                              {"yes": "yes"}.get(r.verified, "–"), str(r.measurements), r.fingerprint[:8])
+            table.caption = "verify: of each backend on real block headers in the run (–: not checked)"
+            table.caption_justify = "left"
             out.print(table)
+            for r in runs:  # the failed backends by name, on lines of their own: a table cell would cut them
+                if r.verified.startswith("FAILED"):
+                    out.print(escape(f"run {r.run_id[:8]}: {r.verified.removeprefix('FAILED: ')} failed verification "
+                                     "on real block headers (wrong nonces): its hashrates time a kernel that gives "
+                                     "wrong answers"))
             for fp, machine in dict.fromkeys((r.fingerprint, r.machine) for r in runs):
                 out.print(f"machine {fp}: {escape(machine)}")
             return
@@ -137,11 +145,20 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         table.add_column("benchmark", overflow="fold", min_width=27)  # never cut: `compare` matches on it
         for name in ("runs", "first", "last", "change", "trend"):
             table.add_column(name, no_wrap=True, justify="left" if name == "trend" else "right")
+        left_out = []
         for s in mine:
-            values = [p.value for p in s.points]
+            values = [p.value for p in s.verified_points]
+            left_out += [f"{s.name} in run {p.run_id[:8]} ({p.started[:16].replace('T', ' ')})"
+                         for p in s.points if p.verify_failed]
+            if not values:
+                table.add_row(escape(s.name), "0", "–", "–", "–", "")
+                continue
             table.add_row(escape(s.name), str(len(values)), fmt_value(values[0], s.unit),
                           fmt_value(values[-1], s.unit), fmt_change(s.change), sparkline(values[-10:]))
         out.print(table)
+        if left_out:
+            out.print(escape(f"left out of the trend, their backend failed verification on real block headers in "
+                             f"that run (wrong nonces): {'; '.join(left_out)}"))
 
 
 # --- compare ---------------------------------------------------------------------------------------------------------
@@ -300,7 +317,7 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
 @db_option
 def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: Path | None, db: str | None) -> None:
     """Write results as github-action-benchmark (customBiggerIsBetter), Bencher BMF, OpenMetrics text or CSV."""
-    from .results.exporters import exporter
+    from .results.exporters import exporter, notes
 
     if results and from_history:  # which history runs would join the files is no rule anyone could guess
         raise InputError("give RESULT files (or @latest, @RUN_ID) or --from-history, not both")
@@ -317,6 +334,8 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     if not runs:
         raise InputError("nothing to export: give result files (or @latest), or --from-history")
     text = exporter(fmt)(runs)
+    for note in notes(runs, fmt):  # stderr: stdout is the format's text, which a consumer parses whole
+        err.print(f"[dim]{escape(note)}[/dim]")
     if output is None:
         click.echo(text, nl=False)
         return

@@ -143,6 +143,23 @@ class Device:
     def default_llm_dtype(self) -> str:
         return ("bf16" if "bf16" in self.native_dtypes() else "fp16") if self.is_cuda else "fp32"
 
+    def runs_dtype(self, name: str) -> bool:
+        """Whether this torch has kernels here for every op the Llama decoder uses in `name` (torch 2.13's CPU build
+        has them for bf16 and fp16, computed through fp32 where the CPU has no such instructions; older builds lacked
+        some, a half-precision GEMM or SDPA on CPU among them)."""
+        torch = require_torch()
+        F = torch.nn.functional
+        dt = torch_dtype(name)
+        try:
+            x = torch.ones(1, 2, 3, 8, device=self.torch_device, dtype=dt)
+            mask = torch.zeros(1, 1, 1, 3, device=self.torch_device, dtype=dt)  # decode's additive mask
+            F.scaled_dot_product_attention(x, x, x, attn_mask=mask)
+            F.scaled_dot_product_attention(x, x, x, is_causal=True)  # prefill's
+            F.silu(F.linear(F.rms_norm(x, (8,), torch.ones(8, device=self.torch_device, dtype=dt), 1e-5), x[0, 0]))
+        except (RuntimeError, NotImplementedError):
+            return False
+        return True
+
 
 def available_devices() -> list[str]:
     """Every device the probes can run on here: the CPU, then each CUDA GPU torch sees. Raises ProbeUnavailable

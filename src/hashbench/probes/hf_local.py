@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InputError
 from .device import require_torch
-from .llama import LayerWeights, LlamaShape, LlamaWeights, RopeScaling
+from .llama import LayerWeights, LinearRope, LlamaShape, LlamaWeights, RopeScaling, YarnRope, yarn_mscale
 
 _DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I64": "int64",
            "I32": "int32", "U8": "uint8"}
@@ -152,6 +152,32 @@ def _number(config: dict, key: str, where: str, default: float) -> float:
     return float(value)
 
 
+def _scaled_rope(kind: str, scaling: dict, config: dict, name: str) -> LinearRope | YarnRope:
+    where = f"{name}: {kind} rope_scaling"
+    if scaling.get("factor") is None:
+        raise InputError(f"{where} lacks factor")
+    factor = _number(scaling, "factor", where, 1.0)
+    if kind == "linear":
+        return LinearRope(factor)
+    original = scaling.get("original_max_position_embeddings")
+    original = _positive(scaling if original is not None else config,
+                         "original_max_position_embeddings" if original is not None else "max_position_embeddings",
+                         where if original is not None else f"{name}: config.json (yarn needs the original context)")
+    attention = scaling.get("attention_factor")
+    if attention is not None:
+        attention = _number(scaling, "attention_factor", where, 1.0)
+    elif scaling.get("mscale") and scaling.get("mscale_all_dim"):  # DeepSeek's form: a ratio of two temperatures
+        attention = yarn_mscale(factor, _number(scaling, "mscale", where, 1.0)) / yarn_mscale(
+            factor, _number(scaling, "mscale_all_dim", where, 1.0))
+    else:  # the explicit factor, even where max_position_embeddings / original implies another (as transformers 5)
+        attention = yarn_mscale(factor)
+    truncate = scaling.get("truncate", True)
+    if not isinstance(truncate, bool):
+        raise InputError(f"{where} truncate must be true or false, got {truncate!r}")
+    return YarnRope(factor, original, _number(scaling, "beta_fast", where, 32.0),
+                    _number(scaling, "beta_slow", where, 1.0), attention, truncate)
+
+
 def shape_from_config(config: Any, name: str) -> LlamaShape:
     if not isinstance(config, dict):
         raise InputError(f"{name}: config.json is not a JSON object")
@@ -189,8 +215,17 @@ def shape_from_config(config: Any, name: str) -> LlamaShape:
         rope = RopeScaling(*(_number(scaling, k, where, 0.0) for k in keys[:3]), _positive(scaling, keys[3], where))
         if rope.high_freq_factor <= rope.low_freq_factor:
             raise InputError(f"{name}: rope_scaling high_freq_factor must exceed low_freq_factor")
+    elif rope_kind in ("linear", "yarn"):
+        rope = _scaled_rope(rope_kind, scaling, config, name)
+    elif rope_kind == "dynamic":
+        # Dynamic NTK rescales the base by each forward pass's own length, so the keys already cached were rotated
+        # at other frequencies than the query: a history-dependent model the fixed rotary tables (and the decode's
+        # CUDA graphs) here do not reproduce.
+        raise InputError(f"{name}: rope_scaling type 'dynamic' is not supported (default, linear, llama3, yarn): "
+                         "its frequencies change with every forward pass's length")
     elif rope_kind != "default":
-        raise InputError(f"{name}: rope_scaling type {rope_kind!r} is not supported (only llama3)")
+        raise InputError(f"{name}: rope_scaling type {rope_kind!r} is not supported (default, linear, llama3, "
+                         "yarn)")
     where = f"{name}: config.json"
     theta = _number(config, "rope_theta", where, _number(scaling, "rope_theta", f"{name}: rope_parameters", 10000.0))
     heads = _positive(config, "num_attention_heads", where)
@@ -222,6 +257,25 @@ def local_shape(directory: Path) -> LlamaShape:
     except (OSError, ValueError) as exc:
         raise InputError(f"{config_path}: cannot read ({exc})") from None
     return shape_from_config(config, f"hf:{directory.name}")
+
+
+# config.json's dtype names (torch's) -> hashbench's --dtype names
+_CONFIG_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def checkpoint_dtype(directory: Path) -> tuple[str | None, str]:
+    """The dtype the checkpoint was saved for, as a --dtype name (None when it names none hashbench computes in),
+    and how config.json says it: `dtype` (transformers 5) or `torch_dtype` (earlier)."""
+    try:
+        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, "no readable config.json"
+    for key in ("dtype", "torch_dtype"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, str) and value != "auto":
+            name = _CONFIG_DTYPES.get(value.removeprefix("torch."))
+            return name, f"config.json {key} {value}"
+    return None, "config.json names no dtype"
 
 
 def expected_weights(shape: LlamaShape) -> dict[str, tuple[int, ...]]:

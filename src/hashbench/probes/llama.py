@@ -26,6 +26,34 @@ class RopeScaling:
 
 
 @dataclass(frozen=True)
+class LinearRope:
+    """Position interpolation (rope_type "linear"): every position divided by `factor`, i.e. every inverse
+    frequency divided by it (Chen et al. 2023, "Extending Context Window ... via Positional Interpolation")."""
+
+    factor: float
+
+
+@dataclass(frozen=True)
+class YarnRope:
+    """YaRN (rope_type "yarn"; Peng et al. 2023): dimensions that turn fewer than `beta_slow` times over the original
+    context are interpolated (divided by `factor`), those turning more than `beta_fast` times are kept, with a linear
+    ramp over the dimension index between the two (the boundaries rounded outwards unless `truncate` is False); cos
+    and sin are multiplied by `attention_factor`, so attention logits by its square (the paper's sqrt(1/t))."""
+
+    factor: float
+    original_max_positions: int
+    beta_fast: float = 32.0
+    beta_slow: float = 1.0
+    attention_factor: float = 1.0
+    truncate: bool = True
+
+
+def yarn_mscale(factor: float, mscale: float = 1.0) -> float:
+    """The paper's sqrt(1/t) = 0.1 ln(s) + 1 for a context stretched s times (1 when not stretched)."""
+    return 1.0 if factor <= 1 else 0.1 * mscale * math.log(factor) + 1.0
+
+
+@dataclass(frozen=True)
 class LlamaShape:
     name: str
     hidden: int
@@ -38,7 +66,7 @@ class LlamaShape:
     tie_embeddings: bool = False
     rope_theta: float = 500000.0
     rms_eps: float = 1e-5
-    rope_scaling: RopeScaling | None = None
+    rope_scaling: RopeScaling | LinearRope | YarnRope | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -156,6 +184,10 @@ def inverse_frequencies(shape: LlamaShape) -> Any:
     s = shape.rope_scaling
     if s is None:
         return inv
+    if isinstance(s, LinearRope):
+        return inv / s.factor
+    if isinstance(s, YarnRope):
+        return _yarn_frequencies(inv, shape.hd, shape.rope_theta, s)
     # Llama 3.1: long wavelengths slowed by `factor`, short ones kept, a smooth blend in between.
     wavelen = 2 * math.pi / inv
     low_wavelen = s.original_max_positions / s.low_freq_factor
@@ -164,6 +196,30 @@ def inverse_frequencies(shape: LlamaShape) -> Any:
     blended = (1 - smooth) * inv / s.factor + smooth * inv
     out = torch.where(wavelen > low_wavelen, inv / s.factor, blended)
     return torch.where(wavelen < high_wavelen, inv, out)
+
+
+def _yarn_frequencies(inv: Any, dim: int, base: float, s: YarnRope) -> Any:
+    torch = require_torch()
+
+    def boundary(rotations: float) -> float:
+        # The dimension index whose wavelength fits `rotations` times into the original context:
+        # original / (2 pi base^(2i/dim)) = rotations, solved for i.
+        return dim * math.log(s.original_max_positions / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+    low, high = boundary(s.beta_fast), boundary(s.beta_slow)
+    if s.truncate:
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if high == low:
+        high += 0.001  # a ramp of no width would divide by zero: make it a step
+    ramp = ((torch.arange(dim // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
+    # ramp 0: a fast dimension, kept (extrapolated); 1: a slow one, interpolated
+    return inv * (1 - ramp) + inv / s.factor * ramp
+
+
+def rope_attention_factor(shape: LlamaShape) -> float:
+    """What cos and sin are multiplied by (YaRN's attention temperature); 1 for every other rope."""
+    return shape.rope_scaling.attention_factor if isinstance(shape.rope_scaling, YarnRope) else 1.0
 
 
 class KVCache:
@@ -208,8 +264,9 @@ class LlamaModel:
         inv = inverse_frequencies(shape)
         freqs = torch.outer(torch.arange(max_len, dtype=torch.float64), inv)
         emb = torch.cat((freqs, freqs), dim=-1)
-        self.cos = emb.cos().to(device=device, dtype=dtype)
-        self.sin = emb.sin().to(device=device, dtype=dtype)
+        scale = rope_attention_factor(shape)
+        self.cos = (emb.cos() * scale).to(device=device, dtype=dtype)
+        self.sin = (emb.sin() * scale).to(device=device, dtype=dtype)
         self.max_len = max_len
         # Key positions for decode_step's mask, made once: an arange inside a captured step would be one more kernel.
         self.positions = torch.arange(max_len, device=device)

@@ -38,6 +38,50 @@ class LoadedModel:
     cache: KVCache
     dtype: str
     weights: str  # "random" or the checkpoint directory
+    dtype_source: str | None = None  # why a checkpoint runs in `dtype` (None for random weights)
+
+
+@dataclass(frozen=True)
+class DtypeChoice:
+    """The dtype a local checkpoint's probes run in, why (kept in the result) and, where the run departs from what
+    the checkpoint was saved in or from what the hardware computes natively, one line to say so."""
+
+    name: str
+    source: str
+    note: str | None = None
+
+
+def checkpoint_run_dtype(device: Device, requested: str | None, directory: Path) -> DtypeChoice:
+    """--dtype when given (converting the checkpoint if it was saved in another); else the checkpoint's own dtype
+    where torch runs it on this device; else the device's default, saying why."""
+    from .hf_local import checkpoint_dtype
+
+    saved, said = checkpoint_dtype(directory)
+    label = f"hf:{Path(directory).name}"
+    if requested is not None:
+        if saved is not None and saved != requested:
+            return DtypeChoice(requested, f"--dtype {requested}, converted from the checkpoint's {saved} ({said})",
+                               f"{label}: converting the checkpoint from {saved} ({said}) to {requested} (--dtype)")
+        return DtypeChoice(requested, f"--dtype {requested} ({said})")
+    default = device.default_llm_dtype()
+    if saved is None:
+        unknown = said.startswith("config.json") and not said.endswith("names no dtype")
+        return DtypeChoice(default, f"{device.name}'s default ({said})",
+                           f"{label}: {said} is not a dtype the probes compute in (fp32, bf16, fp16): running "
+                           f"{default}" if unknown else None)
+    if not device.runs_dtype(saved):
+        fallback = "fp32"
+        return DtypeChoice(fallback, f"converted to {fallback}: torch {require_torch().__version__} has no {saved} "
+                                     f"kernels on {device.name} for the checkpoint's {saved} ({said})",
+                           f"{label}: torch has no {saved} kernels on {device.name}: running the checkpoint's {saved} "
+                           f"weights in {fallback}")
+    if saved not in device.native_dtypes():
+        return DtypeChoice(saved, f"the checkpoint's own ({said}); {device.name} has no native {saved} "
+                                  "instructions, so torch computes it through fp32",
+                           f"{label}: running the checkpoint's {saved} on {device.name}, which has no native {saved} "
+                           "instructions (torch computes it through fp32: slower than fp32 itself); --dtype fp32 "
+                           "converts it")
+    return DtypeChoice(saved, f"the checkpoint's own ({said})")
 
 
 def memory_needed(shape: LlamaShape, batch: int, prompt: int, gen: int, elt: int, is_cuda: bool) -> int:
@@ -59,7 +103,7 @@ def memory_needed(shape: LlamaShape, batch: int, prompt: int, gen: int, elt: int
 
 
 def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None, dtype: str, batch: int,
-               prompt: int, gen: int) -> LoadedModel:
+               prompt: int, gen: int, dtype_source: str | None = None) -> LoadedModel:
     """Random weights for a preset shape, or a local checkpoint; checks the memory before allocating any of it."""
     dt = torch_dtype(dtype)
     if model_dir is not None:
@@ -77,7 +121,7 @@ def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None,
     max_len = prompt + gen
     model = LlamaModel(shape, w, device.torch_device, dt, max_len)
     cache = KVCache(shape, batch, max_len, device.torch_device, dt)
-    return LoadedModel(shape, model, cache, dtype, weights)
+    return LoadedModel(shape, model, cache, dtype, weights, dtype_source if model_dir is not None else None)
 
 
 def _check_fits(device: Device, shape: LlamaShape, batch: int, prompt: int, gen: int, dtype: str) -> None:
@@ -107,7 +151,8 @@ def _cache_flags(loaded: LoadedModel, device: Device, batch: int, length: int) -
 def _common(loaded: LoadedModel) -> dict:
     s = loaded.shape
     return {"params": s.params(), "layers": s.layers, "hidden": s.hidden, "heads": s.heads, "kv_heads": s.kv_heads,
-            "vocab": s.vocab, "weights": loaded.weights}
+            "vocab": s.vocab, "weights": loaded.weights,
+            **({"dtype_source": loaded.dtype_source} if loaded.dtype_source else {})}
 
 
 def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, seconds: float,

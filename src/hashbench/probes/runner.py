@@ -16,7 +16,7 @@ from ..errors import InputError
 from .device import DTYPE_NAMES, Device, require_torch, resolve_device
 from .gemm import gemm_size, run_gemm
 from .llama import PRESETS, LlamaShape
-from .llm import LoadedModel, ProbeSkipped, load_model, run_decode, run_prefill
+from .llm import LoadedModel, ProbeSkipped, checkpoint_run_dtype, load_model, run_decode, run_prefill
 from .membw import buffer_bytes, run_membw
 from .result import ProbeResult
 from .roofline import apply_rooflines
@@ -153,6 +153,12 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     prompt, gen = settings.prompt_len or d.prompt_len, settings.gen_len or d.gen_len
     seconds = settings.seconds or d.seconds
     llm_dtype = settings.dtype or device.default_llm_dtype()
+    dtype_source = None
+    if settings.model_dir and any(p.startswith("llm-") for p in probes):
+        choice = checkpoint_run_dtype(device, settings.dtype, Path(settings.model_dir))
+        llm_dtype, dtype_source = choice.name, choice.source
+        if choice.note:
+            listen("note", f"hf:{Path(settings.model_dir).name}", choice.note)  # once, before any probe runs
     shapes: list[LlamaShape | None] = [None] if settings.model_dir else [PRESETS[p] for p in
                                                                          settings.presets or d.presets]
     llm = [p for p in probes if p.startswith("llm-")]
@@ -190,7 +196,8 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
         _free(device)
     for shape in shapes if llm else []:
         name = shape.name if shape else f"hf:{Path(settings.model_dir).name}"
-        lazy = _LazyModel(partial(load_model, device, shape, settings.model_dir, llm_dtype, batch, prompt, gen))
+        lazy = _LazyModel(partial(load_model, device, shape, settings.model_dir, llm_dtype, batch, prompt, gen,
+                                  dtype_source))
         if "llm-prefill" in llm:
             attempt(f"llm-prefill {name}", "llm-prefill", name,
                     lambda m=lazy: run_prefill(m.get(), device, batch, prompt, seconds, energy))

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import HashbenchError, InputError
-from .schema import RunResult, higher_is_better
+from .schema import Check, RunResult, failed_backends, higher_is_better, verification_summary
 
 ENV_DB = "HASHBENCH_DB"
 DB_LAYOUT = 1  # the table layout below; bump with a migration when it changes
@@ -55,6 +55,7 @@ class RunSummary:
     git_dirty: bool | None
     complete: bool
     measurements: int
+    verified: str = "not checked"  # "yes", "not checked" or "FAILED: cython (avx2)", as the HTML report's runs
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -70,6 +71,7 @@ class Point:
     max: float
     n: int
     joules_per_unit: float | None
+    verify_failed: bool = False  # its backend scanned real block headers to wrong nonces in that run
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -86,12 +88,18 @@ class Series:
     points: list[Point] = field(default_factory=list)
 
     @property
+    def verified_points(self) -> list[Point]:
+        """The points a trend is read from: a run whose backend gave wrong nonces timed a kernel that is wrong."""
+        return [p for p in self.points if not p.verify_failed]
+
+    @property
     def change(self) -> float | None:
         """Last against first, as a fraction, + for better as in `compare`: a rate 10 % higher and a time 10 % shorter
-        are both +10 %."""
-        if len(self.points) < 2 or not self.points[0].value:
+        are both +10 %. Points whose backend failed verification are not among them."""
+        points = self.verified_points
+        if len(points) < 2 or not points[0].value:
             return None
-        ratio = self.points[-1].value / self.points[0].value
+        ratio = points[-1].value / points[0].value
         return ratio - 1 if higher_is_better(self.unit) else 1 - ratio
 
     def to_json(self) -> dict:
@@ -305,7 +313,8 @@ class History:
         sa, r, m = self._sa, self._runs, self._meas
         count = sa.select(sa.func.count()).where(m.c.run_id == r.c.run_id).scalar_subquery()
         q = sa.select(r.c.run_id, r.c.started, r.c.source, r.c.fingerprint, r.c.machine, r.c.git_commit,
-                      r.c.git_dirty, r.c.complete, count).order_by(r.c.started_utc.desc(), r.c.stored_ns.desc())
+                      r.c.git_dirty, r.c.complete, count, r.c.document).order_by(r.c.started_utc.desc(),
+                                                                                 r.c.stored_ns.desc())
         if fingerprint:
             q = q.where(r.c.fingerprint == fingerprint)
         if source:
@@ -313,7 +322,8 @@ class History:
         if limit:
             q = q.limit(limit)
         rows = self._transaction(lambda conn: conn.execute(q).all())
-        return [RunSummary(*row[:7], bool(row[7]), int(row[8])) for row in rows]
+        return [RunSummary(*row[:7], bool(row[7]), int(row[8]), verification_summary(_checks(row[9])))
+                for row in rows]
 
     def load(self, run_id: str) -> RunResult:
         """A stored run by its id or a unique prefix of it."""
@@ -350,8 +360,8 @@ class History:
     def trend(self, backend: str | None = None, fingerprint: str | None = None,
               name: str | None = None) -> list[Series]:
         sa, r, m = self._sa, self._runs, self._meas
-        q = (sa.select(r.c.fingerprint, r.c.machine, m.c.name, m.c.unit, r.c.run_id, r.c.started, r.c.git_commit,
-                       m.c.value, m.c.min, m.c.max, m.c.n, m.c.joules_per_unit)
+        q = (sa.select(r.c.fingerprint, r.c.machine, m.c.name, m.c.unit, m.c.backend, r.c.run_id, r.c.started,
+                       r.c.git_commit, m.c.value, m.c.min, m.c.max, m.c.n, m.c.joules_per_unit)
              .join(m, m.c.run_id == r.c.run_id)
              .order_by(r.c.fingerprint, m.c.name, r.c.started_utc, r.c.stored_ns))
         if backend:
@@ -361,16 +371,30 @@ class History:
         if name:
             q = q.where(m.c.name == name)
         rows = self._transaction(lambda conn: conn.execute(q).all())
+        failed = self._failed_backends({row[5] for row in rows})
         series: dict[tuple[str, str, str], Series] = {}
-        for fp, machine, mname, unit, *point in rows:
+        for fp, machine, mname, unit, backend, *point in rows:
             key = (fp, mname, unit)
             if key not in series:
                 series[key] = Series(fp, machine, mname, unit)
-            series[key].points.append(Point(*point))
+            series[key].points.append(Point(*point, verify_failed=backend in failed[point[0]]))
         return list(series.values())
+
+    def _failed_backends(self, run_ids: set[str]) -> dict[str, set[str]]:
+        """Per run, the backends that failed verification in it, from the stored document's checks (the tables
+        hold no column for them: the document is the run as written)."""
+        r = self._runs
+        q = self._sa.select(r.c.run_id, r.c.document).where(r.c.run_id.in_(run_ids))
+        rows = self._transaction(lambda conn: conn.execute(q).all()) if run_ids else []
+        return {run_id: failed_backends(_checks(doc)) for run_id, doc in rows}
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _checks(document: str) -> list[Check]:
+    data = json.loads(document)
+    return [Check.from_json(c) for c in data.get("checks") or () if isinstance(c, dict)]
 
 
 def _backend_of(params: dict) -> str | None:

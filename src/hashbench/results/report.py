@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import HashbenchError, InputError
 from ..jsonfile import write_atomic
 from .history import Series
-from .schema import HASHRATE, PROBE, RunResult
+from .schema import HASHRATE, PROBE, VERIFY_FAILED, RunResult
 
 # The sensitivity heatmap needs a site. Without --sites this one is planned: a power cap that cannot run every
 # fleet, so mining and AI compete for it, and an older ASIC fleet that drops out as hashprice falls.
@@ -281,7 +281,7 @@ def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> l
                 out[key] = Series(run.fingerprint, run.host.label, m.name, m.unit)
             s = m.summary
             out[key].points.append(Point(run.run_id, run.started, run.host.git_commit, m.value, s.min, s.max,
-                                         len(m.samples), m.joules_per_unit))
+                                         len(m.samples), m.joules_per_unit, run.verified(m) == VERIFY_FAILED))
     for series in out.values():
         series.points.sort(key=lambda p: utc_key(p.started))
     return [s for s in out.values() if len(s.points) > 1]
@@ -319,7 +319,7 @@ def render_html(runs: list[RunResult], sections: list[Section]) -> str:
             parts.append(f"<tr><td>{html.escape(r.started)}</td><td>{html.escape(r.host.label)}</td>"
                          f"<td>{r.fingerprint}</td><td>{html.escape((r.host.git_commit or '')[:12])}"
                          f"{' (dirty)' if r.host.git_dirty else ''}</td><td>{'yes' if r.complete else 'NO'}</td>"
-                         f"<td>{html.escape(_verified(r))}</td><td>{len(r.measurements)}</td></tr>")
+                         f"<td>{html.escape(r.verification)}</td><td>{len(r.measurements)}</td></tr>")
         parts.append("</table>")
     for i, section in enumerate(sections):
         parts.append(f"<h2>{html.escape(section.title)}</h2>")
@@ -339,10 +339,3 @@ def write_report(out: Path, runs: list[RunResult], series: list[Series], *, site
     write_atomic(out, text, "report")  # a Ctrl-C or a full disk leaves the previous report, not half of one
     return sections
 
-
-def _verified(run: RunResult) -> str:
-    """A backend that scanned real headers to wrong nonces: its hashrates in the plots time a wrong kernel."""
-    failed = [f"{c.backend} ({c.impl})" for c in run.checks if not c.passed]
-    if failed:
-        return "FAILED: " + ", ".join(failed)
-    return "yes" if run.checks else "not checked"

@@ -151,6 +151,27 @@ class Check:
                    bool(data.get("passed")), tuple(str(f) for f in data.get("failures") or ()))
 
 
+# What a benchmark's verification was in its run (the `verified` of a CSV row, an OpenMetrics label, ...).
+VERIFY_PASSED, VERIFY_FAILED, NOT_CHECKED = "passed", "failed", "not checked"
+
+
+def failed_backends(checks: Iterable[Check]) -> set[str]:
+    """Backends that scanned real block headers to wrong nonces. The whole backend, not just the implementation
+    verified: the midstate and per-range precomputation its kernels share are where a wrong answer usually comes
+    from (as `yield --from-run` reads a run file)."""
+    return {c.backend for c in checks if not c.passed}
+
+
+def verification_summary(checks: Iterable[Check]) -> str:
+    """A run's verification in a few words: "yes", "not checked", or "FAILED: cython (avx2), ..." naming each
+    backend whose hashrates time a kernel that gives wrong answers."""
+    checks = list(checks)
+    failed = [f"{c.backend} ({c.impl})" for c in checks if not c.passed]
+    if failed:
+        return "FAILED: " + ", ".join(failed)
+    return "yes" if checks else NOT_CHECKED
+
+
 @dataclass(frozen=True)
 class Skipped:
     what: str
@@ -190,6 +211,22 @@ class RunResult:
 
     def measurement(self, name: str) -> Measurement | None:
         return next((m for m in self.measurements if m.name == name), None)
+
+    @property
+    def verification(self) -> str:
+        return verification_summary(self.checks)
+
+    def verified(self, m: Measurement) -> str:
+        """VERIFY_FAILED when `m` times a backend that failed verification in this run, VERIFY_PASSED when that
+        backend passed, NOT_CHECKED when it was not verified, "" when verification does not apply (a probe, a
+        timing of no backend)."""
+        backend = m.params.get("backend")
+        if not backend:
+            return ""
+        mine = [c for c in self.checks if c.backend == backend]
+        if not mine:
+            return NOT_CHECKED
+        return VERIFY_FAILED if backend in failed_backends(mine) else VERIFY_PASSED
 
     def to_json(self) -> dict:
         return {"schema_version": self.schema_version, "kind": RUN_KIND, "run_id": self.run_id,

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...errors import InputError
-from ..schema import RunResult
+from ..schema import VERIFY_FAILED, RunResult, failed_backends
 
 FORMATS = ("github-action", "bencher", "openmetrics", "csv")
+# How each format carries a benchmark whose backend failed verification in its run (wrong nonces): a dashboard that
+# cannot label a point leaves it out, so no chart or alert threshold takes a wrong kernel's speed for a real one.
+FAILED_VERIFY = {"github-action": "left out of the export", "bencher": "left out of the export",
+                 "openmetrics": 'labelled verified="failed"', "csv": "marked failed in the verified column"}
 
 
 def exporter(fmt: str) -> Callable[[list[RunResult]], str]:
@@ -29,3 +33,23 @@ def single(runs: list[RunResult], fmt: str) -> RunResult:
     if len(runs) != 1:
         raise InputError(f"{fmt} takes one run (got {len(runs)}): give one result file or a history reference")
     return runs[0]
+
+
+def kept(run: RunResult) -> list:
+    """The run's measurements a dashboard format may plot: none whose backend failed verification."""
+    return [m for m in run.measurements if run.verified(m) != VERIFY_FAILED]
+
+
+def notes(runs: list[RunResult], fmt: str) -> list[str]:
+    """What the export of `runs` in `fmt` must say beside the data: a run stopped before it finished, a backend
+    that failed verification and what became of its benchmarks."""
+    out = []
+    for run in runs:
+        name = f"run {run.run_id[:8]} ({run.started})"
+        if not run.complete:
+            out.append(f"{name} is an incomplete run (stopped before it finished): benchmarks it never reached are "
+                       "missing")
+        if failed := failed_backends(run.checks):
+            out.append(f"{name}: {run.verification.removeprefix('FAILED: ')} failed verification on real block "
+                       f"headers (wrong nonces): the {', '.join(sorted(failed))} benchmarks are {FAILED_VERIFY[fmt]}")
+    return out

@@ -2,14 +2,17 @@
 
 Measures are named by unit (custom measure slugs in Bencher): hashrate, tokens-per-second, ... Timings use
 Bencher's built-in `latency` measure, which is in nanoseconds. Energy per unit (J/hash, J/token) is a second
-measure on the same benchmark when it was metered."""
+measure on the same benchmark when it was metered. A benchmark whose backend failed verification in the run is left
+out: BMF has no field to flag a metric, and Bencher would store it and hold it against its thresholds like any
+other; the CLI says so on stderr."""
 
 from __future__ import annotations
 
 import json
 
+from ...errors import InputError
 from ..schema import Measurement, RunResult
-from . import single
+from . import kept, single
 
 MEASURES = {"H/s": "hashrate", "tokens/s": "tokens-per-second", "FLOP/s": "flops", "B/s": "bytes-per-second"}
 
@@ -31,4 +34,8 @@ def metrics(m: Measurement) -> dict:
 
 def export(runs: list[RunResult]) -> str:
     run = single(runs, "bencher")
-    return json.dumps({m.name: metrics(m) for m in run.measurements}, indent=2) + "\n"
+    measurements = kept(run)
+    if not measurements and run.measurements:
+        raise InputError(f"nothing to export: every benchmark of run {run.run_id[:8]} is of a backend that failed "
+                         f"verification ({run.verification})")
+    return json.dumps({m.name: metrics(m) for m in measurements}, indent=2) + "\n"

@@ -1,4 +1,8 @@
-"""CSV: one row per measurement per run, every run given (a whole history, if asked), for spreadsheets."""
+"""CSV: one row per measurement per run, every run given (a whole history, if asked), for spreadsheets.
+
+`verified` says whether the row's backend passed verification on real block headers in its run (passed, failed,
+not checked; empty for a probe), so a hashrate of a kernel that gave wrong nonces never reads as an ordinary
+figure; `complete` is false for a run that was stopped before it finished."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from ..schema import RunResult
 
 COLUMNS = ("run_id", "started", "source", "fingerprint", "machine", "git_commit", "name", "kind", "unit", "value",
            "min", "max", "mean", "stddev", "n", "provenance", "energy_j", "energy_source", "joules_per_unit",
-           "params")
+           "params", "complete", "verified")
 
 
 def rows(runs: list[RunResult]):
@@ -24,7 +28,8 @@ def rows(runs: list[RunResult]):
                    "energy_j": "" if not m.energy or m.energy.joules is None else repr(m.energy.joules),
                    "energy_source": m.energy_source,
                    "joules_per_unit": "" if m.joules_per_unit is None else repr(m.joules_per_unit),
-                   "params": json.dumps(m.params, sort_keys=True)}
+                   "params": json.dumps(m.params, sort_keys=True), "complete": str(run.complete).lower(),
+                   "verified": run.verified(m)}
 
 
 def export(runs: list[RunResult]) -> str:

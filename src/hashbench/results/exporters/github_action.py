@@ -1,19 +1,26 @@
 """github-action-benchmark's `customBiggerIsBetter` input: [{"name", "unit", "value", "range", "extra"}].
 
 Only speeds go here (bigger is better); the action keeps its own history per commit and alerts on its own
-threshold, so the spread and the provenance ride along in `range` and `extra` for whoever reads the chart."""
+threshold, so the spread and the provenance ride along in `range` and `extra` for whoever reads the chart. A
+benchmark whose backend failed verification in the run is left out (the format has no flag a chart or an alert
+would heed, and a wrong kernel's speed plotted as a point would move both); the CLI says so on stderr."""
 
 from __future__ import annotations
 
 import json
 
+from ...errors import InputError
 from ..schema import RunResult
-from . import single
+from . import kept, single
 
 
 def entries(run: RunResult) -> list[dict]:
     out = []
-    for m in run.measurements:
+    measurements = kept(run)
+    if not measurements and run.measurements:
+        raise InputError(f"nothing to export: every benchmark of run {run.run_id[:8]} is of a backend that failed "
+                         f"verification ({run.verification})")
+    for m in measurements:
         if not m.higher_is_better:
             continue
         s = m.summary
@@ -23,6 +30,8 @@ def entries(run: RunResult) -> list[dict]:
             extra.append(f"{m.joules_per_unit:.6g} J per {m.energy_per}")
         if run.host.git_commit:
             extra.append(f"commit {run.host.git_commit[:12]}")
+        if not run.complete:
+            extra.append("incomplete run (stopped before it finished)")
         out.append({"name": m.name, "unit": m.unit, "value": m.value, "range": f"± {(s.max - s.min) / 2:.6g}",
                     "extra": "\n".join(extra)})
     return out

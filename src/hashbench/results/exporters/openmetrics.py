@@ -3,8 +3,11 @@
 Every speed is a gauge family named by its unit (`hashbench_hashrate_hashes_per_second`, ...), one sample per
 benchmark and statistic (median, min, max), labelled with the benchmark, its parameters and the machine
 fingerprint. Energy and energy per operation follow with their source as a label; `hashbench_run_info` carries
-the run's identity. No sample timestamps: OpenMetrics wants seconds and the Prometheus text format milliseconds,
-so the start time is a gauge of its own and the file reads the same in both parsers."""
+the run's identity. A benchmark of a hashing backend carries `verified` (passed, failed, not_checked): one whose
+backend scanned real block headers to wrong nonces is its own series, never the continuation of a verified one, and
+`hashbench_verification_passed` has each check's result. No sample timestamps: OpenMetrics wants seconds and the
+Prometheus text format milliseconds, so the start time is a gauge of its own and the file reads the same in both
+parsers."""
 
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ def _number(v: float) -> str:
 
 
 # Labels hashbench sets itself; a benchmark parameter of the same name must not replace one.
-_OWN_LABELS = frozenset({"benchmark", "provenance", "fingerprint", "statistic", "source", "per"})
+_OWN_LABELS = frozenset({"benchmark", "provenance", "fingerprint", "statistic", "source", "per", "verified"})
 
 
 def _param_label(name: object) -> str:
@@ -62,8 +65,9 @@ def _param_label(name: object) -> str:
 
 
 def _base_labels(run: RunResult, m: Measurement) -> dict:
+    verified = run.verified(m).replace(" ", "_") or None  # None: no label where verification does not apply
     return {"benchmark": m.name, **{_param_label(k): v for k, v in m.params.items()}, "provenance": m.provenance,
-            "fingerprint": run.fingerprint}
+            "fingerprint": run.fingerprint, "verified": verified}
 
 
 def export(runs: list[RunResult]) -> str:
@@ -85,9 +89,15 @@ def export(runs: list[RunResult]) -> str:
             families[("hashbench_energy_per_operation_joules", "joules", "Energy per hash, token, ...")].append(
                 f"hashbench_energy_per_operation_joules{_labels({**labels, 'per': per, 'source': m.energy_source})} "
                 f"{_number(jpu)}")
+    for c in run.checks:
+        labels = {"backend": c.backend, "impl": c.impl, "fingerprint": run.fingerprint}
+        families[("hashbench_verification_passed", "", "1 when the backend scanned real block headers back to their "
+                  "nonces in this run, 0 when it gave wrong nonces")].append(
+            f"hashbench_verification_passed{_labels(labels)} {int(c.passed)}")
     lines = []
     for (name, unit, help_), samples in families.items():
-        lines += [f"# TYPE {name} gauge", f"# UNIT {name} {unit}", f"# HELP {name} {help_}", *samples]
+        lines += [f"# TYPE {name} gauge", *([f"# UNIT {name} {unit}"] if unit else []), f"# HELP {name} {help_}",
+                  *samples]
     info = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": run.host.label,
             "commit": run.host.git_commit or "", "source": run.source, "version": __version__,
             "complete": str(run.complete).lower()}
