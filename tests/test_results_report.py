@@ -219,6 +219,22 @@ def test_money_chart_labels_its_power_price_line_where_the_line_is():
     assert min(fig.data[0].y) < 1e-3  # this machine's CPU mining bar is on the chart
 
 
+def test_trend_keeps_a_failed_verification_off_the_line():
+    """A run whose backend gave wrong nonces drew a line point like any other (history's trend already left it
+    out of its change): it is a red cross, not a point of the line, and the line starts at the first good run."""
+    go = pytest.importorskip("plotly.graph_objects")
+    from hashbench.results.report import _trend_section
+
+    bad = [Check("cython", "avx2", 4, False, ("height 2016",))]
+    runs = [make_run([hash_measurement((h,))], started=f"2025-11-2{i}T10:00:00+00:00", checks=checks)
+            for i, (h, checks) in enumerate([(9e7, bad), (2e7, ()), (1e7, ()), (5e7, bad)])]
+    section = _trend_section(go, series_from_runs(runs))
+    line, crosses = section.figure.data
+    assert list(line.y) == [100.0, 50.0] and line.mode == "lines+markers"
+    assert list(crosses.y) == [450.0, 250.0] and crosses.mode == "markers" and crosses.marker.symbol == "x"
+    assert any("2 point(s) from runs whose backend failed verification" in n for n in section.notes)
+
+
 def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():
     """Timings share the trend's axis with rates: a time that doubles is half the speed (50 %), not 200 %, which
     read as a doubled hashrate would."""

@@ -240,28 +240,49 @@ def _heatmap_section(go, sites_file: Path | None, market_file: Path | None) -> S
     return Section("Sensitivity: BTC price × difficulty", fig, [note])
 
 
+def _speed_pct(s: Series, points, first: float) -> list[float]:
+    rate = s.unit.endswith("/s")
+    return [(p.value / first if rate else first / p.value if p.value else 0.0) * 100 for p in points]
+
+
+def _hover(s: Series, points) -> list[list[str]]:
+    return [[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10]] for p in points]
+
+
 def _trend_section(go, series: list[Series]) -> Section:
     if not series:
         return Section("History", None, ["no trend to plot: it takes two runs or more of one machine (several "
                                          "results, or --from-history)"])
     fig = go.Figure()
+    failed = 0
     for s in series:
-        # Relative to each series' first run, as a speed: hashrates, token rates and timings share one axis, and a
-        # regression points down whatever the unit (a time that doubles is half the speed: 50 %, not 200 %).
-        first = s.points[0].value or 1.0
-        rate = s.unit.endswith("/s")
-        fig.add_scatter(x=[p.started for p in s.points],
-                        y=[(p.value / first if rate else first / p.value if p.value else 0.0) * 100 for p in s.points],
-                        mode="lines+markers", name=f"{s.name} ({s.machine[:30]})",
-                        customdata=[[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10]] for p in s.points],
+        # Relative to each series' first verified run, as a speed: hashrates, token rates and timings share one
+        # axis, and a regression points down whatever the unit (a time that doubles is half the speed: 50 %, not
+        # 200 %). A run whose backend gave wrong nonces is no point of the line: a red cross beside it.
+        good = s.verified_points
+        first = (good or s.points)[0].value or 1.0
+        fig.add_scatter(x=[p.started for p in good], y=_speed_pct(s, good, first), mode="lines+markers",
+                        name=f"{s.name} ({s.machine[:30]})", customdata=_hover(s, good),
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
                                       "<extra>%{fullData.name}</extra>")
+        if bad := [p for p in s.points if p.verify_failed]:
+            failed += len(bad)
+            fig.add_scatter(x=[p.started for p in bad], y=_speed_pct(s, bad, first), mode="markers",
+                            showlegend=False, marker={"symbol": "x", "color": "#d62728", "size": 10},
+                            customdata=_hover(s, bad),
+                            name=f"{s.name}: verification failed",
+                            hovertemplate="%{x}<br>%{customdata[0]}<br>commit %{customdata[1]}<br>"
+                                          "verification FAILED: wrong nonces<extra>%{fullData.name}</extra>")
     fig.update_layout(title="Trend per benchmark and machine: median of each run as a speed, % of its first run "
                             "(higher is better; a timing's inverse)",
                       xaxis_title="run started", yaxis_title="% of first run's speed",
                       legend={"orientation": "h", "yanchor": "top", "y": -0.4},  # below the axis title, not over it
                       height=420 + 20 * math.ceil(len(series) / 2))  # room for the legend's rows, two a row
-    return Section("History", fig, [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"])
+    notes = [f"{len(series)} series over {len({s.fingerprint for s in series})} machine(s)"]
+    if failed:
+        notes.append(f"{failed} point(s) from runs whose backend failed verification (wrong nonces) are red crosses, "
+                     "not part of any line")
+    return Section("History", fig, notes)
 
 
 def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> list[Series]:
