@@ -1,7 +1,19 @@
 /* Run-time choice of the scan path. A path runs only when the CPU has the instructions
- * (CPUID) and the OS saves the registers they use across context switches (XGETBV). */
+ * (CPUID) and the OS saves the registers they use across context switches (XGETBV); on AArch64,
+ * when the kernel reports the instructions (AT_HWCAP, or sysctl on macOS). */
 #include <stddef.h>
 #include "sha256d.h"
+
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define HB_ARM64 1
+#if defined(__linux__) || defined(__ANDROID__) || defined(__FreeBSD__)
+#include <sys/auxv.h> /* getauxval (Linux, Android), elf_aux_info (FreeBSD 12+) */
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+#else
+#define HB_ARM64 0
+#endif
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define HB_X86 1
@@ -50,8 +62,39 @@ unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0) {
     return f;
 }
 
+unsigned hb_arm_features(uint64_t hwcap) {
+    /* The SHA-256 instructions work on the Advanced SIMD registers; both are baseline on every AArch64 Linux
+     * server, but a kernel that hid one (or a CPU model an emulator was told lacks it) must not get the path. */
+    const uint64_t need = HB_ARM_HWCAP_ASIMD | HB_ARM_HWCAP_SHA2;
+    return (hwcap & need) == need ? HB_F_ARMSHA2 : 0;
+}
+
+#if HB_ARM64
+/* The kernel's AT_HWCAP word, or the same bits built from what the OS says in its own way; 0 where unknown. */
+static uint64_t hb_arm_hwcap(void) {
+#if defined(__linux__) || defined(__ANDROID__)
+    return (uint64_t)getauxval(AT_HWCAP);
+#elif defined(__FreeBSD__)
+    unsigned long hwcap = 0;
+    if (elf_aux_info(AT_HWCAP, &hwcap, sizeof hwcap) != 0) return 0;
+    return (uint64_t)hwcap;
+#elif defined(__APPLE__)
+    int has = 0;
+    size_t size = sizeof has;
+    /* macOS 12+ names each feature; every Apple arm64 CPU (A7 on) has SHA-256, so an older macOS without the
+     * name runs the path too. */
+    if (sysctlbyname("hw.optional.arm.FEAT_SHA256", &has, &size, NULL, 0) != 0) has = 1;
+    return has ? (HB_ARM_HWCAP_ASIMD | HB_ARM_HWCAP_SHA2) : HB_ARM_HWCAP_ASIMD;
+#else
+    return 0;
+#endif
+}
+#endif
+
 static unsigned hb_features(void) {
-#if HB_X86
+#if HB_ARM64
+    return hb_arm_features(hb_arm_hwcap());
+#elif HB_X86
     uint32_t r1[4], r7[4];
     hb_cpuid(0, 0, r1);
     const uint32_t max_leaf = r1[0];
@@ -76,12 +119,14 @@ int hb_impl_supported(int impl) {
     case HB_IMPL_AVX2: return (hb_features() & HB_F_AVX2) != 0;
     case HB_IMPL_AVX512: return (hb_features() & HB_F_AVX512) != 0;
     case HB_IMPL_SIMD128: return hb_simd128_available();
+    case HB_IMPL_ARMSHA2: return hb_armsha2_compiled() && (hb_features() & HB_F_ARMSHA2) != 0;
     default: return 0;
     }
 }
 
 int hb_best_impl(void) {
-    static const int order[] = {HB_IMPL_AVX512, HB_IMPL_SHANI, HB_IMPL_AVX2, HB_IMPL_SIMD128};
+    static const int order[] = {HB_IMPL_AVX512, HB_IMPL_SHANI, HB_IMPL_ARMSHA2, HB_IMPL_AVX2,
+                                 HB_IMPL_SIMD128};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (hb_impl_supported(order[i])) return order[i];
     return HB_IMPL_PORTABLE;
@@ -94,6 +139,7 @@ const char *hb_impl_name(int impl) {
     case HB_IMPL_AVX2: return "avx2";
     case HB_IMPL_AVX512: return "avx512";
     case HB_IMPL_SIMD128: return "simd128";
+    case HB_IMPL_ARMSHA2: return "arm-sha2";
     default: return NULL;
     }
 }
@@ -105,6 +151,7 @@ hb_scan_fn hb_impl_fn(int impl) {
     case HB_IMPL_AVX2: return hb_scan_avx2;
     case HB_IMPL_AVX512: return hb_scan_avx512;
     case HB_IMPL_SIMD128: return hb_scan_simd128;
+    case HB_IMPL_ARMSHA2: return hb_scan_armsha2;
     default: return NULL;
     }
 }

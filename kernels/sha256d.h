@@ -28,7 +28,8 @@ enum hb_impl {
     HB_IMPL_AVX2 = 2,
     HB_IMPL_AVX512 = 3,
     HB_IMPL_SIMD128 = 4,
-    HB_IMPL_COUNT = 5
+    HB_IMPL_ARMSHA2 = 5,
+    HB_IMPL_COUNT = 6
 };
 
 typedef struct {
@@ -56,19 +57,29 @@ uint64_t hb_scan_avx512(const hb_job *job, uint32_t start, uint64_t count,
 uint64_t hb_scan_simd128(const hb_job *job, uint32_t start, uint64_t count,
                          uint32_t *found, uint32_t max_found);
 int hb_simd128_available(void);        /* 1 when the compiler had generic vector types */
+uint64_t hb_scan_armsha2(const hb_job *job, uint32_t start, uint64_t count,
+                         uint32_t *found, uint32_t max_found);
+int hb_armsha2_compiled(void);         /* 1 when built for AArch64 by a compiler that can emit the SHA-256 ops */
 
-/* Dispatch (dispatch.c): CPUID + XGETBV. */
+/* Dispatch (dispatch.c): CPUID + XGETBV on x86, the kernel's hardware capabilities on AArch64. */
 enum {
-    HB_F_SHANI = 1, /* SHA + SSSE3 + SSE4.1 */
-    HB_F_AVX2 = 2,  /* AVX + AVX2, YMM state enabled by the OS */
-    HB_F_AVX512 = 4 /* AVX512F, YMM + opmask + ZMM state enabled by the OS */
+    HB_F_SHANI = 1,  /* SHA + SSSE3 + SSE4.1 */
+    HB_F_AVX2 = 2,   /* AVX + AVX2, YMM state enabled by the OS */
+    HB_F_AVX512 = 4, /* AVX512F, YMM + opmask + ZMM state enabled by the OS */
+    HB_F_ARMSHA2 = 8 /* Armv8 Cryptography Extension SHA-256 instructions + Advanced SIMD */
 };
+/* AT_HWCAP bits of Linux and FreeBSD on AArch64 (the same values on both, part of the kernels' ABI). */
+#define HB_ARM_HWCAP_ASIMD (1u << 1)
+#define HB_ARM_HWCAP_SHA2 (1u << 6)
 /* The x86 paths (HB_F_*) a CPU and OS allow, from CPUID leaf 1 ECX, leaf 7 EBX and XCR0 (ignored unless ECX
  * has OSXSAVE): the rule alone, so tests can ask it about CPUs and OS settings the test machine is not. */
 unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0);
+/* The AArch64 paths (HB_F_*) an AT_HWCAP word allows (macOS answers are mapped to these bits): the rule alone. */
+unsigned hb_arm_features(uint64_t hwcap);
 int hb_impl_supported(int impl);       /* 1 when this CPU and OS can run the path */
 int hb_best_impl(void);                /* fastest supported path */
-const char *hb_impl_name(int impl);    /* "portable", "sha-ni", "avx2", "avx512", "simd128"; NULL if out of range */
+const char *hb_impl_name(int impl);    /* "portable", "sha-ni", "avx2", "avx512", "simd128",
+                                          "arm-sha2"; NULL if out of range */
 hb_scan_fn hb_impl_fn(int impl);       /* NULL if out of range */
 
 /* Shared scalar helpers (sha256d_common.c). */

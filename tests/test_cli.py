@@ -191,6 +191,19 @@ def test_bad_input_one_line_exit_2(args, message):
     assert "Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize("impl", ["arm-sha2", "sha-ni"])
+def test_bench_refuses_a_cpu_path_this_machine_lacks_in_one_line(impl):
+    """The SHA-instruction path of the other architecture (x86 or AArch64) is never runnable here."""
+    from hashbench.backends.cython import CythonBackend
+
+    if impl in CythonBackend().impls():
+        pytest.skip(f"this machine runs {impl}")
+    p = hashbench("bench", "--backend", "cython", "--impl", impl, "--seconds", "0.1")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert p.stderr.startswith(f"hashbench: error: backend 'cython' has no implementation '{impl}' on this machine")
+    assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
 def test_bad_environment_impl_is_one_line():
     p = hashbench("scan", "--header", GENESIS, env={"HASHBENCH_CPU_IMPL": "bogus"})
     assert p.returncode == 2 and "HASHBENCH_CPU_IMPL" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
-"""The run-time choice of the C kernel path: the CPUID / XGETBV rule on machines this one is not, and the refusal
-of a path the machine cannot run (it would die of SIGILL, not fail)."""
+"""The run-time choice of the C kernel path: the CPUID / XGETBV rule and the AArch64 AT_HWCAP rule on machines this
+one is not, and the refusal of a path the machine cannot run (it would die of SIGILL, not fail). The Arm paths
+themselves run under emulation in tests/test_arm_kernels.py."""
 
 from __future__ import annotations
 
@@ -47,6 +48,41 @@ def test_a_path_needs_the_cpu_instructions_and_the_os_saved_registers(ecx1, ebx7
     assert _cpu.x86_paths_allowed(ecx1, ebx7, xcr0) == allowed
 
 
+# AArch64 AT_HWCAP bits (Linux and FreeBSD; bit 2 is EVTSTRM, not a CPU feature).
+HWCAP_FP, HWCAP_ASIMD, HWCAP_AES, HWCAP_PMULL = 1 << 0, 1 << 1, 1 << 3, 1 << 4
+HWCAP_SHA1, HWCAP_SHA2, HWCAP_CRC32 = 1 << 5, 1 << 6, 1 << 7
+HWCAP_V8_CRYPTO = HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_SHA2 | HWCAP_CRC32
+
+
+@pytest.mark.parametrize("hwcap, allowed", [
+    (HWCAP_V8_CRYPTO, ["arm-sha2"]),
+    (HWCAP_ASIMD | HWCAP_SHA2, ["arm-sha2"]),
+    (HWCAP_V8_CRYPTO | (1 << 40), ["arm-sha2"]),  # later features in the high bits change nothing
+    # A CPU built without the Cryptography Extension (some Cortex-A53/A55/A72 SoCs): AES gone, SHA2 gone.
+    (HWCAP_FP | HWCAP_ASIMD | HWCAP_CRC32, []),
+    (HWCAP_V8_CRYPTO & ~HWCAP_SHA2, []),
+    (((1 << 64) - 1) & ~HWCAP_SHA2, []),
+    # The instructions live in the Advanced SIMD registers: no ASIMD, no path.
+    (HWCAP_V8_CRYPTO & ~HWCAP_ASIMD, []),
+    (HWCAP_SHA2, []),
+    (0, []),
+])
+def test_the_arm_sha2_path_needs_the_sha2_and_asimd_hwcaps(hwcap, allowed):
+    assert _cpu.arm_paths_allowed(hwcap) == allowed
+
+
+@pytest.mark.skipif(platform.machine() not in ("aarch64", "arm64") or not Path("/proc/cpuinfo").exists(),
+                    reason="Linux on AArch64 lists the kernel's HWCAP features in /proc/cpuinfo")
+def test_arm_dispatch_agrees_with_the_features_linux_reports():
+    features = set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("Features"):
+            features = set(line.partition(":")[2].split())
+            break
+    assert _cpu.supported("arm-sha2") == ({"asimd", "sha2"} <= features)
+    assert _cpu.best() == ("arm-sha2" if _cpu.supported("arm-sha2") else "simd128")
+
+
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or not Path("/proc/cpuinfo").exists(),
                     reason="Linux on x86-64 lists the CPU and OS features in /proc/cpuinfo")
 def test_dispatch_agrees_with_the_features_linux_enabled():
@@ -61,15 +97,27 @@ def test_dispatch_agrees_with_the_features_linux_enabled():
     assert _cpu.supported("avx512") == ("avx512f" in flags)
 
 
-def test_a_path_this_machine_lacks_is_refused_by_name_and_by_environment(monkeypatch):
+@pytest.mark.parametrize("impl", ["avx512", "sha-ni", "arm-sha2"])
+def test_a_path_this_machine_lacks_is_refused_by_name_and_by_environment(monkeypatch, impl):
     """`--impl` and HASHBENCH_CPU_IMPL name a path the CPU lacks: one clear refusal, never a run into SIGILL."""
     supported = _cpu.supported
-    monkeypatch.setattr(_cpu, "supported", lambda name: name != "avx512" and supported(name))
+    monkeypatch.setattr(_cpu, "supported", lambda name: name != impl and supported(name))
     backend = CythonBackend()
     job = ScanJob(Header(bytes(76)), 1)
-    assert "avx512" not in backend.impls()
-    with pytest.raises(InputError, match="no implementation 'avx512' on this machine"):
-        backend.scan(job, 0, 16, impl="avx512")
-    monkeypatch.setenv(ENV_IMPL, "avx512")
-    with pytest.raises(InputError, match=f"^{ENV_IMPL}='avx512' is not a CPU implementation this machine runs"):
+    assert impl in backend.all_impls() and impl not in backend.impls()
+    with pytest.raises(InputError, match=f"no implementation '{impl}' on this machine"):
+        backend.scan(job, 0, 16, impl=impl)
+    monkeypatch.setenv(ENV_IMPL, impl)
+    with pytest.raises(InputError, match=f"^{ENV_IMPL}='{impl}' is not a CPU implementation this machine runs"):
         backend.scan(job, 0, 16)
+
+
+def test_the_sha_instruction_path_of_the_other_architecture_is_never_run():
+    """sha-ni on Arm and arm-sha2 on x86 are stubs: dispatch says no, and the extension refuses to call them."""
+    machine = platform.machine().lower()
+    other = {"x86_64": "arm-sha2", "amd64": "arm-sha2", "aarch64": "sha-ni", "arm64": "sha-ni"}.get(machine)
+    if other is None:
+        pytest.skip(f"no SHA-instruction path for {machine}")
+    assert not _cpu.supported(other) and other not in CythonBackend().impls()
+    with pytest.raises(ValueError, match=f"CPU implementation '{other}' is not supported on this machine"):
+        _cpu.scan(other, [0] * 8, [0] * 3, [0xFFFFFFFF] * 8, 0, 16, 16)

@@ -17,8 +17,9 @@ cdef extern from "sha256d.h" nogil:
     const char *hb_impl_name(int impl)
     hb_scan_fn hb_impl_fn(int impl)
     void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t *out)
-    int HB_F_SHANI, HB_F_AVX2, HB_F_AVX512
+    int HB_F_SHANI, HB_F_AVX2, HB_F_AVX512, HB_F_ARMSHA2
     unsigned hb_x86_features(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0)
+    unsigned hb_arm_features(uint64_t hwcap)
 
 
 def impl_names():
@@ -31,6 +32,11 @@ def x86_paths_allowed(uint32_t ecx1, uint32_t ebx7, uint64_t xcr0):
     cdef unsigned f = hb_x86_features(ecx1, ebx7, xcr0)
     return [name for name, bit in (("sha-ni", HB_F_SHANI), ("avx2", HB_F_AVX2), ("avx512", HB_F_AVX512))
             if f & bit]
+
+
+def arm_paths_allowed(uint64_t hwcap):
+    """The AArch64 extension paths dispatch allows for this AT_HWCAP word (tests of the rule)."""
+    return ["arm-sha2"] if hb_arm_features(hwcap) & HB_F_ARMSHA2 else []
 
 
 def _impl_index(str name):

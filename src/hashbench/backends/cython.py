@@ -1,8 +1,8 @@
 """The C kernels (kernels/*.c) through the Cython extension: portable C, 128-bit generic SIMD (SSE2 / NEON),
-SHA-NI, AVX2, AVX-512.
+SHA-NI, AVX2, AVX-512, and the Armv8 SHA-256 instructions (arm-sha2).
 
-The path is picked at run time from CPUID and the OS's saved vector state (XGETBV); `impl`
-or the HASHBENCH_CPU_IMPL environment variable overrides it."""
+The path is picked at run time from CPUID and the OS's saved vector state (XGETBV) on x86, from the kernel's
+AT_HWCAP (sysctl on macOS) on AArch64; `impl` or the HASHBENCH_CPU_IMPL environment variable overrides it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from .base import Backend, ScanJob
 
 ENV_IMPL = "HASHBENCH_CPU_IMPL"
 # Fastest first: the order the dispatcher prefers.
-PREFERENCE = ("avx512", "sha-ni", "avx2", "simd128", "portable")
+# sha-ni and arm-sha2 never meet on one CPU: each is its architecture's SHA-instruction path.
+PREFERENCE = ("avx512", "sha-ni", "arm-sha2", "avx2", "simd128", "portable")
 
 try:
     from .. import _cpu
