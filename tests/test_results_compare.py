@@ -132,18 +132,47 @@ def test_only_in_one_run_and_exit_code():
     assert report.exit_code == 1 and len(report.regressions) == 1
 
 
-def test_an_incomplete_or_unverified_candidate_is_named_with_what_it_lacks():
-    """A run stopped after its first benchmark compared one row and said "no regression", as a whole run would."""
+def test_an_incomplete_or_unverified_candidate_fails_the_gate_and_says_why():
+    """A run stopped after its first benchmark compared one row and passed the gate, as a whole run would; a
+    candidate whose kernel gives wrong nonces passed it too, if fast enough. Both fail it now (exit 1), with the
+    reason; the same faults in the base only qualify the comparison."""
     base = make_run([rate("a", noisy(1e7, 10, 1)), rate("b", noisy(1e7, 10, 2)), rate("c", noisy(1e7, 10, 5))])
     cand = make_run([rate("a", noisy(1e7, 10, 3))])
-    assert not any("incomplete" in n for n in compare_runs(base, cand).notes)
+    whole = compare_runs(base, cand)
+    assert whole.exit_code == 0 and not whole.failures and not any("incomplete" in n for n in whole.notes)
     cand.complete = False
-    notes = compare_runs(base, cand, cand_label="stopped.json").notes
-    assert "stopped.json is an incomplete run (stopped before it finished): 2 benchmark(s) missing from it, " \
-           "not compared: b, c" in notes
+    stopped = compare_runs(base, cand, cand_label="stopped.json")
+    assert stopped.failures == ("stopped.json is an incomplete run (stopped before it finished): 2 benchmark(s) "
+                                "missing from it, not compared: b, c",)
+    assert stopped.exit_code == 1 and not stopped.regressions
+    assert stopped.to_json()["failures"] == list(stopped.failures)
+    # Stopped after every benchmark the base has: nothing is missing, only said.
+    full = make_run([rate(n, noisy(1e7, 10, i)) for i, n in enumerate("abc")])
+    full.complete = False
+    report = compare_runs(base, full)
+    assert report.exit_code == 0 and any("every benchmark of the other run is in it" in n for n in report.notes)
+    cand.complete = True
     cand.checks = [Check("cython", "avx2", 4, False, ("height 2016: nonce 1 instead of 2",))]
-    notes = compare_runs(base, cand, cand_label="stopped.json").notes
-    assert any(n.startswith("stopped.json: cython (avx2) failed verification") for n in notes)
+    wrong = compare_runs(base, cand, cand_label="wrong.json")
+    assert wrong.exit_code == 1 and len(wrong.failures) == 1
+    assert wrong.failures[0].startswith("wrong.json: cython (avx2) failed verification")
+    # The base's faults do not fail the candidate.
+    swapped = compare_runs(cand, make_run([rate("a", noisy(1e7, 10, 3))]), base_label="wrong.json")
+    assert swapped.exit_code == 0 and any(n.startswith("wrong.json: cython (avx2) failed") for n in swapped.notes)
+
+
+def test_compare_cli_exits_1_on_an_unverified_candidate_and_prints_why(tmp_path):
+    base = make_run([rate("a", noisy(1e7, 10, 1))])
+    cand = make_run([rate("a", noisy(1e7, 10, 3))],
+                    checks=[Check("cython", "avx2", 4, False, ("height 2016: nonce 1 instead of 2",))])
+    paths = []
+    for name, run in (("base.json", base), ("cand.json", cand)):
+        write_result(run, tmp_path / name)
+        paths.append(str(tmp_path / name))
+    code, out, _ = run_cli("compare", *paths)
+    assert code == 1
+    assert "fails the gate: " in out and "failed verification" in out
+    assert "no slowdown, but the gate fails" in out
 
 
 def test_different_machines_are_refused_unless_forced():

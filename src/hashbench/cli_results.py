@@ -191,8 +191,11 @@ def _print_report(report) -> None:
     out.print(_compare_table(report))
     for note in report.notes:
         out.print(f"[dim]{escape(note)}[/dim]")
+    for failure in report.failures:
+        out.print(f"[bold red]fails the gate:[/bold red] {escape(failure)}")
     n = len(report.regressions)
-    out.print(f"[bold red]{n} regression(s)[/bold red]" if n else "no regression")
+    out.print(f"[bold red]{n} regression(s)[/bold red]" if n else
+              "no slowdown, but the gate fails (above)" if report.failures else "no regression")
 
 
 @click.command("compare")
@@ -208,7 +211,8 @@ def _print_report(report) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare_cmd(base: str, cand: str, threshold: str, alpha: float, keep_outliers: bool, force: bool,
                 db: str | None, as_json: bool) -> int:
-    """Compare CAND with BASE per benchmark; exit 1 when any is slower beyond the threshold and significant.
+    """Compare CAND with BASE per benchmark; exit 1 when any is slower beyond the threshold and significant, or
+    when CAND failed verification or stopped before measuring a benchmark BASE has.
 
     BASE and CAND are result files or history references (@latest, @latest~1, @RUN_ID)."""
     from .results.compare import Gate, compare_runs, parse_threshold

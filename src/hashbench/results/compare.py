@@ -92,6 +92,9 @@ class CompareReport:
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = field(default=())
     forced: bool = False
+    # What fails the gate besides a slowdown: the candidate gave wrong nonces, or stopped before measuring benchmarks
+    # the base has (a gate that passed it would pass a run that never measured them).
+    failures: tuple[str, ...] = field(default=())
 
     @property
     def regressions(self) -> list[Row]:
@@ -99,12 +102,13 @@ class CompareReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.regressions else 0
+        return 1 if self.regressions or self.failures else 0
 
     def to_json(self) -> dict:
         return {"base": self.base_label, "candidate": self.cand_label, "fingerprint": self.fingerprint,
                 "threshold": self.gate.threshold, "alpha": self.gate.alpha,
                 "drop_outliers": self.gate.drop_outliers, "forced": self.forced, "regressions": len(self.regressions),
+                "failures": list(self.failures),
                 "rows": [r.to_json() for r in self.rows], "notes": list(self.notes)}
 
 
@@ -186,7 +190,7 @@ def compare_measurements(base: Measurement, cand: Measurement, gate: Gate) -> Ro
 def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, force: bool = False,
                  base_label: str = "base", cand_label: str = "candidate") -> CompareReport:
     gate = gate or Gate()
-    notes = []
+    notes, failures = [], []
     if base.fingerprint != cand.fingerprint:
         diffs = "; ".join(base.host.machine_differences(cand.host)) or "fingerprints differ"
         if not force:
@@ -212,16 +216,20 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
         # Nothing was compared, so "no regression" would be a gate that cannot fail (a broken or empty candidate).
         raise InputError(f"{base_label} and {cand_label} have no benchmark in common: nothing to compare")
     for run, label, only_other in ((base, base_label, ONLY_CAND), (cand, cand_label, ONLY_BASE)):
+        # The candidate's own faults fail the gate; the base's only qualify what it is compared with.
+        said = failures if run is cand else notes
         if not run.complete:  # its missing rows are the run's stop, not a benchmark removed from the code
             missing = [r.name for r in rows if r.verdict == only_other]
-            notes.append(f"{label} is an incomplete run (stopped before it finished): "
-                         + (f"{len(missing)} benchmark(s) missing from it, not compared: {', '.join(missing)}"
-                            if missing else "every benchmark of the other run is in it"))
+            (said if missing else notes).append(
+                f"{label} is an incomplete run (stopped before it finished): "
+                + (f"{len(missing)} benchmark(s) missing from it, not compared: {', '.join(missing)}"
+                   if missing else "every benchmark of the other run is in it"))
         for check in run.checks:
             if not check.passed:
-                notes.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
-                             "(wrong nonces): its rows time a kernel that gives wrong answers")
+                said.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
+                            "(wrong nonces): its rows time a kernel that gives wrong answers")
     if any(r.verdict == TOO_FEW for r in rows):
         notes.append(f"some benchmarks have too few samples for any test to reach p < {gate.alpha}: "
                      "measure longer (more samples) to gate them")
-    return CompareReport(base_label, cand_label, cand.fingerprint, gate, tuple(rows), tuple(notes), force)
+    return CompareReport(base_label, cand_label, cand.fingerprint, gate, tuple(rows), tuple(notes), force,
+                         tuple(failures))
