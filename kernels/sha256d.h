@@ -87,6 +87,10 @@ extern const uint32_t hb_K[64];
 extern const uint32_t hb_IV[8];
 /* One SHA-256 compression of a 16-word big-endian message block into state. */
 void hb_compress(uint32_t state[8], const uint32_t block[16]);
+/* The per-call prefix of the SHA-instruction paths (SHA-NI, Arm): the first hash's state after rounds 0-3 of the
+ * second block with the nonce word W3 = 0 (W3 enters round 3 only through T1, added to A and E, so each nonce
+ * adds its W3 to those two words), and W16 = W0 + sigma0(W1), which does not see the nonce either. */
+void hb_prefix_without_nonce(const hb_job *job, uint32_t state[8], uint32_t *w16);
 /* Full SHA-256d of the job's header with this nonce: final state words H0..H7. */
 void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t out[8]);
 /* 1 when the hash with final state words out[8] is <= job->target. */

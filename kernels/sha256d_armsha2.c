@@ -61,18 +61,6 @@
 /* Every statement a loop over the ways; the loops have a constant trip count and unroll fully. */
 #define EACH for (int j = 0; j < HB_NW; j++)
 
-static inline uint32_t a_ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-static inline uint32_t a_sig0(uint32_t x) { return a_ror(x, 7) ^ a_ror(x, 18) ^ (x >> 3); }
-
-/* One scalar round, with K[t] + W[t] already summed; used only for the per-call prefix. */
-static void a_round(uint32_t s[8], uint32_t kw) {
-    uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-    uint32_t t1 = h + (a_ror(e, 6) ^ a_ror(e, 11) ^ a_ror(e, 25)) + ((e & f) ^ (~e & g)) + kw;
-    uint32_t t2 = (a_ror(a, 2) ^ a_ror(a, 13) ^ a_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    s[7] = g; s[6] = f; s[5] = e; s[4] = d + t1;
-    s[3] = c; s[2] = b; s[1] = a; s[0] = t1 + t2;
-}
-
 static inline uint32x4_t a_vec(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3) {
     const uint32_t v[4] = {w0, w1, w2, w3};
     return vld1q_u32(v);
@@ -98,12 +86,8 @@ typedef struct {
 HB_ARMSHA2_FN static void armsha2_setup(armsha2_consts *C, const hb_job *job) {
     for (int g = 0; g < 16; g++) C->k[g] = vld1q_u32(hb_K + 4 * g);
 
-    uint32_t s[8];
-    for (int i = 0; i < 8; i++) s[i] = job->midstate[i];
-    a_round(s, hb_K[0] + job->tail[0]);
-    a_round(s, hb_K[1] + job->tail[1]);
-    a_round(s, hb_K[2] + job->tail[2]);
-    a_round(s, hb_K[3]); /* W3 = 0 here; the loop adds the real W3 to A and E */
+    uint32_t s[8], w16;
+    hb_prefix_without_nonce(job, s, &w16); /* W3 = 0 here; the loop adds the real W3 to A and E */
     C->h1_abcd = vld1q_u32(s);
     C->h1_efgh = vld1q_u32(s + 4);
     C->h1_w0 = a_vec(job->tail[0], job->tail[1], job->tail[2], 0);
@@ -119,7 +103,6 @@ HB_ARMSHA2_FN static void armsha2_setup(armsha2_consts *C, const hb_job *job) {
     C->h1_c12 = vsha256su0q_u32(m1, zero);
     C->h1_c23 = vsha256su0q_u32(zero, m3);
     /* SU0(W12..15, W16..19) reads only W16 of its second operand. */
-    const uint32_t w16 = job->tail[0] + a_sig0(job->tail[1]);
     C->h1_c34 = vsha256su0q_u32(m3, a_vec(w16, 0, 0, 0));
 
     C->mid_abcd = vld1q_u32(job->midstate);

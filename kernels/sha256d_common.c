@@ -18,6 +18,22 @@ const uint32_t hb_IV[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 
 static inline uint32_t ror32(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+static void round_kw(uint32_t s[8], uint32_t kw) {  /* one round, K[t] + W[t] already summed */
+    uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+    uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) + kw;
+    uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    s[7] = g; s[6] = f; s[5] = e; s[4] = d + t1;
+    s[3] = c; s[2] = b; s[1] = a; s[0] = t1 + t2;
+}
+
+void hb_prefix_without_nonce(const hb_job *job, uint32_t state[8], uint32_t *w16) {
+    for (int i = 0; i < 8; i++) state[i] = job->midstate[i];
+    for (int t = 0; t < 3; t++) round_kw(state, hb_K[t] + job->tail[t]);
+    round_kw(state, hb_K[3]);
+    const uint32_t w1 = job->tail[1];
+    *w16 = job->tail[0] + (ror32(w1, 7) ^ ror32(w1, 18) ^ (w1 >> 3));
+}
+
 void hb_compress(uint32_t state[8], const uint32_t block[16]) {
     uint32_t w[64];
     for (int i = 0; i < 16; i++) w[i] = block[i];
@@ -26,17 +42,10 @@ void hb_compress(uint32_t state[8], const uint32_t block[16]) {
         uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) +
-                      hb_K[i] + w[i];
-        uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g; g = f; f = e; e = d + t1;
-        d = c; c = b; b = a; a = t1 + t2;
-    }
-    state[0] += a; state[1] += b; state[2] += c; state[3] += d;
-    state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+    uint32_t s[8];
+    for (int i = 0; i < 8; i++) s[i] = state[i];
+    for (int i = 0; i < 64; i++) round_kw(s, hb_K[i] + w[i]);
+    for (int i = 0; i < 8; i++) state[i] += s[i];
 }
 
 void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t out[8]) {

@@ -48,18 +48,6 @@
 #define HB_SHANI_FN __attribute__((target("sha,sse4.1,ssse3")))
 #endif
 
-static inline uint32_t s_ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-static inline uint32_t s_sig0(uint32_t x) { return s_ror(x, 7) ^ s_ror(x, 18) ^ (x >> 3); }
-
-/* One scalar round, with K[t] + W[t] already summed; used only for the per-call prefix. */
-static void s_round(uint32_t s[8], uint32_t kw) {
-    uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-    uint32_t t1 = h + (s_ror(e, 6) ^ s_ror(e, 11) ^ s_ror(e, 25)) + ((e & f) ^ (~e & g)) + kw;
-    uint32_t t2 = (s_ror(a, 2) ^ s_ror(a, 13) ^ s_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    s[7] = g; s[6] = f; s[5] = e; s[4] = d + t1;
-    s[3] = c; s[2] = b; s[1] = a; s[0] = t1 + t2;
-}
-
 /* Everything that does not depend on the nonce. Lane order follows the instructions: a state
  * is held as ABEF = {F, E, B, A} and CDGH = {H, G, D, C} (lane 0 first); a message group is
  * {W[4g], W[4g+1], W[4g+2], W[4g+3]}. The "hi" copies have lanes 2-3 moved down, because
@@ -83,12 +71,8 @@ typedef struct {
 HB_SHANI_FN static void shani_setup(shani_consts *C, const hb_job *job) {
     for (int g = 0; g < 16; g++) C->k[g] = _mm_loadu_si128((const __m128i *)(hb_K + 4 * g));
 
-    uint32_t s[8];
-    for (int i = 0; i < 8; i++) s[i] = job->midstate[i];
-    s_round(s, hb_K[0] + job->tail[0]);
-    s_round(s, hb_K[1] + job->tail[1]);
-    s_round(s, hb_K[2] + job->tail[2]);
-    s_round(s, hb_K[3]); /* W3 = 0 here; the loop adds the real W3 to A and E */
+    uint32_t s[8], w16;
+    hb_prefix_without_nonce(job, s, &w16); /* W3 = 0 here; the loop adds the real W3 to A and E */
     C->h1_abef = _mm_set_epi32((int)s[0], (int)s[1], (int)s[4], (int)s[5]);
     C->h1_cdgh = _mm_set_epi32((int)s[2], (int)s[3], (int)s[6], (int)s[7]);
     C->h1_w0 = _mm_set_epi32(0, (int)job->tail[2], (int)job->tail[1], (int)job->tail[0]);
@@ -106,7 +90,6 @@ HB_SHANI_FN static void shani_setup(shani_consts *C, const hb_job *job) {
     C->h1_c12 = _mm_sha256msg1_epu32(m1, zero);
     C->h1_c23 = _mm_sha256msg1_epu32(zero, m3);
     /* msg1(W12..15, W16..19) reads only W16 of its second operand. */
-    const uint32_t w16 = job->tail[0] + s_sig0(job->tail[1]);
     C->h1_c34 = _mm_sha256msg1_epu32(m3, _mm_set_epi32(0, 0, 0, (int)w16));
 
     const uint32_t *m = job->midstate;
