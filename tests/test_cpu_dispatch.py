@@ -121,3 +121,24 @@ def test_the_sha_instruction_path_of_the_other_architecture_is_never_run():
     assert not _cpu.supported(other) and other not in CythonBackend().impls()
     with pytest.raises(ValueError, match=f"CPU implementation '{other}' is not supported on this machine"):
         _cpu.scan(other, [0] * 8, [0] * 3, [0xFFFFFFFF] * 8, 0, 16, 16)
+
+
+def test_without_the_c_extension_the_backend_says_it_was_not_built_and_what_it_needs(monkeypatch):
+    """The extension is optional at install time (setup.py): a machine without a C compiler still installs, and the
+    backend must then say why it cannot run and what would fix it, instead of failing on first use."""
+    import hashbench.backends.cython as cython_module
+
+    monkeypatch.setattr(cython_module, "_cpu", None)
+    monkeypatch.setattr(cython_module, "_IMPORT_ERROR", "cannot import name '_cpu'")
+    ok, reason = CythonBackend().available()
+    assert not ok
+    assert "C extension was not built (cannot import name '_cpu')" in reason and "C compiler" in reason
+    assert CythonBackend().impls() == []
+
+
+def test_setup_marks_the_extension_optional_after_cythonize():
+    """cythonize() builds new Extension objects; the optional flag must be set on those, or a missing compiler
+    fails the whole install (it did: `optional=True` on the original was dropped)."""
+    text = (Path(__file__).resolve().parents[1] / "setup.py").read_text(encoding="utf-8")
+    after = text[text.index("cythonize("):]
+    assert "ext.optional = True" in after and "ext_modules=extensions" in after

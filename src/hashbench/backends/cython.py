@@ -31,7 +31,9 @@ class CythonBackend(Backend):
 
     def available(self) -> tuple[bool, str]:
         if _cpu is None:
-            return False, f"the C extension is not built ({_IMPORT_ERROR}); reinstall with pip install -e ."
+            return False, (f"the C extension was not built ({_IMPORT_ERROR}): it needs a C compiler at install "
+                           "time (gcc or clang); install one and reinstall (pip install -e .), the build's "
+                           "warning says what failed")
         return True, ""
 
     def impls(self) -> list[str]:
