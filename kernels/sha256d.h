@@ -96,7 +96,12 @@ void hb_sha256d_state(const hb_job *job, uint32_t nonce, uint32_t out[8]);
 /* 1 when the hash with final state words out[8] is <= job->target. */
 int hb_meets_target(const hb_job *job, const uint32_t state[8]);
 /* Threshold for the early reject on H7: a hit needs bswap32(H7) <= target[0]. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <stdlib.h>
+static inline uint32_t hb_bswap32(uint32_t x) { return _byteswap_ulong(x); }
+#else
 static inline uint32_t hb_bswap32(uint32_t x) { return __builtin_bswap32(x); }
+#endif
 /* Records a confirmed-or-not candidate: recomputes it in scalar code, and when it meets the
  * target stores it (if room) and counts it. Used by every SIMD path for the rare candidates. */
 static inline void hb_check_candidate(const hb_job *job, uint32_t nonce, uint32_t *found,
