@@ -12,8 +12,8 @@ from typing import ClassVar
 import pytest
 from results_helpers import run_cli
 
-from hashbench.errors import InputError
-from hashbench.results.ab import BenchSpec, Side, order, run_ab
+from hashbench.errors import HashbenchError, InputError
+from hashbench.results.ab import BenchSpec, Side, build_tree, order, run_ab
 from hashbench.results.compare import SLOWER, UNCHANGED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,3 +122,23 @@ def test_ab_real_workers_run_each_trees_own_code(tmp_path, monkeypatch):
     assert data["compare"]["rows"][0]["name"] == "sha256d[python-default-x1]"
     code, _, err = run_cli("ab", "--base", "no-such-rev", "--no-build")
     assert code == 2 and "unknown revision" in err
+
+
+def test_ab_build_fails_on_a_kernel_that_does_not_compile_even_beside_a_stale_build(tmp_path):
+    """The extension is optional for users (setup.py), so a tree whose kernel does not compile still "builds". For
+    ab that would time the stale in-place extension left from an earlier state of the tree as this one: ab's build
+    must fail instead."""
+    pytest.importorskip("Cython", reason="hashbench[ab] brings Cython")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, tree / name)
+    shutil.copytree(REPO / "kernels", tree / "kernels")
+    shutil.copytree(REPO / "src", tree / "src", ignore=shutil.ignore_patterns("*.so", "*.pyd", "_cpu.c",
+                                                                              "__pycache__", "*.egg-info"))
+    stale = tree / "src" / "hashbench" / "_cpu.cpython-stale.so"
+    stale.write_bytes(b"an earlier build")
+    with (tree / "kernels" / "dispatch.c").open("a", encoding="utf-8") as f:
+        f.write("\nthis does not compile;\n")
+    with pytest.raises(HashbenchError, match="building .* failed"):
+        build_tree(tree)

@@ -18,6 +18,7 @@ The samples then go through the same gate as `hashbench compare` (results/compar
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -251,8 +252,11 @@ def repo_root(where: Path | None = None) -> Path:
 def build_tree(tree: Path) -> None:
     """Compiles the tree's C extension in place, with this interpreter (Cython and setuptools must be here)."""
     try:
+        # The extension is optional for users (setup.py); here a failed build must fail, or a stale in-place build
+        # left from an earlier state of the tree would be timed as this one.
         done = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree,
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False,
+                              env={**os.environ, "HASHBENCH_REQUIRE_EXTENSION": "1"})
     except subprocess.TimeoutExpired:
         raise HashbenchError(f"building {tree} took over {BUILD_TIMEOUT_S} s") from None
     if done.returncode != 0:
