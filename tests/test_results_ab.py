@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from build_helpers import source_tree
 from results_helpers import run_cli
 
 from hashbench.errors import HashbenchError, InputError
@@ -129,13 +130,7 @@ def test_ab_build_fails_on_a_kernel_that_does_not_compile_even_beside_a_stale_bu
     ab that would time the stale in-place extension left from an earlier state of the tree as this one: ab's build
     must fail instead."""
     pytest.importorskip("Cython", reason="hashbench[ab] brings Cython")
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    for name in ("setup.py", "pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, tree / name)
-    shutil.copytree(REPO / "kernels", tree / "kernels")
-    shutil.copytree(REPO / "src", tree / "src", ignore=shutil.ignore_patterns("*.so", "*.pyd", "_cpu.c",
-                                                                              "__pycache__", "*.egg-info"))
+    tree = source_tree(tmp_path)
     stale = tree / "src" / "hashbench" / "_cpu.cpython-stale.so"
     stale.write_bytes(b"an earlier build")
     with (tree / "kernels" / "dispatch.c").open("a", encoding="utf-8") as f:
