@@ -15,7 +15,7 @@ done
 rm -rf .gpu-data && mkdir -p .gpu-data && cp ../shared/data/*.csv .gpu-data/
 rm -rf .whl && mkdir -p .whl
 PY312=${PY312:-python3.12}
-"$PY312" -m pip wheel -q --no-deps -w .whl .
+HASHBENCH_REQUIRE_EXTENSION=1 "$PY312" -m pip wheel -q --no-deps -w .whl .  # a wheel without the C kernels must fail here
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
