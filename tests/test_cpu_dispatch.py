@@ -158,3 +158,13 @@ def test_a_machine_without_a_c_compiler_still_builds_and_a_required_build_fails(
     required = subprocess.run(build, cwd=tree, env={**env, "HASHBENCH_REQUIRE_EXTENSION": "1"},
                               capture_output=True, text=True, timeout=300)
     assert required.returncode != 0
+
+
+def test_an_unavailable_backend_names_the_ones_that_run_here(monkeypatch):
+    """`scan` defaults to cython; where the extension was not built the error must point at what does run."""
+    import hashbench.backends.cython as cython_module
+    from hashbench.backends import BackendUnavailable, get_backend
+
+    monkeypatch.setattr(cython_module, "_cpu", None)
+    with pytest.raises(BackendUnavailable, match=r"backend 'cython' is not available: .*\(available here: .*python\)$"):
+        get_backend("cython")

@@ -55,7 +55,9 @@ def get_backend(name: str, *, require_available: bool = True) -> Backend:
     if require_available:
         ok, why = backend.available()
         if not ok:
-            raise BackendUnavailable(f"backend {name!r} is not available: {why}")
+            others = [n for n, b in _REGISTRY.items() if n != name and b.available()[0]]
+            raise BackendUnavailable(f"backend {name!r} is not available: {why}"
+                                     + (f" (available here: {', '.join(others)})" if others else ""))
     return backend
 
 
