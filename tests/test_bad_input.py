@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from process_helpers import run_until_first_benchmark
 
 from hashbench.cli import main
 
@@ -283,17 +282,8 @@ def test_ctrl_c_in_probe_prints_the_probes_already_measured(capsys, monkeypatch)
 
 def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     out, db = tmp_path / "run.json", tmp_path / "h.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--quick", "--no-probes", "--seconds", "0.2",
-                             "--output", str(out), "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # until the first benchmark is on disk
-        time.sleep(0.1)
-        try:
-            if json.loads(out.read_text())["benchmarks"]:
-                break
-        except (OSError, ValueError):
-            pass
+    proc = run_until_first_benchmark(["--quick", "--no-probes", "--seconds", "0.2", "--output", str(out),
+                                      "--db", str(db)], out, 120)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, stderr

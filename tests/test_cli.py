@@ -7,9 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from process_helpers import run_until_first_benchmark
 
 from hashbench.samples import real_headers
 
@@ -140,16 +140,7 @@ def test_run_quick_writes_result(tmp_path):
 
 def test_run_interrupted_keeps_finished_measurements(tmp_path):
     out = tmp_path / "run.json"
-    proc = subprocess.Popen([sys.executable, "-m", "hashbench", "run", "--seconds", "1.5", "--output", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:  # wait until at least one benchmark is on disk
-        time.sleep(0.2)
-        try:
-            if json.loads(out.read_text())["benchmarks"]:
-                break
-        except (OSError, ValueError):
-            pass
+    proc = run_until_first_benchmark(["--seconds", "1.5", "--output", str(out)], out, 240)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130

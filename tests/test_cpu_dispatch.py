@@ -14,6 +14,7 @@ from hashbench.backends import ScanJob
 from hashbench.backends.cython import ENV_IMPL, CythonBackend
 from hashbench.errors import InputError
 from hashbench.header import Header
+from hashbench.host import _cpuinfo
 
 # CPUID leaf 1 ECX, leaf 7 EBX, XCR0 bits the rule reads.
 SSSE3, SSE41, OSXSAVE, AVX = 1 << 9, 1 << 19, 1 << 27, 1 << 28
@@ -74,11 +75,7 @@ def test_the_arm_sha2_path_needs_the_sha2_and_asimd_hwcaps(hwcap, allowed):
 @pytest.mark.skipif(platform.machine() not in ("aarch64", "arm64") or not Path("/proc/cpuinfo").exists(),
                     reason="Linux on AArch64 lists the kernel's HWCAP features in /proc/cpuinfo")
 def test_arm_dispatch_agrees_with_the_features_linux_reports():
-    features = set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("Features"):
-            features = set(line.partition(":")[2].split())
-            break
+    features = set(_cpuinfo()[1])  # the Features line
     assert _cpu.supported("arm-sha2") == ({"asimd", "sha2"} <= features)
     assert _cpu.best() == ("arm-sha2" if _cpu.supported("arm-sha2") else "simd128")
 
@@ -87,11 +84,7 @@ def test_arm_dispatch_agrees_with_the_features_linux_reports():
                     reason="Linux on x86-64 lists the CPU and OS features in /proc/cpuinfo")
 def test_dispatch_agrees_with_the_features_linux_enabled():
     """Linux lists a vector extension only when the CPU has it and the kernel saves its registers."""
-    flags = set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            flags = set(line.partition(":")[2].split())
-            break
+    flags = set(_cpuinfo()[1])  # the flags line
     assert _cpu.supported("sha-ni") == ({"sha_ni", "ssse3", "sse4_1"} <= flags)
     assert _cpu.supported("avx2") == ({"avx", "avx2"} <= flags)
     assert _cpu.supported("avx512") == ("avx512f" in flags)

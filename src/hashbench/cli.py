@@ -141,6 +141,16 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
         out.print(f"  nonce {share.nonce:>10}  hash {share.hash}", soft_wrap=True)
 
 
+def _chosen_backends(names: tuple[str, ...], impl: str | None, threads: int) -> list:
+    """The backends named (default: every available one), each checked for --impl and --threads before any is
+    measured: a value one of them cannot run fails now, not after the others ran."""
+    chosen = [get_backend(n) for n in names] if names else [b for b in all_backends() if b.available()[0]]
+    for b in chosen:
+        b.resolve_impl(impl)
+        b.check_threads(threads)
+    return chosen
+
+
 @cli.command()
 @devices_option
 @click.option("--backend", "backend_names_", multiple=True,
@@ -161,11 +171,7 @@ def bench(backend_names_: tuple[str, ...], impl: str | None, threads: int, secon
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
     config = energy_config(energy_mode, watts, idle_watts, idle_seconds)
-    chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
-        b for b in all_backends() if b.available()[0]]
-    for b in chosen:  # an --impl or --threads one of them cannot run fails now, not after the others were measured
-        b.resolve_impl(impl)
-        b.check_threads(threads)
+    chosen = _chosen_backends(backend_names_, impl, threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     with EnergyPlan(config) as meters:
@@ -215,11 +221,7 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
         raise InputError(f"--threads must be >= 1, got {threads}")
     header_files = (*header_files, *more_files)
     headers = tuple(h for f in header_files for h in read_headers(f)) if header_files else None
-    chosen = [get_backend(n) for n in backend_names_] if backend_names_ else [
-        b for b in all_backends() if b.available()[0]]
-    for b in chosen:
-        b.resolve_impl(impl)
-        b.check_threads(threads)
+    chosen = _chosen_backends(backend_names_, impl, threads)
     results = []
     stopped: KeyboardInterrupt | None = None
     try:

@@ -92,8 +92,7 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
         raise InputError(f"unknown load {name!r} (a backend: {', '.join(known)}; or idle)")
     backend = None if name == "idle" else get_backend(name)
     if backend is not None:  # every usable CPU by default, as many as the backend can run
-        cpus = detect_host().usable_cpus
-        threads = threads or min(cpus, backend.max_threads() or cpus)
+        threads = threads or backend.all_core_threads(detect_host().usable_cpus)
         backend.check_threads(threads)
     if device is None:
         device = energy_device(backend) if backend else ("cuda:0" if _default_backend() == "cuda" else "cpu")

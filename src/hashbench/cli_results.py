@@ -115,7 +115,7 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
                                                                                                         r.source)
                 table.add_row(r.run_id[:8], r.started[:16].replace("T", " "), source, commit,
                               "yes" if r.complete else "no", "FAILED" if r.verified.startswith("FAILED") else
-                              {"yes": "yes"}.get(r.verified, "–"), str(r.measurements), r.fingerprint[:8])
+                              "yes" if r.verified == "yes" else "–", str(r.measurements), r.fingerprint[:8])
             table.caption = "verify: of each backend on real block headers in the run (–: not checked)"
             table.caption_justify = "left"
             out.print(table)

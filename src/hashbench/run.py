@@ -136,7 +136,7 @@ def plan(host: Host) -> tuple[list[Config], list[dict]]:
             continue
         impls = backend.impls()
         configs += [Config(backend.name, impl, 1) for impl in impls]
-        cores = min(host.usable_cpus, backend.max_threads() or host.usable_cpus)
+        cores = backend.all_core_threads(host.usable_cpus)
         if cores > 1 and backend.scales_with_threads:  # not python (the GIL), not a GPU
             configs.append(Config(backend.name, backend.default_impl(), cores))
     return configs, skipped

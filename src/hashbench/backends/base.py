@@ -139,6 +139,10 @@ class Backend(ABC):
         """The most threads this backend can run here; None: as many as the system will start."""
         return None
 
+    def all_core_threads(self, cpus: int) -> int:
+        """Threads for a run on every one of `cpus` cores, as many as this backend can run."""
+        return min(cpus, self.max_threads() or cpus)
+
     def check_threads(self, threads: int) -> None:
         """A thread count this backend cannot run is refused, never quietly lowered (the result would carry it)."""
         check_threads(threads)

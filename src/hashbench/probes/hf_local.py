@@ -356,10 +356,13 @@ def check_local_model(directory: Path) -> tuple[LlamaShape, dict[str, tuple[Path
     return shape, found
 
 
-def load_local_model(directory: Path, device: Any, dtype: Any) -> tuple[LlamaShape, LlamaWeights]:
+def load_local_model(directory: Path, device: Any, dtype: Any,
+                     checked: tuple[LlamaShape, dict[str, tuple[Path, TensorEntry]]] | None = None
+                     ) -> tuple[LlamaShape, LlamaWeights]:
+    """The weights on `device` in `dtype`; `checked`: check_local_model's answer when the caller already has it."""
     torch = require_torch()
     directory = Path(directory)
-    shape, found = check_local_model(directory)
+    shape, found = checked or check_local_model(directory)
     names = expected_weights(shape)
     by_file: dict[Path, list[str]] = {}
     for name in names:

@@ -110,8 +110,9 @@ def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None,
         from .hf_local import check_local_model, load_local_model
 
         # config.json and the headers give the shape (tied or not): check it fits before reading any weight.
-        _check_fits(device, check_local_model(model_dir)[0], batch, prompt, gen, dtype)
-        shape, w = load_local_model(model_dir, device.torch_device, dt)
+        checked = check_local_model(model_dir)
+        _check_fits(device, checked[0], batch, prompt, gen, dtype)
+        shape, w = load_local_model(model_dir, device.torch_device, dt, checked)
         weights = str(model_dir)
     else:
         assert shape is not None

@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import HashbenchError, InputError
 from ..jsonfile import write_atomic
 from .history import Series
-from .schema import HASHRATE, PROBE, VERIFY_FAILED, RunResult
+from .schema import HASHRATE, PROBE, VERIFY_FAILED, RunResult, higher_is_better
 
 # The sensitivity heatmap needs a site. Without --sites this one is planned: a power cap that cannot run every
 # fleet, so mining and AI compete for it, and an older ASIC fleet that drops out as hashprice falls.
@@ -241,7 +241,7 @@ def _heatmap_section(go, sites_file: Path | None, market_file: Path | None) -> S
 
 
 def _speed_pct(s: Series, points, first: float) -> list[float]:
-    rate = s.unit.endswith("/s")
+    rate = higher_is_better(s.unit)
     return [(p.value / first if rate else first / p.value if p.value else 0.0) * 100 for p in points]
 
 

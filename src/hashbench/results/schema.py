@@ -226,7 +226,7 @@ class RunResult:
         mine = [c for c in self.checks if c.backend == backend]
         if not mine:
             return NOT_CHECKED
-        return VERIFY_FAILED if backend in failed_backends(mine) else VERIFY_PASSED
+        return VERIFY_FAILED if any(not c.passed for c in mine) else VERIFY_PASSED
 
     def to_json(self) -> dict:
         return {"schema_version": self.schema_version, "kind": RUN_KIND, "run_id": self.run_id,

@@ -36,8 +36,13 @@ def single(runs: list[RunResult], fmt: str) -> RunResult:
 
 
 def kept(run: RunResult) -> list:
-    """The run's measurements a dashboard format may plot: none whose backend failed verification."""
-    return [m for m in run.measurements if run.verified(m) != VERIFY_FAILED]
+    """The run's measurements a dashboard format may plot: none whose backend failed verification. A run that had
+    benchmarks and keeps none is an error, not an empty export."""
+    measurements = [m for m in run.measurements if run.verified(m) != VERIFY_FAILED]
+    if not measurements and run.measurements:
+        raise InputError(f"nothing to export: every benchmark of run {run.run_id[:8]} is of a backend that failed "
+                         f"verification ({run.verification})")
+    return measurements
 
 
 def notes(runs: list[RunResult], fmt: str) -> list[str]:
