@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -238,18 +239,74 @@ def test_an_arm_cpu_without_sha2_falls_back_to_neon_and_refuses_the_path(harness
         assert harness.scan([Scan(impl, bytes(76), EVERY_NONCE, 0, 8)], hwcap_clear=clear) == [(8, list(range(8)))]
 
 
+def _disassemble(source: Path, out_dir: Path) -> str:
+    """objdump -d of source compiled alone with setup.py's flags (no -march)."""
+    obj = out_dir / (source.stem + ".o")
+    proc = subprocess.run([CROSS_CC, *CFLAGS, f"-I{KERNELS}", "-c", str(source), "-o", str(obj)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    return subprocess.run([CROSS_OBJDUMP, "-d", "--no-show-raw-insn", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _function_instructions(disasm: str, function: str) -> list[tuple[int, str, str]]:
+    """(address, mnemonic, operands) of each instruction of function in objdump -d output."""
+    out, inside = [], False
+    for line in disasm.splitlines():
+        head = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
+        if head:
+            inside = head.group(1) == function
+            continue
+        insn = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        if inside and insn:
+            out.append((int(insn.group(1), 16), insn.group(2), insn.group(3)))
+    return out
+
+
+def _main_loop(insns: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """The instructions of the widest backward-branching span: the per-nonce loop of a scan function."""
+    spans = []
+    for address, mnemonic, operands in insns:
+        target = re.match(r"^([0-9a-f]+) <", operands)
+        if (mnemonic == "b" or mnemonic.startswith(("b.", "cb", "tb"))) and target:
+            if int(target.group(1), 16) < address:
+                spans.append((int(target.group(1), 16), address))
+    assert spans, "no backward branch: the scan loop was not found"
+    low, high = max(spans, key=lambda span: span[1] - span[0])
+    return [insn for insn in insns if low <= insn[0] <= high]
+
+
 def test_the_sha2_instructions_stay_in_the_sha2_path(tmp_path):
     """Built without -march, only the arm-sha2 file may use the SHA-256 instructions (the per-function target
     attribute), and it uses all four; any other file using them would fault on a CPU without them."""
     _tools_or_skip()
     mnemonics = {"sha256h", "sha256h2", "sha256su0", "sha256su1"}
     for source in sorted(KERNELS.glob("*.c")):
-        obj = tmp_path / (source.stem + ".o")
-        proc = subprocess.run([CROSS_CC, *CFLAGS, f"-I{KERNELS}", "-c", str(source), "-o", str(obj)],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0 and not proc.stderr, proc.stderr
-        disasm = subprocess.run([CROSS_OBJDUMP, "-d", "--no-show-raw-insn", str(obj)], capture_output=True,
-                                text=True, check=True).stdout
+        disasm = _disassemble(source, tmp_path)
         used = {line.split()[1] for line in disasm.splitlines()
                 if line.startswith(" ") and len(line.split()) > 1 and line.split()[1] in mnemonics}
         assert used == (mnemonics if source.name == "sha256d_armsha2.c" else set()), source.name
+
+
+# Per nonce in the arm-sha2 loop (GCC 12 -O3, interleave 2, 2026-12-01: 61 SHA256H/H2, 46 SHA256SU0/SU1,
+# 213 instructions in all). 61 = 15 four-round steps of hash 1 (rounds 0-3 run once per call) + 16 of hash 2
+# less its last SHA256H (only EFGH is needed for H7), each step one SHA256H and one SHA256H2.
+ARMSHA2_ROUND_INSNS_PER_NONCE = 61
+ARMSHA2_SCHEDULE_INSNS_PER_NONCE = 46
+ARMSHA2_LOOP_INSNS_PER_NONCE_MAX = 240
+
+
+def test_the_arm_sha2_loop_keeps_its_static_cost(tmp_path):
+    """A static performance guard for a path no CI machine can time: the scan loop's SHA-256 round instructions
+    per nonce are exactly the kernel's algebra (hoisted rounds, skipped last step; which also shows the loop found
+    is the scan loop), its schedule instructions must not grow, and its whole instruction
+    count per nonce stays within ~13 % of today's, so a lost precompute or a spill-heavy rewrite fails here."""
+    _tools_or_skip()
+    loop = _main_loop(_function_instructions(_disassemble(KERNELS / "sha256d_armsha2.c", tmp_path),
+                                             "hb_scan_armsha2"))
+    def per_nonce(*names: str) -> float:
+        return sum(1 for _, mnemonic, _ in loop if mnemonic in names) / SHA2_INTERLEAVE
+
+    assert per_nonce("sha256h", "sha256h2") == ARMSHA2_ROUND_INSNS_PER_NONCE
+    assert per_nonce("sha256su0", "sha256su1") <= ARMSHA2_SCHEDULE_INSNS_PER_NONCE
+    assert len(loop) / SHA2_INTERLEAVE <= ARMSHA2_LOOP_INSNS_PER_NONCE_MAX, len(loop) / SHA2_INTERLEAVE
