@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -173,6 +174,13 @@ def test_market_show_prints_the_date_and_every_source():
     result = invoke("market", "show")
     assert result.exit_code == 0, result.stderr
     assert "market snapshot 2025-11-18 (packaged)" in result.stdout
+    # Each row points at a numbered line under the table that gives that figure's own source and range.
+    notes = " ".join(result.stdout.split("└")[-1].split())
+    snapshot = load_snapshot(None)
+    for key, figure in snapshot.figures.items():
+        row = next(line for line in result.stdout.splitlines() if line.startswith(f"│ {FIGURES[key][0]} "))
+        marker = re.search(r"\[(\d+)\]", row).group(0)
+        assert f"{marker} {' '.join(figure.detail.split())}" in notes, (key, marker)
     data = invoke_json("market", "show")
     assert data["date"] == "2025-11-18" and set(data["figures"]) == set(FIGURES)
 

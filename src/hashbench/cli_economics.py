@@ -109,12 +109,14 @@ class Footnotes:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
+    def ref(self, detail: str) -> str:
+        """The marker, "[n]", of detail's line (one line per distinct detail)."""
+        if detail not in self.lines:
+            self.lines.append(detail)
+        return f"[{self.lines.index(detail) + 1}]"
+
     def source(self, s: Sourced) -> str:
-        if not s.detail:
-            return escape(s.source)
-        if s.detail not in self.lines:
-            self.lines.append(s.detail)
-        return escape(f"{s.source} [{self.lines.index(s.detail) + 1}]")
+        return escape(f"{s.source} {self.ref(s.detail)}" if s.detail else s.source)
 
     def print(self, console: Console) -> None:
         for n, line in enumerate(self.lines, 1):
@@ -244,12 +246,13 @@ def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate
 
 # --- market --------------------------------------------------------------------------------------------------------
 
-def _snapshot_table(snapshot: MarketSnapshot) -> Table:
+def _snapshot_table(snapshot: MarketSnapshot, notes: Footnotes) -> Table:
+    """One row per figure; its source, range and note go to a numbered footnote so the table fits 80 columns."""
     table = Table("figure", "value", "as of", "kind", "source", title=escape(snapshot.label), title_justify="left")
     for key in FIGURES:
         if key in snapshot.figures:
             f = snapshot.figures[key]
-            table.add_row(label(key), fmt(key, f.value), f.as_of, f.kind, escape(f.detail))
+            table.add_row(label(key), fmt(key, f.value), f.as_of, f.kind, escape(notes.ref(f.detail)))
     return table
 
 
@@ -267,7 +270,9 @@ def market_show(market_file: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(snapshot.to_json())
         return
-    out.print(_snapshot_table(snapshot))
+    notes = Footnotes()
+    out.print(_snapshot_table(snapshot, notes))
+    notes.print(out)
     if snapshot.description:
         out.print(f"[dim]{escape(snapshot.description)}[/dim]")
 
@@ -302,7 +307,9 @@ def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_w
     if as_json:
         emit_json(result.snapshot.to_json())
     else:
-        out.print(_snapshot_table(result.snapshot))
+        notes = Footnotes()
+        out.print(_snapshot_table(result.snapshot, notes))
+        notes.print(out)
         if result.retarget:
             out.print(f"[dim]{escape(result.retarget)}[/dim]")
     where = f"; written to {output} (use --market {output})" if output else ""
