@@ -157,7 +157,8 @@ def test_run_with_an_energy_source_that_cannot_open_writes_nothing(capsys, tmp_p
     monkeypatch.setenv("HASHBENCH_RAPL_ROOT", str(tmp_path / "no-powercap"))
     out = tmp_path / "run.json"
     code, _, err = hashbench(capsys, "run", "--quick", "--energy", "rapl", "--output", str(out))
-    assert code == 2 and "--energy rapl" in one_line(err)  # no progress bars drawn before it
+    assert code == 2 and "--energy rapl" in one_line(err)
+    assert err.splitlines() == [one_line(err)]  # nothing drawn before it: no progress bars, not even an empty line
     assert not out.exists()
 
 

@@ -273,7 +273,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     tasks: dict = {}
 
     def listen(event: str, config, payload) -> None:
-        if event == "plan":
+        if event == "plan":  # the first event: a run refused before it (--energy rapl unreadable) draws nothing
+            progress.start()
             for c in payload:
                 tasks[c] = progress.add_task(c.label, total=1.0, rate="", start=False)
         elif event == "verify":
@@ -295,12 +296,14 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             progress.console.print(f"[dim]probe {escape(payload[0])}…[/dim]")
 
     stopped: KeyboardInterrupt | None = None
-    with progress:
-        try:
-            record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history,
-                             energy=energy, probes=not no_probes)
-        except KeyboardInterrupt as exc:
-            stopped = exc
+    try:
+        record = execute(output, quick=quick, seconds=seconds, listen=listen, db=db, history=not no_history,
+                         energy=energy, probes=not no_probes)
+    except KeyboardInterrupt as exc:
+        stopped = exc
+    finally:
+        if progress.live.is_started:  # stop() on a display never started still prints an empty line
+            progress.stop()
     if stopped is not None:
         err.print(f"interrupted: finished measurements kept in {output}")
         return interrupt_exit_code(stopped)
