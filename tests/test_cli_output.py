@@ -225,3 +225,14 @@ def test_the_command_list_gives_each_command_its_whole_first_sentence():
         assert "..." not in listing
     listing = CliRunner().invoke(cli, ["--help"]).output
     assert "repeated timed scans (median reported), with the joules" in " ".join(listing.split())
+
+
+@pytest.mark.parametrize("command", ["backends", "scan", "bench", "verify", "run", "energy-check"])
+def test_devices_help_names_the_environment_default(command):
+    """--help said "default: every GPU" while HASHBENCH_CUDA_DEVICES, when set, is the default (README: backends)."""
+    from click.testing import CliRunner
+
+    from hashbench.cli import cli
+
+    text = " ".join(CliRunner().invoke(cli, [command, "--help"], terminal_width=100).output.split())
+    assert "(default: $HASHBENCH_CUDA_DEVICES, else every GPU)" in text

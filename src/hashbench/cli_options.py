@@ -21,7 +21,8 @@ def devices_option(command: Callable) -> Callable:
     """--devices 0,2: the GPUs the cuda and pycuda backends hash on (default: every GPU, or HASHBENCH_CUDA_DEVICES).
     Applied while the command line is parsed, so every later use of a GPU backend sees it."""
     return click.option("--devices", default=None, metavar="N[,N...]", expose_value=False, callback=_select,
-                        help="GPUs for the cuda/pycuda backends, e.g. 0,2 (default: every GPU).")(command)
+                        help="GPUs for the cuda/pycuda backends, e.g. 0,2 (default: $HASHBENCH_CUDA_DEVICES, "
+                             "else every GPU).")(command)
 
 
 def _database(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
