@@ -236,3 +236,25 @@ def test_devices_help_names_the_environment_default(command):
 
     text = " ".join(CliRunner().invoke(cli, [command, "--help"], terminal_width=100).output.split())
     assert "(default: $HASHBENCH_CUDA_DEVICES, else every GPU)" in text
+
+
+def test_history_runs_at_80_columns_keeps_ids_usable(tmp_path):
+    """`history --runs` lists ids people pass back as @RUN_ID: at 80 columns the id and start time are whole."""
+    from pathlib import Path
+
+    result = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "cpu-epyc-zen1-2core-2026-12-01.json"
+    db = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert hashbench("history", "--db", db, "--add", str(result)).returncode == 0
+    [run] = json.loads(hashbench("history", "--db", db, "--runs", "--json").stdout)
+    p = hashbench("history", "--db", db, "--runs", columns=80)
+    assert p.returncode == 0, p.stderr
+    [row] = [line for line in p.stdout.splitlines() if line.startswith("│ ")]
+    assert f"│ {run['run_id'][:8]} │ {run['started'][:16].replace('T', ' ')} │" in row, row
+    assert max(len(line) for line in p.stdout.splitlines() if line[:1] in "┏┃┡│└") <= 80
+
+
+def test_market_show_fits_80_columns_without_cutting_a_value():
+    p = hashbench("market", "show", columns=80)
+    assert p.returncode == 0, p.stderr
+    assert max(len(line) for line in p.stdout.splitlines()) <= 80
+    assert "…" not in p.stdout and "$38.20/PH/s/day" in p.stdout

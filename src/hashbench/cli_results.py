@@ -107,15 +107,17 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
                 emit_json([r.to_json() for r in runs])
                 return
             table = Table(title=f"runs in {escape(display_url(history.url))}", title_justify="left")
-            for name in ("run", "started", "source", "commit", "done", "verify", "n", "machine"):
-                table.add_column(name, no_wrap=True, min_width=6 if name == "verify" else None)  # never "FAIL…"
+            # Fits 80 columns; --json has the rest (measurement counts, full ids and commits).
+            for name in ("run", "started", "source", "commit", "done", "verify", "machine"):
+                # Never "FAIL…", nor a cut run id (`@RUN_ID` takes it); the machine is named in full below the table.
+                table.add_column(name, no_wrap=True, min_width={"verify": 6, "run": 8, "started": 16}.get(name))
             for r in runs:
-                commit = (r.git_commit or "")[:10] + ("+" if r.git_dirty else "")
+                commit = (r.git_commit or "")[:7] + ("+" if r.git_dirty else "")
                 source = {"hashbench run": "run", "pytest-benchmark": "pytest", "hashbench ab": "ab"}.get(r.source,
                                                                                                         r.source)
                 table.add_row(r.run_id[:8], r.started[:16].replace("T", " "), source, commit,
                               "yes" if r.complete else "no", "FAILED" if r.verified.startswith("FAILED") else
-                              "yes" if r.verified == "yes" else "–", str(r.measurements), r.fingerprint[:8])
+                              "yes" if r.verified == "yes" else "–", r.fingerprint[:8])
             table.caption = "verify: of each backend on real block headers in the run (–: not checked)"
             table.caption_justify = "left"
             out.print(table)

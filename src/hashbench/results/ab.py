@@ -262,7 +262,7 @@ def build_tree(tree: Path) -> None:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise HashbenchError(f"building {tree} failed (needs Cython and setuptools in this environment: pip install "
-                             f"cython setuptools): {' | '.join(tail)}")
+                             f"\"hashbench[ab]\"): {' | '.join(tail)}")
 
 
 def _run(side: Side, host: HostFingerprint, started: str, spec: BenchSpec, impl: str,
