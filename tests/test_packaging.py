@@ -97,3 +97,8 @@ def test_the_postgres_extra_alone_brings_the_history_database():
     # `--db postgresql://...` goes through the history (SQLAlchemy): the driver alone cannot store a run.
     assert {"psycopg", "sqlalchemy"} <= _extras()["postgres"]
 
+
+def test_the_ai_extra_brings_numpy_so_torch_imports_quietly():
+    # torch does not depend on numpy, yet warns "Failed to initialize NumPy" on every import without it: that
+    # warning would open every `hashbench probe` and `hashbench run` of an install with only the ai extra.
+    assert {"torch", "numpy"} <= _extras()["ai"]
