@@ -126,6 +126,8 @@ def test_without_the_c_extension_the_backend_says_it_was_not_built_and_what_it_n
     ok, reason = CythonBackend().available()
     assert not ok
     assert "C extension was not built (cannot import name '_cpu')" in reason and "C compiler" in reason
+    # Installed from an index, `pip install hashbench` again would do nothing (and `pip install -e .` needs a checkout)
+    assert "pip install --force-reinstall" in reason
     assert CythonBackend().impls() == []
 
 

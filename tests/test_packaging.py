@@ -2,20 +2,24 @@
 that sdist alone (no checkout beside it), and that wheel installed and hashing real headers.
 
 The editable install CI uses reads the checkout, so a file left out of the sdist (the Cython source, a kernel)
-would pass every other test and break `pip install hashbench` for everyone."""
+would pass every other test and break `pip install hashbench` for everyone. The same install with the test extra
+holds every optional package at once, so an extra that lacks one its commands need passes CI too: the extras are
+read from pyproject.toml."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-from build_helpers import source_tree
+from build_helpers import REPO, source_tree
 
 pytest.importorskip("Cython", reason="building the sdist's extension needs Cython (the test extra brings it)")
 
@@ -67,3 +71,34 @@ def test_a_wheel_built_from_the_sdist_alone_installs_and_hashes(sdist, tmp_path)
                 PYTHONPATH=str(site))
     (result,) = json.loads(done.stdout)
     assert result["backend"] == "cython" and result["passed"] and result["headers"] == 64 and not result["failures"]
+
+
+def _extras() -> dict[str, set[str]]:
+    """Each extra of pyproject.toml with the distributions it installs, its own `hashbench[...]` references followed."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def names(extra: str) -> set[str]:
+        out = set()
+        for requirement in declared[extra]:
+            name = re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower()
+            refs = re.match(r"hashbench\[([^\]]+)\]", requirement)
+            out |= set().union(*(names(ref) for ref in refs.group(1).split(","))) if refs else {name}
+        return out
+
+    return {extra: names(extra) for extra in declared}
+
+
+def test_every_install_hint_names_an_extra_that_exists():
+    hinted = {m for path in (REPO / "src").rglob("*.py") for m in re.findall(r"hashbench\[(\w+)\]", path.read_text())}
+    assert hinted and hinted <= set(_extras()), sorted(hinted - set(_extras()))
+
+
+def test_the_postgres_extra_alone_brings_the_history_database():
+    # `--db postgresql://...` goes through the history (SQLAlchemy): the driver alone cannot store a run.
+    assert {"psycopg", "sqlalchemy"} <= _extras()["postgres"]
+
+
+def test_the_ai_extra_brings_numpy_so_torch_imports_quietly():
+    # torch does not depend on numpy, yet warns "Failed to initialize NumPy" on every import without it: that
+    # warning would open every `hashbench probe` and `hashbench run` of an install with only the ai extra.
+    assert {"torch", "numpy"} <= _extras()["ai"]

@@ -6,6 +6,7 @@ import json
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -137,3 +138,9 @@ def test_ab_build_fails_on_a_kernel_that_does_not_compile_even_beside_a_stale_bu
         f.write("\nthis does not compile;\n")
     with pytest.raises(HashbenchError, match="building .* failed"):
         build_tree(tree)
+
+
+def test_ab_without_cython_names_the_extra_that_brings_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "Cython", None)  # not installed, as in a base install
+    with pytest.raises(HashbenchError, match=r"needs Cython here: pip install 'hashbench\[ab\]'"):
+        build_tree(tmp_path)

@@ -38,6 +38,16 @@ def test_default_location_env_and_urls(tmp_path, monkeypatch):
     assert display_url("postgresql+psycopg://u:secret@db/hb") == "postgresql+psycopg://u:***@db/hb"
 
 
+def test_a_postgresql_url_without_its_driver_names_the_extra(monkeypatch):
+    # The results extra alone has no PostgreSQL driver: the message says which extra brings it.
+    for driver in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, driver, None)  # import fails as if not installed
+    for url in ("postgresql://u@db/hb", "postgres://u@db/hb"):
+        with pytest.raises(HistoryUnavailable) as caught:
+            open_history(url, connect=False)
+        assert "pip install 'hashbench[postgres]'" in str(caught.value)
+        assert "\n" not in str(caught.value)
+
 def test_store_load_trend_and_references(tmp_path):
     h = open_history(str(tmp_path / "h.sqlite"))
     runs = [make_run([hash_measurement(noisy(2e7 * (1 + i / 10), 10, i))], started=f"2025-11-2{i}T10:00:00+00:00")
@@ -202,7 +212,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def pg_url():
     """$HASHBENCH_TEST_PG_URL (set by .ci/run), else a throwaway cluster started here; skip only if impossible."""
-    pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (the results extra)")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (the postgres extra)")
     url = os.environ.get("HASHBENCH_TEST_PG_URL")
     if url:
         yield _clean(url)

@@ -31,9 +31,11 @@ class CythonBackend(Backend):
 
     def available(self) -> tuple[bool, str]:
         if _cpu is None:
+            # A plain `pip install hashbench` again finds it installed and builds nothing; pip shows the build's
+            # warning only with -v.
             return False, (f"the C extension was not built ({_IMPORT_ERROR}): it needs a C compiler at install "
-                           "time (gcc or clang); install one and reinstall (pip install -e .), the build's "
-                           "warning says what failed")
+                           "time (gcc or clang); install one and reinstall (pip install --force-reinstall -v "
+                           "hashbench, or pip install -e . in a checkout; -v shows the build's output)")
         return True, ""
 
     def impls(self) -> list[str]:

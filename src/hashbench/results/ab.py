@@ -17,6 +17,7 @@ The samples then go through the same gate as `hashbench compare` (results/compar
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -251,6 +252,10 @@ def repo_root(where: Path | None = None) -> Path:
 
 def build_tree(tree: Path) -> None:
     """Compiles the tree's C extension in place, with this interpreter (Cython and setuptools must be here)."""
+    missing = [name for name in ("Cython", "setuptools") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise HashbenchError(f"hashbench ab builds each revision with this interpreter and needs "
+                             f"{' and '.join(missing)} here: pip install 'hashbench[ab]'")
     try:
         # The extension is optional for users (setup.py); here a failed build must fail, or a stale in-place build
         # left from an earlier state of the tree would be timed as this one.
@@ -261,8 +266,7 @@ def build_tree(tree: Path) -> None:
         raise HashbenchError(f"building {tree} took over {BUILD_TIMEOUT_S} s") from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise HashbenchError(f"building {tree} failed (needs Cython and setuptools in this environment: pip install "
-                             f"\"hashbench[ab]\"): {' | '.join(tail)}")
+        raise HashbenchError(f"building {tree} failed: {' | '.join(tail)}")
 
 
 def _run(side: Side, host: HostFingerprint, started: str, spec: BenchSpec, impl: str,

@@ -126,9 +126,11 @@ def resolve_url(db: str | None = None) -> str:
     if "://" not in value:
         path = Path(value).expanduser().resolve()
         return f"sqlite:///{path}"
+    if value.startswith("postgres://"):  # the short scheme many hosts hand out; SQLAlchemy knows only the long one
+        value = "postgresql://" + value.split("://", 1)[1]
     # SQLAlchemy's plain postgresql:// means psycopg2; use psycopg 3 (the extra's driver) when that is what is
     # installed.
-    if (value.startswith(("postgres://", "postgresql://")) and importlib.util.find_spec("psycopg2") is None
+    if (value.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None
             and importlib.util.find_spec("psycopg") is not None):
         value = "postgresql+psycopg://" + value.split("://", 1)[1]
     return value
@@ -223,8 +225,10 @@ class History:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
         try:
             self.engine = sa.create_engine(url, **kwargs)
-        except ImportError as exc:
-            raise HistoryError(f"cannot use history database {display_url(url)}: {exc}") from None
+        except ImportError as exc:  # the database's driver; the postgres extra brings PostgreSQL's
+            hint = ("; install its driver with pip install 'hashbench[postgres]'"
+                    if sa.engine.make_url(url).get_backend_name() == "postgresql" else "")
+            raise HistoryUnavailable(f"cannot use history database {display_url(url)}: {exc}{hint}") from None
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
         if self.engine.dialect.name == "sqlite":
