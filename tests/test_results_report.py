@@ -248,3 +248,22 @@ def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():
     section = _trend_section(go, series_from_runs(runs))
     ys = {trace.name.split(" (")[0]: list(trace.y) for trace in section.figure.data}
     assert ys == {"t": [100.0, 50.0], "sha256d[cython-avx2-x1]": [100.0, 50.0]}
+
+
+def test_probe_chart_draws_a_j_per_token_panel_only_where_a_probe_has_energy(tmp_path):
+    from results_helpers import probe_records
+
+    from hashbench.results.schema import measurement_from_probe
+
+    metered = make_run([hash_measurement(noisy(2e7, 10, 1))], probes=True)
+    unmetered = make_run([hash_measurement(noisy(2e7, 10, 1))]
+                         + [measurement_from_probe({**p, "energy_j": None, "joules_per_unit": None,
+                                                    "power_source": "none"}) for p in probe_records()])
+    for run, panels in ((metered, 2), (unmetered, 1)):
+        [section] = [s for s in write_report(tmp_path / "r.html", [run], series_from_runs([run]))
+                     if s.title == "Inference probes"]
+        layout = section.figure.layout
+        assert [a.text for a in layout.annotations] == ["tokens/s (higher is better)", "J/token (lower is better)"][
+            :panels]
+        assert len([key for key in layout.to_plotly_json() if key.startswith("xaxis")]) == panels
+        assert ("no energy was metered with the probes: no J/token" in section.notes) == (panels == 1)

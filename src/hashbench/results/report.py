@@ -117,7 +117,10 @@ def _probe_section(go, runs: list[RunResult]) -> Section:
     if not rows:
         why = "no tokens/s probe in these results (run the probes on a GPU machine to fill this section)"
         return Section("Inference probes", None, [why])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("tokens/s (higher is better)", "J/token (lower is better)"))
+    metered = any(m.joules_per_unit is not None for _, m in rows)
+    # The J/token panel only where some probe has energy: an empty axis box reads as a chart that failed to draw.
+    titles = ("tokens/s (higher is better)", "J/token (lower is better)")[:2 if metered else 1]
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     # One trace per run, bars grouped: the same probe in two runs stands side by side, never stacked into one bar.
     for run in runs:
         ms = [m for m in run.measurements if m.kind == PROBE and m.unit == "tokens/s"]
@@ -131,13 +134,12 @@ def _probe_section(go, runs: list[RunResult]) -> Section:
             fig.add_bar(x=[m.name for m in jpt], y=[m.joules_per_unit for m in jpt], name=_label(run),
                         legendgroup=run.run_id, showlegend=False, marker_color=color,
                         text=[m.energy_source for m in jpt], row=1, col=2)
-    notes = []
-    if not any(m.joules_per_unit is not None for _, m in rows):
-        notes.append("no energy was metered with the probes: no J/token")
+    notes = [] if metered else ["no energy was metered with the probes: no J/token"]
     fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", barmode="group",
                       showlegend=len({run.run_id for run, _ in rows}) > 1)
     fig.update_yaxes(title_text="tokens/s", row=1, col=1)
-    fig.update_yaxes(title_text="J/token", row=1, col=2)
+    if metered:
+        fig.update_yaxes(title_text="J/token", row=1, col=2)
     return Section("Inference probes", fig, notes)
 
 
