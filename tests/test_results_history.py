@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -320,3 +321,80 @@ def test_history_names_a_backend_that_failed_verification_in_the_listing_and_the
     assert [r["verified"] for r in json.loads(out)] == ["FAILED: cython (avx2)", "yes", "yes"]  # newest first
     code, out, _ = run_cli("history", "--db", db, "--runs")
     assert code == 0 and "FAILED" in out and "cython (avx2) failed verification on real block headers" in out
+
+
+# --- the history under real-world use: shared machines, failing locations, servers that go away ------------------
+
+# `hashbench run` through the real entry point in its own process, on the python backend alone (seconds, not minutes)
+RUN_CLI = ("import sys, hashbench.run as r; from hashbench.backends import get_backend; "
+           "r.all_backends = lambda: [get_backend('python')]; from hashbench.cli import main; main(sys.argv[1:])")
+
+
+def _hashbench_run(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", RUN_CLI, "run", "--no-probes", "--seconds", "0.05", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "80", **(env or {})})
+
+
+def _newer_layout(db: Path) -> None:
+    """An SQLite history that a newer hashbench wrote: this one refuses to store into it."""
+    import sqlite3
+
+    h = open_history(str(db))
+    h.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = ? WHERE key = 'layout'", (str(history_mod.DB_LAYOUT + 1),))
+    conn.close()
+
+
+def _layout_back(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = ? WHERE key = 'layout'", (str(history_mod.DB_LAYOUT),))
+    conn.close()
+
+
+def test_run_whose_history_write_fails_says_in_one_line_how_to_store_it_later(tmp_path):
+    """The note said why the history was not stored but not how to store the kept result file once the database can
+    take it, and at 80 columns it broke over two lines."""
+    import shlex
+
+    db, out = tmp_path / "h.sqlite", tmp_path / "run.json"
+    _newer_layout(db)
+    proc = _hashbench_run("--quick", "--output", str(out), "--db", str(db))
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    [note] = [line for line in stdout.splitlines() if "history not stored" in line]
+    assert "newer than this hashbench reads" in note
+    command = shlex.split(note.split("store it later with: ", 1)[1])
+    assert command == ["hashbench", "history", "--add", str(out), "--db", str(db)]
+    _layout_back(db)  # the database can take it now: the printed command, as a user would paste it
+    code, _, err = run_cli(*command[1:])
+    assert code == 0, err
+    h = open_history(str(db))
+    assert [r.run_id for r in h.runs()] == [json.loads(out.read_text())["run_id"]]
+    h.close()
+
+
+def test_interrupted_run_whose_history_write_fails_says_so(tmp_path):
+    """A stopped run keeps what finished in its file and the history (README); when the history could not take it,
+    the interrupted run said nothing of that, so the user believed it stored."""
+    db, out = tmp_path / "h.sqlite", tmp_path / "run.json"
+    _newer_layout(db)
+    proc = _hashbench_run("--seconds", "60", "--output", str(out), "--db", str(db))
+    while proc.poll() is None:  # verified, so the one benchmark (60 s) is being measured: stop it there
+        try:
+            if json.loads(out.read_text())["verify"]:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(out.read_text())["complete"] is False
+    [note] = [line for line in stderr.splitlines() if "history not stored" in line]
+    assert f"store it later with: hashbench history --add {out} --db {db}" in note
