@@ -398,3 +398,20 @@ def test_interrupted_run_whose_history_write_fails_says_so(tmp_path):
     assert json.loads(out.read_text())["complete"] is False
     [note] = [line for line in stderr.splitlines() if "history not stored" in line]
     assert f"store it later with: hashbench history --add {out} --db {db}" in note
+
+
+def test_default_history_folder_that_cannot_be_created_is_one_line_before_the_run(tmp_path):
+    """The default location's folder could not be made (here its parent is a file; a read-only home is the same
+    error): `run` stopped with a bare '[Errno 20] Not a directory' that named neither the history nor a way on."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "HASHBENCH_DB"}
+    env["XDG_DATA_HOME"] = str(blocker / "data")
+    out = tmp_path / "run.json"
+    proc = subprocess.Popen([sys.executable, "-c", RUN_CLI, "run", "--no-probes", "--quick", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    [line] = stderr.strip().splitlines()
+    assert "history database" in line and "cannot create its folder" in line and "--no-history" in line
+    assert not out.exists()  # refused before measuring: nothing half-done

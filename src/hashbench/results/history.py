@@ -217,7 +217,12 @@ class History:
             if path and path != ":memory:":
                 folder = Path(path).parent
                 if make_folder:
-                    folder.mkdir(parents=True, exist_ok=True)
+                    try:
+                        folder.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:  # a read-only home, a file in the way: no history can ever live there
+                        raise InputError(f"history database {display_url(url)}: cannot create its folder "
+                                         f"{str(folder)!r} ({exc.strerror or exc}): give --db PATH or "
+                                         f"${ENV_DB}, or run with --no-history") from None
                 elif not folder.is_dir():
                     raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
