@@ -415,3 +415,38 @@ def test_default_history_folder_that_cannot_be_created_is_one_line_before_the_ru
     [line] = stderr.strip().splitlines()
     assert "history database" in line and "cannot create its folder" in line and "--no-history" in line
     assert not out.exists()  # refused before measuring: nothing half-done
+
+
+SAME_RUN_WRITER = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from results_helpers import hash_measurement, make_run, noisy
+from hashbench.results.history import open_history
+url, n, meet, me = sys.argv[1], int(sys.argv[2]), Path(sys.argv[4]), sys.argv[5]
+h = open_history(url)
+for i in range(n):
+    run = make_run([hash_measurement(noisy(1e7, 8, i))], run_id=f"{i:032x}")
+    (meet / f"{i}-{me}").touch()  # both writers reach run i, then store it at the same instant
+    while len(list(meet.glob(f"{i}-*"))) < 2:
+        time.sleep(0.0005)
+    # the same run stored from two places at once: `hashbench run` and a `history --add` of its file
+    h.store(run)
+h.close()
+"""
+
+
+def test_postgresql_the_same_run_stored_by_two_processes_at_once_lands_once(pg_url, tmp_path):
+    """PostgreSQL: two writers of one run id both found no row to replace, both inserted, and one failed with
+    'duplicate key value violates unique constraint'."""
+    url = _clean(pg_url)
+    n = 40
+    procs = [subprocess.Popen([sys.executable, "-c", SAME_RUN_WRITER, url, str(n), str(Path(__file__).parent),
+                               str(tmp_path), tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for tag in ("a", "b")]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    h = open_history(url)
+    assert len(h.runs()) == n and sum(len(s.points) for s in h.trend()) == n
+    h.close()

@@ -8,8 +8,8 @@ without one), so concurrent writers never collide, and storing the same run agai
 Concurrency: SQLite allows one writer at a time. Transactions start with BEGIN IMMEDIATE (take the write lock
 at once rather than upgrading a read lock mid-way, which is what turns contention into "database is locked"),
 in WAL mode, with a busy timeout, so a second writer waits its turn instead of failing. PostgreSQL needs none
-of that; only its table creation is serialised, with an advisory lock, because two concurrent CREATE TABLEs of
-the same name can collide on its catalog.
+of that; only its table creation and the writers of one run id are serialised, with advisory locks, because two
+concurrent CREATE TABLEs of the same name can collide on its catalog and two inserts of one run on its key.
 
 SQLAlchemy (and platformdirs, psycopg for PostgreSQL) come with the `results` extra and are imported only here,
 lazily, so the base install still runs `hashbench run` and says why the history was not stored."""
@@ -303,6 +303,11 @@ class History:
                          "joules_per_unit": m.joules_per_unit})
 
         def write(conn) -> None:
+            if conn.dialect.name == "postgresql":
+                # Two writers of the same run (a run storing itself, a `history --add` of its file) would both find
+                # nothing to replace and both insert: one waits for the other, then replaces what it stored.
+                conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(:run_id))"),
+                             {"key": _PG_LOCK_KEY, "run_id": run.run_id})
             conn.execute(self._meas.delete().where(self._meas.c.run_id == run.run_id))
             conn.execute(self._runs.delete().where(self._runs.c.run_id == run.run_id))
             conn.execute(self._runs.insert(), [row])
