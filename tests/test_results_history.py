@@ -450,3 +450,23 @@ def test_postgresql_the_same_run_stored_by_two_processes_at_once_lands_once(pg_u
     h = open_history(url)
     assert len(h.runs()) == n and sum(len(s.points) for s in h.trend()) == n
     h.close()
+
+
+def test_postgresql_connection_lost_between_connect_and_write_is_reconnected(pg_url):
+    """A server restart (here: the server ending this history's connection, as a restart does) between opening the
+    history and storing made the store fail on the dead pooled connection: 'terminating connection due to
+    administrator command'."""
+    import sqlalchemy as sa
+
+    url = _clean(pg_url)
+    h = open_history(url)
+    with h.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = sa.create_engine(resolve_url(url))
+    with admin.begin() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+    admin.dispose()
+    run = make_run()
+    h.store(run)
+    assert h.load(run.run_id) == run
+    h.close()

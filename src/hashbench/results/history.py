@@ -211,7 +211,8 @@ class History:
         self.url = url
         sa, self._md, self._runs, self._meas, self._meta = _tables()
         self._sa = sa
-        kwargs = {}
+        # pool_pre_ping: a server restarted since the connection was pooled is reconnected to, not written to dead
+        kwargs: dict = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
@@ -254,7 +255,9 @@ class History:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def _transaction(self, work):
-        """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise."""
+        """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise and a
+        connection the server dropped mid-way (a restart): the transaction rolled back, so running it again is
+        safe."""
         sa = self._sa
         for attempt in range(LOCK_RETRIES):
             try:
@@ -262,7 +265,7 @@ class History:
                     return work(conn)
             except sa.exc.OperationalError as exc:
                 text = str(exc).lower()
-                if ("locked" in text or "busy" in text) and attempt + 1 < LOCK_RETRIES:
+                if ("locked" in text or "busy" in text or exc.connection_invalidated) and attempt + 1 < LOCK_RETRIES:
                     time.sleep(0.05 * 2**attempt)
                     continue
                 raise HistoryError(f"history database {display_url(self.url)}: {_reason(exc)}") from None
