@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -330,3 +331,152 @@ def test_history_names_a_backend_that_failed_verification_in_the_listing_and_the
     assert [r["verified"] for r in json.loads(out)] == ["FAILED: cython (avx2)", "yes", "yes"]  # newest first
     code, out, _ = run_cli("history", "--db", db, "--runs")
     assert code == 0 and "FAILED" in out and "cython (avx2) failed verification on real block headers" in out
+
+
+# --- the history under real-world use: shared machines, failing locations, servers that go away ------------------
+
+# `hashbench run` through the real entry point in its own process, on the python backend alone (seconds, not minutes)
+RUN_CLI = ("import sys, hashbench.run as r; from hashbench.backends import get_backend; "
+           "r.all_backends = lambda: [get_backend('python')]; from hashbench.cli import main; main(sys.argv[1:])")
+
+
+def _hashbench_run(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", RUN_CLI, "run", "--no-probes", "--seconds", "0.05", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "80", **(env or {})})
+
+
+def _newer_layout(db: Path) -> None:
+    """An SQLite history that a newer hashbench wrote: this one refuses to store into it."""
+    import sqlite3
+
+    h = open_history(str(db))
+    h.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = ? WHERE key = 'layout'", (str(history_mod.DB_LAYOUT + 1),))
+    conn.close()
+
+
+def _layout_back(db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = ? WHERE key = 'layout'", (str(history_mod.DB_LAYOUT),))
+    conn.close()
+
+
+def test_run_whose_history_write_fails_says_in_one_line_how_to_store_it_later(tmp_path):
+    """The note said why the history was not stored but not how to store the kept result file once the database can
+    take it, and at 80 columns it broke over two lines."""
+    import shlex
+
+    db, out = tmp_path / "h.sqlite", tmp_path / "run.json"
+    _newer_layout(db)
+    proc = _hashbench_run("--quick", "--output", str(out), "--db", str(db))
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    [note] = [line for line in stdout.splitlines() if "history not stored" in line]
+    assert "newer than this hashbench reads" in note
+    command = shlex.split(note.split("store it later with: ", 1)[1])
+    assert command == ["hashbench", "history", "--add", str(out), "--db", str(db)]
+    _layout_back(db)  # the database can take it now: the printed command, as a user would paste it
+    code, _, err = run_cli(*command[1:])
+    assert code == 0, err
+    h = open_history(str(db))
+    assert [r.run_id for r in h.runs()] == [json.loads(out.read_text())["run_id"]]
+    h.close()
+
+
+def test_interrupted_run_whose_history_write_fails_says_so(tmp_path):
+    """A stopped run keeps what finished in its file and the history (README); when the history could not take it,
+    the interrupted run said nothing of that, so the user believed it stored."""
+    db, out = tmp_path / "h.sqlite", tmp_path / "run.json"
+    _newer_layout(db)
+    proc = _hashbench_run("--seconds", "60", "--output", str(out), "--db", str(db))
+    while proc.poll() is None:  # verified, so the one benchmark (60 s) is being measured: stop it there
+        try:
+            if json.loads(out.read_text())["verify"]:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(out.read_text())["complete"] is False
+    [note] = [line for line in stderr.splitlines() if "history not stored" in line]
+    assert f"store it later with: hashbench history --add {out} --db {db}" in note
+
+
+def test_default_history_folder_that_cannot_be_created_is_one_line_before_the_run(tmp_path):
+    """The default location's folder could not be made (here its parent is a file; a read-only home is the same
+    error): `run` stopped with a bare '[Errno 20] Not a directory' that named neither the history nor a way on."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "HASHBENCH_DB"}
+    env["XDG_DATA_HOME"] = str(blocker / "data")
+    out = tmp_path / "run.json"
+    proc = subprocess.Popen([sys.executable, "-c", RUN_CLI, "run", "--no-probes", "--quick", "--output", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    [line] = stderr.strip().splitlines()
+    assert "history database" in line and "cannot create its folder" in line and "--no-history" in line
+    assert not out.exists()  # refused before measuring: nothing half-done
+
+
+SAME_RUN_WRITER = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from results_helpers import hash_measurement, make_run, noisy
+from hashbench.results.history import open_history
+url, n, meet, me = sys.argv[1], int(sys.argv[2]), Path(sys.argv[4]), sys.argv[5]
+h = open_history(url)
+for i in range(n):
+    run = make_run([hash_measurement(noisy(1e7, 8, i))], run_id=f"{i:032x}")
+    (meet / f"{i}-{me}").touch()  # both writers reach run i, then store it at the same instant
+    while len(list(meet.glob(f"{i}-*"))) < 2:
+        time.sleep(0.0005)
+    # the same run stored from two places at once: `hashbench run` and a `history --add` of its file
+    h.store(run)
+h.close()
+"""
+
+
+def test_postgresql_the_same_run_stored_by_two_processes_at_once_lands_once(pg_url, tmp_path):
+    """PostgreSQL: two writers of one run id both found no row to replace, both inserted, and one failed with
+    'duplicate key value violates unique constraint'."""
+    url = _clean(pg_url)
+    n = 40
+    procs = [subprocess.Popen([sys.executable, "-c", SAME_RUN_WRITER, url, str(n), str(Path(__file__).parent),
+                               str(tmp_path), tag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for tag in ("a", "b")]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    h = open_history(url)
+    assert len(h.runs()) == n and sum(len(s.points) for s in h.trend()) == n
+    h.close()
+
+
+def test_postgresql_connection_lost_between_connect_and_write_is_reconnected(pg_url):
+    """A server restart (here: the server ending this history's connection, as a restart does) between opening the
+    history and storing made the store fail on the dead pooled connection: 'terminating connection due to
+    administrator command'."""
+    import sqlalchemy as sa
+
+    url = _clean(pg_url)
+    h = open_history(url)
+    with h.engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = sa.create_engine(resolve_url(url))
+    with admin.begin() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+    admin.dispose()
+    run = make_run()
+    h.store(run)
+    assert h.load(run.run_id) == run
+    h.close()

@@ -271,6 +271,7 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), console=err, transient=False)
     tasks: dict = {}
+    history_note: list[str] = []  # where the run went in the history, for a run stopped before it returns a record
 
     def listen(event: str, config, payload) -> None:
         if event == "plan":  # the first event: a run refused before it (--energy rapl unreadable) draws nothing
@@ -294,6 +295,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             progress.console.print(f"energy for {device}: {escape(how)}")
         elif event == "probe-start":
             progress.console.print(f"[dim]probe {escape(payload[0])}…[/dim]")
+        elif event == "history":
+            history_note.append(payload)
 
     stopped: KeyboardInterrupt | None = None
     try:
@@ -306,6 +309,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             progress.stop()
     if stopped is not None:
         err.print(f"interrupted: finished measurements kept in {output}")
+        for note in history_note:
+            err.print(escape(note), soft_wrap=True)
         return interrupt_exit_code(stopped)
     host = record.host
     out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
@@ -325,7 +330,7 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
     out.print(f"result written to {output}")
-    out.print(f"[dim]{escape(record.history_note)}[/dim]")
+    out.print(f"[dim]{escape(record.history_note)}[/dim]", soft_wrap=True)  # one line: the command to paste
     return 0 if all(verified.values()) else 1
 
 

@@ -7,6 +7,7 @@ database, or the record says why it was not."""
 
 from __future__ import annotations
 
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,18 +83,30 @@ class RunRecord:
     def write(self, path: Path) -> None:
         write_result(self.to_result(), path)
 
-    def store(self, db: str | None) -> None:
-        """Into the history database; a missing package or a database error becomes a note, never a lost run."""
+    def store(self, db: str | None, output: Path) -> None:
+        """Into the history database; a missing package or a database error becomes a note, never a lost run: the
+        result file `output` is written, and the note says how to store it once the database can take it."""
         from .results.history import store_run
 
         try:
             where = store_run(self.to_result(), db)
         except HashbenchError as exc:
-            self.history_note = f"history not stored: {exc}"
+            self.history_note = f"history not stored: {exc}; {add_later(output, db)}"
+        except KeyboardInterrupt:  # Ctrl-C while a locked database kept the write waiting
+            self.history_note = f"history not stored: interrupted; {add_later(output, db)}"
+            raise
         except Exception as exc:  # noqa: BLE001 - the result file is written; the history must not cost the run
-            self.history_note = f"history not stored: {type(exc).__name__}: {exc}"
+            self.history_note = f"history not stored: {type(exc).__name__}: {exc}; {add_later(output, db)}"
         else:
             self.history_note = f"run stored in history {where}"
+
+
+def add_later(output: Path, db: str | None) -> str:
+    """The command that stores a kept result file in the history the run meant (a password in --db masked)."""
+    from .results.history import display_url
+
+    words = ["hashbench", "history", "--add", str(output)] + (["--db", display_url(db)] if db else [])
+    return f"store it later with: {shlex.join(words)}"
 
 
 def run_all_probes(record: RunRecord, output: Path, *, quick: bool, meters: EnergyPlan, listen: Listener) -> None:
@@ -200,7 +213,10 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
         record.finished = now()
         record.write(output)
         if history:
-            record.store(db)
+            try:
+                record.store(db, output)
+            finally:  # also when stopped: the display has no record then, and must still say where the run went
+                listen("history", None, record.history_note)
         else:
             record.history_note = "history not stored: turned off for this run"
     return record

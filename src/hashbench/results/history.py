@@ -8,8 +8,8 @@ without one), so concurrent writers never collide, and storing the same run agai
 Concurrency: SQLite allows one writer at a time. Transactions start with BEGIN IMMEDIATE (take the write lock
 at once rather than upgrading a read lock mid-way, which is what turns contention into "database is locked"),
 in WAL mode, with a busy timeout, so a second writer waits its turn instead of failing. PostgreSQL needs none
-of that; only its table creation is serialised, with an advisory lock, because two concurrent CREATE TABLEs of
-the same name can collide on its catalog.
+of that; only its table creation and the writers of one run id are serialised, with advisory locks, because two
+concurrent CREATE TABLEs of the same name can collide on its catalog and two inserts of one run on its key.
 
 SQLAlchemy (and platformdirs, psycopg for PostgreSQL) come with the `results` extra and are imported only here,
 lazily, so the base install still runs `hashbench run` and says why the history was not stored."""
@@ -213,13 +213,19 @@ class History:
         self.url = url
         sa, self._md, self._runs, self._meas, self._meta = _tables()
         self._sa = sa
-        kwargs = {}
+        # pool_pre_ping: a server restarted since the connection was pooled is reconnected to, not written to dead
+        kwargs: dict = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 folder = Path(path).parent
                 if make_folder:
-                    folder.mkdir(parents=True, exist_ok=True)
+                    try:
+                        folder.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:  # a read-only home, a file in the way: no history can ever live there
+                        raise InputError(f"history database {display_url(url)}: cannot create its folder "
+                                         f"{str(folder)!r} ({exc.strerror or exc}): give --db PATH or "
+                                         f"${ENV_DB}, or run with --no-history") from None
                 elif not folder.is_dir():
                     raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
@@ -253,7 +259,9 @@ class History:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def _transaction(self, work):
-        """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise."""
+        """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise and a
+        connection the server dropped mid-way (a restart): the transaction rolled back, so running it again is
+        safe."""
         sa = self._sa
         for attempt in range(LOCK_RETRIES):
             try:
@@ -261,7 +269,7 @@ class History:
                     return work(conn)
             except sa.exc.OperationalError as exc:
                 text = str(exc).lower()
-                if ("locked" in text or "busy" in text) and attempt + 1 < LOCK_RETRIES:
+                if ("locked" in text or "busy" in text or exc.connection_invalidated) and attempt + 1 < LOCK_RETRIES:
                     time.sleep(0.05 * 2**attempt)
                     continue
                 raise HistoryError(f"history database {display_url(self.url)}: {_reason(exc)}") from None
@@ -302,6 +310,11 @@ class History:
                          "joules_per_unit": m.joules_per_unit})
 
         def write(conn) -> None:
+            if conn.dialect.name == "postgresql":
+                # Two writers of the same run (a run storing itself, a `history --add` of its file) would both find
+                # nothing to replace and both insert: one waits for the other, then replaces what it stored.
+                conn.execute(self._sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(:run_id))"),
+                             {"key": _PG_LOCK_KEY, "run_id": run.run_id})
             conn.execute(self._meas.delete().where(self._meas.c.run_id == run.run_id))
             conn.execute(self._runs.delete().where(self._runs.c.run_id == run.run_id))
             conn.execute(self._runs.insert(), [row])
