@@ -480,3 +480,29 @@ def test_postgresql_connection_lost_between_connect_and_write_is_reconnected(pg_
     h.store(run)
     assert h.load(run.run_id) == run
     h.close()
+
+
+def test_a_database_held_locked_fails_the_store_after_one_busy_wait_not_every_retry(tmp_path, monkeypatch):
+    """Another program holding the write lock (a database viewer left open): SQLite's busy wait runs once, then the
+    store fails with one HistoryError; lock retries stay within that one wait instead of repeating it
+    LOCK_RETRIES times (8 minutes of silence at the real 60 s). Counts attempts, times nothing."""
+    import sqlite3
+
+    monkeypatch.setattr(history_mod, "SQLITE_BUSY_MS", 300)
+    db = tmp_path / "h.sqlite"
+    history = open_history(f"sqlite:///{db}")
+    attempts = []
+    begin = history.engine.begin
+    monkeypatch.setattr(history.engine, "begin", lambda: attempts.append(1) or begin())
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(history_mod.HistoryError, match="locked"):
+            history.store(make_run())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 1 <= len(attempts) < history_mod.LOCK_RETRIES
+    history.store(make_run())  # the lock released, the same history stores
+    assert len(history.runs()) == 1
+    history.close()

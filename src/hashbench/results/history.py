@@ -32,6 +32,8 @@ from .schema import Check, RunResult, failed_backends, higher_is_better, verific
 ENV_DB = "HASHBENCH_DB"
 DB_LAYOUT = 1  # the table layout below; bump with a migration when it changes
 LOCK_RETRIES = 8
+# SQLite waits this long for another writer's lock; a transaction retries lock errors only within it in all, so a
+# database held locked (a viewer left open on it) fails the store after about a minute, not LOCK_RETRIES minutes.
 SQLITE_BUSY_MS = 60_000
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
 
@@ -263,13 +265,15 @@ class History:
         connection the server dropped mid-way (a restart): the transaction rolled back, so running it again is
         safe."""
         sa = self._sa
+        deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
         for attempt in range(LOCK_RETRIES):
             try:
                 with self.engine.begin() as conn:
                     return work(conn)
             except sa.exc.OperationalError as exc:
                 text = str(exc).lower()
-                if ("locked" in text or "busy" in text or exc.connection_invalidated) and attempt + 1 < LOCK_RETRIES:
+                locked = ("locked" in text or "busy" in text) and time.monotonic() < deadline
+                if (locked or exc.connection_invalidated) and attempt + 1 < LOCK_RETRIES:
                     time.sleep(0.05 * 2**attempt)
                     continue
                 raise HistoryError(f"history database {display_url(self.url)}: {_reason(exc)}") from None
