@@ -506,3 +506,20 @@ def test_a_database_held_locked_fails_the_store_after_one_busy_wait_not_every_re
     history.store(make_run())  # the lock released, the same history stores
     assert len(history.runs()) == 1
     history.close()
+
+
+def test_postgresql_server_that_never_answers_fails_the_open_instead_of_hanging():
+    """A server that accepts the connection and then says nothing (a wedged host, a firewall that eats replies):
+    the connect timeout ends the wait with one error; without it libpq would wait for the system's TCP timeout."""
+    pytest.importorskip("psycopg", reason="PostgreSQL's driver (postgres extra)")
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(1)  # the kernel completes the handshake; nothing ever reads or replies
+        port = mute.getsockname()[1]
+        code = ("import sys; from hashbench.results import history as h; h.PG_CONNECT_TIMEOUT_S = 2\n"
+                "try:\n    h.open_history(sys.argv[1])\nexcept Exception as exc:\n"
+                "    print(type(exc).__name__); sys.exit(3)\n")
+        done = subprocess.run([sys.executable, "-c", code, f"postgresql://u@127.0.0.1:{port}/db"], check=False,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert done.stdout.strip() in ("HistoryError", "HistoryUnavailable"), done.stdout

@@ -35,6 +35,7 @@ LOCK_RETRIES = 8
 # SQLite waits this long for another writer's lock; a transaction retries lock errors only within it in all, so a
 # database held locked (a viewer left open on it) fails the store after about a minute, not LOCK_RETRIES minutes.
 SQLITE_BUSY_MS = 60_000
+PG_CONNECT_TIMEOUT_S = 15
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
 
 
@@ -231,6 +232,9 @@ class History:
                 elif not folder.is_dir():
                     raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
+        elif url.startswith("postgresql") and "connect_timeout" not in url:
+            # A server that drops packets would hold the end of a run until the system's TCP timeout (minutes).
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
             self.engine = sa.create_engine(url, **kwargs)
         except ImportError as exc:  # the database's driver; the postgres extra brings PostgreSQL's
