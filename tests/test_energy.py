@@ -481,7 +481,7 @@ def power_doc(watts: float) -> dict:
 
 @pytest.fixture
 def redfish_server():
-    state = {"watts": 350.0, "requests": 0}
+    state = {"watts": 350.0, "requests": 0, "docs": {}}  # docs: paths a test adds or replaces
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -493,7 +493,8 @@ def redfish_server():
                 self.end_headers()
                 return
             docs = {"/redfish/v1": ROOT_DOC, "/redfish/v1/Chassis": CHASSIS_COLLECTION,
-                    "/redfish/v1/Chassis/1U": CHASSIS, "/redfish/v1/Chassis/1U/Power": power_doc(state["watts"])}
+                    "/redfish/v1/Chassis/1U": CHASSIS, "/redfish/v1/Chassis/1U/Power": power_doc(state["watts"]),
+                    **state["docs"]}
             doc = docs.get(self.path.rstrip("/"))
             if doc is None:
                 self.send_response(404)
@@ -535,6 +536,29 @@ def test_redfish_finds_power_from_the_service_root(redfish_server):
     base, _ = redfish_server
     source = RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD))
     assert source.power_url.endswith("/redfish/v1/Chassis/1U/Power")
+
+
+def test_redfish_finds_environment_metrics_where_a_bmc_has_no_power_resource(redfish_server):
+    """Redfish 2020.4 deprecated Chassis Power; newer BMCs give a Chassis EnvironmentMetrics (PowerWatts) instead.
+    With several chassis listed the first is taken, and the reading's detail says so."""
+    base, state = redfish_server
+    node = "/redfish/v1/Chassis/Node"
+    state["docs"].update({
+        "/redfish/v1/Chassis": {"@odata.id": "/redfish/v1/Chassis", "Members@odata.count": 2,
+                                "Members": [{"@odata.id": node}, {"@odata.id": "/redfish/v1/Chassis/GPU_SXM_1"}]},
+        node: {"@odata.id": node, "Id": "Node", "ChassisType": "RackMount",
+               "EnvironmentMetrics": {"@odata.id": node + "/EnvironmentMetrics"}},
+        node + "/EnvironmentMetrics": {"@odata.id": node + "/EnvironmentMetrics",
+                                       "@odata.type": "#EnvironmentMetrics.v1_3_0.EnvironmentMetrics",
+                                       "PowerWatts": {"DataSourceUri": node + "/Sensors/TotalPower",
+                                                      "Reading": 612.5}},
+    })
+    source = RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD))
+    assert source.power_url.endswith(node + "/EnvironmentMetrics") and source.read_watts() == 612.5
+    assert "PowerWatts.Reading" in source.detail and "the first of 2 chassis listed" in source.detail
+    # The single-chassis tree of the other tests names no choice.
+    state["docs"].clear()
+    assert "chassis listed" not in RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD)).detail
 
 
 def test_redfish_rejected_credentials_and_bad_urls(redfish_server):

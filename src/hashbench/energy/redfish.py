@@ -1,8 +1,10 @@
 """Whole-node power from a BMC's Redfish service: HTTP GET of a Chassis Power resource,
-PowerControl[].PowerConsumedWatts, sampled once a second and integrated.
+PowerControl[].PowerConsumedWatts (or, on BMCs that dropped the Power resource deprecated in Redfish 2020.4, the
+Chassis EnvironmentMetrics resource, PowerWatts.Reading), sampled once a second and integrated.
 
-The URL may name the Power resource itself (https://bmc/redfish/v1/Chassis/1/Power) or anything above it (the
-service root, the Chassis collection, one Chassis): the first chassis with a Power link is followed once, at start.
+The URL may name the power resource itself (https://bmc/redfish/v1/Chassis/1/Power) or anything above it (the
+service root, the Chassis collection, one Chassis): links are followed once, at start, to the first chassis's
+power; where the collection holds several chassis the reading's detail says which one was taken.
 """
 
 from __future__ import annotations
@@ -44,18 +46,20 @@ def parse_power(doc: object) -> tuple[float, str]:
         reading = doc.get("PowerWatts")
         if isinstance(reading, dict) and isinstance(reading.get("Reading"), (int, float)):
             return float(reading["Reading"]), "PowerWatts.Reading"
-    raise ValueError("no PowerControl[].PowerConsumedWatts in the resource")
+    raise ValueError("no PowerControl[].PowerConsumedWatts or PowerWatts.Reading in the resource")
 
 
-def _next_link(doc: dict) -> str | None:
-    """One step from a service root / Chassis collection / Chassis towards a Power resource."""
-    for key in ("Power", "Chassis"):
+def _next_link(doc: dict) -> tuple[str, int] | None:
+    """One step from a service root / Chassis collection / Chassis towards its power: (link, how many members the
+    step chose among; 1 where there was no choice)."""
+    for key in ("Power", "EnvironmentMetrics", "Chassis"):
         link = doc.get(key)
         if isinstance(link, dict) and isinstance(link.get("@odata.id"), str):
-            return link["@odata.id"]
+            return link["@odata.id"], 1
     members = doc.get("Members")
-    if isinstance(members, list) and members and isinstance(members[0], dict):
-        return members[0].get("@odata.id")
+    if isinstance(members, list) and members and isinstance(members[0], dict) \
+            and isinstance(members[0].get("@odata.id"), str):
+        return members[0]["@odata.id"], len(members)
     return None
 
 
@@ -105,22 +109,27 @@ class RedfishClient:
         except ValueError:
             raise RedfishUnavailable(f"{url}: the answer is not JSON") from None
 
-    def find_power(self) -> str:
-        """The URL of the first Power resource at or below self.url."""
-        url = self.url
-        for _ in range(5):
+    def find_power(self) -> tuple[str, str]:
+        """(URL of the first power resource at or below self.url, how it was chosen: "" or which of several
+        chassis)."""
+        url, chosen = self.url, ""
+        for _ in range(6):
             doc = self.get(url)
             try:
                 parse_power(doc)
-                return url
+                return url, chosen
             except ValueError:
                 pass
-            link = _next_link(doc) if isinstance(doc, dict) else None
-            if link is None:
+            step = _next_link(doc) if isinstance(doc, dict) else None
+            if step is None:
                 break
+            link, among = step
+            if among > 1:
+                chosen = f"the first of {among} chassis listed; name another in {URL_ENV}"
             url = urllib.parse.urljoin(self.url, link)
-        raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts found (give the URL of a Chassis "
-                                 f"Power resource, e.g. https://BMC/redfish/v1/Chassis/1/Power)")
+        raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics "
+                                 f"PowerWatts found (give the URL of a Chassis Power resource, e.g. "
+                                 f"https://BMC/redfish/v1/Chassis/1/Power)")
 
 
 class RedfishSource(PowerSource):
@@ -130,10 +139,10 @@ class RedfishSource(PowerSource):
 
     def __init__(self, client: RedfishClient) -> None:
         self.client = client
-        self.power_url = client.find_power()
+        self.power_url, chosen = client.find_power()
         self.read_watts()
         _, which = parse_power(client.get(self.power_url))
-        self.detail = f"Redfish {self.power_url} {which}"
+        self.detail = f"Redfish {self.power_url} {which}" + (f" ({chosen})" if chosen else "")
 
     def read_watts(self) -> float:
         doc = self.client.get(self.power_url)
