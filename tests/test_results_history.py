@@ -523,3 +523,16 @@ def test_postgresql_server_that_never_answers_fails_the_open_instead_of_hanging(
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 3, (done.stdout, done.stderr)
     assert done.stdout.strip() in ("HistoryError", "HistoryUnavailable"), done.stdout
+
+
+def test_a_password_in_the_url_query_is_masked_in_messages(pg_url, tmp_path):
+    """libpq takes the password as a query parameter too (postgresql://u@db/hb?password=...); messages and the
+    run's "store it later" note masked only the user:password@ form and printed this one."""
+    assert display_url("postgresql://u@db/hb?sslmode=require&password=s3cret&sslpassword=k3y") == \
+        "postgresql://u@db/hb?sslmode=require&password=***&sslpassword=***"
+    assert display_url("postgresql://u:s3cret@db/hb?password=s3cret") == "postgresql://u:***@db/hb?password=***"
+    url = _clean(pg_url) + ("&" if "?" in pg_url else "?") + "password=s3cret"
+    code, out, err = run_cli("history", "--db", url, "--runs")
+    assert code == 0, err
+    assert "password=***" in out and "s3cret" not in out + err
+

@@ -37,6 +37,7 @@ LOCK_RETRIES = 8
 SQLITE_BUSY_MS = 60_000
 PG_CONNECT_TIMEOUT_S = 15
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
+_SECRET_PARAMS = ("password", "sslpassword")  # URL query parameters display_url masks
 
 
 class HistoryUnavailable(HashbenchError):
@@ -140,12 +141,15 @@ def resolve_url(db: str | None = None) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, for messages."""
+    """The URL with any password masked, for messages: user:password@ and libpq's ?password= (and sslpassword=)."""
     head, sep, rest = url.partition("://")
+    rest, mark, query = rest.partition("?")
     if "@" in rest and ":" in rest.split("@", 1)[0]:
         user = rest.split("@", 1)[0].split(":", 1)[0]
         rest = f"{user}:***@{rest.split('@', 1)[1]}"
-    return head + sep + rest
+    query = "&".join(f"{part.split('=', 1)[0]}=***" if part.split("=", 1)[0].lower() in _SECRET_PARAMS else part
+                     for part in query.split("&")) if query else query
+    return head + sep + rest + mark + query
 
 
 @lru_cache(maxsize=1)
