@@ -536,3 +536,21 @@ def test_a_password_in_the_url_query_is_masked_in_messages(pg_url, tmp_path):
     assert code == 0, err
     assert "password=***" in out and "s3cret" not in out + err
 
+
+def test_connect_timeout_goes_only_to_drivers_that_take_it(monkeypatch):
+    """connect_timeout is libpq's (psycopg, psycopg2); handed to another PostgreSQL driver (pg8000: `timeout`) every
+    connection failed with a TypeError traceback: connect() got an unexpected keyword argument 'connect_timeout'."""
+    import sqlalchemy as sa
+
+    given = {}
+
+    def create_engine(url, **kwargs):
+        given[url.split("://", 1)[0]] = kwargs.get("connect_args", {})
+        raise ImportError("stop here")  # the driver need not be installed: only what it would be handed counts
+
+    monkeypatch.setattr(sa, "create_engine", create_engine)
+    for scheme in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+pg8000"):
+        with pytest.raises(HistoryUnavailable):
+            history_mod.History(f"{scheme}://u@db/hb", connect=False)
+    assert given.pop("postgresql+pg8000") == {}
+    assert all(args == {"connect_timeout": history_mod.PG_CONNECT_TIMEOUT_S} for args in given.values()), given

@@ -37,6 +37,7 @@ LOCK_RETRIES = 8
 SQLITE_BUSY_MS = 60_000
 PG_CONNECT_TIMEOUT_S = 15
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
+_LIBPQ_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")  # the drivers that take connect_timeout
 _SECRET_PARAMS = ("password", "sslpassword")  # URL query parameters display_url masks
 
 
@@ -236,7 +237,7 @@ class History:
                 elif not folder.is_dir():
                     raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
-        elif url.startswith("postgresql") and "connect_timeout" not in url:
+        elif url.split("://", 1)[0] in _LIBPQ_SCHEMES and "connect_timeout" not in url:
             # A server that drops packets would hold the end of a run until the system's TCP timeout (minutes).
             kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
