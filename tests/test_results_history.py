@@ -170,6 +170,8 @@ def test_history_cli_add_trend_runs_and_json(tmp_path):
     assert len(json.loads(out)) == 3
     code, out, _ = run_cli("history", "--db", db, "--backend", "numba")
     assert code == 0 and "no runs" in out
+    code, out, _ = run_cli("history", "--db", str(tmp_path / "empty.sqlite"), "--runs")
+    assert code == 0 and out.startswith("no runs in the history") and "┏" not in out  # a line, not an empty table
     # history references work wherever a result file does
     code, out, _ = run_cli("compare", "@latest~1", "@latest", "--db", db, "--json")
     assert code == 1 and json.loads(out)["regressions"] == 1  # -5%+ and significant with 10 samples each

@@ -106,6 +106,10 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
             if as_json:
                 emit_json([r.to_json() for r in runs])
                 return
+            if not runs:
+                out.print(f"no runs in the history {escape(display_url(history.url))}"
+                          + (f" for machine {escape(fingerprint)}" if fingerprint else ""))
+                return
             table = Table(title=f"runs in {escape(display_url(history.url))}", title_justify="left")
             # Fits 80 columns; --json has the rest (measurement counts, full ids and commits).
             for name in ("run", "started", "source", "commit", "done", "verify", "machine"):
