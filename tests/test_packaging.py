@@ -45,7 +45,7 @@ def sdist(tmp_path_factory) -> Path:
 def test_the_sdist_carries_what_a_build_needs_and_no_generated_c(sdist):
     with tarfile.open(sdist) as tar:
         names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
-    kernels = {f"kernels/{p.name}" for p in (Path(__file__).resolve().parents[1] / "kernels").iterdir()}
+    kernels = {f"kernels/{p.name}" for p in (REPO / "kernels").iterdir()}
     needed = {"setup.py", "pyproject.toml", "README.md", "LICENSE", "src/hashbench/_cpu.pyx",
               "src/hashbench/data/headers.csv", "src/hashbench/data/market.json", *kernels}
     assert needed <= names, sorted(needed - names)

@@ -256,6 +256,12 @@ def _snapshot_table(snapshot: MarketSnapshot, notes: Footnotes) -> Table:
     return table
 
 
+def _print_snapshot(snapshot: MarketSnapshot) -> None:
+    notes = Footnotes()
+    out.print(_snapshot_table(snapshot, notes))
+    notes.print(out)
+
+
 @click.group(cls=CommandGroup)
 def market() -> None:
     """The market figures behind every valuation: show the snapshot in use, or fetch a fresh one."""
@@ -270,9 +276,7 @@ def market_show(market_file: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(snapshot.to_json())
         return
-    notes = Footnotes()
-    out.print(_snapshot_table(snapshot, notes))
-    notes.print(out)
+    _print_snapshot(snapshot)
     if snapshot.description:
         out.print(f"[dim]{escape(snapshot.description)}[/dim]")
 
@@ -307,9 +311,7 @@ def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_w
     if as_json:
         emit_json(result.snapshot.to_json())
     else:
-        notes = Footnotes()
-        out.print(_snapshot_table(result.snapshot, notes))
-        notes.print(out)
+        _print_snapshot(result.snapshot)
         if result.retarget:
             out.print(f"[dim]{escape(result.retarget)}[/dim]")
     where = f"; written to {output} (use --market {output})" if output else ""

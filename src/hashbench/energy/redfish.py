@@ -110,14 +110,14 @@ class RedfishClient:
             raise RedfishUnavailable(f"{url}: the answer is not JSON") from None
 
     def find_power(self) -> tuple[str, str]:
-        """(URL of the first power resource at or below self.url, how it was chosen: "" or which of several
-        chassis)."""
+        """(URL of the first power resource at or below self.url, which reading in it, and which of several chassis
+        where the collection listed more than one)."""
         url, chosen = self.url, ""
         for _ in range(6):
             doc = self.get(url)
             try:
-                parse_power(doc)
-                return url, chosen
+                _, which = parse_power(doc)
+                return url, which + (f" ({chosen})" if chosen else "")
             except ValueError:
                 pass
             step = _next_link(doc) if isinstance(doc, dict) else None
@@ -139,10 +139,8 @@ class RedfishSource(PowerSource):
 
     def __init__(self, client: RedfishClient) -> None:
         self.client = client
-        self.power_url, chosen = client.find_power()
-        self.read_watts()
-        _, which = parse_power(client.get(self.power_url))
-        self.detail = f"Redfish {self.power_url} {which}" + (f" ({chosen})" if chosen else "")
+        self.power_url, which = client.find_power()  # a reading was parsed there: the source works
+        self.detail = f"Redfish {self.power_url} {which}"
 
     def read_watts(self) -> float:
         doc = self.client.get(self.power_url)
