@@ -463,6 +463,66 @@ def test_ipmi_failures_say_why(tmp_path):
         IpmiSource("no-such-ipmitool-here")
 
 
+# ipmitool 1.8.19 prints the timestamp (now "MM/DD/YYYY HH:MM:SS UTC") without its newline, so the sampling period
+# runs on in the same line: as posted from a real server in a Prometheus textfile-collector script's comment, and in
+# ipmitool's lib/ipmi_dcmi.c (ipmi_timestamp_numeric() has no trailing newline since 1.8.19).
+DCMI_1_8_19 = "\n".join([
+    "",
+    "    Instantaneous power reading:                   240 Watts",
+    "    Minimum during sampling period:                132 Watts",
+    "    Maximum during sampling period:                384 Watts",
+    "    Average power reading over sample period:      204 Watts",
+    "    IPMI timestamp:                           03/06/2025 07:40:35 UTC"
+    "    Sampling period:                          00000001 Seconds.",  # the same line
+    "    Power reading state is:                   activated",
+    "", ""])
+
+# OpenBMC without a total-power sensor (openbmc/phosphor-host-ipmid issue #167): zeros, state deactivated.
+DCMI_ZERO_DEACTIVATED = DCMI_DEACTIVATED.replace("235 Watts", "  0 Watts")
+
+
+def test_parse_dcmi_power_reading_of_ipmitool_1_8_19(tmp_path):
+    r = parse_dcmi_power(DCMI_1_8_19)
+    assert (r.instantaneous_w, r.average_w) == (240, 204)
+    assert r.timestamp == "03/06/2025 07:40:35 UTC" and r.sampling_period_s == 1 and r.active
+    assert "statistics period 1 s" in IpmiSource(str(fake_ipmitool(tmp_path, DCMI_1_8_19))).detail
+
+
+def test_ipmi_zero_watts_is_no_reading_never_zero_joules(tmp_path):
+    with pytest.raises(IpmiUnavailable, match=r"reports 0 W, reading state deactivated: it has no power measurement"):
+        IpmiSource(str(fake_ipmitool(tmp_path, DCMI_ZERO_DEACTIVATED)))
+    # A BMC that drops to 0 W inside a window: those samples fail and are counted, none of them is a 0 W sample.
+    tool = fake_ipmitool(tmp_path, DCMI_OUTPUT)
+    source = IpmiSource(str(tool))
+    source.interval_s = 0.02
+    fake_ipmitool(tmp_path, DCMI_ZERO_DEACTIVATED)  # the same path, now printing zeros
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.1)
+    r = meter.reading()
+    assert r.joules_gross is None and "0 W" in r.detail
+    assert any("reading(s) failed" in f for f in r.flags)
+
+
+def test_ipmi_errors_are_explained_from_what_ipmitool_printed(tmp_path):
+    # Non-root on a host with the driver loaded: the open fails with EACCES, not ENOENT.
+    tool = fake_ipmitool(tmp_path, "", "Could not open device at /dev/ipmi0 or /dev/ipmi/0 or /dev/ipmidev/0: "
+                                       "Permission denied", 1)
+    with pytest.raises(IpmiUnavailable, match="root only") as info:
+        IpmiSource(str(tool))
+    assert "no local BMC interface" not in str(info.value)
+    # DCMI not supported: ipmitool's chk_rsp() prints the completion code on stderr (lib/ipmi_dcmi.c).
+    tool = fake_ipmitool(tmp_path, "", "\n    DCMI request failed because: Invalid command (c1)", 1)
+    with pytest.raises(IpmiUnavailable, match=r"no DCMI power reading \(DCMI request failed because: Invalid "):
+        IpmiSource(str(tool))
+    # ... but "A valid DCMI command was not returned!" goes to stdout.
+    tool = fake_ipmitool(tmp_path, "\n    A valid DCMI command was not returned! (80)", "", 1)
+    with pytest.raises(IpmiUnavailable, match=r"A valid DCMI command was not returned! \(80\)"):
+        IpmiSource(str(tool))
+    tool = fake_ipmitool(tmp_path, "Get Device ID command failed", "", 0)  # exit 0 and no reading
+    with pytest.raises(IpmiUnavailable, match=r"no 'Instantaneous power reading'.*Get Device ID command failed"):
+        IpmiSource(str(tool))
+
+
 # --- Redfish ---------------------------------------------------------------------------------------------------------
 
 USER, PASSWORD = "monitor", "s3cret"

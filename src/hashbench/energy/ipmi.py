@@ -59,8 +59,16 @@ def _watts(text: str, label: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+def _one_label_a_line(text: str) -> str:
+    """ipmitool 1.8.19 prints the timestamp without its newline, so the sampling period follows on the same line
+    ("IPMI timestamp:  03/06/2025 07:40:35 UTC    Sampling period:  00000001 Seconds."): split it off again."""
+    return re.sub(r"[ \t]{2,}(?=(?:IPMI timestamp|Sampling period|Power reading state is)\s*:)", "\n", text)
+
+
 def parse_dcmi_power(text: str) -> DcmiPowerReading:
-    """Parse `ipmitool dcmi power reading` output. Raises ValueError when it holds no instantaneous reading."""
+    """Parse `ipmitool dcmi power reading` output (1.8.18 and 1.8.19 layouts). Raises ValueError when it holds no
+    instantaneous reading."""
+    text = _one_label_a_line(text)
     instant = _watts(text, r"Instantaneous power reading")
     if instant is None:
         raise ValueError("no 'Instantaneous power reading' line in ipmitool output")
@@ -84,14 +92,31 @@ def parse_dcmi_power(text: str) -> DcmiPowerReading:
     )
 
 
-def _explain(stderr: str, returncode: int) -> str:
-    first = next((line.strip() for line in stderr.splitlines() if line.strip()), f"exit status {returncode}")
-    if "Could not open device" in stderr:
+def _explain(stderr: str, stdout: str, returncode: int) -> str:
+    # ipmitool prints most errors on stderr, but "A valid DCMI command was not returned!" on stdout.
+    said = stderr if stderr.strip() else stdout
+    first = next((line.strip() for line in said.splitlines() if line.strip()), "")
+    if returncode == 0:
+        return f"no 'Instantaneous power reading' in ipmitool's output ({first or 'it printed nothing'})"
+    first = first or f"exit status {returncode}"
+    if "Permission denied" in said:  # "Could not open device at /dev/ipmi0 ...: Permission denied"
+        return f"the BMC device is root only ({first}): run as root"
+    if "Could not open device" in said:
         return (f"no local BMC interface ({first}); load ipmi_devintf/ipmi_si, or point {ARGS_ENV} at the BMC "
                 "over the network (-I lanplus -H ... -U ... -E)")
-    if "Permission denied" in stderr:
-        return f"the BMC device is root only ({first}): run as root"
+    if "DCMI request failed" in said or "valid DCMI command" in said:
+        return f"the BMC gives no DCMI power reading ({first}): try Redfish, or declare --watts"
     return f"ipmitool failed: {first}"
+
+
+def _checked(reading: DcmiPowerReading) -> DcmiPowerReading:
+    """A node running this program never draws 0 W: a 0 W reading (with the state "deactivated", as OpenBMC without
+    a total-power sensor prints it) is the BMC saying it measures nothing, and must not be integrated into 0 J."""
+    if reading.instantaneous_w <= 0:
+        state = "" if reading.active else ", reading state deactivated"
+        raise IpmiUnavailable(f"the BMC reports {reading.instantaneous_w:g} W{state}: it has no power measurement "
+                              "behind DCMI; try Redfish, or declare --watts")
+    return reading
 
 
 def _redact(args: Sequence[str]) -> list[str]:
@@ -117,20 +142,23 @@ class IpmiSource(PowerSource):
         # Some BMCs (OpenBMC among them) report "deactivated" and still give live readings: flag, don't refuse.
         self.active = first.active
         where = " ".join(shlex.quote(a) for a in _redact(args)) or "local BMC"
-        self.detail = f"ipmitool dcmi power reading ({where}), BMC averaging period " \
-                      f"{first.sampling_period_s if first.sampling_period_s is not None else '?'} s"
+        # The DCMI "sampling period" is the span of the BMC's min/max/average statistics (often hours since the BMC
+        # booted), not an averaging of the instantaneous reading sampled here: named for what it is.
+        period = first.sampling_period_s
+        self.detail = (f"ipmitool dcmi power reading ({where}), instantaneous reading; BMC statistics period "
+                       f"{f'{period:g} s' if period is not None else 'not printed'}")
 
     def read(self) -> DcmiPowerReading:
         try:
             proc = subprocess.run(self.command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             raise IpmiUnavailable(f"ipmitool gave no answer in {TIMEOUT_S:g} s") from None
-        if proc.returncode != 0:
-            raise IpmiUnavailable(_explain(proc.stderr, proc.returncode))
-        try:
-            return parse_dcmi_power(proc.stdout)
-        except ValueError as exc:
-            raise IpmiUnavailable(f"unexpected ipmitool output: {exc}") from None
+        if proc.returncode == 0:
+            try:
+                return _checked(parse_dcmi_power(proc.stdout))
+            except ValueError:  # exit status 0 and no reading: explained from what it printed
+                pass
+        raise IpmiUnavailable(_explain(proc.stderr, proc.stdout, proc.returncode))
 
     def read_watts(self) -> float:
         return self.read().instantaneous_w
