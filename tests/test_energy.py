@@ -394,6 +394,52 @@ def test_rapl_through_the_meter(tmp_path):
     assert "update period 1 ms nominal, not measured" in r.detail  # NVML's is measured; this one is a constant
 
 
+def test_rapl_counter_that_goes_backwards_is_no_reading_not_a_wrap(tmp_path):
+    # A backwards step that no wraparound explains (the counter restarted: driver reload, a firmware glitch) read as
+    # a wrap would add max_energy_range_uj, 262 kJ here, to the window. The window's energy is unknown instead.
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", 50_000_000, MAX)})
+    source = RaplSource(root)
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        set_energy(root, "intel-rapl:0", 40_000_000)  # 10 J backwards
+        assert source.read_joules() == 0.0  # what the poller would read: nothing added, the reset counted
+        set_energy(root, "intel-rapl:0", 45_000_000)
+    r = meter.reading()
+    assert r.joules_gross is None and "went backwards" in r.detail and source.resets == 1
+    # A real wrap, from near the top to near 0, still counts.
+    set_energy(root, "intel-rapl:0", MAX - 100)
+    before = source.read_joules()
+    set_energy(root, "intel-rapl:0", 900)
+    assert source.read_joules() - before == pytest.approx(1000e-6) and source.resets == 1
+
+
+class FailingCounter(FakeCounter):
+    """A counter whose reads start failing (NVML: GPU is lost) after `good` reads, or that restarts from 0 (driver
+    reload) at that read."""
+
+    def __init__(self, good: int, how: str) -> None:
+        super().__init__(100.0)
+        self.good, self.how, self.reads = good, how, 0
+
+    def read_joules(self) -> float:
+        self.reads += 1
+        if self.reads > self.good:
+            if self.how == "lost":
+                raise RuntimeError("GPU is lost")
+            self.resets, self.reset_why = 1, "counter went backwards (driver reloaded)"  # as the real sources do
+        return 1000.0 + super().read_joules()
+
+
+@pytest.mark.parametrize(("good", "how", "said"), [(0, "lost", "GPU is lost"), (1, "lost", "GPU is lost"),
+                                                   (1, "reset", "went backwards")])
+def test_counter_failing_at_either_edge_of_the_window_is_no_reading_and_the_workload_runs(good, how, said):
+    ran = []
+    with EnergyMeter(FailingCounter(good, how), idle_seconds=0.0) as meter:
+        ran.append(True)
+    r = meter.reading()
+    assert ran and r.joules_gross is None and said in r.detail and r.source == "fakecounter"
+    assert any("failed during the window" in f for f in r.flags)
+
+
 # --- IPMI ------------------------------------------------------------------------------------------------------------
 
 # `ipmitool dcmi power reading` as ipmitool 1.8.18 prints it (leading newline, 4-space indent, blank lines after).
@@ -707,6 +753,27 @@ def test_nvml_counter_path(monkeypatch):
     assert any("under 60 s" in f for f in r.flags)
 
 
+@pytest.mark.parametrize("event", ["driver reload", "GPU lost"])
+def test_nvml_counter_reset_or_lost_gpu_mid_window_is_no_reading(monkeypatch, event):
+    # nvmlDeviceGetTotalEnergyConsumption counts mJ "since the driver was last reloaded": a reload restarts it, and
+    # a fallen-off-the-bus GPU answers NVML_ERROR_GPU_IS_LOST. Neither may become a negative or made-up joule.
+    nvml = fake_nvml(counter=True)
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    source = open_nvml("cuda:0")
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.05)
+
+        def after(handle: str) -> int:
+            if event == "GPU lost":
+                raise FakeNvmlError("GPU is lost")
+            return 5  # restarted from 0
+
+        nvml.nvmlDeviceGetTotalEnergyConsumption = after
+    r = meter.reading()
+    assert r.joules_gross is None and r.source == "nvml"
+    assert ("went backwards" if event == "driver reload" else "GPU is lost") in r.detail
+
+
 def test_nvml_without_counter_samples_power_at_twenty_hertz(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=False))
     source = open_nvml("cuda:0")
@@ -886,6 +953,18 @@ def test_bench_meters_the_timed_scans_only():
     assert inside["scans"] == len(result.samples) >= 3 and inside["hashes"] == result.hashes
     fields = result.to_json()
     assert fields["joules_per_th"] == pytest.approx(50.0 / (result.hashes / 1e12))
+
+
+def test_bench_keeps_its_hashrate_when_the_counter_fails_mid_window():
+    from hashbench.backends import get_backend
+    from hashbench.bench import bench_backend
+
+    source = FailingCounter(1, "lost")  # the window's first read works, every later one fails (GPU lost)
+    result = bench_backend(get_backend("python"), seconds=0.2, window=lambda: EnergyMeter(source, idle_seconds=0.0))
+    fields = result.to_json()
+    assert result.hashes > 0 and result.hashrate > 0
+    assert fields["energy_j"] is None and fields["joules_per_th"] is None
+    assert "GPU is lost" in fields["energy"]["detail"]
 
 
 # --- several GPUs metered as one ------------------------------------------------------------------------------------

@@ -132,13 +132,23 @@ class NvmlCounterSource(CounterSource):
     layer = GPU_BOARD
 
     def __init__(self, nvml: ModuleType, handle: Any, which: str) -> None:
-        self._nvml, self._handle = nvml, handle
-        self.read_joules()  # raises NVMLError_NotSupported on boards without the counter
+        self._nvml, self._handle, self._which = nvml, handle, which
+        self._total_mj = 0
+        # Raises NVMLError_NotSupported on boards without the counter.
+        self._last_mj = nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
         self.update_period_s = estimate_update_period(self.read_joules)
         self.detail = f"{_describe(nvml, handle, which)}; nvmlDeviceGetTotalEnergyConsumption counter"
 
     def read_joules(self) -> float:
-        return self._nvml.nvmlDeviceGetTotalEnergyConsumption(self._handle) / 1000.0
+        mj = self._nvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)  # millijoules since the driver loaded
+        if mj < self._last_mj:  # the driver reloaded (or the GPU was reset): the counter restarted from 0
+            self.resets += 1
+            self.reset_why = (f"NVML energy counter of {self._which} went backwards ({self._last_mj} mJ, then {mj} mJ):"
+                              " the driver reloaded or the GPU was reset; energy across it unknown")
+        else:
+            self._total_mj += mj - self._last_mj
+        self._last_mj = mj
+        return self._total_mj / 1000.0
 
     def window_flags(self, window_s: float) -> list[str]:
         return _short_window(window_s)

@@ -97,7 +97,15 @@ class RaplSource(CounterSource):
 
     def read_joules(self) -> float:
         for i, domain in enumerate(self.domains):
-            raw = self._raw(domain)
-            self._total_uj += wrapped_delta(self._last[i], raw, domain.max_range_uj)
+            raw, last = self._raw(domain), self._last[i]
+            delta = wrapped_delta(last, raw, domain.max_range_uj)
+            # Read once a second, a real wrap adds a small part of the range (a package at 500 W takes minutes to
+            # wrap); a step back that would need more than half of it is the counter restarting, not a wrap.
+            if delta < 0 or (raw < last and delta > domain.max_range_uj // 2):
+                self.resets += 1
+                self.reset_why = (f"RAPL {domain.zone} ({domain.name}) energy_uj went backwards from {last} to {raw} "
+                                  "without a wraparound: the counter restarted, energy across it unknown")
+            else:
+                self._total_uj += delta
             self._last[i] = raw
         return self._total_uj / 1e6

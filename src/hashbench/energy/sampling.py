@@ -113,7 +113,10 @@ class PowerWindow(Window):
 
 
 class CounterWindow(Window):
-    """Counter difference across the window, with reads on a thread in between so no wraparound is missed."""
+    """Counter difference across the window, with reads on a thread in between so no wraparound is missed.
+
+    A read that fails at either edge, or a counter reset inside, leaves the window without joules (and the reason):
+    the workload it wraps still runs and keeps its own results."""
 
     def __init__(self, source: CounterSource) -> None:
         self._source = source
@@ -123,24 +126,27 @@ class CounterWindow(Window):
         self._error = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="hashbench-counter-poller", daemon=True)
-        self._j0 = 0.0
+        self._j0: float | None = None
         self._t0 = 0.0
+        self._resets = 0
 
-    def _read(self) -> float:
+    def _read(self) -> float | None:
         with self._lock:  # the source keeps wrap state: one reader at a time
-            value = self._source.read_joules()
+            try:
+                value = self._source.read_joules()
+            except Exception as exc:  # noqa: BLE001 - counted and reported with the result, never fatal
+                self._failures += 1
+                self._error = f"{type(exc).__name__}: {exc}"
+                return None
             self._reads += 1
             return value
 
     def _loop(self) -> None:
         while not self._stop.wait(self._source.poll_interval_s):
-            try:
-                self._read()
-            except Exception as exc:  # noqa: BLE001 - reported with the result
-                self._failures += 1
-                self._error = f"{type(exc).__name__}: {exc}"
+            self._read()
 
     def start(self) -> None:
+        self._resets = self._source.resets
         self._j0 = self._read()
         self._t0 = clock()
         self._thread.start()
@@ -150,7 +156,13 @@ class CounterWindow(Window):
         self._stop.set()
         self._thread.join()
         j1 = self._read()
-        return WindowResult(j1 - self._j0, t1 - self._t0, self._reads, None, self._failures, self._error)
+        seconds = t1 - self._t0
+        if self._source.resets != self._resets:
+            return WindowResult(None, seconds, self._reads, None, self._failures + 1,
+                                self._source.reset_why or "the counter was reset during the window")
+        if self._j0 is None or j1 is None:
+            return WindowResult(None, seconds, self._reads, None, self._failures, self._error)
+        return WindowResult(j1 - self._j0, seconds, self._reads, None, self._failures, self._error)
 
 
 class ConstantWindow(Window):

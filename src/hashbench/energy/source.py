@@ -31,6 +31,10 @@ class CounterSource(EnergySource, ABC):
     # Polled this often during a window so every wraparound is seen (RAPL package counters wrap every few minutes).
     poll_interval_s: float = 1.0
     update_period_s: float | None = None
+    # A read that went backwards in a way no wraparound explains (driver reload, counter restart) adds nothing and is
+    # counted here, with why: the energy across it is unknown, so a window spanning one has no reading.
+    resets: int = 0
+    reset_why: str = ""
 
     @abstractmethod
     def read_joules(self) -> float:
@@ -94,6 +98,14 @@ class SumCounterSource(_Summed, CounterSource):
 
     def read_joules(self) -> float:
         return sum(p.read_joules() for p in self.parts)
+
+    @property
+    def resets(self) -> int:  # type: ignore[override]
+        return sum(p.resets for p in self.parts)
+
+    @property
+    def reset_why(self) -> str:  # type: ignore[override]
+        return "; ".join(p.reset_why for p in self.parts if p.reset_why)
 
 
 class SumPowerSource(_Summed, PowerSource):
