@@ -667,6 +667,37 @@ def test_redfish_finds_environment_metrics_where_a_bmc_has_no_power_resource(red
     assert "chassis listed" not in RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD)).detail
 
 
+def test_redfish_failing_first_of_several_chassis_says_only_it_was_tried_and_names_the_others(redfish_server):
+    # An HGX-like tree: the first chassis listed is the GPU baseboard, whose Power resource the BMC does not serve.
+    base, state = redfish_server
+    listed = ["/redfish/v1/Chassis/HGX_Baseboard_0", "/redfish/v1/Chassis/1U", "/redfish/v1/Chassis/BMC_0"]
+    state["docs"].update({
+        "/redfish/v1/Chassis": {"@odata.id": "/redfish/v1/Chassis", "Members@odata.count": 3,
+                                "Members": [{"@odata.id": m} for m in listed]},
+        listed[0]: {"@odata.id": listed[0], "Id": "HGX_Baseboard_0", "Power": {"@odata.id": listed[0] + "/Power"}},
+    })
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD))
+    message = str(info.value)
+    assert "HGX_Baseboard_0/Power: HTTP 404" in message
+    assert "only the first of the 3 chassis listed" in message and "HASHBENCH_REDFISH_URL" in message
+    assert base + "/redfish/v1/Chassis/1U" in message and base + "/redfish/v1/Chassis/BMC_0" in message
+    assert "\n" not in message
+    # Named directly, the second one works.
+    assert RedfishSource(RedfishClient(base + "/redfish/v1/Chassis/1U", USER, PASSWORD)).read_watts() == 350.0
+
+
+def test_redfish_null_power_consumed_watts_says_the_bmc_measures_nothing(redfish_server):
+    # PowerConsumedWatts is null on BMCs with the host powered off or with no power sensor (DMTF Power schema: the
+    # property is nullable); that is no reading, not "no Power resource here".
+    base, state = redfish_server
+    doc = power_doc(0.0)
+    doc["PowerControl"][0]["PowerConsumedWatts"] = None
+    state["docs"]["/redfish/v1/Chassis/1U/Power"] = doc
+    with pytest.raises(RedfishUnavailable, match=r"Chassis/1U/Power: the power resource is there but holds no number"):
+        RedfishSource(RedfishClient(base + "/redfish/v1", USER, PASSWORD))
+
+
 def test_redfish_rejected_credentials_and_bad_urls(redfish_server):
     base, _ = redfish_server
     with pytest.raises(RedfishUnavailable, match=r"credentials rejected \(HTTP 401\)"):

@@ -76,4 +76,4 @@ class EnergyConfig:
         if self.mode == "declared" and self.watts is None:
             raise InputError("--energy declared needs --watts (the power you declare)")
         if self.mode == "redfish" and not self.redfish_url:
-            raise InputError(f"--energy redfish needs a URL: set {redfish.URL_ENV} (or redfish_url in the config)")
+            raise InputError(f"--energy redfish needs a URL: set {redfish.URL_ENV}")

@@ -44,22 +44,32 @@ def parse_power(doc: object) -> tuple[float, str]:
                     name = control.get("Name") or control.get("MemberId") or str(i)
                     return float(watts), f"PowerControl[{i}] ({name})"
         reading = doc.get("PowerWatts")
-        if isinstance(reading, dict) and isinstance(reading.get("Reading"), (int, float)):
+        if isinstance(reading, dict) and isinstance(reading.get("Reading"), (int, float)) \
+                and not isinstance(reading.get("Reading"), bool) and math.isfinite(reading["Reading"]):
             return float(reading["Reading"]), "PowerWatts.Reading"
+        if (isinstance(controls, list) and controls) or isinstance(reading, dict):
+            raise NoPowerReading("the power resource is there but holds no number (PowerConsumedWatts or "
+                                 "PowerWatts.Reading is null): the BMC measures no power now (node powered off, or no "
+                                 "power sensor)")
     raise ValueError("no PowerControl[].PowerConsumedWatts or PowerWatts.Reading in the resource")
 
 
-def _next_link(doc: dict) -> tuple[str, int] | None:
-    """One step from a service root / Chassis collection / Chassis towards its power: (link, how many members the
-    step chose among; 1 where there was no choice)."""
+class NoPowerReading(ValueError):
+    """A power resource whose reading is null: found, but nothing to read in it."""
+
+
+def _next_link(doc: dict) -> tuple[str, list[str]] | None:
+    """One step from a service root / Chassis collection / Chassis towards its power: (link, every member the step
+    chose among; [] where there was no choice)."""
     for key in ("Power", "EnvironmentMetrics", "Chassis"):
         link = doc.get(key)
         if isinstance(link, dict) and isinstance(link.get("@odata.id"), str):
-            return link["@odata.id"], 1
+            return link["@odata.id"], []
     members = doc.get("Members")
-    if isinstance(members, list) and members and isinstance(members[0], dict) \
-            and isinstance(members[0].get("@odata.id"), str):
-        return members[0]["@odata.id"], len(members)
+    if isinstance(members, list):
+        links = [m["@odata.id"] for m in members if isinstance(m, dict) and isinstance(m.get("@odata.id"), str)]
+        if links:
+            return links[0], links if len(links) > 1 else []
     return None
 
 
@@ -112,24 +122,35 @@ class RedfishClient:
     def find_power(self) -> tuple[str, str]:
         """(URL of the first power resource at or below self.url, which reading in it, and which of several chassis
         where the collection listed more than one)."""
-        url, chosen = self.url, ""
-        for _ in range(6):
-            doc = self.get(url)
-            try:
-                _, which = parse_power(doc)
-                return url, which + (f" ({chosen})" if chosen else "")
-            except ValueError:
-                pass
-            step = _next_link(doc) if isinstance(doc, dict) else None
-            if step is None:
-                break
-            link, among = step
-            if among > 1:
-                chosen = f"the first of {among} chassis listed; name another in {URL_ENV}"
-            url = urllib.parse.urljoin(self.url, link)
-        raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics "
-                                 f"PowerWatts found (give the URL of a Chassis Power resource, e.g. "
-                                 f"https://BMC/redfish/v1/Chassis/1/Power)")
+        url, chosen, others = self.url, "", ""
+        try:
+            for _ in range(6):
+                doc = self.get(url)
+                try:
+                    _, which = parse_power(doc)
+                    return url, which + (f" ({chosen})" if chosen else "")
+                except NoPowerReading as exc:
+                    raise RedfishUnavailable(f"{url}: {exc}") from None
+                except ValueError:
+                    pass
+                step = _next_link(doc) if isinstance(doc, dict) else None
+                if step is None:
+                    break
+                link, among = step
+                if among:
+                    chosen = f"the first of {len(among)} chassis listed; name another in {URL_ENV}"
+                    named = [urllib.parse.urljoin(self.url, m) for m in among[1:]]
+                    more = f" and {len(named) - 4} more" if len(named) > 4 else ""
+                    others = (f"; only the first of the {len(among)} chassis listed at {url} was tried, name another "
+                              f"in {URL_ENV}: {', '.join(named[:4])}{more}")
+                url = urllib.parse.urljoin(self.url, link)
+            raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics "
+                                     f"PowerWatts found (give the URL of a Chassis Power resource, e.g. "
+                                     f"https://BMC/redfish/v1/Chassis/1/Power)")
+        except RedfishUnavailable as exc:
+            if not others:
+                raise
+            raise RedfishUnavailable(f"{exc}{others}") from None
 
 
 class RedfishSource(PowerSource):
