@@ -228,6 +228,29 @@ def test_net_energy_is_idle_watts_times_the_workload_window_and_never_negative()
     assert fields["energy"]["joules_gross"] == 100.0 and fields["energy"]["idle_watts"] == 60.0
 
 
+def test_ctrl_c_in_the_idle_wait_stops_the_sampler(monkeypatch):
+    from hashbench.energy import meter as meter_module
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(meter_module.time, "sleep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        measure_idle(FakePower(40.0), 5.0)
+    assert not [t for t in threading.enumerate() if t.name == "hashbench-power-sampler"]
+
+
+def test_declared_watts_with_a_named_measured_source_or_none_is_refused():
+    # --energy rapl --watts 300 used RAPL and dropped the 300 W without a word; --energy none --watts 300 likewise.
+    for mode in ("rapl", "nvml", "ipmi", "none"):
+        with pytest.raises(InputError, match=f"--watts declares the power and --energy {mode}"):
+            EnergyConfig.from_env({}, mode=mode, watts=300.0)
+    assert EnergyConfig.from_env({}, mode="auto", watts=300.0).watts == 300.0  # auto: the fallback
+    proc = _hashbench("bench", "--backend", "python", "--energy", "none", "--watts", "300", env=dict(os.environ))
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.stderr.strip().count("\n") == 0 and "turns metering off" in proc.stderr
+
+
 def test_no_source_gives_none_never_a_number():
     with EnergyMeter(None, why_none="no energy source for cpu — rapl: nothing") as meter:
         time.sleep(0.01)
@@ -815,6 +838,20 @@ def test_nvml_without_counter_samples_power_at_twenty_hertz(monkeypatch):
     assert r.method == "sampled power" and r.samples >= 4
     assert r.joules_gross == pytest.approx(300.0 * r.window_s, rel=1e-6)
     assert 1 / r.update_period_s >= 10
+
+
+def test_nvml_instant_power_that_fails_is_a_failed_sample_never_the_averaged_reading(monkeypatch):
+    nvml = fake_nvml(counter=False)
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    source = open_nvml("cuda:0")
+    assert source.instant
+    nvml.nvmlDeviceGetPowerUsage = lambda handle: 999_000  # the ~1 s average: must not leak into this window
+    failed = types.SimpleNamespace(nvmlReturn=3, value=types.SimpleNamespace(uiVal=0))  # NVML_ERROR_NOT_SUPPORTED
+    nvml.nvmlDeviceGetFieldValues = lambda handle, ids: [failed]
+    with EnergyMeter(source, idle_seconds=0.0) as meter:
+        time.sleep(0.1)
+    r = meter.reading()
+    assert r.joules_gross is None and "NVML_FI_DEV_POWER_INSTANT read failed" in r.detail
 
 
 def test_nvml_averaged_power_is_flagged(monkeypatch):

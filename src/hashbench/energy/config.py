@@ -73,6 +73,11 @@ class EnergyConfig:
                                  "cannot exceed the power under load")
         if not 0 <= self.idle_seconds < math.inf:
             raise InputError(f"--idle-seconds must be >= 0 and finite, got {self.idle_seconds}")
+        if self.watts is not None and self.mode not in ("auto", "declared"):
+            # A named source is used or the command fails; --watts would be dropped without a word.
+            raise InputError(f"--watts declares the power and --energy {self.mode} "
+                             f"{'turns metering off' if self.mode == 'none' else 'measures it'}: give one of them "
+                             "(--energy auto measures where it can and falls back to --watts)")
         if self.mode == "declared" and self.watts is None:
             raise InputError("--energy declared needs --watts (the power you declare)")
         if self.mode == "redfish" and not self.redfish_url:

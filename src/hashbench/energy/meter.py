@@ -92,8 +92,10 @@ def measure_idle(source: EnergySource, seconds: float) -> IdlePower | None:
         return None
     window = open_window(source)
     window.start()
-    time.sleep(seconds)
-    result = window.stop()
+    try:
+        time.sleep(seconds)
+    finally:  # Ctrl-C in the idle wait: the sampler thread stops with it, not when the process ends
+        result = window.stop()
     if result.joules is None or result.seconds <= 0:
         return None
     return IdlePower(result.joules / result.seconds, result.seconds, result.samples, source.name)

@@ -183,9 +183,12 @@ class NvmlPowerSource(PowerSource):
 
     def read_watts(self) -> float:
         if self.instant:
+            # No quiet fallback to nvmlDeviceGetPowerUsage: its ~1 s average would mix into a window labelled
+            # instantaneous. A failed read is a failed sample, counted and reported.
             mw = self._instant_mw()
-            if mw is not None:
-                return mw / 1000.0
+            if mw is None:
+                raise NvmlUnavailable("NVML_FI_DEV_POWER_INSTANT read failed")
+            return mw / 1000.0
         return self._nvml.nvmlDeviceGetPowerUsage(self._handle) / 1000.0
 
     def window_flags(self, window_s: float) -> list[str]:
