@@ -344,15 +344,18 @@ def test_rapl_sums_package_and_dram_only(tmp_path):
     root = make_rapl(tmp_path, {
         "intel-rapl:0": ("package-0", 1_000_000, MAX), "intel-rapl:0:0": ("core", 5, MAX),
         "intel-rapl:0:1": ("dram", 2_000_000, 65712999613), "intel-rapl:1": ("package-1", 3_000_000, MAX),
+        "intel-rapl:1:0": ("dram", 4_000_000, 65712999613),
         "intel-rapl:2": ("psys", 9, MAX), "intel-rapl-mmio:0": ("package-0", 7, MAX)})
-    assert [d.name for d in find_domains(root)] == ["package-0", "dram", "package-1"]
+    assert [d.name for d in find_domains(root)] == ["package-0", "dram", "package-1", "dram"]
     source = RaplSource(root)
     start = source.read_joules()
     set_energy(root, "intel-rapl:0", 1_500_000)  # +0.5 J
     set_energy(root, "intel-rapl:0:1", 2_250_000)  # +0.25 J
     set_energy(root, "intel-rapl:0:0", 999_999_999)  # core: inside package-0, not added again
     assert source.read_joules() - start == pytest.approx(0.75)
-    assert source.layer == "cpu package" and "package-0, dram, package-1" in source.detail
+    # Two sockets: both packages and each one's dram, summed, every dram named by the package it belongs to.
+    assert source.layer == "cpu package"
+    assert "package-0, dram of package-0, package-1, dram of package-1 under" in source.detail
 
 
 def test_rapl_wraparound(tmp_path):

@@ -37,7 +37,8 @@ class RaplDomain:
 def _root_only(path: Path, root: Path) -> RaplUnavailable:
     return RaplUnavailable(
         f"RAPL energy counters are readable by root only ({path}: permission denied; Linux restricts energy_uj "
-        f"since 5.10, CVE-2020-8694): run as root, or on a trusted machine grant read access, e.g. "
+        f"since the November 2020 fix for CVE-2020-8694, in 5.10 and the stable kernels): run as root, or on a "
+        f"trusted machine grant read access, e.g. "
         f"sudo chmod a+r {root}/*-rapl:*/energy_uj")
 
 
@@ -66,6 +67,17 @@ def find_domains(root: Path = DEFAULT_ROOT) -> list[RaplDomain]:
     return domains
 
 
+def _labels(domains: list[RaplDomain]) -> list[str]:
+    """"package-0", "dram of package-0", ...: on a two-socket machine each socket has a "dram" zone, told apart by the
+    package zone it sits under (intel-rapl:1:0 is under intel-rapl:1)."""
+    by_zone = {d.zone: d.name for d in domains}
+    labels = []
+    for d in domains:
+        parent = d.zone.rsplit(":", 1)[0]
+        labels.append(f"{d.name} of {by_zone.get(parent, parent)}" if d.zone.count(":") > 1 else d.name)
+    return labels
+
+
 def wrapped_delta(before: int, after: int, max_range: int) -> int:
     """Microjoules between two reads of a counter that wraps to 0 after max_range (at most one wrap between)."""
     return after - before if after >= before else after + (max_range - before)
@@ -82,10 +94,9 @@ class RaplSource(CounterSource):
         self.domains = find_domains(root)
         self._last = [self._raw(d) for d in self.domains]  # also proves energy_uj is readable now
         self._total_uj = 0
-        names = ", ".join(d.name for d in self.domains)
         # update_period_s is the nominal figure, not a measurement (polling cannot resolve 1 ms): said where it shows.
-        self.detail = (f"RAPL domains {names} under {root}; counter update period {NOMINAL_UPDATE_S * 1e3:g} ms "
-                       "nominal, not measured")
+        self.detail = (f"RAPL domains {', '.join(_labels(self.domains))} under {root}, summed; counter update "
+                       f"period {NOMINAL_UPDATE_S * 1e3:g} ms nominal, not measured")
 
     def _raw(self, domain: RaplDomain) -> int:
         try:
