@@ -662,6 +662,15 @@ def test_redfish_reads_power_with_basic_auth(redfish_server):
     client = RedfishClient(base + "/redfish/v1/Chassis/1U/Power", USER, PASSWORD)
     source = RedfishSource(client)
     assert source.read_watts() == 350.0 and (source.name, source.layer) == ("redfish", "node")
+    assert source.detail.endswith("; plain HTTP, not authenticated by TLS")  # the reading says what it trusted
+
+
+def test_redfish_unverified_tls_is_said_in_the_detail(monkeypatch):
+    # HASHBENCH_REDFISH_INSECURE=1 accepts a BMC's self-signed certificate: the reading must say it was not checked.
+    client = RedfishClient("https://bmc.example/redfish/v1/Chassis/1/Power", verify_tls=False)
+    monkeypatch.setattr(client, "get", lambda url=None: power_doc(420.0))
+    assert "TLS certificate not verified (HASHBENCH_REDFISH_INSECURE=1)" in RedfishSource(client).detail
+    assert RedfishClient("https://bmc.example/redfish/v1").verified
 
 
 def test_redfish_finds_power_from_the_service_root(redfish_server):

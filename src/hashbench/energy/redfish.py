@@ -90,6 +90,7 @@ class RedfishClient:
             token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
         self._ssl = None
+        self.verified = parts.scheme == "https" and verify_tls  # said in the reading's detail when it is not
         if parts.scheme == "https" and not verify_tls:
             self._ssl = ssl.create_default_context()
             self._ssl.check_hostname = False
@@ -161,7 +162,10 @@ class RedfishSource(PowerSource):
     def __init__(self, client: RedfishClient) -> None:
         self.client = client
         self.power_url, which = client.find_power()  # a reading was parsed there: the source works
-        self.detail = f"Redfish {self.power_url} {which}"
+        trust = "" if client.verified else (
+            f"; TLS certificate not verified ({INSECURE_ENV}=1)" if client.url.startswith("https")
+            else "; plain HTTP, not authenticated by TLS")
+        self.detail = f"Redfish {self.power_url} {which}{trust}"
 
     def read_watts(self) -> float:
         doc = self.client.get(self.power_url)
