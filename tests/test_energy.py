@@ -560,6 +560,23 @@ def test_parse_dcmi_power_reading_of_ipmitool_1_8_19(tmp_path):
     assert "statistics period 1 s" in IpmiSource(str(fake_ipmitool(tmp_path, DCMI_1_8_19))).detail
 
 
+def test_ipmi_that_cannot_start_is_unavailable_and_auto_goes_on(tmp_path):
+    # An ipmitool that is on PATH but cannot be executed (here a script whose interpreter is missing; a binary for
+    # another architecture fails the same way) is an unavailable source with the reason, so --energy auto moves on
+    # to the next source instead of ending the command.
+    tool = tmp_path / "ipmitool"
+    tool.write_text("#!/no/such/interpreter\n")
+    tool.chmod(0o755)
+    with pytest.raises(IpmiUnavailable, match=r"could not run .*ipmitool: No such file or directory"):
+        IpmiSource(str(tool))
+    env = {**os.environ, "HASHBENCH_IPMITOOL": str(tool), "HASHBENCH_RAPL_ROOT": str(tmp_path / "none")}
+    env.pop("HASHBENCH_REDFISH_URL", None)
+    proc = _hashbench("bench", "--backend", "python", "--seconds", "0.5", "--watts", "100", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(proc.stdout)
+    assert record["power_source"] == "declared 100 W" and record["hashrate"] > 0
+
+
 def test_ipmi_zero_watts_is_no_reading_never_zero_joules(tmp_path):
     with pytest.raises(IpmiUnavailable, match=r"reports 0 W, reading state deactivated: it has no power measurement"):
         IpmiSource(str(fake_ipmitool(tmp_path, DCMI_ZERO_DEACTIVATED)))

@@ -153,6 +153,8 @@ class IpmiSource(PowerSource):
             proc = subprocess.run(self.command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             raise IpmiUnavailable(f"ipmitool gave no answer in {TIMEOUT_S:g} s") from None
+        except OSError as exc:  # on PATH but cannot start (no execute permission, a missing interpreter, wrong arch)
+            raise IpmiUnavailable(f"could not run {self.command[0]}: {exc.strerror or exc}") from None
         if proc.returncode == 0:
             try:
                 return _checked(parse_dcmi_power(proc.stdout))
