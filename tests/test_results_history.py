@@ -677,3 +677,30 @@ def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
     code, _, err = run_cli("history", "--db", str(tmp_path / "no-such-folder" / "h.sqlite"))
     assert code == 2 and "does not exist" in err  # a named folder that is not there is still a typo
+
+
+def test_an_sqlite_path_with_url_characters_is_shown_and_opened_as_written(tmp_path):
+    """A folder named like a:b@c made display_url mask it as user:password@ (sqlite:////x/a:***@c/h.sqlite, and the
+    'store it later' command named a file that does not exist); a bare path with ? or % was parsed as URL syntax and
+    opened another file (q?y/h.sqlite became q, p%41 became pA)."""
+    from hashbench.results.pbjson import write_result
+    from hashbench.run import add_later
+
+    result = tmp_path / "r.json"
+    write_result(make_run(), result)
+    for name in ("a:b@c", "q?y", "p%41"):
+        folder = tmp_path / name
+        folder.mkdir()
+        db = folder / "h.sqlite"
+        code, _, err = run_cli("history", "--db", str(db), "--add", str(result))
+        assert code == 0 and err == f"stored 1 run(s) in sqlite:///{db}\n", err
+        assert os.listdir(folder) == ["h.sqlite"]
+        code, out, err = run_cli("history", "--db", str(db), "--runs", "--json")
+        assert code == 0 and len(json.loads(out)) == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["a:b@c", "p%41", "q?y", "r.json"]  # no q, no pA
+    assert display_url(f"sqlite:///{tmp_path}/a:b@c/h.sqlite") == f"sqlite:///{tmp_path}/a:b@c/h.sqlite"
+    assert display_url("/data/a:b@c/h.sqlite") == "/data/a:b@c/h.sqlite"
+    assert add_later(Path("r.json"), "/data/a:b@c/h.sqlite").endswith("--db /data/a:b@c/h.sqlite")
+    # a password is still masked however it is written, a / in it included (SQLAlchemy reads it up to the @)
+    assert display_url("postgresql://u:pa/ss@db:5432/a:b@c") == "postgresql://u:***@db:5432/a:b@c"
+    assert display_url("postgresql://:secret@db/hb") == "postgresql://:***@db/hb"

@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ PG_CONNECT_TIMEOUT_S = 15
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
 _LIBPQ_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")  # the drivers that take connect_timeout
 _SECRET_PARAMS = ("password", "sslpassword")  # URL query parameters display_url masks
+_USERINFO = re.compile(r"^(?P<user>[^:/]*):[^@]*@")  # SQLAlchemy's URL grammar: user, then :password up to @
 
 
 class HistoryUnavailable(HashbenchError):
@@ -145,12 +147,13 @@ def resolve_url(db: str | None = None) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, for messages: user:password@ and libpq's ?password= (and sslpassword=)."""
+    """The URL with any password masked, for messages: user:password@ and libpq's ?password= (and sslpassword=).
+    user:password@ is read as SQLAlchemy reads it, right after the scheme (a user without : or /, a password up to
+    the @), so an SQLite path such as /data/a:b@c/h.sqlite is shown as it is, not as a user and a password."""
     head, sep, rest = url.partition("://")
     rest, mark, query = rest.partition("?")
-    if "@" in rest and ":" in rest.split("@", 1)[0]:
-        user = rest.split("@", 1)[0].split(":", 1)[0]
-        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    if sep:
+        rest = _USERINFO.sub(r"\g<user>:***@", rest, count=1)
     query = "&".join(f"{part.split('=', 1)[0]}=***" if part.split("=", 1)[0].lower() in _SECRET_PARAMS else part
                      for part in query.split("&")) if query else query
     return head + sep + rest + mark + query
@@ -218,9 +221,12 @@ def _reason(exc: BaseException) -> str:
 
 
 class History:
-    def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True, readonly: bool = False) -> None:
+    def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True, readonly: bool = False,
+                 sqlite_file: Path | None = None) -> None:
         """`make_folder`: create the SQLite file's folder (the default location); a folder someone named that does
         not exist is a typo to report, not one to create. `connect`: open the database and its tables now.
+        `sqlite_file`: the file a bare path named, opened as named: parsed back out of `url`, a ? or % in it would
+        be read as URL syntax and name another file.
         `readonly`: only read; nothing is created or written (no file, folder or table), and a database that does
         not exist yet reads as an empty history."""
         self.url = url
@@ -229,9 +235,14 @@ class History:
         self._sa = sa
         # pool_pre_ping: a server restarted since the connection was pooled is reconnected to, not written to dead
         kwargs: dict = {"pool_pre_ping": True}
-        engine_url = url
+        engine_url: object = url
+        if sqlite_file is not None:
+            engine_url = sa.engine.URL.create("sqlite", database=str(sqlite_file))
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
+            try:
+                path = str(sqlite_file) if sqlite_file is not None else sa.engine.make_url(url).database
+            except sa.exc.ArgumentError as exc:
+                raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
             if path and path != ":memory:":
                 folder = Path(path).parent
                 if readonly:
@@ -509,8 +520,10 @@ def _backend_of(params: dict) -> str | None:
 
 def open_history(db: str | None = None, *, connect: bool = True, readonly: bool = False) -> History:
     """`readonly` for commands that only read: they work on a read-only mount and create nothing."""
-    return History(resolve_url(db), make_folder=not (db or os.environ.get(ENV_DB)), connect=connect,
-                   readonly=readonly)
+    url = resolve_url(db)
+    bare = db or os.environ.get(ENV_DB) or ""
+    return History(url, make_folder=not (db or os.environ.get(ENV_DB)), connect=connect, readonly=readonly,
+                   sqlite_file=Path(url.removeprefix("sqlite:///")) if "://" not in bare else None)
 
 
 def check_location(db: str | None = None) -> None:
