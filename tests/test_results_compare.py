@@ -290,3 +290,25 @@ def test_compare_cli_exit_codes_and_json(tmp_path):
     assert code == 0 and "forced across machines" in out
     code, _, err = run_cli("compare", str(paths["base"]), str(tmp_path / "nope.json"))
     assert code == 2 and "not found" in err
+
+
+def test_a_file_with_medians_only_says_which_option_writes_the_samples(tmp_path):
+    """pytest-benchmark's --benchmark-autosave files hold each benchmark's statistics but not its rounds: every row
+    read 'too few samples ... measure longer (more samples)', advice that could never help. The note now says the
+    samples were not written and which option writes them."""
+    pb = {"machine_info": {"node": "n", "machine": "x86_64", "cpu": {"brand_raw": "Test CPU", "count": 2}},
+          "commit_info": {"id": "c" * 40}, "datetime": "2025-11-21T09:00:00+00:00", "version": "5.1.0",
+          "benchmarks": [{"group": None, "name": "test_step", "fullname": "b.py::test_step", "params": None,
+                          "param": None, "extra_info": {}, "options": {},
+                          "stats": {"min": 1.0, "max": 1.2, "mean": 1.1, "stddev": 0.05, "rounds": 12,
+                                    "median": 1.1, "iterations": 1}}]}
+    base, cand = tmp_path / "0001.json", tmp_path / "0002.json"
+    base.write_text(json.dumps(pb))
+    pb["benchmarks"][0]["stats"]["median"] = 1.5
+    cand.write_text(json.dumps(pb))
+    code, out, err = run_cli("compare", str(base), str(cand), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["rows"][0]["verdict"] == TOO_FEW, err
+    assert report["notes"][1:] == ["test_step: a file holds its median only, not the samples behind it, so no test "
+                                   "can gate it: write the rounds too (pytest-benchmark: --benchmark-json, or "
+                                   "--benchmark-save-data with --benchmark-save/--benchmark-autosave)"]
