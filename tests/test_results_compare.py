@@ -23,6 +23,7 @@ from hashbench.results.compare import (
     UNCHANGED,
     FingerprintMismatch,
     Gate,
+    compare_measurements,
     compare_runs,
     parse_threshold,
 )
@@ -39,8 +40,8 @@ def test_mann_whitney_matches_scipy_exact_and_asymptotic():
         n1, n2 = rng.randint(1, 20), rng.randint(1, 20)
         x = [rng.gauss(0, 1) for _ in range(n1)]
         y = [rng.gauss(0.4, 1) for _ in range(n2)]
-        ties_x = [rng.randint(0, 4) for _ in range(n1 + 10)]
-        ties_y = [rng.randint(0, 4) for _ in range(n2 + 10)]
+        ties_x = [rng.randint(0, 4) for _ in range(n1 + 20)]  # beyond EXACT_MAX_N: the normal approximation
+        ties_y = [rng.randint(0, 4) for _ in range(n2 + 20)]
         for alt in ("two-sided", "less", "greater"):
             ours = mannwhitneyu(x, y, alt)
             theirs = stats.mannwhitneyu(x, y, alternative=alt, method="exact")
@@ -49,6 +50,34 @@ def test_mann_whitney_matches_scipy_exact_and_asymptotic():
             ours = mannwhitneyu(ties_x, ties_y, alt)
             theirs = stats.mannwhitneyu(ties_x, ties_y, alternative=alt, method="asymptotic")
             assert ours.method == "normal" and ours.p_value == pytest.approx(theirs.pvalue, abs=1e-12)
+
+
+def test_mann_whitney_with_ties_is_exact_for_small_samples():
+    """With ties (timings on a coarse clock) the test used the normal approximation at any size, whose p is up to
+    half the true one for a few samples: the gate failed builds on evidence the data do not hold. Up to
+    EXACT_MAX_N a side it is now the exact permutation distribution, checked against scipy's exhaustive
+    permutation test."""
+    stats = pytest.importorskip("scipy.stats", reason="scipy cross-check (results extra)")
+    rng = random.Random(5)
+
+    def u_stat(a, b, axis):
+        return stats.mannwhitneyu(a, b, axis=axis, method="asymptotic").statistic
+
+    for _ in range(10):
+        n1, n2 = rng.randint(2, 6), rng.randint(2, 6)  # scipy permutes two or more a side
+        x, y = [rng.randint(0, 3) for _ in range(n1)], [rng.randint(0, 3) for _ in range(n2)]
+        for alt in ("two-sided", "less", "greater"):
+            ours = mannwhitneyu(x, y, alt)
+            # n_resamples above C(12, 6): every permutation, so exact
+            theirs = stats.permutation_test((x, y), u_stat, permutation_type="independent", alternative=alt,
+                                            vectorized=True, n_resamples=10**4)
+            assert ours.method == "exact" and ours.p_value == pytest.approx(min(1.0, theirs.pvalue), abs=1e-12)
+    # the gate: four tied base timings, a candidate about 10 % slower; the approximation said p = 0.030 (slower,
+    # exit 1), the exact p is 5/70 = 0.071: beyond the threshold but not significant
+    base = Measurement("test_step", "timing", "s", samples=(1.0, 1.0, 1.0, 1.0))
+    cand = Measurement("test_step", "timing", "s", samples=(1.0, 1.1, 1.1, 1.1))
+    row = compare_measurements(base, cand, Gate())
+    assert (row.verdict, row.p_value) == ("slower?", pytest.approx(5 / 70))
 
 
 def test_hand_checked_u_statistics():
@@ -261,3 +290,25 @@ def test_compare_cli_exit_codes_and_json(tmp_path):
     assert code == 0 and "forced across machines" in out
     code, _, err = run_cli("compare", str(paths["base"]), str(tmp_path / "nope.json"))
     assert code == 2 and "not found" in err
+
+
+def test_a_file_with_medians_only_says_which_option_writes_the_samples(tmp_path):
+    """pytest-benchmark's --benchmark-autosave files hold each benchmark's statistics but not its rounds: every row
+    read 'too few samples ... measure longer (more samples)', advice that could never help. The note now says the
+    samples were not written and which option writes them."""
+    pb = {"machine_info": {"node": "n", "machine": "x86_64", "cpu": {"brand_raw": "Test CPU", "count": 2}},
+          "commit_info": {"id": "c" * 40}, "datetime": "2025-11-21T09:00:00+00:00", "version": "5.1.0",
+          "benchmarks": [{"group": None, "name": "test_step", "fullname": "b.py::test_step", "params": None,
+                          "param": None, "extra_info": {}, "options": {},
+                          "stats": {"min": 1.0, "max": 1.2, "mean": 1.1, "stddev": 0.05, "rounds": 12,
+                                    "median": 1.1, "iterations": 1}}]}
+    base, cand = tmp_path / "0001.json", tmp_path / "0002.json"
+    base.write_text(json.dumps(pb))
+    pb["benchmarks"][0]["stats"]["median"] = 1.5
+    cand.write_text(json.dumps(pb))
+    code, out, err = run_cli("compare", str(base), str(cand), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["rows"][0]["verdict"] == TOO_FEW, err
+    assert report["notes"][1:] == ["test_step: a file holds its median only, not the samples behind it, so no test "
+                                   "can gate it: write the rounds too (pytest-benchmark: --benchmark-json, or "
+                                   "--benchmark-save-data with --benchmark-save/--benchmark-autosave)"]

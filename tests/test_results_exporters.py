@@ -187,22 +187,56 @@ def test_dashboard_formats_leave_out_a_backend_that_failed_verification():
     assert "incomplete run" in json.loads(exporter("github-action")([_failed_run(complete=False)]))[0]["extra"]
 
 
-def test_openmetrics_labels_a_backend_that_failed_verification():
-    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
-    text = exporter("openmetrics")([_failed_run()])
-    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
-    verified = {s.labels["benchmark"]: s.labels["verified"]
-                for s in families["hashbench_hashrate_hashes_per_second"].samples}
-    assert verified == {"sha256d[cython-avx2-x1]": "failed", "sha256d[cython-portable-x1]": "failed",
-                        "sha256d[cython-avx2-x2]": "failed", "sha256d[python-python-x1]": "passed"}
-    assert all("verified" not in s.labels for s in families["hashbench_probe_tokens_per_second"].samples)
-    checks = {(s.labels["backend"], s.value) for s in families["hashbench_verification_passed"].samples}
-    assert checks == {("cython", 0.0), ("python", 1.0)}
+def _promtool_check(text: str) -> None:
     promtool = shutil.which("promtool")
     if promtool:
         done = subprocess.run([promtool, "check", "metrics"], input=text, check=False, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_openmetrics_verification_is_a_series_of_its_own_and_the_speeds_keep_their_labels():
+    """A `verified` label on the hashrate made each change of verification (not checked -> passed, passed -> failed)
+    start a new hashrate series on every dashboard: the same benchmark on the same machine now has the same speed
+    and energy labels whatever its verification, and the verification is its own gauge, one sample per state."""
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+
+    def families(run):
+        text = exporter("openmetrics")([run])
+        _promtool_check(text)
+        return {f.name: f for f in parser.text_string_to_metric_families(text)}
+
+    failed, unchecked = families(_failed_run()), families(make_run(probes=True))
+    speed = ("hashbench_hashrate_hashes_per_second", "hashbench_energy_joules",
+             "hashbench_energy_per_operation_joules", "hashbench_probe_tokens_per_second")
+    for name in speed:
+        assert all("verified" not in s.labels for s in failed[name].samples)
+    label_sets = {name: {frozenset(s.labels.items()) for s in failed[name].samples
+                         if s.labels["benchmark"] != "sha256d[python-python-x1]"} for name in speed}
+    assert label_sets == {name: {frozenset(s.labels.items()) for s in unchecked[name].samples} for name in speed}
+
+    def states(fams):
+        out = {}
+        for s in fams["hashbench_benchmark_verification"].samples:
+            out.setdefault(s.labels["benchmark"], {})[s.labels["state"]] = s.value
+        return out
+
+    assert states(failed) == {
+        "sha256d[cython-avx2-x1]": {"passed": 0.0, "failed": 1.0, "not_checked": 0.0},
+        "sha256d[cython-portable-x1]": {"passed": 0.0, "failed": 1.0, "not_checked": 0.0},
+        "sha256d[cython-avx2-x2]": {"passed": 0.0, "failed": 1.0, "not_checked": 0.0},
+        "sha256d[python-python-x1]": {"passed": 1.0, "failed": 0.0, "not_checked": 0.0}}  # probes: none
+    assert set(states(unchecked)["sha256d[cython-avx2-x1]"].items()) == {("passed", 0.0), ("failed", 0.0),
+                                                                       ("not_checked", 1.0)}
+    # the verification carries the speed's own labels, so a panel joins the two on them
+    [hashrate] = [s for s in failed["hashbench_hashrate_hashes_per_second"].samples
+                  if s.labels["benchmark"] == "sha256d[cython-avx2-x1]" and s.labels["statistic"] == "median"]
+    [flag] = [s for s in failed["hashbench_benchmark_verification"].samples
+              if s.labels["benchmark"] == "sha256d[cython-avx2-x1]" and s.labels["state"] == "failed"]
+    assert {k: v for k, v in hashrate.labels.items() if k != "statistic"} == \
+        {k: v for k, v in flag.labels.items() if k != "state"}
+    checks = {(s.labels["backend"], s.value) for s in failed["hashbench_verification_passed"].samples}
+    assert checks == {("cython", 0.0), ("python", 1.0)}
 
 
 def test_export_cli_says_what_became_of_a_failed_backend_on_stderr(tmp_path):

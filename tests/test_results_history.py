@@ -556,3 +556,151 @@ def test_connect_timeout_goes_only_to_drivers_that_take_it(monkeypatch):
             history_mod.History(f"{scheme}://u@db/hb", connect=False)
     assert given.pop("postgresql+pg8000") == {}
     assert all(args == {"connect_timeout": history_mod.PG_CONNECT_TIMEOUT_S} for args in given.values()), given
+
+
+# --- a history on a read-only mount -----------------------------------------------------------------------------
+
+READONLY_VIEW = 'mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"'
+
+
+@pytest.fixture
+def readonly_view(tmp_path):
+    """run(folder, *args): `python -m hashbench ARGS` with `folder` seen read-only at a second path (the returned
+    process reads it there as `{ro}`), in a private mount namespace of its own (unshare), so no mount outlives the
+    process. chmod alone does not stop root, and a mount of the test's own namespace would need cleaning up."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is not installed: cannot make a read-only mount")
+    view = tmp_path / "ro-view"
+    view.mkdir()
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run([unshare, "-rm", "sh", "-c", READONLY_VIEW, "sh", str(probe), str(view), "touch",
+                           str(view / "x")], check=False, capture_output=True, text=True, timeout=60)
+    if "Read-only file system" not in done.stderr:
+        pytest.skip(f"cannot make a read-only bind mount here (unshare -rm: {done.stderr.strip()[-200:]})")
+
+    def run(folder: Path, *args: str) -> subprocess.CompletedProcess:
+        args = [a.replace("{ro}", str(view)) for a in args]
+        return subprocess.run([unshare, "-rm", "sh", "-c", READONLY_VIEW, "sh", str(folder), str(view),
+                               sys.executable, "-m", "hashbench", *args], check=False, capture_output=True,
+                              text=True, timeout=120)
+
+    return run
+
+
+def _store_runs(db: Path, n: int) -> list:
+    from hashbench.results.pbjson import write_result
+
+    runs = []
+    for i in range(n):
+        run = make_run([hash_measurement(noisy(2e7 - i * 2e6, 10, i))], started=f"2025-11-2{i}T10:00:00+00:00")
+        path = db.parent.parent / f"r{i}.json"
+        write_result(run, path)
+        code, _, err = run_cli("history", "--db", str(db), "--add", str(path))
+        assert code == 0, err
+        runs.append(run)
+    return runs
+
+
+def test_every_read_only_command_reads_a_history_on_a_read_only_mount(tmp_path, readonly_view):
+    """Each read opened the file read-write, set WAL mode and began with BEGIN IMMEDIATE: on a read-only mount every
+    one failed with 'unable to open database file'. Cleanly closed (no -wal, no -shm), it now reads whole."""
+    folder = tmp_path / "hist"
+    folder.mkdir()
+    runs = _store_runs(folder / "h.sqlite", 2)
+    assert sorted(os.listdir(folder)) == ["h.sqlite"]  # closed: the log was folded in and removed
+    db = "{ro}/h.sqlite"
+    done = readonly_view(folder, "history", "--runs", "--json", "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert [r["run_id"] for r in json.loads(done.stdout)] == [runs[1].run_id, runs[0].run_id]
+    done = readonly_view(folder, "history", "--json", "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert [len(s["points"]) for s in json.loads(done.stdout)] == [2]
+    done = readonly_view(folder, "compare", "@latest~1", "@latest", "--json", "--db", db)
+    assert done.returncode == 1, done.stderr  # about -10 % and significant: the gate's exit, not an error's
+    assert json.loads(done.stdout)["regressions"] == 1
+    done = readonly_view(folder, "compare", f"@{runs[0].run_id}", f"@{runs[0].run_id[:12]}", "--db", db)
+    assert done.returncode == 0, done.stderr
+    done = readonly_view(folder, "export", "csv", "--from-history", "--db", db)
+    assert done.returncode == 0 and done.stdout.count("\n") == 3, done.stderr
+    report = tmp_path / "report.html"
+    done = readonly_view(folder, "report", "--from-history", "--html", str(report), "--db", db)
+    assert done.returncode == 0 and report.exists(), done.stderr
+    assert sorted(os.listdir(folder)) == ["h.sqlite"]
+    # The same mount refuses a write with one line, as before
+    done = readonly_view(folder, "history", "--add", str(tmp_path / "r0.json"), "--db", db)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "read" in done.stderr
+
+
+def test_a_read_only_mount_of_a_history_being_written_reads_the_runs_still_in_its_log(tmp_path, readonly_view):
+    """A read-only view of a database a writer has open (a container reading the site's history): the newest runs
+    are in the -wal file, not yet in the main file. mode=ro reads them through the -shm index; immutable=1, which
+    ignores the log, would silently show an older history."""
+    import sqlite3
+
+    folder = tmp_path / "hist"
+    folder.mkdir()
+    db = folder / "h.sqlite"
+    _store_runs(db, 1)
+    holder = sqlite3.connect(db)  # an open connection keeps the log: closing the last one folds it in
+    holder.execute("SELECT 1 FROM hb_runs").fetchall()
+    try:
+        runs = _store_runs(db, 3)
+        assert (folder / "h.sqlite-wal").stat().st_size > 0 and (folder / "h.sqlite-shm").exists()
+        done = readonly_view(folder, "history", "--runs", "--json", "--db", "{ro}/h.sqlite")
+        assert done.returncode == 0, done.stderr
+        assert len(json.loads(done.stdout)) == 4 and json.loads(done.stdout)[0]["run_id"] == runs[2].run_id
+        # The same log copied without its index cannot be read whole: one line says so, nothing is silently missed
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        for name in ("h.sqlite", "h.sqlite-wal"):
+            shutil.copy(folder / name, copy / name)
+    finally:
+        holder.close()
+    done = readonly_view(copy, "history", "--runs", "--db", "{ro}/h.sqlite")
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    [line] = done.stderr.strip().splitlines()
+    assert "h.sqlite-wal" in line and "-shm is missing" in line
+
+
+def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path):
+    """A read made the database (file and tables) as a side effect; it now reads as an empty history."""
+    db = tmp_path / "none.sqlite"
+    code, out, err = run_cli("history", "--db", str(db), "--runs")
+    assert code == 0 and out.startswith("no runs in the history"), err
+    code, out, err = run_cli("compare", "@latest", "@latest", "--db", str(db))
+    assert code == 2 and "holds no runs yet" in err
+    code, out, err = run_cli("export", "csv", "--from-history", "--db", str(db))
+    assert code == 2 and "nothing to export" in err
+    assert os.listdir(tmp_path) == []
+    code, _, err = run_cli("history", "--db", str(tmp_path / "no-such-folder" / "h.sqlite"))
+    assert code == 2 and "does not exist" in err  # a named folder that is not there is still a typo
+
+
+def test_an_sqlite_path_with_url_characters_is_shown_and_opened_as_written(tmp_path):
+    """A folder named like a:b@c made display_url mask it as user:password@ (sqlite:////x/a:***@c/h.sqlite, and the
+    'store it later' command named a file that does not exist); a bare path with ? or % was parsed as URL syntax and
+    opened another file (q?y/h.sqlite became q, p%41 became pA)."""
+    from hashbench.results.pbjson import write_result
+    from hashbench.run import add_later
+
+    result = tmp_path / "r.json"
+    write_result(make_run(), result)
+    for name in ("a:b@c", "q?y", "p%41"):
+        folder = tmp_path / name
+        folder.mkdir()
+        db = folder / "h.sqlite"
+        code, _, err = run_cli("history", "--db", str(db), "--add", str(result))
+        assert code == 0 and err == f"stored 1 run(s) in sqlite:///{db}\n", err
+        assert os.listdir(folder) == ["h.sqlite"]
+        code, out, err = run_cli("history", "--db", str(db), "--runs", "--json")
+        assert code == 0 and len(json.loads(out)) == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["a:b@c", "p%41", "q?y", "r.json"]  # no q, no pA
+    assert display_url(f"sqlite:///{tmp_path}/a:b@c/h.sqlite") == f"sqlite:///{tmp_path}/a:b@c/h.sqlite"
+    assert display_url("/data/a:b@c/h.sqlite") == "/data/a:b@c/h.sqlite"
+    assert add_later(Path("r.json"), "/data/a:b@c/h.sqlite").endswith("--db /data/a:b@c/h.sqlite")
+    # a password is still masked however it is written, a / in it included (SQLAlchemy reads it up to the @)
+    assert display_url("postgresql://u:pa/ss@db:5432/a:b@c") == "postgresql://u:***@db:5432/a:b@c"
+    assert display_url("postgresql://:secret@db/hb") == "postgresql://:***@db/hb"

@@ -64,7 +64,7 @@ def load_any(ref: str, db: str | None):
     if ref.startswith("@"):
         from .results.history import open_history
 
-        history = open_history(db)
+        history = open_history(db, readonly=True)
         try:
             return history.resolve(ref[1:])
         finally:
@@ -95,7 +95,7 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
     for path, run in zip(add, runs_to_add, strict=True):  # all checked before the database is opened or written
         if not run.measurements:
             raise InputError(f"{path}: no benchmarks in it; nothing to store")
-    history = open_history(db)
+    history = open_history(db, readonly=not runs_to_add)  # a read works on a read-only mount and creates nothing
     try:
         for run in runs_to_add:
             history.store(run)
@@ -299,7 +299,7 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
     if from_history:
         from .results.history import open_history
 
-        history = open_history(db)
+        history = open_history(db, readonly=True)
         try:
             if not runs:
                 runs = [history.resolve("latest")]
@@ -335,7 +335,7 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
     if from_history:
         from .results.history import open_history
 
-        history = open_history(db)
+        history = open_history(db, readonly=True)
         try:
             summaries = history.runs() if fmt == "csv" else history.runs(limit=1)
             runs = [history.load(s.run_id) for s in reversed(summaries)]

@@ -228,7 +228,15 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
             if not check.passed:
                 said.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
                             "(wrong nonces): its rows time a kernel that gives wrong answers")
-    if any(r.verdict == TOO_FEW for r in rows):
+    too_few = [r.name for r in rows if r.verdict == TOO_FEW]
+    # A file that kept the median alone (pytest-benchmark's --benchmark-save/--benchmark-autosave without
+    # --benchmark-save-data) has its rounds measured but not written: measuring longer would not help.
+    medians_only = [name for name in too_few for run in (base, cand) if not run.measurement(name).samples]
+    if medians_only:
+        notes.append(f"{', '.join(dict.fromkeys(medians_only))}: a file holds its median only, not the samples "
+                     "behind it, so no test can gate it: write the rounds too (pytest-benchmark: --benchmark-json, "
+                     "or --benchmark-save-data with --benchmark-save/--benchmark-autosave)")
+    if len(set(medians_only)) < len(too_few):
         notes.append(f"some benchmarks have too few samples for any test to reach p < {gate.alpha}: "
                      "measure longer (more samples) to gate them")
     return CompareReport(base_label, cand_label, cand.fingerprint, gate, tuple(rows), tuple(notes), force,

@@ -7,7 +7,9 @@ without one), so concurrent writers never collide, and storing the same run agai
 
 Concurrency: SQLite allows one writer at a time. Transactions start with BEGIN IMMEDIATE (take the write lock
 at once rather than upgrading a read lock mid-way, which is what turns contention into "database is locked"),
-in WAL mode, with a busy timeout, so a second writer waits its turn instead of failing. PostgreSQL needs none
+in WAL mode, with a busy timeout, so a second writer waits its turn instead of failing. Commands that only read
+open the file read-only (SQLite's mode=ro) with plain deferred BEGINs, so a history on a read-only mount (a
+backup, a container's view of the site's database) can be read; see `_readonly_uri` for WAL there. PostgreSQL needs none
 of that; only its table creation and the writers of one run id are serialised, with advisory locks, because two
 concurrent CREATE TABLEs of the same name can collide on its catalog and two inserts of one run on its key.
 
@@ -20,6 +22,8 @@ import importlib
 import importlib.util
 import json
 import os
+import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +43,7 @@ PG_CONNECT_TIMEOUT_S = 15
 _PG_LOCK_KEY = 0x68617368  # "hash": serialises CREATE TABLE between concurrent first writers
 _LIBPQ_SCHEMES = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")  # the drivers that take connect_timeout
 _SECRET_PARAMS = ("password", "sslpassword")  # URL query parameters display_url masks
+_USERINFO = re.compile(r"^(?P<user>[^:/]*):[^@]*@")  # SQLAlchemy's URL grammar: user, then :password up to @
 
 
 class HistoryUnavailable(HashbenchError):
@@ -142,12 +147,13 @@ def resolve_url(db: str | None = None) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, for messages: user:password@ and libpq's ?password= (and sslpassword=)."""
+    """The URL with any password masked, for messages: user:password@ and libpq's ?password= (and sslpassword=).
+    user:password@ is read as SQLAlchemy reads it, right after the scheme (a user without : or /, a password up to
+    the @), so an SQLite path such as /data/a:b@c/h.sqlite is shown as it is, not as a user and a password."""
     head, sep, rest = url.partition("://")
     rest, mark, query = rest.partition("?")
-    if "@" in rest and ":" in rest.split("@", 1)[0]:
-        user = rest.split("@", 1)[0].split(":", 1)[0]
-        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    if sep:
+        rest = _USERINFO.sub(r"\g<user>:***@", rest, count=1)
     query = "&".join(f"{part.split('=', 1)[0]}=***" if part.split("=", 1)[0].lower() in _SECRET_PARAMS else part
                      for part in query.split("&")) if query else query
     return head + sep + rest + mark + query
@@ -215,19 +221,42 @@ def _reason(exc: BaseException) -> str:
 
 
 class History:
-    def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True) -> None:
+    def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True, readonly: bool = False,
+                 sqlite_file: Path | None = None) -> None:
         """`make_folder`: create the SQLite file's folder (the default location); a folder someone named that does
-        not exist is a typo to report, not one to create. `connect`: open the database and its tables now."""
+        not exist is a typo to report, not one to create. `connect`: open the database and its tables now.
+        `sqlite_file`: the file a bare path named, opened as named: parsed back out of `url`, a ? or % in it would
+        be read as URL syntax and name another file.
+        `readonly`: only read; nothing is created or written (no file, folder or table), and a database that does
+        not exist yet reads as an empty history."""
         self.url = url
+        self.readonly = readonly
         sa, self._md, self._runs, self._meas, self._meta = _tables()
         self._sa = sa
         # pool_pre_ping: a server restarted since the connection was pooled is reconnected to, not written to dead
         kwargs: dict = {"pool_pre_ping": True}
+        engine_url: object = url
+        if sqlite_file is not None:
+            engine_url = sa.engine.URL.create("sqlite", database=str(sqlite_file))
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
+            try:
+                path = str(sqlite_file) if sqlite_file is not None else sa.engine.make_url(url).database
+            except sa.exc.ArgumentError as exc:
+                raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
             if path and path != ":memory:":
                 folder = Path(path).parent
-                if make_folder:
+                if readonly:
+                    if not Path(path).exists() and (make_folder or folder.is_dir()):
+                        self._empty()  # nothing stored yet: nothing to read, and nothing to create
+                        return
+                    if not folder.is_dir():
+                        raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not "
+                                         "exist")
+                    uri = _readonly_uri(Path(path), url)
+                    engine_url = "sqlite://"
+                    kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_MS / 1000,
+                                                                check_same_thread=False)
+                elif make_folder:
                     try:
                         folder.mkdir(parents=True, exist_ok=True)
                     except OSError as exc:  # a read-only home, a file in the way: no history can ever live there
@@ -236,12 +265,13 @@ class History:
                                          f"${ENV_DB}, or run with --no-history") from None
                 elif not folder.is_dir():
                     raise InputError(f"history database {display_url(url)}: folder {str(folder)!r} does not exist")
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
+            if "creator" not in kwargs:
+                kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000}
         elif url.split("://", 1)[0] in _LIBPQ_SCHEMES and "connect_timeout" not in url:
             # A server that drops packets would hold the end of a run until the system's TCP timeout (minutes).
             kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
-            self.engine = sa.create_engine(url, **kwargs)
+            self.engine = sa.create_engine(engine_url, **kwargs)
         except ImportError as exc:  # the database's driver; the postgres extra brings PostgreSQL's
             hint = ("; install its driver with pip install 'hashbench[postgres]'"
                     if sa.engine.make_url(url).get_backend_name() == "postgresql" else "")
@@ -251,7 +281,15 @@ class History:
         if self.engine.dialect.name == "sqlite":
             self._sqlite_locking()
         if connect:
-            self._ensure_schema()
+            self._check_schema() if readonly else self._ensure_schema()
+
+    def _empty(self) -> None:
+        """An empty history in memory, with the tables, for a read of a database that is not there: every query
+        then answers as for a history that holds no runs, through the same code."""
+        sa = self._sa
+        self.engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool,
+                                       connect_args={"check_same_thread": False})
+        self._md.create_all(self.engine)
 
     def _sqlite_locking(self) -> None:
         event = self._sa.event
@@ -261,13 +299,18 @@ class History:
             dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-            cur.execute("PRAGMA journal_mode = WAL")
+            if not self.readonly:  # setting the journal mode writes the file; a WAL file stays WAL for its readers
+                cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
 
+        # A reader takes no lock up front: in WAL it reads a snapshot beside any writer, and on a read-only file it
+        # could not take the write lock BEGIN IMMEDIATE asks for.
+        begin = "BEGIN" if self.readonly else "BEGIN IMMEDIATE"
+
         @event.listens_for(self.engine, "begin")
         def _begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
     def _transaction(self, work):
         """Runs work(conn) in one transaction, retrying the few lock errors a busy SQLite can still raise and a
@@ -304,9 +347,27 @@ class History:
 
         self._transaction(create)
 
+    def _check_schema(self) -> None:
+        """For a reader: the layout it can read, or no hashbench tables at all (an empty history); nothing created."""
+        def layout(conn) -> str | None:
+            if not self._sa.inspect(conn).has_table(self._meta.name):
+                return None
+            row = conn.execute(self._sa.select(self._meta.c.value).where(self._meta.c.key == "layout")).first()
+            return row[0] if row else None
+
+        found = self._transaction(layout)
+        if found is None:
+            self.engine.dispose()
+            self._empty()
+        elif int(found) > DB_LAYOUT:
+            raise HistoryError(f"history database {display_url(self.url)} has layout {found}, newer than this "
+                               f"hashbench reads ({DB_LAYOUT}): upgrade hashbench")
+
     # --- writing ---------------------------------------------------------------------------------------------------
 
     def store(self, run: RunResult) -> None:
+        if self.readonly:
+            raise AssertionError("History opened read-only cannot store")  # a caller's bug, not the user's
         doc = json.dumps(run.to_json(), separators=(",", ":"))
         host = run.host
         row = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": host.label[:300],
@@ -422,6 +483,31 @@ class History:
         self.engine.dispose()
 
 
+def _readonly_uri(path: Path, url: str) -> str:
+    """The SQLite URI a reader opens `path` with. mode=ro reads a WAL database whole, the log included, where its
+    -shm index exists or can be made (https://sqlite.org/wal.html, "Read-Only Databases"). In a folder nobody can
+    write (a read-only mount) and with no -shm there, SQLite cannot open it so; then, if there is no log either,
+    the main file holds every committed run and immutable=1 reads it without the index. A log left there without
+    its index (a copy taken while a writer had it open) cannot be read: immutable would skip the runs in it."""
+    uri = path.as_uri()  # percent-encodes what a URI must (?, #, %)
+    try:
+        probe = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()  # the open is lazy: this is where it fails
+        finally:
+            probe.close()
+        return f"{uri}?mode=ro"
+    except sqlite3.Error:
+        if os.access(path.parent, os.W_OK):  # not the read-only folder case: let the real reason surface on reading
+            return f"{uri}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise HistoryError(f"history database {display_url(url)}: its write-ahead log {wal.name} holds runs but "
+                           f"its index {path.name}-shm is missing, and the folder is read-only: copy the "
+                           "database and its -wal file to a writable folder and read it there")
+    return f"{uri}?immutable=1"
+
+
 def _checks(document: str) -> list[Check]:
     data = json.loads(document)
     return [Check.from_json(c) for c in data.get("checks") or () if isinstance(c, dict)]
@@ -432,8 +518,12 @@ def _backend_of(params: dict) -> str | None:
     return str(value)[:60] if value else None
 
 
-def open_history(db: str | None = None, *, connect: bool = True) -> History:
-    return History(resolve_url(db), make_folder=not (db or os.environ.get(ENV_DB)), connect=connect)
+def open_history(db: str | None = None, *, connect: bool = True, readonly: bool = False) -> History:
+    """`readonly` for commands that only read: they work on a read-only mount and create nothing."""
+    url = resolve_url(db)
+    bare = db or os.environ.get(ENV_DB) or ""
+    return History(url, make_folder=not (db or os.environ.get(ENV_DB)), connect=connect, readonly=readonly,
+                   sqlite_file=Path(url.removeprefix("sqlite:///")) if "://" not in bare else None)
 
 
 def check_location(db: str | None = None) -> None:

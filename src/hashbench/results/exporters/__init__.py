@@ -11,7 +11,8 @@ FORMATS = ("github-action", "bencher", "openmetrics", "csv")
 # How each format carries a benchmark whose backend failed verification in its run (wrong nonces): a dashboard that
 # cannot label a point leaves it out, so no chart or alert threshold takes a wrong kernel's speed for a real one.
 FAILED_VERIFY = {"github-action": "left out of the export", "bencher": "left out of the export",
-                 "openmetrics": 'labelled verified="failed"', "csv": "marked failed in the verified column"}
+                 "openmetrics": 'flagged in hashbench_benchmark_verification{state="failed"}',
+                 "csv": "marked failed in the verified column"}
 
 
 def exporter(fmt: str) -> Callable[[list[RunResult]], str]:

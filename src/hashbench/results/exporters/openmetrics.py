@@ -3,8 +3,10 @@
 Every speed is a gauge family named by its unit (`hashbench_hashrate_hashes_per_second`, ...), one sample per
 benchmark and statistic (median, min, max), labelled with the benchmark, its parameters and the machine
 fingerprint. Energy and energy per operation follow with their source as a label; `hashbench_run_info` carries
-the run's identity. A benchmark of a hashing backend carries `verified` (passed, failed, not_checked): one whose
-backend scanned real block headers to wrong nonces is its own series, never the continuation of a verified one, and
+the run's identity. Whether a benchmark's backend passed verification on real block headers is a series of its own,
+`hashbench_benchmark_verification` (one sample per state: passed, failed, not_checked; 1 for the run's), with the
+benchmark's labels: as a label on the speeds it started a new hashrate series on every dashboard whenever the
+status changed or verification was added. A panel that must drop a wrong kernel's speed joins on it;
 `hashbench_verification_passed` has each check's result. No sample timestamps: OpenMetrics wants seconds and the
 Prometheus text format milliseconds, so the start time is a gauge of its own and the file reads the same in both
 parsers."""
@@ -17,7 +19,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from ... import __version__
-from ..schema import Measurement, RunResult
+from ..schema import NOT_CHECKED, VERIFY_FAILED, VERIFY_PASSED, Measurement, RunResult
 from . import single
 
 # unit -> (family name, OpenMetrics unit, help)
@@ -53,7 +55,7 @@ def _number(v: float) -> str:
 
 
 # Labels hashbench sets itself; a benchmark parameter of the same name must not replace one.
-_OWN_LABELS = frozenset({"benchmark", "provenance", "fingerprint", "statistic", "source", "per", "verified"})
+_OWN_LABELS = frozenset({"benchmark", "provenance", "fingerprint", "statistic", "source", "per", "state"})
 
 
 def _param_label(name: object) -> str:
@@ -64,10 +66,13 @@ def _param_label(name: object) -> str:
     return label
 
 
+_STATES = (VERIFY_PASSED, VERIFY_FAILED, NOT_CHECKED)
+
+
 def _base_labels(run: RunResult, m: Measurement) -> dict:
-    verified = run.verified(m).replace(" ", "_") or None  # None: no label where verification does not apply
+    """The labels that name a benchmark's series: the same from run to run, whatever its verification."""
     return {"benchmark": m.name, **{_param_label(k): v for k, v in m.params.items()}, "provenance": m.provenance,
-            "fingerprint": run.fingerprint, "verified": verified}
+            "fingerprint": run.fingerprint}
 
 
 def export(runs: list[RunResult]) -> str:
@@ -89,6 +94,11 @@ def export(runs: list[RunResult]) -> str:
             families[("hashbench_energy_per_operation_joules", "joules", "Energy per hash, token, ...")].append(
                 f"hashbench_energy_per_operation_joules{_labels({**labels, 'per': per, 'source': m.energy_source})} "
                 f"{_number(jpu)}")
+        if verified := run.verified(m):  # "" where verification does not apply (a probe)
+            families[("hashbench_benchmark_verification", "", "Verification of the benchmark's backend on real "
+                      "block headers in this run: 1 for its state (passed, failed: wrong nonces, not_checked)")] += [
+                f"hashbench_benchmark_verification{_labels({**labels, 'state': state.replace(' ', '_')})} "
+                f"{int(state == verified)}" for state in _STATES]
     for c in run.checks:
         labels = {"backend": c.backend, "impl": c.impl, "fingerprint": run.fingerprint}
         families[("hashbench_verification_passed", "", "1 when the backend scanned real block headers back to their "
