@@ -312,3 +312,18 @@ def test_a_file_with_medians_only_says_which_option_writes_the_samples(tmp_path)
     assert report["notes"][1:] == ["test_step: a file holds its median only, not the samples behind it, so no test "
                                    "can gate it: write the rounds too (pytest-benchmark: --benchmark-json, or "
                                    "--benchmark-save-data with --benchmark-save/--benchmark-autosave)"]
+
+
+def test_a_p_value_too_small_to_mean_anything_is_shown_as_a_bound_not_zero(tmp_path):
+    """With many samples a side and a large change the normal approximation's p is astronomically small (1.7e-131
+    here) and, with thousands of samples, underflows to exactly 0.0: the table printed '1.7e-131' or '0', digits that
+    say nothing the verdict does not. It shows a bound; --json keeps the float."""
+    base, cand = tmp_path / "base.json", tmp_path / "cand.json"
+    write_result(make_run([rate("sha256d[cython-avx2-x1]", noisy(1e7, 400, 1, cv=0.001))]), base)
+    write_result(make_run([rate("sha256d[cython-avx2-x1]", noisy(0.5e7, 400, 2, cv=0.001))]), cand)
+    code, out, _ = run_cli("compare", str(base), str(cand), "--json")
+    (row,) = json.loads(out)["rows"]
+    assert code == 1 and row["verdict"] == SLOWER and row["p_value"] < 1e-4
+    code, out, _ = run_cli("compare", str(base), str(cand))
+    line = next(line for line in out.splitlines() if "sha256d" in line)
+    assert code == 1 and "<1e-4" in line and " 0 " not in line

@@ -169,6 +169,14 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
 
 # --- compare ---------------------------------------------------------------------------------------------------------
 
+def fmt_p(p: float | None) -> str:
+    """A p-value for the table. Below 1e-4 its digits say nothing more about the verdict, and at large sample counts
+    the normal approximation underflows to exactly 0, which is not a probability anyone measured."""
+    if p is None:
+        return "–"
+    return "<1e-4" if p < 1e-4 else f"{p:.2g}"
+
+
 def _compare_table(report) -> Table:
     g = report.gate
     table = Table(
@@ -188,7 +196,7 @@ def _compare_table(report) -> Table:
         verdict = f"[{style}]{r.verdict}[/{style}]" if style else r.verdict
         ratio = "–" if r.ratio is None else f"{r.ratio:.3f}"
         table.add_row(escape(r.name), fmt_value(r.base, r.unit), fmt_value(r.cand, r.unit), ratio, fmt_change(r.change),
-                      "–" if r.p_value is None else f"{r.p_value:.2g}",
+                      fmt_p(r.p_value),
                       "–" if r.effect is None else f"{r.effect:.2f}", verdict)
     return table
 
