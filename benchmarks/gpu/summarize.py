@@ -113,6 +113,10 @@ def probe_line(r: dict) -> str:
         text += f", {ratio:.3f}× {r['reference_impl']}"
         if r["probe"] == "gemm" and r["device"].startswith("cuda"):
             text += f" (goal ≥ {GEMM_GOAL}: {mark(ratio >= GEMM_GOAL)})"
+    tf32 = (r.get("detail") or {}).get("allow_tf32")
+    if r["probe"] == "gemm" and r["dtype"] == "fp32" and tf32 is not None:
+        # An fp32 rate means little without it: TF32 runs on the tensor cores, several times true fp32's rate.
+        text += f", TF32 {'on' if tf32 else 'off (true fp32)'}"
     if roof is not None:
         text += f", roofline {roof * 100:.1f} %"
         eager_ab = (r.get("detail") or {}).get("cuda_graphs") is False  # the A/B run, not the measurement
