@@ -37,8 +37,12 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
         "sources": [{"name": "nvml energy counter", "watts": 690.0, "window_s": 60.1},
                     {"name": "nvml sampled power", "watts": 701.0, "window_s": 60.1}],
         "pairs": [{"reference": "nvml energy counter", "other": "nvml sampled power", "relative_difference": 0.016}]}))
+    # Decode moved 3.6 TB/s: 81 % of the read-only stream (the roofline's roof) but 90 % of the copy, which is what
+    # issue 4's goal is set against.
     (tmp_path / "decode-b1.out").write_text(json.dumps([
-        probe("llm-decode", "llama-8b", 1, 250.0, "tokens/s", roof=0.81, ms=4.0, jpu=1.9, cuda_graphs=True)]))
+        {**probe("membw", "1024 MiB", None, 4.0e12, "B/s", ratio=0.9), "dtype": None},
+        probe("llm-decode", "llama-8b", 1, 250.0, "tokens/s", roof=0.81, ms=4.0, jpu=1.9, cuda_graphs=True,
+              bytes_per_s=3.6e12)]))
     (tmp_path / "probes.out").write_text(json.dumps([
         probe("gemm", "8192x8192x8192", None, 7.5e14, "FLOP/s", ratio=0.97, roof=0.99, allow_tf32=False),
         {**probe("gemm", "8192x8192x8192", None, 5.1e13, "FLOP/s", ratio=1.0, roof=1.0, allow_tf32=False),
@@ -54,8 +58,9 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
     assert "verify cuda (nvrtc-sm_90): 2228 real headers, pass" in text
     assert "9.400 GH/s median (9.300-9.500); goal 9 GH/s: meets goal; 74000.0 J/TH from nvml (gpu board)" in text
     assert "nvml sampled power vs nvml energy counter: +1.60 % (agree at 5 %)" in text
-    assert "llm-decode llama-8b bf16 batch 1: 250.0 tokens/s, 4.000 ms/token, roofline 81.0 % (goal ≥ 85 %: " \
-           "BELOW goal), 1.9 J/token (nvml (gpu board)), CUDA graphs on" in text
+    assert "llm-decode llama-8b bf16 batch 1: 250.0 tokens/s, 4.000 ms/token, roofline 81.0 %, 90.0 % of the copy " \
+           "bandwidth (goal ≥ 85 %: meets goal), 1.9 J/token (nvml (gpu board)), CUDA graphs on" in text
+    assert "window" not in text.split("energy-check")[1].splitlines()[1]  # 60.1 s: long enough, nothing said
     assert "gemm 8192x8192x8192 bf16: 750.0 TFLOP/s, 0.970× torch.matmul (goal ≥ 0.9: meets goal), roofline" in text
     # fp32's rate is read with its TF32 setting beside it; bf16's has none to state.
     assert "gemm 8192x8192x8192 fp32: 51.0 TFLOP/s, 1.000× torch.matmul (goal ≥ 0.9: meets goal), TF32 off (true " \
@@ -69,6 +74,19 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
            "148.4 GB free on cuda:0" in text
     # pytest-gpu wrote no .out: its step line and the last line of its stderr stand in for a result.
     assert "pytest-gpu: no result (pytest-gpu rc=124 150s; Timeout)" in text
+
+
+def test_short_energy_window_and_a_decode_without_its_copy_are_said(tmp_path):
+    (tmp_path / "energy-check.out").write_text(json.dumps({
+        "load": "cuda (nvrtc-sm_90, 1 thread(s))",
+        "sources": [{"name": "nvml energy counter", "watts": 690.0, "window_s": 20.0},
+                    {"name": "nvml sampled power", "watts": 691.0, "window_s": 20.0}],
+        "pairs": [{"reference": "nvml energy counter", "other": "nvml sampled power", "relative_difference": 0.001}]}))
+    (tmp_path / "decode-b1.out").write_text(json.dumps([
+        probe("llm-decode", "llama-8b", 1, 250.0, "tokens/s", roof=None, ms=4.0, cuda_graphs=True, bytes_per_s=3e12)]))
+    text = "\n".join(summarize_module().summarize(tmp_path))
+    assert "window 20.0 s is under the goal's 60 s: the agreement below does not answer it" in text
+    assert "(goal ≥ 85 % of the copy bandwidth: no copy measured in this step)" in text
 
 
 def test_a_step_that_failed_is_named_with_its_status(tmp_path):
