@@ -83,6 +83,47 @@ def test_compiled_kernel_is_cached_on_disk(tmp_path, monkeypatch):
     assert builds == ["sm_80", "sm_80"]
 
 
+def test_a_damaged_cache_file_is_compiled_again_and_replaced(tmp_path, monkeypatch):
+    """Whatever is at the cache path and is not an ELF object (empty, cut short before the magic, another file) is a
+    miss: compiled again, replaced, never handed to the driver as a cubin."""
+    _nvrtc_or_skip()
+    from hashbench.backends import cuda_build
+
+    builds = []
+    monkeypatch.setattr(cuda_build, "compile_with_nvrtc",
+                        lambda source, arch, defines: builds.append(arch) or (b"\x7fELF" + arch.encode(), "log"))
+    first = cuda_build.compiled_kernel("sm_90", driver_version=13000, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("*.cubin")
+    for damage in (b"", b"\x7fEL", b"<html>proxy error</html>"):
+        path.write_bytes(damage)
+        again = cuda_build.compiled_kernel("sm_90", driver_version=13000, cache_dir=tmp_path)
+        assert not again.from_cache and again.cubin == first.cubin and path.read_bytes() == first.cubin
+    # refresh: the driver refused a cached file that does look like ELF; compiled even so, and the file replaced.
+    path.write_bytes(b"\x7fELF truncated")
+    fresh = cuda_build.compiled_kernel("sm_90", driver_version=13000, cache_dir=tmp_path, refresh=True)
+    assert not fresh.from_cache and path.read_bytes() == first.cubin
+    assert builds == ["sm_90"] * 5
+
+
+def test_cache_folder_without_a_home(monkeypatch):
+    """A container's arbitrary uid may have neither HOME nor a passwd entry: Path.home() raises RuntimeError there.
+    The cache moves to a per-user folder under the temp directory instead of ending the command."""
+    from pathlib import Path
+
+    from hashbench.backends import cuda_build
+
+    monkeypatch.delenv("HASHBENCH_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(cuda_build.sys, "platform", "linux")
+
+    def no_home(cls=None):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    folder = cuda_build.user_cache_dir()
+    assert folder.parts[-2:] == ("hashbench", "cuda") and str(folder).startswith(cuda_build.tempfile.gettempdir())
+
+
 def test_instructions_per_nonce_within_budget(stats):
     assert stats["nonces_per_iteration"] >= 1
     assert stats["instructions_per_nonce"] <= MAX_INSTRUCTIONS_PER_NONCE, stats

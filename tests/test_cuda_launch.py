@@ -524,3 +524,33 @@ def test_cuda_runner_calls_cuda_core_as_its_signatures_say(cuda_runner, mainnet_
     # A batch without a hit after a full one: the counter was reset, nothing stale is read back.
     hits, found = scan_on_devices([runner], precompute(job.midstate, job.tail, job.target_words), 0, 50, 10)
     assert (hits, found) == (0, [])
+
+
+def test_cuda_runner_recompiles_a_cached_cubin_the_driver_refuses(host_kernel, monkeypatch, tmp_path, mainnet_rows):
+    """A cached file that starts like ELF but is damaged passes the cache's check; the driver's refusal to load it
+    (CUDA_ERROR_INVALID_IMAGE; here the stand-in's) makes the runner compile once more and replace the file."""
+    from hashbench.backends import cuda
+    from hashbench.backends.cuda_build import nvrtc_version
+    from hashbench.backends.cuda_launch import scan_on_devices
+    from hashbench.backends.cuda_precompute import precompute
+
+    fake, _ = fake_cuda_core(host_kernel)
+    try:
+        nvrtc_version()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setenv("HASHBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cuda, "require_cuda_core", lambda: fake)
+    monkeypatch.setattr(cuda, "driver_version", lambda: 13000)
+    cuda.CudaRunner(0, {})  # compiles and caches
+    (path,) = tmp_path.glob("cuda/*.cubin")
+    good = path.read_bytes()
+    path.write_bytes(good[:64])  # the ELF header survives, the kernel does not
+    fresh, _ = fake_cuda_core(host_kernel)  # a new process's cuda.core: its own stream
+    monkeypatch.setattr(cuda, "require_cuda_core", lambda: fresh)
+    runner = cuda.CudaRunner(0, {})
+    assert path.read_bytes() == good
+    real = header_of(mainnet_rows[-1])
+    job = ScanJob(real, real.target)
+    kernel_job = precompute(job.midstate, job.tail, job.target_words)
+    assert scan_on_devices([runner], kernel_job, real.nonce - 100, 200, 10) == (1, [real.nonce])

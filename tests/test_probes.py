@@ -781,3 +781,26 @@ def test_available_devices_starts_with_the_cpu():
 
     devices = available_devices()
     assert devices[0] == "cpu" and len(devices) == 1 + torch.cuda.device_count()
+
+
+@pytest.mark.parametrize("setting, tf32", [
+    ("torch.backends.cuda.matmul.fp32_precision = 'tf32'", True),
+    ("torch.backends.fp32_precision = 'tf32'", True),
+    ("torch.backends.cuda.matmul.fp32_precision = 'ieee'", False),
+    ("torch.backends.cuda.matmul.allow_tf32 = True", True),
+    ("torch.set_float32_matmul_precision('high')", True),
+    ("pass", False),
+])
+def test_gemm_tf32_label_reads_either_torch_api(setting, tf32):
+    """The fp32 GEMM's allow_tf32 label on a GPU: reading the legacy flag raises once TF32 was set through torch 2.9's
+    fp32_precision, which would lose a whole measured probe. In a subprocess: the settings are process-global."""
+    import subprocess
+    import sys
+
+    if setting.startswith("torch.backends.cuda.matmul.fp32_precision") or "backends.fp32" in setting:
+        if not hasattr(torch.backends, "fp32_precision"):
+            pytest.skip(f"torch {torch.__version__} has no fp32_precision API")
+    code = f"import torch\n{setting}\nfrom hashbench.probes.gemm import tf32_matmul\nprint(tf32_matmul(torch))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.strip() == str(tf32)

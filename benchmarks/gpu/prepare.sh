@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run HERE (a machine with a package index), before a GPU session. Fills two folders ignored through
-# .git/info/exclude: .gpu-data/ (the real headers of ../shared/data, which does not travel) and .whl/ (what the GPU
+# Run HERE (a machine with a package index), before a GPU session. Fills two folders the repository's .gitignore
+# ignores: .gpu-data/ (the real headers of ../shared/data, which does not travel) and .whl/ (what the GPU
 # machine's image lacks, for its Python 3.12). The GPU machine reaches no index,
 # so these travel with the working tree (`carry: [".whl"]`, ~35 MB of the 64 MiB limit).
 #   - hashbench itself, built here as a cp312 wheel (the C extension compiled once, no compiler time on the GPU);
@@ -9,9 +9,6 @@
 #   - SQLAlchemy, platformdirs, plotly (the results extra: history database and HTML report).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-for folder in /.whl/ /.gpu-data/; do
-  grep -qxF "$folder" .git/info/exclude 2>/dev/null || echo "$folder" >> .git/info/exclude
-done
 rm -rf .gpu-data && mkdir -p .gpu-data && cp ../shared/data/*.csv .gpu-data/
 rm -rf .whl && mkdir -p .whl
 PY312=${PY312:-python3.12}

@@ -2,7 +2,7 @@
 # Every GPU acceptance check of issues 3 and 4 in one call, for a lease of a few minutes on an H100/H200.
 #
 # Before (here, with a package index):  PY312=/path/to/python3.12 benchmarks/gpu/prepare.sh
-#                                       (fills .whl/ and .gpu-data/, both ignored through .git/info/exclude)
+#                                       (fills .whl/ and .gpu-data/, both ignored by .gitignore)
 # Device tool call:  command  "bash benchmarks/gpu/run_gpu_checks.sh"
 #                    carry    [".whl", ".gpu-data"]      timeout_s 600
 # After:             tar xzf <files_at>/gpu-results.tar.gz -C benchmarks/results/gpu-<name>-<date>/

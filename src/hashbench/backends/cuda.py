@@ -67,7 +67,14 @@ class CudaRunner(DeviceRunner):
         self.sm_count = self.device.properties.multiprocessor_count
         self.capacity = CAPACITY
         compiled = compiled_kernel(self.arch, defines=defines, driver_version=driver_version())
-        self.kernel = cc.ObjectCode.from_cubin(compiled.cubin).get_kernel(KERNEL_NAME)
+        try:
+            self.kernel = cc.ObjectCode.from_cubin(compiled.cubin).get_kernel(KERNEL_NAME)
+        except Exception:  # noqa: BLE001 - cuda.core raises its own CUDAError (CUDA_ERROR_INVALID_IMAGE, ...)
+            if not compiled.from_cache:
+                raise
+            # A damaged cached cubin that still looks like ELF: compile again and replace it, once.
+            compiled = compiled_kernel(self.arch, defines=defines, driver_version=driver_version(), refresh=True)
+            self.kernel = cc.ObjectCode.from_cubin(compiled.cubin).get_kernel(KERNEL_NAME)
         self.stream = self.device.create_stream()
         self._timing = cc.EventOptions(timing_enabled=True)
         # The layout the kernel writes: a u64 hit counter, then `capacity` u32 nonces.

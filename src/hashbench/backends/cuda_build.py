@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import BackendUnavailable, HashbenchError
 
 KERNEL_FILE = "sha256d.cu"
+ELF_MAGIC = b"\x7fELF"  # a cubin is an ELF object
 CACHE_ENV = "HASHBENCH_CACHE_DIR"
 # Compile-time switches of the kernel (see the .cu); values the launcher does not override.
 DEFAULT_DEFINES: Mapping[str, str] = {}
@@ -57,7 +58,11 @@ def user_cache_dir() -> Path:
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        try:
+            base = Path(xdg) if xdg else Path.home() / ".cache"
+        except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary uid): a per-user temp folder
+            base = Path(tempfile.gettempdir()) / f"hashbench-{os.getuid()}"
     return base / "hashbench" / "cuda"
 
 
@@ -128,17 +133,22 @@ def compile_with_nvrtc(source: str, arch: str, defines: Mapping[str, str] | None
 
 
 def compiled_kernel(arch: str, *, defines: Mapping[str, str] | None = None, driver_version: int | None = None,
-                    cache_dir: Path | None = None, use_cache: bool = True) -> CompiledKernel:
-    """The cubin for `arch`, from the disk cache when an identical build is there."""
+                    cache_dir: Path | None = None, use_cache: bool = True, refresh: bool = False) -> CompiledKernel:
+    """The cubin for `arch`, from the disk cache when an identical build is there. `refresh`: compile even so and
+    replace the cached file (the driver refused to load it)."""
     defines = dict(defines or {})
     source = kernel_source()
     key = cache_key(source, arch, defines, nvrtc_version(), driver_version)
     path = (cache_dir or user_cache_dir()) / f"sha256d-{arch}-{key}.cubin"
-    if use_cache:
+    if use_cache and not refresh:
         try:
-            return CompiledKernel(arch, path.read_bytes(), "", key, True, defines)
+            cached = path.read_bytes()
         except OSError:
-            pass
+            cached = b""
+        # Writes are atomic, but a disk, a copy or a hand can still leave something else there: not an ELF
+        # object is a miss, compiled again and replaced, never handed to the driver.
+        if cached[:4] == ELF_MAGIC:
+            return CompiledKernel(arch, cached, "", key, True, defines)
     cubin, log = compile_with_nvrtc(source, arch, defines)
     if use_cache:
         _write_atomically(path, cubin)

@@ -67,4 +67,15 @@ def run_gemm(device: Device, dtype: str, n: int, seconds: float, energy: EnergyP
         detail={"m": n, "n": n, "k": n, "calls_per_block": inner, "max_relative_error": err,
                 "energy_scope": "hashbench path and torch.matmul blocks, alternating",
                 # fp32 on a GPU is true fp32 unless TF32 is allowed; say which was measured.
-                "allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32) if device.is_cuda else None})
+                "allow_tf32": tf32_matmul(torch) if device.is_cuda else None})
+
+
+def tf32_matmul(torch: object) -> bool:
+    """Whether cuBLAS may run fp32 matmuls in TF32. torch 2.9 added torch.backends.cuda.matmul.fp32_precision; once
+    anything sets TF32 through it (or torch.backends.fp32_precision), reading the old allow_tf32 raises RuntimeError
+    ("mix of the legacy and new APIs"): after the whole measurement, losing it. The new setting reads either way."""
+    matmul = torch.backends.cuda.matmul
+    precision = getattr(matmul, "fp32_precision", None)
+    if precision is not None:
+        return precision == "tf32"
+    return bool(matmul.allow_tf32)
