@@ -167,6 +167,33 @@ def test_presets_have_the_published_parameter_counts():
     assert PRESETS["cpu-tiny"].params() < 3e6
 
 
+@pytest.mark.parametrize("name, config", [
+    # The published config.json of each model (meta-llama/Llama-3.2-1B, Llama-3.1-8B, Llama-3.1-70B).
+    ("llama-1b", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
+                      num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=True,
+                      max_position_embeddings=131072, rms_norm_eps=1e-5, head_dim=64,
+                      rope_scaling={"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                    "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+    ("llama-8b", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                      num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=False,
+                      max_position_embeddings=131072, rms_norm_eps=1e-5,
+                      rope_scaling={"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                    "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+    ("llama-70b", dict(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80, num_attention_heads=64,
+                       num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=False,
+                       max_position_embeddings=131072, rms_norm_eps=1e-5,
+                       rope_scaling={"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+])
+def test_presets_are_the_published_configs(name, config):
+    """Every field a preset holds, as the checkpoint's own config.json gives it (the presets had no rope scaling and
+    no context length, so a 200,000-token prompt ran on an 8B shape whose model stops at 131,072)."""
+    from hashbench.probes.hf_local import shape_from_config
+
+    published = shape_from_config({"model_type": "llama", "architectures": ["LlamaForCausalLM"], **config}, name)
+    assert replace(published, description="") == replace(PRESETS[name], description="")
+
+
 def test_last_level_cache_sums_every_instance_not_cpu0s(tmp_path):
     """Two CCXs of two cores: a 32 MB L3 each, a 1 MB L2 per core, a 32 KB L1 instruction cache (not data)."""
     def cache(cpu: int, index: int, level: int, kind: str, size: str, shared: str) -> None:
@@ -338,7 +365,7 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
         shape = replace(SMALL, rope_scaling=LinearRope(4.0))
         config = {"rope_scaling": {"type": "linear", "factor": 4.0}}
     elif case == "yarn-rope":  # the original context from max_position_embeddings, the temperature from the factor
-        shape = replace(SMALL, rope_scaling=YarnRope(4.0, 8, 32.0, 1.0, 1 + 0.1 * math.log(4.0)))
+        shape = replace(SMALL, rope_scaling=YarnRope(4.0, 8, 32.0, 1.0, 1 + 0.1 * math.log(4.0)), max_positions=8)
         config = {"max_position_embeddings": 8, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
     elif case == "yarn-v5-mscale":  # DeepSeek's two temperatures, as a ratio; beta and truncate given
         ratio = (1 + 0.1 * 0.5 * math.log(8.0)) / (1 + 0.1 * math.log(8.0))
@@ -664,14 +691,50 @@ def test_roofs_are_measured_when_only_llm_probes_are_asked(monkeypatch):
     assert all(r.energy.source == "none" and r.joules_per_unit is None for r in run.results)
 
 
-def test_a_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
+def test_a_default_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
+    """The default list means each shape that fits (a GPU's runs 70B where it fits): the others are skipped."""
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(runner_module, "CPU_QUICK", replace(runner_module.CPU_QUICK, presets=("cpu-tiny", "llama-70b")))
     monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
-    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), presets=("llama-70b",), quick=True,
-                                   seconds=0.05))
-    assert [r.probe for r in run.results] == ["membw"]
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), quick=True, seconds=0.05))
+    assert [(r.probe, r.preset) for r in run.results] == [("membw", "4 MiB"), ("llm-decode", "cpu-tiny")]
     assert [(s.probe, s.preset) for s in run.skipped] == [("llm-decode", "llama-70b")]
     assert "GB free on cpu" in run.skipped[0].reason
+
+
+def no_probe_may_run(monkeypatch) -> None:
+    def runs(*args, **kwargs):
+        raise AssertionError("a probe ran before the refusal")
+
+    for name in ("run_gemm", "run_membw", "load_model"):
+        monkeypatch.setattr(runner_module, name, runs)
+
+
+@pytest.mark.parametrize("args, message", [
+    # A named preset that cannot fit: refused with the memory it needs, before the GEMM and bandwidth windows.
+    (("--preset", "llama-70b"), r"^hashbench: error: llama-70b in fp32 at batch 1, 64\+16 tokens needs 28\d\.\d GB; "
+                                r"2\.1 GB free on cpu$"),
+    # A batch no default shape fits at.
+    (("--batch", "1000000"), r"^hashbench: error: cpu-small in fp32 at batch 1000000, .* needs \d+\.\d GB; 2\.1 GB"),
+    # Positions beyond the model's context (cpu-small: 4,096, as Llama 2 with the same rope_theta).
+    (("--prompt-len", "4000", "--gen-len", "97"), r"^hashbench: error: cpu-small: 4000 prompt \+ 97 generated "
+                                                   r"tokens = 4097 positions, beyond its 4096-position context"),
+    (("--preset", "llama-8b", "--prompt-len", "131000", "--gen-len", "100"), r"beyond its 131072-position context"),
+])
+def test_what_cannot_run_is_refused_before_any_probe(capsys, monkeypatch, args, message):
+    import re
+
+    monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
+    no_probe_may_run(monkeypatch)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--energy", "none", *args)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and re.search(message, err.strip()), err
+
+
+def test_a_context_that_fits_exactly_runs(monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), quick=True, seconds=0.01, prompt_len=4088,
+                                   gen_len=8, threads=1))
+    assert [r.probe for r in run.results] == ["membw", "llm-decode"] and PRESETS["cpu-tiny"].max_positions == 4096
 
 
 def invoke(capsys, *args: str) -> tuple[int, str, str]:
@@ -701,10 +764,11 @@ def test_cli_probe_names_a_skipped_shape_on_one_stderr_line(capsys, monkeypatch)
     """A skip goes to stderr only (--json lists results); benchmarks/gpu/summarize.py reads it back by its prefix, so
     a reason wrapped at the console's width would lose its end there."""
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(runner_module, "CPU_QUICK", replace(runner_module.CPU_QUICK, presets=("cpu-tiny", "llama-70b")))
     monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
-    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--preset",
-                            "llama-70b", "--seconds", "0.05", "--energy", "none", "--json")
-    assert code == 0 and [r["probe"] for r in json.loads(out)] == ["membw"]
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--threads", "1",
+                            "--seconds", "0.05", "--energy", "none", "--json")
+    assert code == 0 and [r["probe"] for r in json.loads(out)] == ["membw", "llm-decode"]
     (line,) = [text for text in err.splitlines() if text.startswith("skipped ")]
     assert line.startswith("skipped llm-decode llama-70b: llama-70b in fp32") and line.endswith("GB free on cpu")
 

@@ -241,6 +241,7 @@ def shape_from_config(config: Any, name: str) -> LlamaShape:
             kv_heads=_positive(config, "num_key_value_heads", where, heads),
             vocab=_positive(config, "vocab_size", where), head_dim=head_dim, tie_embeddings=tie is True,
             rope_theta=theta, rms_eps=_number(config, "rms_norm_eps", where, 1e-6), rope_scaling=rope,
+            max_positions=_positive(config, "max_position_embeddings", where, 0) or None,
             description=f"local checkpoint {name}")
     except ValueError as exc:
         raise InputError(str(exc)) from None  # it names the checkpoint

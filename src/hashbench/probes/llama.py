@@ -9,7 +9,7 @@ makes the FLOP and byte counts below exact: they follow the same tensors the for
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .device import require_torch
@@ -67,6 +67,8 @@ class LlamaShape:
     rope_theta: float = 500000.0
     rms_eps: float = 1e-5
     rope_scaling: RopeScaling | LinearRope | YarnRope | None = None
+    # The context the model was trained for (config.json max_position_embeddings); None: no limit known.
+    max_positions: int | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -122,18 +124,24 @@ class LlamaShape:
         return float((weights + kv) * elt)
 
 
-# Published architectures (Llama 3.x config.json values); the CPU presets keep the same proportions, small.
+# Published architectures (Llama 3.x config.json values: shapes, rope_theta, the llama3 rope_scaling, the
+# 131,072-position context); the CPU presets keep the same proportions, small, with Llama 2's rope_theta 10000 and
+# its 4,096-position context.
+_LLAMA31_ROPE = RopeScaling(factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_positions=8192)
 PRESETS: dict[str, LlamaShape] = {s.name: s for s in (
     LlamaShape("cpu-tiny", hidden=256, intermediate=768, layers=2, heads=4, kv_heads=2, vocab=2048,
-               tie_embeddings=True, rope_theta=10000.0, description="~2M parameters: tests and --quick on CPU"),
+               tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
+               description="~2M parameters: tests and --quick on CPU"),
     LlamaShape("cpu-small", hidden=768, intermediate=2048, layers=8, heads=12, kv_heads=4, vocab=32000,
-               tie_embeddings=True, rope_theta=10000.0,
+               tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
                description="~75M parameters: larger than a CPU's last-level cache, so decode streams from DRAM"),
     LlamaShape("llama-1b", hidden=2048, intermediate=8192, layers=16, heads=32, kv_heads=8, vocab=128256,
-               tie_embeddings=True, description="Llama-3.2-1B shape (1.24B parameters)"),
+               head_dim=64, tie_embeddings=True, rope_scaling=replace(_LLAMA31_ROPE, factor=32.0), max_positions=131072,
+               description="Llama-3.2-1B shape (1.24B parameters)"),
     LlamaShape("llama-8b", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=128256,
-               description="Llama-3.1-8B shape (8.03B parameters)"),
+               rope_scaling=_LLAMA31_ROPE, max_positions=131072, description="Llama-3.1-8B shape (8.03B parameters)"),
     LlamaShape("llama-70b", hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, vocab=128256,
+               rope_scaling=_LLAMA31_ROPE, max_positions=131072,
                description="Llama-3.1-70B shape (70.6B parameters)"),
 )}
 

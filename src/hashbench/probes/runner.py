@@ -16,7 +16,15 @@ from ..errors import InputError
 from .device import DTYPE_NAMES, Device, require_torch, resolve_device
 from .gemm import gemm_size, run_gemm
 from .llama import PRESETS, LlamaShape
-from .llm import LoadedModel, ProbeSkipped, checkpoint_run_dtype, load_model, run_decode, run_prefill
+from .llm import (
+    LoadedModel,
+    ProbeSkipped,
+    checkpoint_run_dtype,
+    load_model,
+    run_decode,
+    run_prefill,
+    why_not_fits,
+)
 from .membw import buffer_bytes, run_membw
 from .result import ProbeResult
 from .roofline import apply_rooflines
@@ -133,6 +141,28 @@ def _free(device: Device) -> None:
         require_torch().cuda.empty_cache()
 
 
+def _refuse_what_cannot_run(device: Device, settings: ProbeSettings, shapes: list[LlamaShape | None], batch: int,
+                            prompt: int, gen: int, dtype: str) -> None:
+    """Refuses, before any probe runs (not after a GEMM and a bandwidth window), a context longer than a model's or
+    a model the user asked for that cannot fit. The default list means 'each that fits' (70B where it does; `run`
+    passes no sizes), so there a shape that does not fit is skipped at its turn, unless the sizes the user set let
+    none of them fit."""
+    if settings.model_dir is not None:
+        from .hf_local import check_local_model
+
+        shapes = [check_local_model(Path(settings.model_dir))[0]]  # config.json and headers only: no weight read
+    known = [shape for shape in shapes if shape is not None]
+    for shape in known:
+        if shape.max_positions is not None and prompt + gen > shape.max_positions:
+            raise InputError(f"{shape.name}: {prompt} prompt + {gen} generated tokens = {prompt + gen} positions, "
+                             f"beyond its {shape.max_positions}-position context (--prompt-len, --gen-len)")
+    unfit = [reason for shape in known if (reason := why_not_fits(device, shape, batch, prompt, gen, dtype))]
+    named = bool(settings.presets or settings.model_dir)
+    sized = any(v is not None for v in (settings.batch, settings.prompt_len, settings.gen_len))
+    if unfit and (named or (sized and len(unfit) == len(known))):
+        raise InputError(unfit[0])
+
+
 def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
                listen: Listener | None = None) -> ProbeRun:
     """Every requested probe on one device. Probes that cannot fit are skipped with the reason; roofs the
@@ -142,7 +172,6 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     listen = listen or (lambda *_: None)
     energy = energy or EnergyPlan(EnergyConfig(mode="none"))
     device = resolve_device(settings.device)
-    energy.prepare(device.name)  # idle power first, before anything warms the device
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(0)
@@ -162,6 +191,9 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     shapes: list[LlamaShape | None] = [None] if settings.model_dir else [PRESETS[p] for p in
                                                                          settings.presets or d.presets]
     llm = [p for p in probes if p.startswith("llm-")]
+    if llm:
+        _refuse_what_cannot_run(device, settings, shapes, batch, prompt, gen, llm_dtype)
+    energy.prepare(device.name)  # idle power first, before anything warms the device (and after any refusal)
     gemm_dtypes = ([settings.dtype] if settings.dtype else device.native_dtypes()) if "gemm" in probes else []
     if "llm-prefill" in llm and llm_dtype not in gemm_dtypes:
         gemm_dtypes.append(llm_dtype)  # prefill's roof
