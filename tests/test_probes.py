@@ -845,3 +845,42 @@ def test_available_devices_starts_with_the_cpu():
 
     devices = available_devices()
     assert devices[0] == "cpu" and len(devices) == 1 + torch.cuda.device_count()
+
+
+def test_the_table_fits_80_columns_with_every_figure_whole():
+    """At 80 columns the table wrapped every gemm, membw and decode row over two or three lines (the comparison and
+    ms/token sat in the measured cell). Figures as wide as an H200 run makes them, on two devices as `run` shows."""
+    from rich.console import Console
+
+    from hashbench.cli_probe import results_table
+
+    def row(probe, preset, dtype, batch, value, unit, per, jpu, device="cuda:0", **extra):
+        return {"probe": probe, "preset": preset, "dtype": dtype, "batch": batch, "device": device, "value": value,
+                "unit": unit, "per": per, "joules_per_unit": jpu, "roofline_fraction": 0.987, "reference_ratio": None,
+                "reference_impl": None, "ms_per_token": None, **extra}
+
+    rows = [row("gemm", "8192x8192x8192", "bf16", None, 987.65e12, "FLOP/s", "TFLOP", 1234.5, reference_ratio=1.02,
+                reference_impl="torch.matmul"),
+            row("membw", "1024 MiB", None, None, 4.321e12, "B/s", "GB", 0.123, reference_ratio=0.97,
+                reference_impl="tensor.sum (read only)"),
+            row("llm-prefill", "llama-70b", "bf16", 256, 123456.7, "tokens/s", "token", 0.00987),
+            row("llm-decode", "llama-70b", "bf16", 256, 12345.6, "tokens/s", "token", 0.0987, ms_per_token=20.74),
+            row("llm-decode", "cpu-small", "fp32", 1, 123.4, "tokens/s", "token", None, device="cpu",
+                ms_per_token=8.1)]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(results_table(rows))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    body = [" ".join(line.split()) for line in lines if line.startswith("│")]
+    assert len(body) == len(rows), text  # one line a row: nothing wrapped
+    for cells in ("│ gemm bf16 ", "│ 8192³ ", "│ 987.65 TFLOP/s │ 99 % │ 1.23 kJ/TFLOP │", "│ 4.32 TB/s │",
+                  "│ llama-70b ×256 │ 123,457 tok/s │ 99 % │ 0.00987 J/token │", "│ 0.0987 J/token │",
+                  "│ 123.4 tok/s │"):
+        assert sum(cells in line for line in body) == 1, (cells, text)
+    text = " ".join(text.split())  # the lines under the table are prose, wrapped at the width
+    assert "AI probes on cuda:0 (measured)" in text and "AI probes on cpu (measured)" in text
+    assert "gemm bf16 8192³ on cuda:0: 1.02× torch.matmul (same shapes, alternating blocks)" in text
+    assert "membw 1024 MiB on cuda:0: a copy, counted as read + write; 0.97× tensor.sum (read only)" in text
+    assert "llm-decode bf16 llama-70b ×256 on cuda:0: 20.74 ms/token per sequence (a step makes 256 tokens)" in text
+    assert "llm-decode fp32 cpu-small ×1 on cpu: 8.10 ms/token" in text
