@@ -21,6 +21,7 @@ from hashbench.probes.gemm import run_gemm  # noqa: E402
 from hashbench.probes.hf_local import load_local_model, read_safetensors, write_safetensors  # noqa: E402
 from hashbench.probes.llama import (  # noqa: E402
     PRESETS,
+    DynamicNtkRope,
     KVCache,
     LinearRope,
     LlamaModel,
@@ -158,6 +159,66 @@ def test_yarn_rope_by_hand():
     loose = inverse_frequencies(replace(shape, rope_scaling=replace(shape.rope_scaling, truncate=False)))
     high = 16 * math.log(64 / (2 * math.pi)) / (2 * math.log(10000.0))
     assert loose[1].item() == pytest.approx(plain[1].item() * ((1 - 1 / high) + 1 / high / 4), rel=1e-12)
+
+
+DYNAMIC = replace(SMALL, rope_scaling=DynamicNtkRope(2.0, 8))  # head_dim 16, base 10000, original context 8
+
+
+def test_dynamic_ntk_base_by_hand():
+    """transformers' formula: base · (factor · seq_len / original − (factor − 1)) ^ (d / (d − 2)), seq_len never
+    below the original. A pass reaching 12 positions: 10000 · (2 · 12 / 8 − 1) ^ (16 / 14) = 10000 · 2^(8/7)
+    = 22,081.79; at 8 or fewer the base stays 10000, the default RoPE."""
+    plain = inverse_frequencies(SMALL)
+    assert torch.equal(inverse_frequencies(DYNAMIC), plain) and torch.equal(inverse_frequencies(DYNAMIC, 5), plain)
+    base = 10000 * 2 ** (8 / 7)
+    assert base == pytest.approx(22081.79, abs=0.01)
+    want = 1 / base ** (torch.arange(0, 16, 2, dtype=torch.float64) / 16)
+    torch.testing.assert_close(inverse_frequencies(DYNAMIC, 12), want, rtol=1e-14, atol=0)
+    # The table holds each position as one decode step writes it: row p with the base of p + 1 positions.
+    model = LlamaModel(DYNAMIC, random_weights(SMALL, "cpu", torch.float32), "cpu", torch.float64, 16)
+    torch.testing.assert_close(model.cos[11, :8], (11 * want).cos(), rtol=1e-14, atol=0)
+    torch.testing.assert_close(model.cos[:8], LlamaModel(SMALL, model.w, "cpu", torch.float64, 16).cos[:8],
+                               rtol=0, atol=1e-15)
+
+
+def test_dynamic_ntk_within_the_original_context_is_the_default_rope():
+    w = random_weights(SMALL, "cpu", torch.float32, seed=6)
+    tokens = tokens_for(SMALL, 2, 8)
+    logits = []
+    for shape in (SMALL, DYNAMIC):
+        model, cache = LlamaModel(shape, w, "cpu", torch.float32, 8), KVCache(shape, 2, 8, "cpu", torch.float32)
+        logits.append([model.forward(tokens[:, :6], 0, cache)] + [model.forward(tokens[:, i:i + 1], i, cache)
+                                                                  for i in (6, 7)])
+    for plain, dynamic in zip(*logits, strict=True):
+        torch.testing.assert_close(dynamic, plain, rtol=0, atol=0)
+
+
+def test_dynamic_ntk_past_the_original_context_rotates_as_each_pass_reaches():
+    """A prefill of 11 positions (original 8) rotates all of them with 11's base; the decode step at position 11
+    then rotates its query and key with 12's while the cached keys keep 11's (they are cached rotated)."""
+    w = random_weights(SMALL, "cpu", torch.float64, seed=7)
+    tokens = tokens_for(SMALL, 2, 12)
+
+    def fixed(seq_len: int) -> LlamaModel:  # the default RoPE at the base a pass of seq_len positions uses
+        base = DYNAMIC.rope_scaling.base(SMALL.rope_theta, SMALL.hd, seq_len).item()
+        return LlamaModel(replace(SMALL, rope_theta=base), w, "cpu", torch.float64, 16)
+
+    model = LlamaModel(DYNAMIC, w, "cpu", torch.float64, 16)
+    cache = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    got = model.forward(tokens[:, :11], 0, cache)
+    want_cache = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    torch.testing.assert_close(got, fixed(11).forward(tokens[:, :11], 0, want_cache), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(cache.k, want_cache.k, rtol=1e-12, atol=1e-12)
+    # Position 11 by the 12-position base, attending to keys rotated by the 11-position one.
+    step = model.forward(tokens[:, 11:12], 11, cache)
+    twelve = fixed(12)
+    want_cache.k[:, :, :, 11:], want_cache.v[:, :, :, 11:] = 0, 0
+    torch.testing.assert_close(step, twelve.forward(tokens[:, 11:12], 11, want_cache), rtol=1e-12, atol=1e-12)
+    # The decode graphs' step reads the same row from the table.
+    again = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    model.forward(tokens[:, :11], 0, again)
+    graph_step = model.decode_step(tokens[:, 11:12], torch.tensor([11]), again, 16)
+    torch.testing.assert_close(graph_step, step, rtol=1e-12, atol=1e-12)
 
 
 def test_presets_have_the_published_parameter_counts():
@@ -481,9 +542,15 @@ def _break(case: str, path) -> str:
     elif case == "sliding-window":
         config = {"model_type": "mistral", "sliding_window": 4096}
         expected = "sliding_window 4096 attention is not supported"
-    elif case == "rope-dynamic":
+    elif case == "rope-dynamic-no-context":
         config = {"rope_scaling": {"rope_type": "dynamic", "factor": 4.0}}
-        expected = "rope_scaling type 'dynamic' is not supported"
+        expected = "config.json (dynamic rope needs the original context) lacks max_position_embeddings"
+    elif case == "rope-dynamic-no-factor":
+        config = {"max_position_embeddings": 64, "rope_scaling": {"type": "dynamic"}}
+        expected = "dynamic rope_scaling lacks factor"
+    elif case == "context-too-long":  # --quick: 32 + 8 positions
+        config = {"max_position_embeddings": 16}
+        expected = "32 prompt + 8 generated tokens = 40 positions, beyond its 16-position context"
     elif case == "rope-longrope":
         config = {"rope_scaling": {"rope_type": "longrope", "factor": 4.0}}
         expected = "rope_scaling type 'longrope' is not supported"
@@ -517,7 +584,8 @@ def _break(case: str, path) -> str:
 
 BROKEN = ["empty-file", "header-length", "truncated", "not-json", "overlap", "beyond", "fp8", "int8",
           "quantization_config", "wrong-shape", "missing", "bias-in-files", "attention_bias", "qwen2", "classifier",
-          "sliding-window", "rope-dynamic", "rope-longrope", "rope-yarn-no-factor", "rope-yarn-no-context",
+          "sliding-window", "rope-dynamic-no-context", "rope-dynamic-no-factor", "context-too-long", "rope-longrope",
+          "rope-yarn-no-factor", "rope-yarn-no-context",
           "rope-llama3-incomplete", "gelu", "bad-number", "kv-heads",
           "index-missing-shard"]
 

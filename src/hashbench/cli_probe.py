@@ -149,8 +149,8 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
               help="LLM shape (repeatable; default: llama-1b/8b/70b on a GPU, cpu-small on a CPU).")
 @click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=("A local Hugging Face Llama or Mistral directory (config.json + BF16/F16/F32 safetensors, "
-                    "sharded or not) instead of random weights; RoPE default, linear, llama3 or yarn; quantized or "
-                    "biased checkpoints are refused."))
+                    "sharded or not) instead of random weights; RoPE default, linear, llama3, yarn or dynamic; "
+                    "quantized or biased checkpoints are refused."))
 @click.option("--batch", type=int, default=None, help="Sequences per batch (default: 32 on a GPU, 1 on a CPU).")
 @click.option("--prompt-len", type=int, default=None, help="Prompt tokens (default: 512 on a GPU, 64 on a CPU).")
 @click.option("--gen-len", type=int, default=None, help="Generated tokens (default: 128 on a GPU, 16 on a CPU).")
