@@ -952,3 +952,28 @@ def test_the_table_fits_80_columns_with_every_figure_whole():
     assert "membw 1024 MiB on cuda:0: a copy, counted as read + write; 0.97× tensor.sum (read only)" in text
     assert "llm-decode bf16 llama-70b ×256 on cuda:0: 20.74 ms/token per sequence (a step makes 256 tokens)" in text
     assert "llm-decode fp32 cpu-small ×1 on cpu: 8.10 ms/token" in text
+
+
+def test_a_precision_the_hardware_lacks_is_flagged_on_every_figure_in_it(monkeypatch):
+    """--dtype bf16 on a CPU without bf16 instructions ran torch's fp32 emulation and printed its figures as the
+    machine's, with no word of it."""
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    run = run_probes(ProbeSettings(device="cpu", probes=("gemm", "llm-decode"), quick=True, seconds=0.01,
+                                   dtype="bf16", threads=1))
+    assert [(r.probe, r.dtype) for r in run.results] == [("gemm", "bf16"), ("membw", None), ("llm-decode", "bf16")]
+    for r in run.results:
+        emulated = [f for f in r.flags if f.startswith("cpu has no native bf16 instructions")]
+        assert len(emulated) == (r.dtype == "bf16"), (r.probe, r.flags)
+    native = run_probes(ProbeSettings(device="cpu", probes=("gemm",), quick=True, seconds=0.01, dtype="fp32",
+                                      threads=1))
+    assert not native.results[0].flags
+
+
+def test_a_precision_torch_cannot_run_here_is_refused_before_any_probe(capsys, monkeypatch):
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    monkeypatch.setattr(Device, "runs_dtype", lambda self, name: name == "fp32")
+    no_probe_may_run(monkeypatch)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "none", "--dtype", "fp16")
+    assert code == 2 and not out and err.strip() == (f"hashbench: error: --dtype fp16: torch {torch.__version__} has "
+                                                     "no fp16 kernels on cpu")

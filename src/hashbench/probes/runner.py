@@ -194,7 +194,11 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     if llm:
         _refuse_what_cannot_run(device, settings, shapes, batch, prompt, gen, llm_dtype)
     energy.prepare(device.name)  # idle power first, before anything warms the device (and after any refusal)
-    gemm_dtypes = ([settings.dtype] if settings.dtype else device.native_dtypes()) if "gemm" in probes else []
+    native = device.native_dtypes()
+    for dtype in dict.fromkeys(d for d in (settings.dtype, llm_dtype) if d and d not in native):
+        if not device.runs_dtype(dtype):
+            raise InputError(f"--dtype {dtype}: torch {torch.__version__} has no {dtype} kernels on {device.name}")
+    gemm_dtypes = ([settings.dtype] if settings.dtype else native) if "gemm" in probes else []
     if "llm-prefill" in llm and llm_dtype not in gemm_dtypes:
         gemm_dtypes.append(llm_dtype)  # prefill's roof
     run = ProbeRun(device.name, device.model_name(), torch.__version__,
@@ -214,6 +218,11 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
             run.skipped.append(Skipped(probe, preset, reason))
             listen("skip", label, reason)
             return
+        if result.dtype is not None and result.dtype not in native:
+            # A figure in a precision the hardware lacks measures torch's emulation, not the machine
+            result.flags.append(f"{device.name} has no native {result.dtype} instructions: torch computes "
+                                f"{result.dtype} through fp32 there, so its {result.dtype} figures measure that "
+                                "emulation, not the hardware")
         run.results.append(result)
         listen("done", label, result)
 
