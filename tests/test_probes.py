@@ -872,9 +872,17 @@ def test_cli_cuda_without_gpu_is_exit_2(capsys):
     assert code == 2 and "torch sees no CUDA GPU" in err
 
 
-def test_cli_lists_presets(capsys):
+def test_cli_lists_presets(capsys, monkeypatch):
     code, out, _ = invoke(capsys, "probe", "--list-presets", "--json")
-    assert code == 0 and {p["preset"] for p in json.loads(out)} == set(PRESETS)
+    listed = {p["preset"]: p for p in json.loads(out)}
+    assert code == 0 and set(listed) == set(PRESETS)
+    assert listed["llama-1b"]["max_positions"] == 131072 and listed["llama-1b"]["tie_embeddings"] is True
+    # At 80 columns every preset is one line (the descriptions wrapped each row over 2-5 lines), its context shown.
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = invoke(capsys, "probe", "--list-presets")
+    rows = [" ".join(line.split()) for line in out.splitlines() if line.startswith("│")]
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80 and len(rows) == len(PRESETS)
+    assert "│ llama-8b │ 8.03 B │ 32 │ 4096 │ 32/8 │ 131,072 │ Llama 3.1 8B │" in rows
 
 
 # --- GPU -------------------------------------------------------------------------------------------------------------

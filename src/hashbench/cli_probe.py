@@ -108,10 +108,13 @@ def probe_flags(rows: list[dict]) -> list[str]:
 
 
 def presets_table() -> Table:
-    table = Table("preset", "parameters", "layers", "hidden", "heads / kv", "what", title="LLM presets")
+    table = Table(title="LLM presets (random weights, these shapes)")
+    for name in ("preset", "params", "layers", "hidden", "heads/kv", "context", "what"):
+        table.add_column(name, justify="left" if name in ("preset", "what") else "right", no_wrap=name != "what")
     for s in PRESETS.values():
         table.add_row(s.name, f"{s.params() / 1e9:.2f} B" if s.params() >= 1e8 else f"{s.params() / 1e6:.1f} M",
-                      str(s.layers), str(s.hidden), f"{s.heads} / {s.kv_heads}", s.description)
+                      str(s.layers), str(s.hidden), f"{s.heads}/{s.kv_heads}",
+                      f"{s.max_positions:,}" if s.max_positions else "—", s.description)
     return table
 
 
@@ -175,8 +178,9 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
     if list_presets:
         if as_json:
             emit_json([{"preset": s.name, "params": s.params(), "layers": s.layers, "hidden": s.hidden,
-                        "intermediate": s.intermediate, "heads": s.heads, "kv_heads": s.kv_heads, "vocab": s.vocab,
-                        "description": s.description} for s in PRESETS.values()])
+                        "intermediate": s.intermediate, "heads": s.heads, "kv_heads": s.kv_heads, "head_dim": s.hd,
+                        "vocab": s.vocab, "tie_embeddings": s.tie_embeddings, "rope_theta": s.rope_theta,
+                        "max_positions": s.max_positions, "description": s.description} for s in PRESETS.values()])
         else:
             out.print(presets_table())
         return 0

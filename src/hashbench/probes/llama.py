@@ -144,6 +144,8 @@ class LlamaShape:
         return float((weights + kv) * elt)
 
 
+# Descriptions are short: `probe --list-presets` fits them in 80 columns (cpu-small's weights, ~300 MB in fp32,
+# are beyond a CPU's last-level cache, so its decode streams from DRAM).
 # Published architectures (Llama 3.x config.json values: shapes, rope_theta, the llama3 rope_scaling, the
 # 131,072-position context); the CPU presets keep the same proportions, small, with Llama 2's rope_theta 10000 and
 # its 4,096-position context.
@@ -151,18 +153,18 @@ _LLAMA31_ROPE = RopeScaling(factor=8.0, low_freq_factor=1.0, high_freq_factor=4.
 PRESETS: dict[str, LlamaShape] = {s.name: s for s in (
     LlamaShape("cpu-tiny", hidden=256, intermediate=768, layers=2, heads=4, kv_heads=2, vocab=2048,
                tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
-               description="~2M parameters: tests and --quick on CPU"),
+               description="tests, --quick"),
     LlamaShape("cpu-small", hidden=768, intermediate=2048, layers=8, heads=12, kv_heads=4, vocab=32000,
                tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
-               description="~75M parameters: larger than a CPU's last-level cache, so decode streams from DRAM"),
+               description="beyond the LLC"),
     LlamaShape("llama-1b", hidden=2048, intermediate=8192, layers=16, heads=32, kv_heads=8, vocab=128256,
                head_dim=64, tie_embeddings=True, rope_scaling=replace(_LLAMA31_ROPE, factor=32.0), max_positions=131072,
-               description="Llama-3.2-1B shape (1.24B parameters)"),
+               description="Llama 3.2 1B"),
     LlamaShape("llama-8b", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=128256,
-               rope_scaling=_LLAMA31_ROPE, max_positions=131072, description="Llama-3.1-8B shape (8.03B parameters)"),
+               rope_scaling=_LLAMA31_ROPE, max_positions=131072, description="Llama 3.1 8B"),
     LlamaShape("llama-70b", hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, vocab=128256,
                rope_scaling=_LLAMA31_ROPE, max_positions=131072,
-               description="Llama-3.1-70B shape (70.6B parameters)"),
+               description="Llama 3.1 70B"),
 )}
 
 
