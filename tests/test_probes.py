@@ -405,7 +405,7 @@ def test_a_tied_checkpoint_whose_config_says_untied_ties_and_one_that_says_tied_
 
 
 @pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral",
-                                  "linear-rope", "yarn-rope", "yarn-v5-mscale"])
+                                  "linear-rope", "yarn-rope", "yarn-v5-mscale", "dynamic-rope"])
 def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
     """The config.json and file layouts published checkpoints use: an index naming the shards (and Meta's own
     consolidated.safetensors beside them, not read; a saved rotary inv_freq), BF16 weights, no
@@ -434,6 +434,9 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
         config = {"rope_theta": ..., "rope_parameters": {
             "rope_type": "yarn", "rope_theta": 500.0, "factor": 8.0, "original_max_position_embeddings": 4,
             "beta_fast": 16, "beta_slow": 2, "mscale": 0.5, "mscale_all_dim": 1.0, "truncate": False}}
+    elif case == "dynamic-rope":  # the original context from max_position_embeddings; 7 tokens run past it
+        shape = replace(SMALL, rope_scaling=DynamicNtkRope(2.0, 4))
+        config = {"max_position_embeddings": 4, "rope_scaling": {"type": "dynamic", "factor": 2.0}}
     elif case == "v5-rope_parameters":
         shape = replace(SMALL, rope_theta=500.0)
         config = {"rope_theta": ..., "rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}
