@@ -856,6 +856,8 @@ def test_cli_probe_table(capsys, monkeypatch):
     (("--device", "tpu"), "--device must be cpu or cuda:N"),
     (("--seconds", "-1"), "--seconds must be > 0"),
     (("--energy", "declared"), "--energy declared needs --watts"),
+    (("--batch", "3000000000"), "--batch must be at most 2,147,483,647, got 3,000,000,000"),
+    (("--prompt-len", "1" + "0" * 400), "--prompt-len must be at most 2,147,483,647, got a 401-digit number"),
 ])
 def test_cli_probe_bad_input_is_one_line_and_exit_2(capsys, args, message):
     device = () if "--device" in args else ("--device", "cpu")

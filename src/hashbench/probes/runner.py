@@ -30,6 +30,9 @@ from .result import ProbeResult
 from .roofline import apply_rooflines
 
 PROBES = ("gemm", "membw", "llm-prefill", "llm-decode")
+# Sizes beyond any memory (the check refuses far smaller ones with what they need); also torch's int32 limit for a
+# dimension some kernels index with.
+MAX_SIZE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class ProbeSettings:
                             ("--threads", self.threads)):
             if value is not None and value < 1:
                 raise InputError(f"{name} must be >= 1, got {value}")
+            if value is not None and value > MAX_SIZE:
+                # a 400-digit --batch overflowed the memory estimate's float arithmetic into a traceback
+                got = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
+                raise InputError(f"{name} must be at most {MAX_SIZE:,}, got {got}")
         if self.threads is not None and self.threads > (cpus := os.cpu_count() or 1):
             # torch's OpenMP pool aborts, or crashes the process, when the system refuses its threads
             raise InputError(f"--threads must be at most the {cpus} logical CPUs here, got {self.threads}")
