@@ -176,7 +176,8 @@ def test_probe_table_says_what_its_roofline_is_relative_to():
 
     from hashbench.cli_probe import results_table
 
-    row = {"probe": "membw", "dtype": None, "preset": "64 MiB", "batch": None, "value": 1.3e10, "unit": "B/s",
+    row = {"probe": "membw", "device": "cpu", "dtype": None, "preset": "64 MiB", "batch": None, "value": 1.3e10,
+           "unit": "B/s",
            "reference_ratio": 1.6, "reference_impl": "tensor.sum (read only)", "roofline_fraction": 1.0,
            "joules_per_unit": None, "per": "GB", "ms_per_token": None}
     console = Console(width=80, record=True)
@@ -188,12 +189,16 @@ def test_probe_table_says_what_its_roofline_is_relative_to():
 def test_decode_ms_per_token_says_it_is_per_sequence_at_a_batch():
     """32 sequences at 10 ms a step make 32 ÷ 0.010 s = 3,200 tokens/s: the 10 ms beside 3,200 tokens/s is each
     sequence's wait per token, not 1000 ÷ 3,200 = 0.31 ms, and the row says so; at batch 1 the two agree."""
-    from hashbench.cli_probe import _measured
+    from hashbench.cli_probe import format_value, probe_details
 
-    row = {"probe": "llm-decode", "batch": 32, "value": 3200.0, "unit": "tokens/s", "ms_per_token": 10.0}
-    assert _measured(row) == "3,200.0 tokens/s (10.00 ms/token per sequence)"
+    row = {"probe": "llm-decode", "device": "cuda:0", "dtype": "bf16", "preset": "llama-8b", "batch": 32,
+           "value": 3200.0, "unit": "tokens/s", "ms_per_token": 10.0}
+    assert format_value(row["value"], row["unit"]) == "3,200 tok/s"
+    assert probe_details([row]) == ["llm-decode bf16 llama-8b ×32: 10.00 ms/token per sequence (a step makes 32 "
+                                    "tokens)"]
     row = {**row, "batch": 1, "value": 100.0}
-    assert _measured(row) == "100.0 tokens/s (10.00 ms/token)"
+    assert format_value(row["value"], row["unit"]) == "100.0 tok/s"
+    assert probe_details([row]) == ["llm-decode bf16 llama-8b ×1: 10.00 ms/token"]
 
 
 def test_compare_table_says_what_its_columns_are(tmp_path):

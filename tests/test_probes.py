@@ -21,6 +21,7 @@ from hashbench.probes.gemm import run_gemm  # noqa: E402
 from hashbench.probes.hf_local import load_local_model, read_safetensors, write_safetensors  # noqa: E402
 from hashbench.probes.llama import (  # noqa: E402
     PRESETS,
+    DynamicNtkRope,
     KVCache,
     LinearRope,
     LlamaModel,
@@ -160,11 +161,98 @@ def test_yarn_rope_by_hand():
     assert loose[1].item() == pytest.approx(plain[1].item() * ((1 - 1 / high) + 1 / high / 4), rel=1e-12)
 
 
+DYNAMIC = replace(SMALL, rope_scaling=DynamicNtkRope(2.0, 8))  # head_dim 16, base 10000, original context 8
+
+
+def test_dynamic_ntk_base_by_hand():
+    """transformers' formula: base · (factor · seq_len / original − (factor − 1)) ^ (d / (d − 2)), seq_len never
+    below the original. A pass reaching 12 positions: 10000 · (2 · 12 / 8 − 1) ^ (16 / 14) = 10000 · 2^(8/7)
+    = 22,081.79; at 8 or fewer the base stays 10000, the default RoPE."""
+    plain = inverse_frequencies(SMALL)
+    assert torch.equal(inverse_frequencies(DYNAMIC), plain) and torch.equal(inverse_frequencies(DYNAMIC, 5), plain)
+    base = 10000 * 2 ** (8 / 7)
+    assert base == pytest.approx(22081.79, abs=0.01)
+    want = 1 / base ** (torch.arange(0, 16, 2, dtype=torch.float64) / 16)
+    torch.testing.assert_close(inverse_frequencies(DYNAMIC, 12), want, rtol=1e-14, atol=0)
+    # The table holds each position as one decode step writes it: row p with the base of p + 1 positions.
+    model = LlamaModel(DYNAMIC, random_weights(SMALL, "cpu", torch.float32), "cpu", torch.float64, 16)
+    torch.testing.assert_close(model.cos[11, :8], (11 * want).cos(), rtol=1e-14, atol=0)
+    torch.testing.assert_close(model.cos[:8], LlamaModel(SMALL, model.w, "cpu", torch.float64, 16).cos[:8],
+                               rtol=0, atol=1e-15)
+
+
+def test_dynamic_ntk_within_the_original_context_is_the_default_rope():
+    w = random_weights(SMALL, "cpu", torch.float32, seed=6)
+    tokens = tokens_for(SMALL, 2, 8)
+    logits = []
+    for shape in (SMALL, DYNAMIC):
+        model, cache = LlamaModel(shape, w, "cpu", torch.float32, 8), KVCache(shape, 2, 8, "cpu", torch.float32)
+        logits.append([model.forward(tokens[:, :6], 0, cache)] + [model.forward(tokens[:, i:i + 1], i, cache)
+                                                                  for i in (6, 7)])
+    for plain, dynamic in zip(*logits, strict=True):
+        torch.testing.assert_close(dynamic, plain, rtol=0, atol=0)
+
+
+def test_dynamic_ntk_past_the_original_context_rotates_as_each_pass_reaches():
+    """A prefill of 11 positions (original 8) rotates all of them with 11's base; the decode step at position 11
+    then rotates its query and key with 12's while the cached keys keep 11's (they are cached rotated)."""
+    w = random_weights(SMALL, "cpu", torch.float64, seed=7)
+    tokens = tokens_for(SMALL, 2, 12)
+
+    def fixed(seq_len: int) -> LlamaModel:  # the default RoPE at the base a pass of seq_len positions uses
+        base = DYNAMIC.rope_scaling.base(SMALL.rope_theta, SMALL.hd, seq_len).item()
+        return LlamaModel(replace(SMALL, rope_theta=base), w, "cpu", torch.float64, 16)
+
+    model = LlamaModel(DYNAMIC, w, "cpu", torch.float64, 16)
+    cache = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    got = model.forward(tokens[:, :11], 0, cache)
+    want_cache = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    torch.testing.assert_close(got, fixed(11).forward(tokens[:, :11], 0, want_cache), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(cache.k, want_cache.k, rtol=1e-12, atol=1e-12)
+    # Position 11 by the 12-position base, attending to keys rotated by the 11-position one.
+    step = model.forward(tokens[:, 11:12], 11, cache)
+    twelve = fixed(12)
+    want_cache.k[:, :, :, 11:], want_cache.v[:, :, :, 11:] = 0, 0
+    torch.testing.assert_close(step, twelve.forward(tokens[:, 11:12], 11, want_cache), rtol=1e-12, atol=1e-12)
+    # The decode graphs' step reads the same row from the table.
+    again = KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    model.forward(tokens[:, :11], 0, again)
+    graph_step = model.decode_step(tokens[:, 11:12], torch.tensor([11]), again, 16)
+    torch.testing.assert_close(graph_step, step, rtol=1e-12, atol=1e-12)
+
+
 def test_presets_have_the_published_parameter_counts():
     assert PRESETS["llama-1b"].params() == pytest.approx(1.236e9, rel=0.005)
     assert PRESETS["llama-8b"].params() == pytest.approx(8.030e9, rel=0.005)
     assert PRESETS["llama-70b"].params() == pytest.approx(70.55e9, rel=0.005)
     assert PRESETS["cpu-tiny"].params() < 3e6
+
+
+@pytest.mark.parametrize("name, config", [
+    # The published config.json of each model (meta-llama/Llama-3.2-1B, Llama-3.1-8B, Llama-3.1-70B).
+    ("llama-1b", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
+                      num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=True,
+                      max_position_embeddings=131072, rms_norm_eps=1e-5, head_dim=64,
+                      rope_scaling={"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                    "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+    ("llama-8b", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                      num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=False,
+                      max_position_embeddings=131072, rms_norm_eps=1e-5,
+                      rope_scaling={"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                    "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+    ("llama-70b", dict(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80, num_attention_heads=64,
+                       num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=False,
+                       max_position_embeddings=131072, rms_norm_eps=1e-5,
+                       rope_scaling={"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 8192, "rope_type": "llama3"})),
+])
+def test_presets_are_the_published_configs(name, config):
+    """Every field a preset holds, as the checkpoint's own config.json gives it (the presets had no rope scaling and
+    no context length, so a 200,000-token prompt ran on an 8B shape whose model stops at 131,072)."""
+    from hashbench.probes.hf_local import shape_from_config
+
+    published = shape_from_config({"model_type": "llama", "architectures": ["LlamaForCausalLM"], **config}, name)
+    assert replace(published, description="") == replace(PRESETS[name], description="")
 
 
 def test_last_level_cache_sums_every_instance_not_cpu0s(tmp_path):
@@ -317,7 +405,7 @@ def test_a_tied_checkpoint_whose_config_says_untied_ties_and_one_that_says_tied_
 
 
 @pytest.mark.parametrize("case", ["index-bf16", "mha-head_dim", "llama3-rope", "v5-rope_parameters", "mistral",
-                                  "linear-rope", "yarn-rope", "yarn-v5-mscale"])
+                                  "linear-rope", "yarn-rope", "yarn-v5-mscale", "dynamic-rope"])
 def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
     """The config.json and file layouts published checkpoints use: an index naming the shards (and Meta's own
     consolidated.safetensors beside them, not read; a saved rotary inv_freq), BF16 weights, no
@@ -338,7 +426,7 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
         shape = replace(SMALL, rope_scaling=LinearRope(4.0))
         config = {"rope_scaling": {"type": "linear", "factor": 4.0}}
     elif case == "yarn-rope":  # the original context from max_position_embeddings, the temperature from the factor
-        shape = replace(SMALL, rope_scaling=YarnRope(4.0, 8, 32.0, 1.0, 1 + 0.1 * math.log(4.0)))
+        shape = replace(SMALL, rope_scaling=YarnRope(4.0, 8, 32.0, 1.0, 1 + 0.1 * math.log(4.0)), max_positions=8)
         config = {"max_position_embeddings": 8, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}
     elif case == "yarn-v5-mscale":  # DeepSeek's two temperatures, as a ratio; beta and truncate given
         ratio = (1 + 0.1 * 0.5 * math.log(8.0)) / (1 + 0.1 * math.log(8.0))
@@ -346,6 +434,9 @@ def test_real_checkpoint_layouts_give_the_same_logits(tmp_path, case):
         config = {"rope_theta": ..., "rope_parameters": {
             "rope_type": "yarn", "rope_theta": 500.0, "factor": 8.0, "original_max_position_embeddings": 4,
             "beta_fast": 16, "beta_slow": 2, "mscale": 0.5, "mscale_all_dim": 1.0, "truncate": False}}
+    elif case == "dynamic-rope":  # the original context from max_position_embeddings; 7 tokens run past it
+        shape = replace(SMALL, rope_scaling=DynamicNtkRope(2.0, 4))
+        config = {"max_position_embeddings": 4, "rope_scaling": {"type": "dynamic", "factor": 2.0}}
     elif case == "v5-rope_parameters":
         shape = replace(SMALL, rope_theta=500.0)
         config = {"rope_theta": ..., "rope_parameters": {"rope_type": "default", "rope_theta": 500.0}}
@@ -454,9 +545,15 @@ def _break(case: str, path) -> str:
     elif case == "sliding-window":
         config = {"model_type": "mistral", "sliding_window": 4096}
         expected = "sliding_window 4096 attention is not supported"
-    elif case == "rope-dynamic":
+    elif case == "rope-dynamic-no-context":
         config = {"rope_scaling": {"rope_type": "dynamic", "factor": 4.0}}
-        expected = "rope_scaling type 'dynamic' is not supported"
+        expected = "config.json (dynamic rope needs the original context) lacks max_position_embeddings"
+    elif case == "rope-dynamic-no-factor":
+        config = {"max_position_embeddings": 64, "rope_scaling": {"type": "dynamic"}}
+        expected = "dynamic rope_scaling lacks factor"
+    elif case == "context-too-long":  # --quick: 32 + 8 positions
+        config = {"max_position_embeddings": 16}
+        expected = "32 prompt + 8 generated tokens = 40 positions, beyond its 16-position context"
     elif case == "rope-longrope":
         config = {"rope_scaling": {"rope_type": "longrope", "factor": 4.0}}
         expected = "rope_scaling type 'longrope' is not supported"
@@ -490,7 +587,8 @@ def _break(case: str, path) -> str:
 
 BROKEN = ["empty-file", "header-length", "truncated", "not-json", "overlap", "beyond", "fp8", "int8",
           "quantization_config", "wrong-shape", "missing", "bias-in-files", "attention_bias", "qwen2", "classifier",
-          "sliding-window", "rope-dynamic", "rope-longrope", "rope-yarn-no-factor", "rope-yarn-no-context",
+          "sliding-window", "rope-dynamic-no-context", "rope-dynamic-no-factor", "context-too-long", "rope-longrope",
+          "rope-yarn-no-factor", "rope-yarn-no-context",
           "rope-llama3-incomplete", "gelu", "bad-number", "kv-heads",
           "index-missing-shard"]
 
@@ -664,14 +762,50 @@ def test_roofs_are_measured_when_only_llm_probes_are_asked(monkeypatch):
     assert all(r.energy.source == "none" and r.joules_per_unit is None for r in run.results)
 
 
-def test_a_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
+def test_a_default_shape_that_does_not_fit_is_skipped_with_the_reason(monkeypatch):
+    """The default list means each shape that fits (a GPU's runs 70B where it fits): the others are skipped."""
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(runner_module, "CPU_QUICK", replace(runner_module.CPU_QUICK, presets=("cpu-tiny", "llama-70b")))
     monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
-    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), presets=("llama-70b",), quick=True,
-                                   seconds=0.05))
-    assert [r.probe for r in run.results] == ["membw"]
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), quick=True, seconds=0.05))
+    assert [(r.probe, r.preset) for r in run.results] == [("membw", "4 MiB"), ("llm-decode", "cpu-tiny")]
     assert [(s.probe, s.preset) for s in run.skipped] == [("llm-decode", "llama-70b")]
     assert "GB free on cpu" in run.skipped[0].reason
+
+
+def no_probe_may_run(monkeypatch) -> None:
+    def runs(*args, **kwargs):
+        raise AssertionError("a probe ran before the refusal")
+
+    for name in ("run_gemm", "run_membw", "load_model"):
+        monkeypatch.setattr(runner_module, name, runs)
+
+
+@pytest.mark.parametrize("args, message", [
+    # A named preset that cannot fit: refused with the memory it needs, before the GEMM and bandwidth windows.
+    (("--preset", "llama-70b"), r"^hashbench: error: llama-70b in fp32 at batch 1, 64\+16 tokens needs 28\d\.\d GB; "
+                                r"2\.1 GB free on cpu$"),
+    # A batch no default shape fits at.
+    (("--batch", "1000000"), r"^hashbench: error: cpu-small in fp32 at batch 1000000, .* needs \d+\.\d GB; 2\.1 GB"),
+    # Positions beyond the model's context (cpu-small: 4,096, as Llama 2 with the same rope_theta).
+    (("--prompt-len", "4000", "--gen-len", "97"), r"^hashbench: error: cpu-small: 4000 prompt \+ 97 generated "
+                                                   r"tokens = 4097 positions, beyond its 4096-position context"),
+    (("--preset", "llama-8b", "--prompt-len", "131000", "--gen-len", "100"), r"beyond its 131072-position context"),
+])
+def test_what_cannot_run_is_refused_before_any_probe(capsys, monkeypatch, args, message):
+    import re
+
+    monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
+    no_probe_may_run(monkeypatch)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--energy", "none", *args)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and re.search(message, err.strip()), err
+
+
+def test_a_context_that_fits_exactly_runs(monkeypatch):
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    run = run_probes(ProbeSettings(device="cpu", probes=("llm-decode",), quick=True, seconds=0.01, prompt_len=4088,
+                                   gen_len=8, threads=1))
+    assert [r.probe for r in run.results] == ["membw", "llm-decode"] and PRESETS["cpu-tiny"].max_positions == 4096
 
 
 def invoke(capsys, *args: str) -> tuple[int, str, str]:
@@ -701,10 +835,11 @@ def test_cli_probe_names_a_skipped_shape_on_one_stderr_line(capsys, monkeypatch)
     """A skip goes to stderr only (--json lists results); benchmarks/gpu/summarize.py reads it back by its prefix, so
     a reason wrapped at the console's width would lose its end there."""
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(runner_module, "CPU_QUICK", replace(runner_module.CPU_QUICK, presets=("cpu-tiny", "llama-70b")))
     monkeypatch.setattr(Device, "free_memory", lambda self: 2 << 30)
-    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--preset",
-                            "llama-70b", "--seconds", "0.05", "--energy", "none", "--json")
-    assert code == 0 and [r["probe"] for r in json.loads(out)] == ["membw"]
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "llm-decode", "--threads", "1",
+                            "--seconds", "0.05", "--energy", "none", "--json")
+    assert code == 0 and [r["probe"] for r in json.loads(out)] == ["membw", "llm-decode"]
     (line,) = [text for text in err.splitlines() if text.startswith("skipped ")]
     assert line.startswith("skipped llm-decode llama-70b: llama-70b in fp32") and line.endswith("GB free on cpu")
 
@@ -721,6 +856,8 @@ def test_cli_probe_table(capsys, monkeypatch):
     (("--device", "tpu"), "--device must be cpu or cuda:N"),
     (("--seconds", "-1"), "--seconds must be > 0"),
     (("--energy", "declared"), "--energy declared needs --watts"),
+    (("--batch", "3000000000"), "--batch must be at most 2,147,483,647, got 3,000,000,000"),
+    (("--prompt-len", "1" + "0" * 400), "--prompt-len must be at most 2,147,483,647, got a 401-digit number"),
 ])
 def test_cli_probe_bad_input_is_one_line_and_exit_2(capsys, args, message):
     device = () if "--device" in args else ("--device", "cpu")
@@ -740,9 +877,17 @@ def test_cli_cuda_without_gpu_is_exit_2(capsys):
     assert code == 2 and "torch sees no CUDA GPU" in err
 
 
-def test_cli_lists_presets(capsys):
+def test_cli_lists_presets(capsys, monkeypatch):
     code, out, _ = invoke(capsys, "probe", "--list-presets", "--json")
-    assert code == 0 and {p["preset"] for p in json.loads(out)} == set(PRESETS)
+    listed = {p["preset"]: p for p in json.loads(out)}
+    assert code == 0 and set(listed) == set(PRESETS)
+    assert listed["llama-1b"]["max_positions"] == 131072 and listed["llama-1b"]["tie_embeddings"] is True
+    # At 80 columns every preset is one line (the descriptions wrapped each row over 2-5 lines), its context shown.
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = invoke(capsys, "probe", "--list-presets")
+    rows = [" ".join(line.split()) for line in out.splitlines() if line.startswith("│")]
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80 and len(rows) == len(PRESETS)
+    assert "│ llama-8b │ 8.03 B │ 32 │ 4096 │ 32/8 │ 131,072 │ Llama 3.1 8B │" in rows
 
 
 # --- GPU -------------------------------------------------------------------------------------------------------------
@@ -804,3 +949,67 @@ def test_gemm_tf32_label_reads_either_torch_api(setting, tf32):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert proc.stdout.strip() == str(tf32)
+
+
+def test_the_table_fits_80_columns_with_every_figure_whole():
+    """At 80 columns the table wrapped every gemm, membw and decode row over two or three lines (the comparison and
+    ms/token sat in the measured cell). Figures as wide as an H200 run makes them, on two devices as `run` shows."""
+    from rich.console import Console
+
+    from hashbench.cli_probe import results_table
+
+    def row(probe, preset, dtype, batch, value, unit, per, jpu, device="cuda:0", **extra):
+        return {"probe": probe, "preset": preset, "dtype": dtype, "batch": batch, "device": device, "value": value,
+                "unit": unit, "per": per, "joules_per_unit": jpu, "roofline_fraction": 0.987, "reference_ratio": None,
+                "reference_impl": None, "ms_per_token": None, **extra}
+
+    rows = [row("gemm", "8192x8192x8192", "bf16", None, 987.65e12, "FLOP/s", "TFLOP", 1234.5, reference_ratio=1.02,
+                reference_impl="torch.matmul"),
+            row("membw", "1024 MiB", None, None, 4.321e12, "B/s", "GB", 0.123, reference_ratio=0.97,
+                reference_impl="tensor.sum (read only)"),
+            row("llm-prefill", "llama-70b", "bf16", 256, 123456.7, "tokens/s", "token", 0.00987),
+            row("llm-decode", "llama-70b", "bf16", 256, 12345.6, "tokens/s", "token", 0.0987, ms_per_token=20.74),
+            row("llm-decode", "cpu-small", "fp32", 1, 123.4, "tokens/s", "token", None, device="cpu",
+                ms_per_token=8.1)]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(results_table(rows))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    body = [" ".join(line.split()) for line in lines if line.startswith("│")]
+    assert len(body) == len(rows), text  # one line a row: nothing wrapped
+    for cells in ("│ gemm bf16 ", "│ 8192³ ", "│ 987.65 TFLOP/s │ 99 % │ 1.23 kJ/TFLOP │", "│ 4.32 TB/s │",
+                  "│ llama-70b ×256 │ 123,457 tok/s │ 99 % │ 0.00987 J/token │", "│ 0.0987 J/token │",
+                  "│ 123.4 tok/s │"):
+        assert sum(cells in line for line in body) == 1, (cells, text)
+    text = " ".join(text.split())  # the lines under the table are prose, wrapped at the width
+    assert "AI probes on cuda:0 (measured)" in text and "AI probes on cpu (measured)" in text
+    assert "gemm bf16 8192³ on cuda:0: 1.02× torch.matmul (same shapes, alternating blocks)" in text
+    assert "membw 1024 MiB on cuda:0: a copy, counted as read + write; 0.97× tensor.sum (read only)" in text
+    assert "llm-decode bf16 llama-70b ×256 on cuda:0: 20.74 ms/token per sequence (a step makes 256 tokens)" in text
+    assert "llm-decode fp32 cpu-small ×1 on cpu: 8.10 ms/token" in text
+
+
+def test_a_precision_the_hardware_lacks_is_flagged_on_every_figure_in_it(monkeypatch):
+    """--dtype bf16 on a CPU without bf16 instructions ran torch's fp32 emulation and printed its figures as the
+    machine's, with no word of it."""
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    run = run_probes(ProbeSettings(device="cpu", probes=("gemm", "llm-decode"), quick=True, seconds=0.01,
+                                   dtype="bf16", threads=1))
+    assert [(r.probe, r.dtype) for r in run.results] == [("gemm", "bf16"), ("membw", None), ("llm-decode", "bf16")]
+    for r in run.results:
+        emulated = [f for f in r.flags if f.startswith("cpu has no native bf16 instructions")]
+        assert len(emulated) == (r.dtype == "bf16"), (r.probe, r.flags)
+    native = run_probes(ProbeSettings(device="cpu", probes=("gemm",), quick=True, seconds=0.01, dtype="fp32",
+                                      threads=1))
+    assert not native.results[0].flags
+
+
+def test_a_precision_torch_cannot_run_here_is_refused_before_any_probe(capsys, monkeypatch):
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: ["fp32"])
+    monkeypatch.setattr(Device, "runs_dtype", lambda self, name: name == "fp32")
+    no_probe_may_run(monkeypatch)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--energy", "none", "--dtype", "fp16")
+    assert code == 2 and not out and err.strip() == (f"hashbench: error: --dtype fp16: torch {torch.__version__} has "
+                                                     "no fp16 kernels on cpu")

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .cli_options import interrupted
 from .energy import MODES, EnergyConfig, EnergyPlan
@@ -31,8 +32,8 @@ def emit_json(data: object) -> None:
 
 
 def format_value(value: float, unit: str) -> str:
-    if unit == "tokens/s":
-        return f"{value:,.1f} tokens/s"
+    if unit == "tokens/s":  # 12,345 tok/s: a GPU's prefill runs to six figures, and the decimal adds nothing there
+        return f"{value:,.{1 if value < 1000 else 0}f} tok/s"
     return format_si(value, unit)
 
 
@@ -44,34 +45,61 @@ def _per_unit(joules: float | None, per: str) -> str:
     return f"{joules:.3g} J/{per}"
 
 
-def _measured(r: dict) -> str:
-    text = format_value(r["value"], r["unit"])
-    if r.get("reference_ratio"):
-        text += f" ({r['reference_ratio']:.2f}× {r['reference_impl']})"
-    elif r["probe"] == "llm-decode" and r.get("ms_per_token") is not None:
-        # A step makes one token for each of the batch's sequences: its time is each sequence's ms/token, and
-        # batch ÷ it the tokens/s beside it, so at a batch above 1 it is not 1000 ÷ tokens/s.
-        per = " per sequence" if (r.get("batch") or 1) > 1 else ""
-        text += f" ({r['ms_per_token']:.2f} ms/token{per})"
-    return text
+def _shape(r: dict) -> str:
+    # gemm's preset is "NxNxN"; as N³ it leaves the width to the figures
+    n, x, rest = r["preset"].partition("x")
+    preset = f"{n}³" if r["probe"] == "gemm" and x and rest == f"{n}x{n}" else r["preset"]
+    return preset + (f" ×{r['batch']}" if r["batch"] is not None else "")
 
 
-ROOFLINE_CAPTION = ("roofline: ÷ a roof from this run on the same device: the best GEMM measured; for bandwidth, "
+def _row_label(r: dict) -> str:
+    return f"{r['probe']} {r['dtype'] or ''}".strip()
+
+
+def probe_details(rows: list[dict]) -> list[str]:
+    """What a row is compared with, and decode's time per token: lines under the table, not in cells that would
+    wrap it past 80 columns."""
+    lines = []
+    for r in rows:
+        where = f"{_row_label(r)} {_shape(r)}" + (f" on {r['device']}" if len({x["device"] for x in rows}) > 1 else "")
+        ratio = r.get("reference_ratio")
+        if r["probe"] == "gemm" and ratio:
+            lines.append(f"{where}: {ratio:.2f}× {r['reference_impl']} (same shapes, alternating blocks)")
+        elif r["probe"] == "membw" and ratio:
+            lines.append(f"{where}: a copy, counted as read + write; {ratio:.2f}× {r['reference_impl']}")
+        elif r["probe"] == "llm-decode" and r.get("ms_per_token") is not None:
+            # A step makes one token for each of the batch's sequences: its time is each sequence's ms/token, and
+            # batch ÷ it the tokens/s beside it, so at a batch above 1 it is not 1000 ÷ tokens/s.
+            batch = r.get("batch") or 1
+            per = f" per sequence (a step makes {batch} tokens)" if batch > 1 else ""
+            lines.append(f"{where}: {r['ms_per_token']:.2f} ms/token{per}")
+    return lines
+
+
+ROOFLINE_CAPTION = ("roof: ÷ a roof from this run on the same device: the best GEMM measured; for bandwidth, "
                     "NVML's nominal peak where known, else the best memory stream measured. A measured roof reads "
                     "100 % on the probe that set it; --json gives each row's basis.")
 
 
-def results_table(rows: list[dict]) -> Table:
-    table = Table(title="AI probes (measured)", caption=ROOFLINE_CAPTION, caption_justify="left")
-    for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roofline", "right"),
-                          ("energy", "right")):
-        table.add_column(name, justify=justify)
-    for r in rows:
-        shape = r["preset"] + (f" ×{r['batch']}" if r["batch"] is not None else "")
-        table.add_row(f"{r['probe']} {r['dtype'] or ''}".strip(), shape, _measured(r),
-                      f"{r['roofline_fraction'] * 100:.0f} %" if r["roofline_fraction"] is not None else "—",
-                      _per_unit(r["joules_per_unit"], r["per"]))
-    return table
+def results_table(rows: list[dict]) -> Group:
+    """One table per device (`run` measures the CPU and each GPU), which fits 80 columns: the figures in cells that
+    never wrap (only a long checkpoint name folds), comparisons and decode's ms/token on lines under it, every
+    other detail in --json."""
+    parts: list[Table | Text] = []
+    for device in dict.fromkeys(r["device"] for r in rows):
+        table = Table(title=f"AI probes on {device} (measured)")
+        for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roof", "right"),
+                              ("energy", "right")):
+            table.add_column(name, justify=justify, no_wrap=name != "shape", overflow="fold")
+        for r in rows:
+            if r["device"] == device:
+                table.add_row(_row_label(r), escape(_shape(r)), format_value(r["value"], r["unit"]),
+                              f"{r['roofline_fraction'] * 100:.0f} %" if r["roofline_fraction"] is not None else "—",
+                              _per_unit(r["joules_per_unit"], r["per"]))
+        parts.append(table)
+    parts.extend(Text(line) for line in probe_details(rows))
+    parts.append(Text(ROOFLINE_CAPTION, style="dim"))
+    return Group(*parts)
 
 
 def probe_flags(rows: list[dict]) -> list[str]:
@@ -80,10 +108,13 @@ def probe_flags(rows: list[dict]) -> list[str]:
 
 
 def presets_table() -> Table:
-    table = Table("preset", "parameters", "layers", "hidden", "heads / kv", "what", title="LLM presets")
+    table = Table(title="LLM presets (random weights, these shapes)")
+    for name in ("preset", "params", "layers", "hidden", "heads/kv", "context", "what"):
+        table.add_column(name, justify="left" if name in ("preset", "what") else "right", no_wrap=name != "what")
     for s in PRESETS.values():
         table.add_row(s.name, f"{s.params() / 1e9:.2f} B" if s.params() >= 1e8 else f"{s.params() / 1e6:.1f} M",
-                      str(s.layers), str(s.hidden), f"{s.heads} / {s.kv_heads}", s.description)
+                      str(s.layers), str(s.hidden), f"{s.heads}/{s.kv_heads}",
+                      f"{s.max_positions:,}" if s.max_positions else "—", s.description)
     return table
 
 
@@ -121,8 +152,8 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
               help="LLM shape (repeatable; default: llama-1b/8b/70b on a GPU, cpu-small on a CPU).")
 @click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=("A local Hugging Face Llama or Mistral directory (config.json + BF16/F16/F32 safetensors, "
-                    "sharded or not) instead of random weights; RoPE default, linear, llama3 or yarn; quantized or "
-                    "biased checkpoints are refused."))
+                    "sharded or not) instead of random weights; RoPE default, linear, llama3, yarn or dynamic; "
+                    "quantized or biased checkpoints are refused."))
 @click.option("--batch", type=int, default=None, help="Sequences per batch (default: 32 on a GPU, 1 on a CPU).")
 @click.option("--prompt-len", type=int, default=None, help="Prompt tokens (default: 512 on a GPU, 64 on a CPU).")
 @click.option("--gen-len", type=int, default=None, help="Generated tokens (default: 128 on a GPU, 16 on a CPU).")
@@ -147,8 +178,9 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
     if list_presets:
         if as_json:
             emit_json([{"preset": s.name, "params": s.params(), "layers": s.layers, "hidden": s.hidden,
-                        "intermediate": s.intermediate, "heads": s.heads, "kv_heads": s.kv_heads, "vocab": s.vocab,
-                        "description": s.description} for s in PRESETS.values()])
+                        "intermediate": s.intermediate, "heads": s.heads, "kv_heads": s.kv_heads, "head_dim": s.hd,
+                        "vocab": s.vocab, "tie_embeddings": s.tie_embeddings, "rope_theta": s.rope_theta,
+                        "max_positions": s.max_positions, "description": s.description} for s in PRESETS.values()])
         else:
             out.print(presets_table())
         return 0

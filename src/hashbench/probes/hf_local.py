@@ -19,7 +19,16 @@ from typing import Any
 
 from ..errors import InputError
 from .device import require_torch
-from .llama import LayerWeights, LinearRope, LlamaShape, LlamaWeights, RopeScaling, YarnRope, yarn_mscale
+from .llama import (
+    DynamicNtkRope,
+    LayerWeights,
+    LinearRope,
+    LlamaShape,
+    LlamaWeights,
+    RopeScaling,
+    YarnRope,
+    yarn_mscale,
+)
 
 _DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I64": "int64",
            "I32": "int32", "U8": "uint8"}
@@ -218,14 +227,15 @@ def shape_from_config(config: Any, name: str) -> LlamaShape:
     elif rope_kind in ("linear", "yarn"):
         rope = _scaled_rope(rope_kind, scaling, config, name)
     elif rope_kind == "dynamic":
-        # Dynamic NTK rescales the base by each forward pass's own length, so the keys already cached were rotated
-        # at other frequencies than the query: a history-dependent model the fixed rotary tables (and the decode's
-        # CUDA graphs) here do not reproduce.
-        raise InputError(f"{name}: rope_scaling type 'dynamic' is not supported (default, linear, llama3, yarn): "
-                         "its frequencies change with every forward pass's length")
+        # transformers takes the original context from max_position_embeddings (not rope_scaling's own key)
+        where = f"{name}: dynamic rope_scaling"
+        if scaling.get("factor") is None:
+            raise InputError(f"{where} lacks factor")
+        rope = DynamicNtkRope(_number(scaling, "factor", where, 1.0), _positive(
+            config, "max_position_embeddings", f"{name}: config.json (dynamic rope needs the original context)"))
     elif rope_kind != "default":
         raise InputError(f"{name}: rope_scaling type {rope_kind!r} is not supported (default, linear, llama3, "
-                         "yarn)")
+                         "yarn, dynamic)")
     where = f"{name}: config.json"
     theta = _number(config, "rope_theta", where, _number(scaling, "rope_theta", f"{name}: rope_parameters", 10000.0))
     heads = _positive(config, "num_attention_heads", where)
@@ -241,6 +251,9 @@ def shape_from_config(config: Any, name: str) -> LlamaShape:
             kv_heads=_positive(config, "num_key_value_heads", where, heads),
             vocab=_positive(config, "vocab_size", where), head_dim=head_dim, tie_embeddings=tie is True,
             rope_theta=theta, rms_eps=_number(config, "rms_norm_eps", where, 1e-6), rope_scaling=rope,
+            # dynamic NTK scaling exists to run past max_position_embeddings, its original context: no limit then
+            max_positions=None if isinstance(rope, DynamicNtkRope) else (
+                _positive(config, "max_position_embeddings", where, 0) or None),
             description=f"local checkpoint {name}")
     except ValueError as exc:
         raise InputError(str(exc)) from None  # it names the checkpoint

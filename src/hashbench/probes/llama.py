@@ -9,7 +9,7 @@ makes the FLOP and byte counts below exact: they follow the same tensors the for
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .device import require_torch
@@ -48,6 +48,26 @@ class YarnRope:
     truncate: bool = True
 
 
+@dataclass(frozen=True)
+class DynamicNtkRope:
+    """Dynamic NTK scaling (rope_type "dynamic", as transformers computes it): a forward pass whose positions reach
+    seq_len > original_max_positions rotates them with the base rescaled to
+    theta · (factor · seq_len / original − (factor − 1)) ^ (d / (d − 2)), d the head dimension; within the original
+    context it is the default RoPE. Keys are cached already rotated, so each keeps the base of the pass that wrote
+    it: in a prefill of L positions every position gets L's base, in decode the token at position p gets p + 1's."""
+
+    factor: float
+    original_max_positions: int
+
+    def base(self, theta: float, dim: int, seq_len: Any) -> Any:
+        """The rescaled base for a pass reaching `seq_len` positions (an int, or a float64 tensor of them)."""
+        torch = require_torch()
+        if isinstance(seq_len, int):
+            seq_len = torch.tensor(float(seq_len), dtype=torch.float64)
+        seq_len = seq_len.clamp(min=self.original_max_positions)
+        return theta * (self.factor * seq_len / self.original_max_positions - (self.factor - 1)) ** (dim / (dim - 2))
+
+
 def yarn_mscale(factor: float, mscale: float = 1.0) -> float:
     """The paper's sqrt(1/t) = 0.1 ln(s) + 1 for a context stretched s times (1 when not stretched)."""
     return 1.0 if factor <= 1 else 0.1 * mscale * math.log(factor) + 1.0
@@ -66,7 +86,9 @@ class LlamaShape:
     tie_embeddings: bool = False
     rope_theta: float = 500000.0
     rms_eps: float = 1e-5
-    rope_scaling: RopeScaling | LinearRope | YarnRope | None = None
+    rope_scaling: RopeScaling | LinearRope | YarnRope | DynamicNtkRope | None = None
+    # The context the model was trained for (config.json max_position_embeddings); None: no limit known.
+    max_positions: int | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -122,19 +144,27 @@ class LlamaShape:
         return float((weights + kv) * elt)
 
 
-# Published architectures (Llama 3.x config.json values); the CPU presets keep the same proportions, small.
+# Descriptions are short: `probe --list-presets` fits them in 80 columns (cpu-small's weights, ~300 MB in fp32,
+# are beyond a CPU's last-level cache, so its decode streams from DRAM).
+# Published architectures (Llama 3.x config.json values: shapes, rope_theta, the llama3 rope_scaling, the
+# 131,072-position context); the CPU presets keep the same proportions, small, with Llama 2's rope_theta 10000 and
+# its 4,096-position context.
+_LLAMA31_ROPE = RopeScaling(factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_positions=8192)
 PRESETS: dict[str, LlamaShape] = {s.name: s for s in (
     LlamaShape("cpu-tiny", hidden=256, intermediate=768, layers=2, heads=4, kv_heads=2, vocab=2048,
-               tie_embeddings=True, rope_theta=10000.0, description="~2M parameters: tests and --quick on CPU"),
+               tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
+               description="tests, --quick"),
     LlamaShape("cpu-small", hidden=768, intermediate=2048, layers=8, heads=12, kv_heads=4, vocab=32000,
-               tie_embeddings=True, rope_theta=10000.0,
-               description="~75M parameters: larger than a CPU's last-level cache, so decode streams from DRAM"),
+               tie_embeddings=True, rope_theta=10000.0, max_positions=4096,
+               description="beyond the LLC"),
     LlamaShape("llama-1b", hidden=2048, intermediate=8192, layers=16, heads=32, kv_heads=8, vocab=128256,
-               tie_embeddings=True, description="Llama-3.2-1B shape (1.24B parameters)"),
+               head_dim=64, tie_embeddings=True, rope_scaling=replace(_LLAMA31_ROPE, factor=32.0), max_positions=131072,
+               description="Llama 3.2 1B"),
     LlamaShape("llama-8b", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=128256,
-               description="Llama-3.1-8B shape (8.03B parameters)"),
+               rope_scaling=_LLAMA31_ROPE, max_positions=131072, description="Llama 3.1 8B"),
     LlamaShape("llama-70b", hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, vocab=128256,
-               description="Llama-3.1-70B shape (70.6B parameters)"),
+               rope_scaling=_LLAMA31_ROPE, max_positions=131072,
+               description="Llama 3.1 70B"),
 )}
 
 
@@ -178,10 +208,15 @@ def random_weights(shape: LlamaShape, device: Any, dtype: Any, seed: int = 0) ->
     return LlamaWeights(embed, layers, norm(), lm_head)
 
 
-def inverse_frequencies(shape: LlamaShape) -> Any:
+def inverse_frequencies(shape: LlamaShape, seq_len: int | None = None) -> Any:
+    """[head_dim / 2] inverse frequencies; `seq_len`, the positions a forward pass reaches, matters only to dynamic
+    NTK scaling (None: within the original context)."""
     torch = require_torch()
-    inv = 1.0 / shape.rope_theta ** (torch.arange(0, shape.hd, 2, dtype=torch.float64) / shape.hd)
+    exponents = torch.arange(0, shape.hd, 2, dtype=torch.float64) / shape.hd
     s = shape.rope_scaling
+    if isinstance(s, DynamicNtkRope):
+        return 1.0 / s.base(shape.rope_theta, shape.hd, seq_len or s.original_max_positions) ** exponents
+    inv = 1.0 / shape.rope_theta ** exponents
     if s is None:
         return inv
     if isinstance(s, LinearRope):
@@ -261,8 +296,15 @@ class LlamaModel:
         torch = require_torch()
         self.shape, self.w, self.device, self.dtype = shape, weights, device, dtype
         # Rotary tables in the split-halves layout Hugging Face checkpoints are permuted for.
-        inv = inverse_frequencies(shape)
-        freqs = torch.outer(torch.arange(max_len, dtype=torch.float64), inv)
+        positions = torch.arange(max_len, dtype=torch.float64)
+        if isinstance(shape.rope_scaling, DynamicNtkRope):
+            # Row p as one decode step writes it, a pass reaching p + 1 positions; forward recomputes a longer
+            # pass's rows with its own length's base (_rotary).
+            exponents = torch.arange(0, shape.hd, 2, dtype=torch.float64) / shape.hd
+            base = shape.rope_scaling.base(shape.rope_theta, shape.hd, positions + 1)
+            freqs = positions[:, None] / base[:, None] ** exponents[None, :]
+        else:
+            freqs = torch.outer(positions, inverse_frequencies(shape))
         emb = torch.cat((freqs, freqs), dim=-1)
         scale = rope_attention_factor(shape)
         self.cos = (emb.cos() * scale).to(device=device, dtype=dtype)
@@ -275,10 +317,18 @@ class LlamaModel:
         torch = require_torch()
         return torch.nn.functional.rms_norm(x, (self.shape.hidden,), weight, self.shape.rms_eps)
 
-    def _rope(self, x: Any, start: int, length: int) -> Any:
-        cos = self.cos[start:start + length][None, :, None, :]
-        sin = self.sin[start:start + length][None, :, None, :]
-        return _apply_rope(x, cos, sin)
+    def _rotary(self, start: int, length: int) -> tuple[Any, Any]:
+        """cos and sin [1, length, 1, head_dim] for positions start..start + length of one forward pass."""
+        torch = require_torch()
+        s, end = self.shape.rope_scaling, start + length
+        if isinstance(s, DynamicNtkRope) and length > 1 and end > s.original_max_positions:
+            # A pass reaching `end` positions rotates all of them with end's base, not each with its own row's.
+            freqs = torch.outer(torch.arange(start, end, dtype=torch.float64), inverse_frequencies(self.shape, end))
+            emb = torch.cat((freqs, freqs), dim=-1)
+            cos, sin = (t.to(device=self.device, dtype=self.dtype) for t in (emb.cos(), emb.sin()))
+        else:
+            cos, sin = self.cos[start:end], self.sin[start:end]
+        return cos[None, :, None, :], sin[None, :, None, :]
 
     def forward(self, tokens: Any, start: int, cache: KVCache) -> Any:
         """Logits [batch, vocab] of the last position, after writing positions start..start+T into the cache."""
@@ -296,12 +346,13 @@ class LlamaModel:
             keys = torch.arange(end, device=self.device)
             mask = keys[None, :] <= (start + torch.arange(length, device=self.device))[:, None]
         groups = s.heads // s.kv_heads
+        cos, sin = self._rotary(start, length)
         x = F.embedding(tokens, self.w.embed)
         for i, layer in enumerate(self.w.layers):
             h = self._norm(x, layer.attn_norm)
             q, k, v = F.linear(h, layer.wqkv).split((s.q_dim, s.kv_dim, s.kv_dim), dim=-1)
-            q = self._rope(q.view(batch, length, s.heads, s.hd), start, length)
-            k = self._rope(k.view(batch, length, s.kv_heads, s.hd), start, length)
+            q = _apply_rope(q.view(batch, length, s.heads, s.hd), cos, sin)
+            k = _apply_rope(k.view(batch, length, s.kv_heads, s.hd), cos, sin)
             cache.k[i, :, :, start:end] = k.transpose(1, 2)
             cache.v[i, :, :, start:end] = v.view(batch, length, s.kv_heads, s.hd).transpose(1, 2)
             keys, values = cache.k[i, :, :, :end], cache.v[i, :, :, :end]

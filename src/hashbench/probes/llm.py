@@ -125,12 +125,20 @@ def load_model(device: Device, shape: LlamaShape | None, model_dir: Path | None,
     return LoadedModel(shape, model, cache, dtype, weights, dtype_source if model_dir is not None else None)
 
 
-def _check_fits(device: Device, shape: LlamaShape, batch: int, prompt: int, gen: int, dtype: str) -> None:
+def why_not_fits(device: Device, shape: LlamaShape, batch: int, prompt: int, gen: int, dtype: str) -> str | None:
+    """Why the model, its KV cache and activations do not fit the device's free memory, or None when they do."""
     need = memory_needed(shape, batch, prompt, gen, element_bytes(dtype), device.is_cuda)
     free = device.free_memory()
     if need > free:
-        raise ProbeSkipped(f"{shape.name} in {dtype} at batch {batch}, {prompt}+{gen} tokens needs "
-                           f"{need / 1e9:.1f} GB; {free / 1e9:.1f} GB free on {device.name}")
+        return (f"{shape.name} in {dtype} at batch {batch}, {prompt}+{gen} tokens needs {need / 1e9:.1f} GB; "
+                f"{free / 1e9:.1f} GB free on {device.name}")
+    return None
+
+
+def _check_fits(device: Device, shape: LlamaShape, batch: int, prompt: int, gen: int, dtype: str) -> None:
+    reason = why_not_fits(device, shape, batch, prompt, gen, dtype)
+    if reason:
+        raise ProbeSkipped(reason)
 
 
 def _tokens(loaded: LoadedModel, device: Device, batch: int, length: int) -> Any:

@@ -16,12 +16,23 @@ from ..errors import InputError
 from .device import DTYPE_NAMES, Device, require_torch, resolve_device
 from .gemm import gemm_size, run_gemm
 from .llama import PRESETS, LlamaShape
-from .llm import LoadedModel, ProbeSkipped, checkpoint_run_dtype, load_model, run_decode, run_prefill
+from .llm import (
+    LoadedModel,
+    ProbeSkipped,
+    checkpoint_run_dtype,
+    load_model,
+    run_decode,
+    run_prefill,
+    why_not_fits,
+)
 from .membw import buffer_bytes, run_membw
 from .result import ProbeResult
 from .roofline import apply_rooflines
 
 PROBES = ("gemm", "membw", "llm-prefill", "llm-decode")
+# Sizes beyond any memory (the check refuses far smaller ones with what they need); also torch's int32 limit for a
+# dimension some kernels index with.
+MAX_SIZE = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,10 @@ class ProbeSettings:
                             ("--threads", self.threads)):
             if value is not None and value < 1:
                 raise InputError(f"{name} must be >= 1, got {value}")
+            if value is not None and value > MAX_SIZE:
+                # a 400-digit --batch overflowed the memory estimate's float arithmetic into a traceback
+                got = f"{value:,}" if value < 10**30 else f"a {len(str(value))}-digit number"
+                raise InputError(f"{name} must be at most {MAX_SIZE:,}, got {got}")
         if self.threads is not None and self.threads > (cpus := os.cpu_count() or 1):
             # torch's OpenMP pool aborts, or crashes the process, when the system refuses its threads
             raise InputError(f"--threads must be at most the {cpus} logical CPUs here, got {self.threads}")
@@ -133,6 +148,28 @@ def _free(device: Device) -> None:
         require_torch().cuda.empty_cache()
 
 
+def _refuse_what_cannot_run(device: Device, settings: ProbeSettings, shapes: list[LlamaShape | None], batch: int,
+                            prompt: int, gen: int, dtype: str) -> None:
+    """Refuses, before any probe runs (not after a GEMM and a bandwidth window), a context longer than a model's or
+    a model the user asked for that cannot fit. The default list means 'each that fits' (70B where it does; `run`
+    passes no sizes), so there a shape that does not fit is skipped at its turn, unless the sizes the user set let
+    none of them fit."""
+    if settings.model_dir is not None:
+        from .hf_local import check_local_model
+
+        shapes = [check_local_model(Path(settings.model_dir))[0]]  # config.json and headers only: no weight read
+    known = [shape for shape in shapes if shape is not None]
+    for shape in known:
+        if shape.max_positions is not None and prompt + gen > shape.max_positions:
+            raise InputError(f"{shape.name}: {prompt} prompt + {gen} generated tokens = {prompt + gen} positions, "
+                             f"beyond its {shape.max_positions}-position context (--prompt-len, --gen-len)")
+    unfit = [reason for shape in known if (reason := why_not_fits(device, shape, batch, prompt, gen, dtype))]
+    named = bool(settings.presets or settings.model_dir)
+    sized = any(v is not None for v in (settings.batch, settings.prompt_len, settings.gen_len))
+    if unfit and (named or (sized and len(unfit) == len(known))):
+        raise InputError(unfit[0])
+
+
 def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
                listen: Listener | None = None) -> ProbeRun:
     """Every requested probe on one device. Probes that cannot fit are skipped with the reason; roofs the
@@ -142,7 +179,6 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     listen = listen or (lambda *_: None)
     energy = energy or EnergyPlan(EnergyConfig(mode="none"))
     device = resolve_device(settings.device)
-    energy.prepare(device.name)  # idle power first, before anything warms the device
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(0)
@@ -162,7 +198,14 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     shapes: list[LlamaShape | None] = [None] if settings.model_dir else [PRESETS[p] for p in
                                                                          settings.presets or d.presets]
     llm = [p for p in probes if p.startswith("llm-")]
-    gemm_dtypes = ([settings.dtype] if settings.dtype else device.native_dtypes()) if "gemm" in probes else []
+    if llm:
+        _refuse_what_cannot_run(device, settings, shapes, batch, prompt, gen, llm_dtype)
+    energy.prepare(device.name)  # idle power first, before anything warms the device (and after any refusal)
+    native = device.native_dtypes()
+    for dtype in dict.fromkeys(d for d in (settings.dtype, llm_dtype) if d and d not in native):
+        if not device.runs_dtype(dtype):
+            raise InputError(f"--dtype {dtype}: torch {torch.__version__} has no {dtype} kernels on {device.name}")
+    gemm_dtypes = ([settings.dtype] if settings.dtype else native) if "gemm" in probes else []
     if "llm-prefill" in llm and llm_dtype not in gemm_dtypes:
         gemm_dtypes.append(llm_dtype)  # prefill's roof
     run = ProbeRun(device.name, device.model_name(), torch.__version__,
@@ -182,6 +225,11 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
             run.skipped.append(Skipped(probe, preset, reason))
             listen("skip", label, reason)
             return
+        if result.dtype is not None and result.dtype not in native:
+            # A figure in a precision the hardware lacks measures torch's emulation, not the machine
+            result.flags.append(f"{device.name} has no native {result.dtype} instructions: torch computes "
+                                f"{result.dtype} through fp32 there, so its {result.dtype} figures measure that "
+                                "emulation, not the hardware")
         run.results.append(result)
         listen("done", label, result)
 
