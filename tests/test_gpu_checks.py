@@ -50,7 +50,9 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
     (tmp_path / "decode-b64.out").write_text(json.dumps([
         probe("llm-decode", "llama-8b", 64, 6100.0, "tokens/s", roof=0.5, ms=10.5, jpu=0.11, cuda_graphs=True)]))
     (tmp_path / "probes.err").write_text("skipped llm-decode llama-70b: llama-70b in bf16 at batch 32, 512+128 tokens "
-                                         "needs 155.7 GB; 148.4 GB free on cuda:0\n")
+                                         "needs 155.7 GB; 148.4 GB free on cuda:0\nllm-prefill llama-8b…\n"
+                                         "failed llm-decode llama-8b: CUDA error: an illegal memory access was "
+                                         "encountered\n")
     (tmp_path / "steps.txt").write_text("pytest-gpu rc=124 150s\n")
     (tmp_path / "pytest-gpu.err").write_text("collecting...\nTimeout\n")
     text = "\n".join(summarize_module().summarize(tmp_path))
@@ -72,6 +74,8 @@ def test_figures_against_goals_and_missing_steps(tmp_path):
     # A probe the step skipped is named with its reason, not left out of the figures in silence.
     assert "  skipped llm-decode llama-70b: llama-70b in bf16 at batch 32, 512+128 tokens needs 155.7 GB; " \
            "148.4 GB free on cuda:0" in text
+    # So is one that failed at run time (the step's other probes are kept).
+    assert "  failed llm-decode llama-8b: CUDA error: an illegal memory access was encountered" in text
     # pytest-gpu wrote no .out: its step line and the last line of its stderr stand in for a result.
     assert "pytest-gpu: no result (pytest-gpu rc=124 150s; Timeout)" in text
 

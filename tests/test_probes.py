@@ -844,6 +844,45 @@ def test_cli_probe_names_a_skipped_shape_on_one_stderr_line(capsys, monkeypatch)
     assert line.startswith("skipped llm-decode llama-70b: llama-70b in fp32") and line.endswith("GB free on cpu")
 
 
+def test_a_probe_that_fails_at_run_time_is_named_and_the_rest_still_run(capsys, monkeypatch, tmp_path):
+    """A RuntimeError from torch or the GPU inside one probe (a CUDA error, a kernel torch lacks, the GEMM's own check
+    against torch.matmul) ended `hashbench probe` in a traceback and lost every probe after it; in `hashbench run` it
+    ended the run. Now the probe is named as failed on one stderr line, the others run, and the exit status is 1."""
+    from hashbench.run import RunRecord, run_all_probes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be "
+                           "asynchronously reported at some other API call")
+
+    monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
+    monkeypatch.setattr(runner_module, "run_membw", broken)
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "gemm", "--probe", "llm-decode",
+                            "--dtype", "fp32", "--threads", "1", "--seconds", "0.05", "--energy", "none", "--json")
+    assert code == 1 and "Traceback" not in err
+    assert [r["probe"] for r in json.loads(out)] == ["gemm", "llm-decode"]
+    (line,) = [text for text in err.splitlines() if text.startswith("failed ")]
+    assert line == "failed membw 4 MiB: CUDA error: an illegal memory access was encountered"
+    code, out, err = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "gemm", "--dtype", "fp32",
+                            "--threads", "1", "--seconds", "0.05", "--energy", "none")
+    assert code == 0 and "gemm fp32" in out  # a run without the failing probe exits 0
+
+    # `hashbench run`'s probe half: the failure is kept with its reason, the run's exit status counts it, and the
+    # probes that did run are in the result file.
+    monkeypatch.setattr(runner_module, "CPU_QUICK", replace(runner_module.CPU_QUICK, presets=("cpu-tiny",)))
+    monkeypatch.setattr("hashbench.probes.available_devices", lambda: ["cpu"])
+    from hashbench.host import detect_host
+
+    record = RunRecord(host=detect_host(), started="2026-12-01T09:00:00+00:00")
+    output = tmp_path / "run.json"
+    with EnergyPlan(EnergyConfig(mode="none")) as meters:
+        run_all_probes(record, output, quick=True, meters=meters, listen=lambda *a: None)
+    assert record.probe_failures == 1
+    assert {"backend": "probe membw 4 MiB",
+            "reason": "failed: CUDA error: an illegal memory access was encountered"} in record.skipped
+    assert {p.probe for p in record.probes} >= {"gemm", "llm-prefill", "llm-decode"}
+    assert {m["name"].split("[")[0] for m in json.loads(output.read_text())["benchmarks"]} >= {"gemm", "llm-decode"}
+
+
 def test_cli_probe_table(capsys, monkeypatch):
     monkeypatch.setattr(runner_module, "buffer_bytes", lambda device, quick: 4 << 20)
     code, out, _ = invoke(capsys, "probe", "--device", "cpu", "--quick", "--probe", "gemm", "--dtype", "fp32",

@@ -35,9 +35,11 @@ def why_missing(folder: Path, name: str) -> str:
 
 
 def skipped(folder: Path, name: str) -> list[str]:
-    """The probes a step skipped (a shape that does not fit, say): `hashbench probe` names them on stderr only."""
+    """The probes a step skipped (a shape that does not fit, say) or that failed at run time: `hashbench probe` names
+    them on stderr only."""
     err = folder / f"{name}.err"
-    return [line for line in err.read_text().splitlines() if line.startswith("skipped ")] if err.exists() else []
+    return [line for line in err.read_text().splitlines() if line.startswith(("skipped ", "failed "))] \
+        if err.exists() else []
 
 
 def mark(ok: bool) -> str:

@@ -198,6 +198,8 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
         elif event == "skip":
             # One line, however long: logs and benchmarks/gpu/summarize.py read it back by its prefix.
             err.print(f"skipped {escape(label)}: {escape(str(payload))}", soft_wrap=True)
+        elif event == "fail":
+            err.print(f"failed {escape(label)}: {escape(str(payload))}", soft_wrap=True)
         elif event == "note":  # one line on stderr, --json or not: stdout stays the data
             err.print(f"note: {escape(str(payload))}", soft_wrap=True)
         elif event == "done":
@@ -214,13 +216,14 @@ def probe(device: str | None, probe_names: tuple[str, ...], presets: tuple[str, 
                 out.print(results_table(rows))
             return interrupted(exc, len(rows))
     rows = [r.to_json() for r in run.results]
+    failed = 1 if run.failed else 0  # named on stderr as each failed; what was measured is printed all the same
     if as_json:
         emit_json(rows)
-        return 0
+        return failed
     out.print(f"{run.device}: {escape(run.device_model)}, torch {run.torch_version}"
               + (f", {run.threads} thread(s)" if run.threads else ""))
     out.print(results_table(rows))
     out.print(f"energy: {escape(run.energy_source)}")
     for flag in probe_flags(rows):
         out.print(f"[yellow]note[/yellow]: {escape(flag)}")
-    return 0
+    return failed

@@ -65,6 +65,7 @@ class RunRecord:
     fingerprint: HostFingerprint | None = None
     run_id: str = field(default_factory=new_run_id)
     history_note: str = ""  # where the run was stored in the history, or why it was not
+    probe_failures: int = 0  # probes that failed at run time (listed in skipped with the reason)
 
     def to_result(self) -> RunResult:
         """The run in the one result schema (results/schema.py) that files, history and exporters share."""
@@ -125,6 +126,9 @@ def run_all_probes(record: RunRecord, output: Path, *, quick: bool, meters: Ener
                 record.write(output)
             elif event == "skip":
                 record.skipped.append({"backend": f"probe {label}", "reason": str(payload)})
+            elif event == "fail":  # kept with the skipped, its reason saying so; the run exits 1 for it
+                record.skipped.append({"backend": f"probe {label}", "reason": f"failed: {payload}"})
+                record.probe_failures += 1
             listen(f"probe-{event}", None, (label, payload))
 
         run_probes(ProbeSettings(device=device, quick=quick), meters, on_probe)

@@ -119,11 +119,13 @@ class ProbeRun:
     energy_source: str
     results: list[ProbeResult] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    failed: list[Skipped] = field(default_factory=list)  # probes torch or the device failed at run time
 
     def to_json(self) -> dict:
         return {"device": self.device, "device_model": self.device_model, "torch": self.torch_version,
                 "threads": self.threads, "energy_source": self.energy_source,
-                "results": [r.to_json() for r in self.results], "skipped": [s.to_json() for s in self.skipped]}
+                "results": [r.to_json() for r in self.results], "skipped": [s.to_json() for s in self.skipped],
+                "failed": [s.to_json() for s in self.failed]}
 
 
 Listener = Callable[[str, str, object], None]  # (event: start|done|skip, label, payload)
@@ -224,6 +226,17 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
             reason = f"out of device memory: {str(exc).splitlines()[0]}"
             run.skipped.append(Skipped(probe, preset, reason))
             listen("skip", label, reason)
+            return
+        except RuntimeError as exc:
+            # torch or the GPU failed at run time (a CUDA error, a kernel torch lacks, a wrong GEMM result): the
+            # probes measured before stand and the ones after still run; the command names it and exits 1.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            try:
+                _free(device)
+            except RuntimeError:  # a CUDA error can leave the context unusable: the next probe says so itself
+                pass
+            run.failed.append(Skipped(probe, preset, reason))
+            listen("fail", label, reason)
             return
         if result.dtype is not None and result.dtype not in native:
             # A figure in a precision the hardware lacks measures torch's emulation, not the machine
