@@ -396,3 +396,53 @@ def test_plan_grid_power_prices_per_mwh_and_btc_price_with_a_prefix():
     assert grid["power_prices"] == pytest.approx([0.035, 0.08])
     assert cents(grid["matrices"]["profit_usd_per_day"][0][0][0]) == 61779.60
     assert data["market"]["btc_price_usd"]["value"] == 91_000
+
+
+# --- site-file mistakes a planner makes in a 40-site portfolio -------------------------------------------------------
+
+def _load_text(tmp_path, text: str):
+    path = tmp_path / "sites.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_sites(path, packaged_snapshot())
+
+
+@pytest.mark.parametrize("text, fragments", [
+    # Two sites called "a": the error named no site, so a planner searched 40 [[site]] tables for the twin.
+    (MINIMAL + MINIMAL, ("site 'a'", "name", "sites #1 and #2")),
+    # A wholesale tariff typed bare into the $/kWh key was read as $45/kWh: every fleet "lost money", exit 0.
+    (MINIMAL.replace("mw = 1", "mw = 1\npower_usd_per_kwh = 45"),
+     ("site 'a'", "power_usd_per_kwh", "$45/kWh", '"45/MWh"')),
+    (MINIMAL.replace("mw = 1", 'mw = 1\npower_usd_per_kwh = "0.05 $/kWh-ish"'), ("site 'a'", "power_usd_per_kwh")),
+    # A per-unit hashrate typed in H/s (200e12) into the TH/s key: 2e26 H/s a unit, a plan worth trillions, exit 0.
+    (MINIMAL.replace("count = 1", "count = 1\nhashrate_ths = 200e12"),
+     ("site 'a'", "asic #1", "hashrate_ths", "J/TH")),
+    # Kilowatts typed into the watts key: 3.5 W for 200 TH/s, 0.0175 J/TH.
+    (MINIMAL.replace("count = 1", "count = 1\nwatts = 3.5"), ("site 'a'", "asic #1", "watts", "J/TH")),
+    # A missing count read "count must be a whole number >= 0, got None".
+    (MINIMAL.replace("count = 1\n", ""), ("site 'a'", "asic #1", "missing 'count'")),
+    # An unknown key named "site #1" although the site had a name.
+    (MINIMAL.replace("mw = 1", "mw = 1\npower_usd_per_mwh = 45"), ("site 'a'", "power_usd_per_mwh")),
+])
+def test_site_file_mistakes_name_the_site_and_the_key(tmp_path, text, fragments):
+    with pytest.raises(InputError) as info:
+        _load_text(tmp_path, text)
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("written, usd_per_kwh", [("0.045", 0.045), ('"45/MWh"', 0.045), ('"$45/MWh"', 0.045),
+                                                  ('"0.045/kWh"', 0.045), ('"1.2/kWh"', 1.2)])
+def test_site_power_price_reads_the_units_the_flags_read(tmp_path, written, usd_per_kwh):
+    """--power-price takes 55/MWh; the site file refused it ("must be a number"). A unit written out is intent:
+    even $1.2/kWh (a diesel genset) stands when its unit says so."""
+    site = _load_text(tmp_path, MINIMAL.replace("mw = 1", f"mw = 1\npower_usd_per_kwh = {written}"))[0]
+    assert site.power_usd_per_kwh.value == pytest.approx(usd_per_kwh)
+    assert site.power_usd_per_kwh.kind == "declared"
+
+
+def test_plan_names_the_duplicate_site_on_one_line_exit_2(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_text(MINIMAL + MINIMAL.replace('"a"', '"b"') + MINIMAL, encoding="utf-8")
+    assert_one_line_error(invoke("plan", str(path)), "site 'a'", "sites #1 and #3")

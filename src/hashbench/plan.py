@@ -45,6 +45,7 @@ from .errors import InputError
 from .jsonfile import read_text
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of, stale_note
 from .runfile import load_run
+from .units import parse_power_price
 from .yields import choose_decode
 
 METHOD = __doc__.split("\n\n", 2)[2].strip().replace("\n", " ")
@@ -558,7 +559,9 @@ def _fraction(raw: dict, key: str, where: _Where) -> float | None:
 
 
 def _count(raw: dict, where: _Where) -> int:
-    value = raw.get("count")
+    if "count" not in raw:
+        raise where.error("missing 'count'")
+    value = raw["count"]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise where.error(f"count must be a whole number >= 0, got {value!r}")
     return value
@@ -574,6 +577,39 @@ def _text(raw: dict, key: str, where: _Where, *, required: bool = False) -> str 
     return raw[key]
 
 
+def _power_price(raw: dict, where: _Where) -> float | None:
+    """USD/kWh as the --power-price flag reads it: 0.045, "0.045/kWh" or "45/MWh". A bare number of a dollar or more
+    is refused: it is a $/MWh tariff typed into the $/kWh key far more often than a real price, and read as $/kWh it
+    turns every fleet into a loss without a word. Written with its unit, any price stands."""
+    key = "power_usd_per_kwh"
+    value = raw.get(key)
+    if isinstance(value, str):
+        try:
+            price = parse_power_price(value, key)
+        except InputError as exc:
+            raise where.error(str(exc)) from None
+        if price <= 0:
+            raise where.error(f"{key} must be > 0, got {value!r}")
+        return price
+    price = _positive(raw, key, where)
+    if price is not None and price >= 1:
+        raise where.error(f"{key} = {price:g} reads as ${price:g}/kWh (${price * 1000:,.0f}/MWh); a price per MWh is "
+                          f'written "{price:g}/MWh", and a price of $1/kWh or more with its unit ("{price:g}/kWh")')
+    return price
+
+
+# The best SHA-256 machine announced draws 9.5 J/TH (the catalog's S23 Hyd); a tenth of that is beyond any roadmap,
+# so a declared unit under it is a unit slip (H/s typed as TH/s, kW typed as W), not a miner.
+MIN_J_PER_TH = 1.0
+
+
+def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], where: _Where) -> None:
+    j_per_th = watts / hashrate_ths
+    if j_per_th < MIN_J_PER_TH:
+        raise where.error(f"{' and '.join(declared)} give {j_per_th:.3g} J/TH a unit, below {MIN_J_PER_TH:g} J/TH "
+                          "and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit")
+
+
 def _declared(value: float, detail: str = "") -> Sourced:
     return Sourced(value, SITE_FILE, DECLARED, detail)
 
@@ -586,6 +622,9 @@ def _asic_fleet(raw: object, where: _Where) -> AsicFleet:
     except InputError as exc:
         raise where.error(str(exc)) from None
     ths, watts = _positive(raw, "hashrate_ths", where), _positive(raw, "watts", where)
+    if ths or watts:
+        _check_efficiency(ths or asic.hashrate_ths, watts or asic.watts,
+                          [k for k, v in (("hashrate_ths", ths), ("watts", watts)) if v], where)
     nameplate = f"{asic.model}: {asic.source}"
     return AsicFleet(
         model=asic.model, count=_count(raw, where),
@@ -688,9 +727,10 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
 
 def _site(raw: object, origin: _Where, index: int, base_dir: Path, snapshot: MarketSnapshot) -> Site:
     where = origin / f"site #{index}"
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"].strip():
+        where = origin / f"site {raw['name']!r}"  # every later mistake names the site a planner wrote
     raw = _table(raw, where, _SITE_KEYS)
     name = _text(raw, "name", where, required=True)
-    where = origin / f"site {name!r}"
     mw = _positive(raw, "mw", where, required=True)
     pue = _number(raw, "pue", where)
     if pue is not None and pue < 1:
@@ -699,7 +739,7 @@ def _site(raw: object, origin: _Where, index: int, base_dir: Path, snapshot: Mar
     if uptime is not None and curtailment is not None:
         raise where.error("give uptime or curtailment, not both")
     util = _fraction(raw, "utilization", where)
-    price = _positive(raw, "power_usd_per_kwh", where)
+    price = _power_price(raw, where)
     pool_fee = _fraction(raw, "pool_fee", where)
     if pool_fee == 1.0:
         raise where.error("pool_fee must be below 1")
@@ -737,9 +777,10 @@ def parse_sites(data: dict, origin: str, snapshot: MarketSnapshot, base_dir: Pat
     if not isinstance(raw_sites, list) or not raw_sites:
         raise where.error("no sites: add one or more [[site]] tables")
     sites = [_site(s, where, i, base_dir, snapshot) for i, s in enumerate(raw_sites, 1)]
-    names = [s.name for s in sites]
-    if len(set(names)) != len(names):
-        raise where.error("site names must be unique")
+    first: dict[str, int] = {}
+    for i, s in enumerate(sites, 1):
+        if (seen := first.setdefault(s.name, i)) != i:
+            raise where.error(f"site {s.name!r}: name used twice (sites #{seen} and #{i}); site names must be unique")
     return sites
 
 
