@@ -259,7 +259,8 @@ def test_formatting():
 def test_asic_catalog_rows_are_nameplate_with_sources():
     models = {a.model for a in catalog.asics()}
     assert models == {"Antminer S19", "Antminer S19 XP", "Antminer S21", "Antminer S21 Pro", "Antminer S21 XP",
-                      "Antminer S21 XP Hyd", "Antminer S23 Hyd", "Whatsminer M60", "Whatsminer M60S",
+                      "Antminer S21 XP Hyd", "Antminer S21+ Hyd", "Antminer S23 Hyd", "Whatsminer M60",
+                      "Whatsminer M60S",
                       "Whatsminer M66S+"}
     for a in catalog.asics():
         assert a.provenance == "nameplate" and a.source
@@ -277,9 +278,20 @@ def test_gpu_catalog_rows_are_nameplate_with_sources():
 
 @pytest.mark.parametrize("name, model", [("S21 XP", "Antminer S21 XP"), ("antminer s21xp", "Antminer S21 XP"),
                                          ("S21", "Antminer S21"), ("M66S+", "Whatsminer M66S+"),
-                                         ("whatsminer-m60s", "Whatsminer M60S")])
+                                         ("whatsminer-m60s", "Whatsminer M60S"),
+                                         # Bitmain names its water-cooled models "Hyd"; planners write "hydro"
+                                         ("S21+ hydro", "Antminer S21+ Hyd"), ("Antminer S21 XP Hydro",
+                                                                               "Antminer S21 XP Hyd")])
 def test_find_asic(name, model):
     assert catalog.find_asic(name).model == model
+
+
+def test_s21_plus_hyd_nameplate():
+    """Bitmain's S21+ Hyd (2024): 319 TH/s at 15 J/TH, 4,785 W at the wall. Its '+' keeps it apart from the S21."""
+    a = catalog.find_asic("Antminer S21+ Hyd")
+    assert (a.hashrate_ths, a.watts, a.j_per_th, a.cooling) == (319, 4785, 15.0, "hydro")
+    assert a.provenance == "nameplate" and "319T" in a.source
+    assert catalog.find_asic("S21").model == "Antminer S21"
 
 
 def test_unknown_hardware_is_an_input_error():

@@ -104,8 +104,9 @@ def throughput_refs() -> tuple[ThroughputRef, ...]:
 
 
 def _key(name: str) -> str:
-    # "Antminer S21 XP", "s21xp", "S21-XP" are one model; "+" stays significant (M66S vs M66S+).
-    return re.sub(r"[^a-z0-9+]", "", name.lower())
+    # "Antminer S21 XP", "s21xp", "S21-XP" are one model; "+" stays significant (M66S vs M66S+). Bitmain writes its
+    # water-cooled models "Hyd" and people write "hydro": one model.
+    return re.sub(r"[^a-z0-9+]", "", name.lower()).replace("hydro", "hyd")
 
 
 def _keys_of(model: str, vendor_words: tuple[str, ...]) -> set[str]:
