@@ -446,3 +446,46 @@ def test_plan_names_the_duplicate_site_on_one_line_exit_2(tmp_path):
     path = tmp_path / "sites.toml"
     path.write_text(MINIMAL + MINIMAL.replace('"a"', '"b"') + MINIMAL, encoding="utf-8")
     assert_one_line_error(invoke("plan", str(path)), "site 'a'", "sites #1 and #3")
+
+
+# --- the portfolio: which site is best for what ------------------------------------------------------------------
+
+def test_portfolio_ranks_sites_and_names_where_a_mw_earns_most_by_hand():
+    """A planner with 40 sites had 40 separate reports and no line saying which site a megawatt of mining or of AI
+    earns most at. By hand, on the example (packaged market: $91,000, 152 T, 3.161 BTC a block):
+    Quebec: 256 H100 (70B) × ($97.929 - $1.7595) = $24,619.39; 512 H200 × ($58.80 - $1.7595) = $29,204.74;
+    1,500 S21 XP Hyd × ($17.64670 - $7.83288) = $14,720.72 -> $68,544.85 a day over 12 MW = $5,712.07 per cap MW.
+    West Texas: $61,779.60 over 20 MW = $3,088.98. Best mining fleet per MW-day: S21 XP in West Texas
+    $6.28144 / 0.0038637 MW = $1,625.76 (Quebec's S21 XP Hyd: $9.81382 / 0.0065274 MW = $1,503.48); best AI:
+    Quebec's H100 70B, $96.1695 / 0.00146625 MW = $65,588.75 (West Texas's H100 8B: $24,811.57)."""
+    data = invoke_json("plan", str(EXAMPLE), "--no-grid")["portfolio"]
+    assert [s["site"] for s in data["sites"]] == ["Quebec hydro", "West Texas"]
+    quebec, texas = data["sites"]
+    assert cents(quebec["profit_usd_per_day"]) == 68544.85
+    assert cents(quebec["profit_usd_per_cap_mw_day"]) == 5712.07
+    assert cents(texas["profit_usd_per_cap_mw_day"]) == 3088.98
+    assert cents(quebec["best_mining"]["profit_usd_per_mw_day"]) == 1503.48
+    assert data["best_for_mining"]["site"] == "West Texas"
+    assert cents(data["best_for_mining"]["profit_usd_per_mw_day"]) == 1625.76
+    assert "S21 XP" in data["best_for_mining"]["fleet"]
+    assert data["best_for_ai"]["site"] == "Quebec hydro"
+    assert cents(data["best_for_ai"]["profit_usd_per_mw_day"]) == 65588.75
+    assert cents(data["totals"]["profit_usd_per_day"]) == cents(68544.85 + 61779.60)
+    assert data["totals"]["cap_mw"] == 32.0
+
+
+def test_plan_at_80_columns_cuts_no_name_or_figure(tmp_path):
+    """At 80 columns the ranking printed 'Whatsmin…' for three different Whatsminer models and '(GPU-hou…'."""
+    path = tmp_path / "sites.toml"
+    path.write_text('[[site]]\nname = "Paraguay hydro 1"\nmw = 10\npower_usd_per_kwh = 0.03\n'
+                    '[[site.asic]]\nmodel = "M60S"\ncount = 1000\n[[site.asic]]\nmodel = "M66S+"\ncount = 500\n'
+                    '[[site.gpu]]\nmodel = "B200"\ncount = 64\npricing = "gpu-hour"\nwatts = 1800\nutilization = 0.6\n',
+                    encoding="utf-8")
+    result = invoke("plan", str(path), env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    joined = "".join(result.stdout.split())  # folded cells read whole once the wrapping is taken out
+    for text in ("WhatsminerM60S", "WhatsminerM66S+", "B200(GPU-hours)", "portfolio:1sites",
+                 "aMWofminingearnsmostatParaguayhydro1", "aMWofAIearnsmostatParaguayhydro1"):
+        assert text in joined.replace("│", "").replace("┃", ""), text

@@ -369,10 +369,10 @@ def _print_site(site_plan, grid) -> None:
     alloc = Table(title="best split: fleets ranked by profit per MW, the cap filled with the best whole units "
                         "(estimated)", title_justify="left")
     alloc.add_column("#")
-    alloc.add_column("fleet", ratio=1)
+    alloc.add_column("fleet", ratio=1, overflow="fold")  # a cut "Whatsmin…" hid which model
     for name in ("units run", "peak MW", "profit/day", "per MW-day"):
         alloc.add_column(name, no_wrap=True, justify="right")
-    alloc.add_column("why not all", ratio=1)
+    alloc.add_column("why not all", ratio=1, overflow="fold")
     for item in site_plan.best.items:
         alloc.add_row(str(item.rank), escape(item.label.split(" × ", 1)[-1]), f"{item.units:,}/{item.available:,}",
                       f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
@@ -395,6 +395,35 @@ def _print_site(site_plan, grid) -> None:
                 table.add_row(format_si(diff, ""), *cells)
             out.print(table)
     _note_lines(out, site_plan.notes)
+
+
+def _print_portfolio(pf) -> None:
+    """The whole portfolio in one table after the sites: which site uses its cap best, and where a megawatt of
+    mining or of AI earns most. Printed last so it is what a terminal still shows after 40 sites."""
+    # Two short lines a cell (as in the grid): nine figures a site fit 80 columns without cutting one.
+    table = Table(title=f"portfolio: {len(pf.rows)} sites ranked by best-split profit per MW of cap (estimated; "
+                        "profit counts power only)", title_justify="left", show_lines=True)
+    table.add_column("site", ratio=1, overflow="fold")
+    for name in ("cap\npower", "best split\nMW", "profit\n/day", "profit /day\nper cap MW", "best fleet\nper MW"):
+        table.add_column(name, justify="right", no_wrap=True)
+    per_mw = lambda item: "n/a" if item is None else format_usd_short(item.profit_usd_per_mw_day)  # noqa: E731
+    for r in pf.rows:
+        table.add_row(escape(r.site), f"{r.cap_mw:g} MW\n${r.power_usd_per_kwh * 1000:,.1f}/MWh",
+                      f"BTC {r.mining_mw:.2f}\nAI {r.ai_mw:.2f}", format_usd_short(r.profit_usd_per_day),
+                      format_usd_short(r.profit_usd_per_cap_mw_day),
+                      f"BTC {per_mw(r.best_mining)}\nAI {per_mw(r.best_ai)}")
+    totals = pf.to_json()["totals"]
+    table.add_row("all sites", f"{totals['cap_mw']:g} MW", f"BTC {totals['mining_mw']:.2f}\nAI {totals['ai_mw']:.2f}",
+                  format_usd_short(totals["profit_usd_per_day"]), "", "")
+    out.print(table)
+    out.print("[dim]best fleet per MW: profit a day per MW of peak facility power of the site's best mining (BTC) and "
+              "AI fleet[/dim]")
+    for kind, words in (("mining", "mining"), ("ai", "AI")):
+        row = pf.best_for(kind)
+        if row is not None:
+            item = row.best_mining if kind == "mining" else row.best_ai
+            out.print(escape(f"a MW of {words} earns most at {row.site}: {item.label.split(' × ', 1)[-1]}, "
+                             f"{format_usd(item.profit_usd_per_mw_day, 0)} per MW-day (estimated)"))
 
 
 @click.command("plan")
@@ -421,6 +450,7 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
         load_sites,
         market_age_note,
         plan_site,
+        portfolio,
         sensitivity_grid,
     )
 
@@ -437,8 +467,10 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
                                                      power_axis or default_power_axis(snapshot, site))
         results.append((plan_site(site, pm), grid))
     age_note = market_age_note(sites, pm)
+    pf = portfolio([p for p, _ in results])
     if as_json:
         emit_json({"market": pm.to_json(), "method": METHOD, "notes": [age_note] if age_note else [],
+                   "portfolio": pf.to_json(),
                    "sites": [{**p.to_json(), "sensitivity": g.to_json() if g else None} for p, g in results]})
         return
     out.print(escape(f"{snapshot.label}: BTC {format_usd(pm.btc_price_usd.value)} [{pm.btc_price_usd.kind}, "
@@ -449,6 +481,9 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
         _note_lines(out, [age_note])
     for site_plan, grid in results:
         _print_site(site_plan, grid)
+    _print_portfolio(pf)
+    if age_note:  # again beside the summary: after 40 sites the first lines have scrolled away
+        _note_lines(out, [age_note])
     out.print(f"[dim]method: {escape(METHOD)}[/dim]")
 
 

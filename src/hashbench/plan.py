@@ -423,6 +423,73 @@ def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = 
                     best=best, notes=tuple(notes))
 
 
+# --- portfolio -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One site's best split in a line, and what its best fleet of each kind earns per MW: where a megawatt earns
+    most hashing and where serving AI."""
+
+    site: str
+    cap_mw: float
+    power_usd_per_kwh: float
+    mining_mw: float
+    ai_mw: float
+    profit_usd_per_day: float
+    best_mining: LineItem | None  # the site's mining fleet with the highest profit per MW-day
+    best_ai: LineItem | None
+
+    @property
+    def profit_usd_per_cap_mw_day(self) -> float:
+        return self.profit_usd_per_day / self.cap_mw
+
+    def to_json(self) -> dict:
+        def best(item: LineItem | None) -> dict | None:
+            return None if item is None else {"fleet": item.label, "profit_usd_per_mw_day": item.profit_usd_per_mw_day}
+        return {"site": self.site, "cap_mw": self.cap_mw, "power_usd_per_kwh": self.power_usd_per_kwh,
+                "mining_mw": self.mining_mw, "ai_mw": self.ai_mw, "profit_usd_per_day": self.profit_usd_per_day,
+                "profit_usd_per_cap_mw_day": self.profit_usd_per_cap_mw_day,
+                "best_mining": best(self.best_mining), "best_ai": best(self.best_ai)}
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    rows: tuple[PortfolioRow, ...]  # best-split profit per MW of cap, highest first
+
+    def _sum(self, attr: str) -> float:
+        return sum((getattr(r, attr) for r in self.rows), 0.0)
+
+    def best_for(self, kind: str) -> PortfolioRow | None:
+        """The site where a megawatt earns most on its best fleet of `kind` (mining or ai)."""
+        attr = "best_mining" if kind == MINING else "best_ai"
+        rows = [r for r in self.rows if getattr(r, attr) is not None]
+        return max(rows, key=lambda r: getattr(r, attr).profit_usd_per_mw_day, default=None)
+
+    def to_json(self) -> dict:
+        def best(kind: str) -> dict | None:
+            row = self.best_for(kind)
+            if row is None:
+                return None
+            item = row.best_mining if kind == MINING else row.best_ai
+            return {"site": row.site, "fleet": item.label, "profit_usd_per_mw_day": item.profit_usd_per_mw_day}
+        return {"ranked_by": "best-split profit per MW of cap",
+                "totals": {k: self._sum(k) for k in ("cap_mw", "mining_mw", "ai_mw", "profit_usd_per_day")},
+                "best_for_mining": best(MINING), "best_for_ai": best(AI), "sites": [r.to_json() for r in self.rows]}
+
+
+def portfolio(plans: Sequence[SitePlan]) -> Portfolio:
+    """Every site's plan in one ranked table: which site uses its cap best, and which one a megawatt of mining or
+    of AI earns most at."""
+    rows = []
+    for p in plans:
+        def best(kind: str, p: SitePlan = p) -> LineItem | None:
+            items = [i for i in p.best.items if i.kind == kind]
+            return max(items, key=lambda i: i.profit_usd_per_mw_day, default=None)
+        rows.append(PortfolioRow(p.site.name, p.site.mw, p.site.power_usd_per_kwh.value, p.best.mw_of(MINING),
+                                 p.best.mw_of(AI), p.best.profit_usd_per_day, best(MINING), best(AI)))
+    return Portfolio(tuple(sorted(rows, key=lambda r: r.profit_usd_per_cap_mw_day, reverse=True)))
+
+
 # --- sensitivity -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
