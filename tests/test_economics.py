@@ -675,3 +675,72 @@ def test_watts_beside_an_asic_belong_to_the_asic():
     assert data["mining"]["inputs"]["watts"]["value"] == 3300
     assert data["ai"]["inputs"]["watts"] == {"value": 700.0, "source": "catalog nameplate", "kind": "nameplate",
                                              "detail": "1 × H100 SXM TDP 700 W: NVIDIA H100 datasheet"}
+
+
+# --- a GPU run, written by the project's own writers, valued both ways --------------------------------------------
+
+def _gpu_run_file(tmp_path, idle_watts: float | None = 72.0):
+    """An H100-shaped `hashbench run` result through the real record path (EnergyReading -> BenchResult/ProbeResult
+    -> measurement -> pytest-benchmark JSON): CUDA hashing at 20 GH/s drawing 650 W, llama-3.1-8b FP8 decode at
+    5,000 tokens/s drawing 600 W, both on the board's NVML counter, with the 72 W idle it measured first."""
+    from results_helpers import HOST
+
+    from hashbench.bench import BenchResult
+    from hashbench.energy.reading import EnergyReading
+    from hashbench.probes.result import ProbeResult
+    from hashbench.results.pbjson import write_result
+    from hashbench.results.schema import RunResult, measurement_from_bench, measurement_from_probe
+
+    def nvml(watts: float) -> EnergyReading:
+        return EnergyReading("nvml", "gpu board", "energy counter", 60.0, watts * 60.0, idle_watts=idle_watts,
+                             idle_seconds=10.0 if idle_watts else None, samples=600, update_period_s=0.1)
+
+    bench = BenchResult("cuda", "nvrtc-sm_90", 1, [2.0e10] * 12, int(2.0e10 * 60), 60.0, energy=nvml(650.0))
+    decode = ProbeResult("llm-decode", "cuda:0", "llama-3.1-8b", "fp8", 64, "tokens/s", [5000.0] * 5,
+                         work=5000.0 * 60, per="token", seconds=60.0, energy=nvml(600.0))
+    run = RunResult(host=HOST, started="2026-11-30T10:00:00+00:00", finished="2026-11-30T10:10:00+00:00",
+                    complete=True, measurements=[measurement_from_bench(bench.to_json()),
+                                                 measurement_from_probe(decode.to_json())])
+    path = tmp_path / "gpu-run.json"
+    write_result(run, path)
+    return path
+
+
+def test_yield_from_a_gpu_run_counts_the_measured_idle_power_of_unsold_hours(tmp_path):
+    """At 60 % utilization the GPU idles 40 % of the day. The run measured that idle power (72 W on the same board
+    counter) and yield ignored it: the unsold hours were billed at the 600 W of full decode, $2.25/kWh instead of
+    $3.47, and nothing said so. By hand, $0.05/kWh, $0.125/Mtok (8B class):
+    revenue 5,000 × 86,400 × 0.6 × $0.125 / 1e6 = $32.40; power 0.6 × 600 + 0.4 × 72 = 388.8 W -> 9.3312 kWh
+    -> $0.46656 a day; $32.40 / 9.3312 kWh = $3.47222/kWh.
+    Mining on the same board: 2e10 H/s × 86,400 / (152e12 × 2^32) × 3.161 BTC = 8.36690e-9 BTC a day, × $91,000 =
+    $0.000761388; 650 W × 24 h = 15.6 kWh -> $0.0000488069/kWh; 650 W / 0.02 TH/s = 32,500 J/TH."""
+    path = _gpu_run_file(tmp_path)
+    report = invoke_json("yield", "--from-run", str(path), "--utilization", "0.6", "--power-price", "0.05")
+    ai, mining = report["ai"], report["mining"]
+    idle = ai["inputs"]["idle_watts"]
+    assert (idle["value"], idle["kind"], idle["source"]) == (72.0, "measured", "measured (run file)")
+    assert cents(ai["revenue_usd_per_day"]) == 32.40
+    assert ai["energy_kwh_per_day"] == pytest.approx(9.3312)
+    assert ai["power_cost_usd_per_day"] == pytest.approx(0.46656)
+    assert ai["revenue_usd_per_kwh"] == pytest.approx(3.47222, rel=1e-5)
+    assert ai["joules_per_token"] == pytest.approx(0.12)  # 600 W / 5,000 tokens/s, at full load
+    assert mining["joules_per_th"] == pytest.approx(32_500)
+    assert mining["revenue_usd_per_day"] == pytest.approx(0.000761388, rel=1e-5)
+    assert mining["revenue_usd_per_kwh"] == pytest.approx(0.0000488069, rel=1e-5)
+    # Same basis on both sides: the GPU board, gross of idle while running, each said to be the board only.
+    for section in (ai, mining):
+        assert any("nvml (gpu board) is the GPU board only" in n for n in section["notes"])
+    assert any("2025-11-18" in n and "days old" in n for n in report["notes"])
+
+
+def test_yield_says_when_unsold_hours_are_billed_at_full_load(tmp_path):
+    """No idle power in the run and none given: the unsold 40 % is billed at full load, and the report says so."""
+    path = _gpu_run_file(tmp_path, idle_watts=None)
+    ai = invoke_json("yield", "--from-run", str(path), "--utilization", "0.6", "--power-price", "0.05")["ai"]
+    assert "idle_watts" not in ai["inputs"]
+    assert ai["energy_kwh_per_day"] == pytest.approx(14.4)  # 600 W all day
+    assert any("unsold 40 % of the day is billed at full-load power" in n for n in ai["notes"])
+    # A wattage given by flag is another meter's: the board's idle is not paired with it.
+    flagged = invoke_json("yield", "--from-run", str(_gpu_run_file(tmp_path)), "--utilization", "0.6",
+                          "--ai-watts", "1275", "--power-price", "0.05")["ai"]
+    assert "idle_watts" not in flagged["inputs"]

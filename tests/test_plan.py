@@ -238,6 +238,26 @@ def test_gpu_measured_from_a_run_file(tmp_path):
     assert cents(plan.best.profit_usd_per_day) == 126.72
 
 
+def test_gpu_from_a_run_bills_unsold_hours_at_the_idle_power_it_measured(tmp_path):
+    """The run's meter read 72 W idle before the decode window; the plan billed the unsold half day at 600 W.
+    By hand, $0.10/kWh, utilization 0.5: revenue 2 × 6,000 × 86,400 × 0.5 × $0.125 / 1e6 = $64.80; power
+    2 × (0.5 × 600 + 0.5 × 72) W = 672 W -> 16.128 kWh -> $1.6128; profit $63.19 (not $64.80 - $2.88 = $61.92)."""
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+         "value": 6000.0, "unit": "tokens/s", "energy_j": 1.0, "joules_per_unit": 0.1,
+         "power_source": "nvml (gpu board)", "energy": {"source": "nvml", "layer": "gpu board", "idle_watts": 72.0}}]})
+    site_file = tmp_path / "s.toml"
+    site_file.write_text('[[site]]\nname = "lab"\nmw = 1\npower_usd_per_kwh = 0.1\n'
+                         '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 2\nfrom_run = "run.json"\nutilization = 0.5\n',
+                         encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    idle = site.gpus[0].idle_watts
+    assert idle.value == 72.0 and idle.kind == "measured"
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    assert cents(plan.best.power_cost_usd_per_day) == 1.61
+    assert cents(plan.best.profit_usd_per_day) == 63.19
+
+
 def test_gpu_from_an_incomplete_run_says_so(tmp_path):
     """A plan built on a run that was stopped named the file as if the run were whole."""
     write_json(tmp_path / "run.json", {"complete": False, "benchmarks": [], "probes": [

@@ -187,7 +187,9 @@ market_option = click.option(
               help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
 @click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
 @click.option("--utilization", type=float, default=None, help="Fraction of time AI capacity is sold. Default 1.")
-@click.option("--idle-watts", default=None, help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h.")
+@click.option("--idle-watts", default=None,
+              help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h (default: the idle power the run measured "
+                   "beside its measured watts; else idle hours draw full load).")
 @click.option("--preset", default=None,
               help="From a run: the llm probes' preset to use (default: the fastest of an 8B or 70B class).")
 @market_option

@@ -769,6 +769,12 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     idle = _positive(raw, "idle_watts", where)
     if idle is not None and idle > power.value:
         raise where.error(f"idle_watts ({idle:g}) exceed the full-load watts ({power.value:g})")
+    idle_watts = _declared(idle, "per GPU") if idle is not None else None
+    if idle is None and power.source.endswith("(run file)") and decode.idle_watts is not None \
+            and decode.idle_watts <= power.value:
+        # The same meter's idle reading beside its full-load one: unsold hours billed at idle, as the run saw them.
+        idle_watts = Sourced(decode.idle_watts, power.source, decode.power_kind,
+                             f"per GPU: idle before {decode.label} ({decode.power_source or 'unnamed meter'})")
 
     util = _fraction(raw, "utilization", where)
     if util is None:
@@ -781,7 +787,7 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
 
     fleet = GpuFleet(model=gpu.model, count=count, watts=power, utilization=utilization, pricing=pricing,
                      model_class=cls, tokens_per_second=tokens,
-                     idle_watts=_declared(idle, "per GPU") if idle is not None else None)
+                     idle_watts=idle_watts)
     if pricing == GPU_HOUR:
         if gpu_hour is not None:
             return replace(fleet, gpu_hour_usd=_declared(gpu_hour))

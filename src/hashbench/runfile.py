@@ -37,6 +37,7 @@ class TokenMeasurement:
     joules_per_token: float | None
     power_source: str
     power_kind: str = "measured"  # as HashMeasurement.power_kind
+    idle_watts: float | None = None  # the same meter's idle power, measured before the window
 
     @property
     def label(self) -> str:
@@ -104,6 +105,15 @@ def _energy(entry: dict) -> tuple[float | None, float | None, str]:
     return joules, watts, str(source or "")
 
 
+def _idle_watts(entry: dict) -> float | None:
+    """The idle power the run's meter read before the window (an EnergyReading's `idle_watts`: under `energy` in the
+    plain layout, `energy_reading` in pytest-benchmark's extra_info)."""
+    for nested in (entry.get("energy"), entry.get("energy_reading")):
+        if isinstance(nested, dict) and (idle := _num(nested.get("idle_watts"))) is not None and idle > 0:
+            return idle
+    return None
+
+
 def _power_kind(entry: dict) -> str:
     """"declared" when the energy behind an entry is a declared wattage, else "measured": a run made with
     --energy declared --watts W carries W, and a yield valued from it must not call W measured."""
@@ -161,7 +171,8 @@ def _token_measurement(entry: dict) -> TokenMeasurement | None:
                             preset=str(entry.get("preset", "")), dtype=str(entry.get("dtype", "")),
                             batch=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
                             tokens_per_second=rate, joules_per_token=jpt if jpt and jpt > 0 else None,
-                            power_source=str(entry.get("power_source", "") or ""), power_kind=_power_kind(entry))
+                            power_source=str(entry.get("power_source", "") or ""), power_kind=_power_kind(entry),
+                            idle_watts=_idle_watts(entry) if jpt else None)
 
 
 def parse_run(data: object, origin: str) -> RunMeasurements:

@@ -408,6 +408,15 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         notes.append("utilization not given: assumes every second is sold (an upper bound); pass --utilization")
     if req.idle_watts is not None:
         inputs["idle_watts"] = _flag(req.idle_watts)
+    elif (inputs["watts"].source in (RUN, RUN_DECLARED) and decode and decode.idle_watts is not None
+          and decode.idle_watts <= inputs["watts"].value):
+        # Only beside the run's own full-load watts: the same meter at the same layer, so unsold hours are billed
+        # at what that meter read idle, not at a board's idle under a node's (flagged) full load.
+        inputs["idle_watts"] = _run_power(decode.idle_watts, decode.power_kind, f"{run.label}: idle power the "
+                                          f"{decode.power_source or 'unnamed meter'} read before {decode.label}")
+    if "idle_watts" not in inputs and inputs["utilization"].value < 1:
+        notes.append(f"no idle power known: the unsold {(1 - inputs['utilization'].value) * 100:.0f} % of the day is "
+                     "billed at full-load power (an upper bound on the energy); pass --idle-watts")
     inputs["power_usd_per_kwh"] = _power_price(req, market)
     return inputs, notes
 
