@@ -12,13 +12,20 @@ from hypothesis import strategies as st
 
 from hashbench import catalog
 from hashbench.economics import (
+    DECLARED,
+    ESTIMATED,
+    MEASURED,
+    NAMEPLATE,
     AIInputs,
     MiningInputs,
+    Sourced,
     ai_yield,
+    combined_kind,
     difficulty_from_network_hashrate,
     hashprice_usd_per_ph_day,
     mining_yield,
     network_hashrate_from_difficulty,
+    require_finite,
     subsidy_btc,
     subsidy_sats,
     time_shared_throughput,
@@ -124,6 +131,9 @@ def test_revenue_per_watt_year_matches_the_notes():
     # $30–38/PH/day at 17.5 J/TH ≈ $0.63–0.80 per W per year
     assert cents(watts_per_unit_yield_per_year(30, 17.5)) == 0.63
     assert cents(watts_per_unit_yield_per_year(38, 17.5)) == 0.79
+    # Sharper than cents: $50/PH/day = $0.05 per TH/s a day; 1 TH/s at 20 J/TH draws 20 W, so $0.0025 per W a
+    # day, × 365 = $0.9125 per W per year (a 1,001 or a 366 in place of 1,000 or 365 moves the fourth digit).
+    assert watts_per_unit_yield_per_year(50, 20) == pytest.approx(0.9125, rel=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
@@ -150,6 +160,7 @@ def test_ai_token_revenue_by_hand():
     assert cents(y.power_cost_usd_per_day) == 0.67
     assert cents(y.profit_usd_per_day) == 36.91
     assert round(y.revenue_usd_per_kwh, 4) == 2.2371  # 37.584 / 16.8
+    assert round(y.profit_usd_per_kwh, 4) == 2.1971  # 2.2371 - 0.04
     assert y.breakeven_power_usd_per_kwh == y.revenue_usd_per_kwh
     assert round(y.joules_per_token, 4) == 0.1207  # 700 W / 5,800 tok/s (the notes: ≈ 0.12 J/token measured)
     assert y.tokens_per_day == pytest.approx(5800 * 86400 * 0.6)
@@ -180,6 +191,41 @@ def test_ai_gpu_hour_revenue_by_hand():
     assert y.joules_per_token is None and y.pricing == "gpu-hour"
 
 
+def test_ai_curtailment_scales_tokens_with_revenue_and_energy():
+    y = ai_yield(AIInputs(watts=700, power_usd_per_kwh=0.04, utilization=0.6, tokens_per_second=5800,
+                          usd_per_mtok=0.125, uptime=0.5))
+    # Half the day without power: 5,800 × 86,400 × 0.6 × 0.5 = 150,336,000 tokens, $18.792, 8.4 kWh
+    assert y.tokens_per_day == pytest.approx(150_336_000)
+    assert cents(y.revenue_usd_per_day) == 18.79 and y.energy_kwh_per_day == pytest.approx(8.4)
+    assert round(y.revenue_usd_per_kwh, 4) == 2.2371  # per kWh drawn does not depend on curtailment
+
+
+def test_gpu_hour_pricing_without_a_token_rate_sells_no_tokens():
+    y = ai_yield(AIInputs(watts=10_200, power_usd_per_kwh=0.05, gpu_hour_usd=2.35, gpus=8))
+    assert y.tokens_per_day == 0 and y.joules_per_token is None
+
+
+def test_idle_watts_may_equal_the_full_load_watts():
+    # A machine that never idles lower (a rented GPU held at full clocks) is the same as no idle figure.
+    y = ai_yield(AIInputs(watts=700, idle_watts=700, power_usd_per_kwh=0.04, utilization=0.6,
+                          tokens_per_second=5800, usd_per_mtok=0.125))
+    assert y.energy_kwh_per_day == pytest.approx(16.8)
+
+
+@pytest.mark.parametrize("gpus", [0, -1, True, 1.5, "8"])
+def test_gpu_hour_pricing_rejects_a_gpu_count_that_is_not_a_whole_number_from_1(gpus):
+    with pytest.raises(InputError, match="^GPU count must be a whole number >= 1"):
+        AIInputs(watts=10_200, power_usd_per_kwh=0.05, gpu_hour_usd=2.35, gpus=gpus)
+
+
+def test_token_pricing_needs_both_a_rate_and_a_price():
+    for over in (dict(tokens_per_second=None), dict(usd_per_mtok=None), dict(tokens_per_second=None,
+                                                                            usd_per_mtok=None)):
+        with pytest.raises(InputError, match="^AI revenue needs tokens/s with a \\$/Mtok price"):
+            AIInputs(**{**dict(watts=700, power_usd_per_kwh=0.04, tokens_per_second=5800, usd_per_mtok=0.125),
+                        **over})
+
+
 def test_time_shared_prefill_and_decode():
     # 1 / 1,000 + 4 / 10,000 = 1.4 ms per output token -> 714.29 output and 2,857.14 prompt tokens/s
     inp, outp = time_shared_throughput(10_000, 1_000, 4)
@@ -197,6 +243,70 @@ def test_ai_rejects_bad_inputs(over):
     args = dict(watts=700, power_usd_per_kwh=0.04, tokens_per_second=5800, usd_per_mtok=0.125)
     with pytest.raises(InputError):
         AIInputs(**{**args, **over})
+
+
+# The one line a user reads names the quantity that is wrong: pin the start of each message, so a lost or
+# garbled label ("None must be > 0") fails here and not in front of a user.
+_MINING = dict(hashrate_hps=270e12, watts=3645, btc_price_usd=91_000, difficulty=152e12, subsidy_btc=3.125,
+               power_usd_per_kwh=0.05)
+_AI = dict(watts=700, power_usd_per_kwh=0.04, tokens_per_second=5800, usd_per_mtok=0.125)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: MiningInputs(**{**_MINING, "hashrate_hps": 0}), "hashrate must be > 0, got 0"),
+    (lambda: MiningInputs(**{**_MINING, "subsidy_btc": -1}), "block subsidy must be >= 0, got -1"),
+    (lambda: MiningInputs(**{**_MINING, "fees_btc_per_block": -0.5}), "fees per block must be >= 0, got -0.5"),
+    (lambda: MiningInputs(**{**_MINING, "pool_fee": 1.5}), "pool fee must be between 0 and 1, got 1.5"),
+    (lambda: MiningInputs(**{**_MINING, "pool_fee": 1.0}), "pool fee must be below 1 (a 100 % fee"),
+    (lambda: MiningInputs(**{**_MINING, "difficulty": math.nan}), "difficulty must be a finite number, got nan"),
+    (lambda: AIInputs(**{**_AI, "watts": 0}), "watts must be > 0, got 0"),
+    (lambda: AIInputs(**{**_AI, "power_usd_per_kwh": -1}), "power price must be > 0, got -1"),
+    (lambda: AIInputs(**{**_AI, "uptime": 2}), "uptime must be between 0 and 1, got 2"),
+    (lambda: AIInputs(**{**_AI, "tokens_per_second": -5}), "tokens per second must be > 0, got -5"),
+    (lambda: AIInputs(**{**_AI, "input_tokens_per_second": -5}), "input tokens per second must be >= 0, got -5"),
+    (lambda: AIInputs(**{**_AI, "idle_watts": -5}), "idle watts must be > 0, got -5"),
+    (lambda: AIInputs(**{**_AI, "idle_watts": 800}), "idle watts (800) exceed the full-load watts (700)"),
+    (lambda: AIInputs(**{**_AI, "usd_per_mtok": None, "gpu_hour_usd": -2}), "$/GPU-hour must be > 0, got -2"),
+    (lambda: AIInputs(**{**_AI, "gpu_hour_usd": 2}), "price AI by $/Mtok or by $/GPU-hour, not both"),
+    (lambda: AIInputs(**{**_AI, "input_tokens_per_second": 10, "usd_per_mtok_input": 0}),
+     "input $/Mtok must be > 0, got 0"),
+    (lambda: AIInputs(**{**_AI, "usd_per_mtok_input": 0.1}), "an input-token price needs input tokens/s to apply"),
+    (lambda: AIInputs(**{**_AI, "input_tokens_per_second": 10}), "input tokens/s need their own price ($/Mtok for"),
+    (lambda: difficulty_from_network_hashrate(0), "network hashrate must be > 0, got 0"),
+    (lambda: network_hashrate_from_difficulty(-1), "difficulty must be > 0, got -1"),
+    (lambda: hashprice_usd_per_ph_day(0, 91_000, 3.125), "difficulty must be > 0, got 0"),
+    (lambda: hashprice_usd_per_ph_day(152e12, 0, 3.125), "BTC price must be > 0, got 0"),
+    (lambda: hashprice_usd_per_ph_day(152e12, 91_000, -1), "block reward must be >= 0, got -1"),
+    (lambda: time_shared_throughput(0, 1000, 4), "prefill tokens per second must be > 0, got 0"),
+    (lambda: time_shared_throughput(1000, 0, 4), "decode tokens per second must be > 0, got 0"),
+    (lambda: time_shared_throughput(1000, 100, -4), "input tokens per output token must be >= 0, got -4"),
+    (lambda: watts_per_unit_yield_per_year(38, 0), "J/TH must be > 0, got 0"),
+    (lambda: subsidy_sats(-1), "block height must be a whole number >= 0, got -1"),
+])
+def test_bad_input_messages_name_the_quantity(make, message):
+    with pytest.raises(InputError) as caught:
+        make()
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize("value", [True, "3", None, [1.0]])
+def test_a_value_that_is_not_a_number_is_an_input_error_not_a_type_error(value):
+    # A bool is an int to Python but never a quantity; a string from a config file must not reach math.isfinite.
+    with pytest.raises(InputError, match="^hashrate must be a finite number"):
+        require_finite("hashrate", value)
+
+
+@pytest.mark.parametrize("kinds, kind", [
+    ((MEASURED,), MEASURED), ((MEASURED, MEASURED), MEASURED), ((NAMEPLATE, NAMEPLATE), NAMEPLATE),
+    ((MEASURED, DECLARED), ESTIMATED), ((NAMEPLATE, MEASURED, MEASURED), ESTIMATED),
+])
+def test_a_figure_from_mixed_kinds_is_an_estimate(kinds, kind):
+    assert combined_kind(*kinds) == kind
+
+
+def test_a_kind_outside_the_four_words_is_refused():
+    with pytest.raises(ValueError, match="^kind must be one of"):
+        Sourced(1.0, "flag", "guessed")
 
 
 # --- units and catalog ------------------------------------------------------------------------------------------
