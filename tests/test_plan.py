@@ -160,7 +160,7 @@ def test_allocation_matches_brute_force_on_random_small_sites():
     """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
     rng = random.Random(7)
     for _ in range(300):
-        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0)
+        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0, 0.0)
                 for k in range(rng.randint(1, 4))]
         opts = [replace(o, unit_revenue_usd_per_day=o.unit_peak_facility_w / 1000 * rng.uniform(0.5, 3.0),
                         unit_power_cost_usd_per_day=o.unit_peak_facility_w / 1000 * 1.2) for o in opts]
@@ -173,7 +173,8 @@ def test_allocation_matches_brute_force_on_random_small_sites():
 def test_a_search_cut_short_says_how_far_from_the_best_it_may_be(monkeypatch):
     """Two fleets of one efficiency and a cap they cannot fill exactly: the bound never prunes, the search runs out."""
     monkeypatch.setattr(plan_module, "_SEARCH_STEPS", 10)
-    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0), Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0)]
+    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0, 0.0),
+            Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0, 0.0)]
     scenario = allocate(opts, 1_000_000.0 + 500, "t")
     # divisible: 1,000,500 W × $1 per kW-day = $1,000.50; whole units reach at most $1,000 (cap minus 500 W unused)
     assert 0 < scenario.search_gap_usd_per_day <= 1000.5 - scenario.profit_usd_per_day + 1e-9
@@ -396,6 +397,38 @@ def test_plan_console_on_the_example():
     for text in ("market snapshot 2025-11-18", "West Texas", "Quebec hydro", "best split", "mining only",
                  "AI only", "power cap reached", "loses money", "method:", "nameplate", "estimated", "declared"):
         assert text in result.stdout, text
+
+
+def test_plan_gives_each_fleet_the_breakeven_power_price_yield_gives(tmp_path):
+    """`yield` printed the power price at which a machine stops paying; `plan` did not, for any fleet. Each fleet's,
+    in the JSON and on screen, is the figure `hashbench yield` gives for one unit at the meter (IT watts × PUE).
+    By hand, West Texas (PUE 1.06, 2 % pool fee): S21 XP 0.27 PH/s × $38.06941 × 0.98 = $10.07317 a day over
+    3.8637 kW × 24 h = 92.7288 kWh: $0.108630/kWh. H100 (8B): 5,800 × 86,400 × 0.6 × $0.125 / 1e6 = $37.584 over
+    1.3515 kW × 24 h = 32.436 kWh: $1.158713/kWh. Quebec's S19 (95 TH/s, 3,250 W × PUE 1.15): $3.54426 over
+    89.7 kWh = $0.039512/kWh, under its $0.05: why the plan leaves it off."""
+    data = invoke_json("plan", str(EXAMPLE), "--no-grid")
+    wt, quebec = ({i["label"].split(" × ")[1]: i for i in s["best"]["items"]} for s in data["sites"])
+    assert round(wt["Antminer S21 XP"]["breakeven_power_usd_per_kwh"], 6) == 0.108630
+    assert round(wt["H100 SXM (8b tokens)"]["breakeven_power_usd_per_kwh"], 6) == 1.158713
+    assert round(quebec["Antminer S19"]["breakeven_power_usd_per_kwh"], 6) == 0.039512
+    # The very figure of `hashbench yield` for one unit, not a second formula that could drift from it
+    mining = invoke_json("yield", "--asic", "Antminer S21 XP", "--watts", str(3645 * 1.06), "--pool-fee", "0.02",
+                         "--uptime", "0.92", "--power-price", "0.035")["mining"]
+    ai = invoke_json("yield", "--tokens-per-second", "5800", "--usd-per-mtok", "0.125", "--ai-watts",
+                     str(1275 * 1.06), "--utilization", "0.6", "--power-price", "0.035")["ai"]
+    assert wt["Antminer S21 XP"]["breakeven_power_usd_per_kwh"] == pytest.approx(
+        mining["breakeven_power_usd_per_kwh"], rel=1e-12)
+    assert wt["H100 SXM (8b tokens)"]["breakeven_power_usd_per_kwh"] == pytest.approx(
+        ai["breakeven_power_usd_per_kwh"], rel=1e-12)
+    # On screen, at 80 columns: every fleet's breakeven and how far the site's price is from it
+    result = invoke("plan", str(EXAMPLE), "--no-grid", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    rows = {" ".join(line.split()) for line in result.stdout.splitlines()}
+    for row in ("│ Antminer S21 XP │ mining │ $0.1086/kWh │ +$0.0736/kWh │",
+                "│ H100 SXM (8b tokens) │ AI │ $1.1587/kWh │ +$1.1237/kWh │",
+                "│ Antminer S19 │ mining │ $0.0395/kWh │ -$0.0105/kWh │"):
+        assert row in rows, row
 
 
 def test_plan_bad_input_is_one_line_exit_2(tmp_path):

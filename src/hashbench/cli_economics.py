@@ -380,6 +380,20 @@ def _print_site(site_plan, grid) -> None:
                       f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
                       format_usd(item.profit_usd_per_mw_day, 0), item.reason)
     out.print(alloc)
+    # The figure `hashbench yield` prints, per fleet: what a fleet left off because it loses money would need, and how
+    # far the site's price may rise before the others stop paying.
+    price = s.power_usd_per_kwh.value
+    breakeven = Table(title="breakeven power price at the meter, per fleet (estimated)", title_justify="left")
+    breakeven.add_column("fleet", ratio=1, overflow="fold")
+    breakeven.add_column("kind", no_wrap=True)
+    breakeven.add_column("breakeven", no_wrap=True, justify="right")
+    breakeven.add_column(f"over {_per_kwh(price)}", no_wrap=True, justify="right")
+    for item in site_plan.best.items:
+        margin = item.breakeven_usd_per_kwh - price
+        text = ("+" if margin >= 0 else "-") + _per_kwh(abs(margin))
+        breakeven.add_row(escape(item.label.split(" × ", 1)[-1]), "AI" if item.kind == "ai" else item.kind,
+                          _per_kwh(item.breakeven_usd_per_kwh), text if margin >= 0 else f"[red]{text}[/red]")
+    out.print(breakeven)
     if grid is not None:
         for p, price in enumerate(grid.power_prices):
             table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),

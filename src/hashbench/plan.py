@@ -153,6 +153,9 @@ class Option:
     unit_revenue_usd_per_day: float
     unit_power_cost_usd_per_day: float
     unit_energy_kwh_per_day: float  # facility energy
+    # The power price at the meter at which a unit stops paying: the figure `hashbench yield` prints, taken from the
+    # same mining_yield / ai_yield call that values the unit here.
+    breakeven_usd_per_kwh: float
 
     @property
     def unit_profit_usd_per_day(self) -> float:
@@ -176,6 +179,7 @@ class LineItem:
     power_cost_usd_per_day: float
     profit_usd_per_day: float
     profit_usd_per_mw_day: float  # the ranking key
+    breakeven_usd_per_kwh: float  # the fleet's breakeven power price at the meter (Option.breakeven_usd_per_kwh)
     reason: str = ""  # why fewer units than available run
 
     def to_json(self) -> dict:
@@ -183,7 +187,8 @@ class LineItem:
                 "available": self.available, "peak_facility_mw": self.peak_facility_mw,
                 "energy_mwh_per_day": self.energy_mwh_per_day, "revenue_usd_per_day": self.revenue_usd_per_day,
                 "power_cost_usd_per_day": self.power_cost_usd_per_day, "profit_usd_per_day": self.profit_usd_per_day,
-                "profit_usd_per_mw_day": self.profit_usd_per_mw_day, "reason": self.reason}
+                "profit_usd_per_mw_day": self.profit_usd_per_mw_day,
+                "breakeven_power_usd_per_kwh": self.breakeven_usd_per_kwh, "reason": self.reason}
 
 
 def _per_mwh(amount: float, mwh: float) -> float | None:
@@ -289,7 +294,7 @@ def options(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = No
             fees_btc_per_block=market.fees_btc_per_block.value, pool_fee=site.pool_fee.value,
             uptime=site.uptime.value))
         out.append(Option(a.label, MINING, a.count, facility_w, y.revenue_usd_per_day, y.power_cost_usd_per_day,
-                          y.energy_kwh_per_day))
+                          y.energy_kwh_per_day, y.breakeven_power_usd_per_kwh))
     for g in site.gpus:
         facility_w = g.watts.value * site.pue
         y = ai_yield(AIInputs(
@@ -299,7 +304,7 @@ def options(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = No
             gpu_hour_usd=g.gpu_hour_usd.value if g.gpu_hour_usd else None, gpus=1,
             idle_watts=g.idle_watts.value * site.pue if g.idle_watts else None, uptime=site.uptime.value))
         out.append(Option(g.label, AI, g.count, facility_w, y.revenue_usd_per_day, y.power_cost_usd_per_day,
-                          y.energy_kwh_per_day))
+                          y.energy_kwh_per_day, y.breakeven_power_usd_per_kwh))
     return out
 
 
@@ -392,7 +397,8 @@ def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
             revenue_usd_per_day=units * o.unit_revenue_usd_per_day + 0.0,
             power_cost_usd_per_day=units * o.unit_power_cost_usd_per_day + 0.0,
             profit_usd_per_day=units * o.unit_profit_usd_per_day + 0.0,
-            profit_usd_per_mw_day=o.profit_usd_per_mw_day, reason=reason))
+            profit_usd_per_mw_day=o.profit_usd_per_mw_day, breakeven_usd_per_kwh=o.breakeven_usd_per_kwh,
+            reason=reason))
     return Scenario(name=name, cap_mw=cap_w / 1e6, items=tuple(items), search_gap_usd_per_day=gap)
 
 
