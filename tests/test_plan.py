@@ -453,10 +453,14 @@ def test_plan_grid_power_prices_per_mwh_and_btc_price_with_a_prefix():
 
 # --- site-file mistakes a planner makes in a 40-site portfolio -------------------------------------------------------
 
-def _load_text(tmp_path, text: str):
+def _write(tmp_path, text: str) -> Path:
     path = tmp_path / "sites.toml"
     path.write_text(text, encoding="utf-8")
-    return load_sites(path, packaged_snapshot())
+    return path
+
+
+def _load_text(tmp_path, text: str):
+    return load_sites(_write(tmp_path, text), packaged_snapshot())
 
 
 @pytest.mark.parametrize("text, fragments", [
@@ -471,6 +475,9 @@ def _load_text(tmp_path, text: str):
      ("site 'a'", "asic #1", "hashrate_ths", "J/TH")),
     # Kilowatts typed into the watts key: 3.5 W for 200 TH/s, 0.0175 J/TH.
     (MINIMAL.replace("count = 1", "count = 1\nwatts = 3.5"), ("site 'a'", "asic #1", "watts", "J/TH")),
+    # An H100's 0.7 kW typed bare into the watts key: planned at 0.7 W a GPU, a thousandth of its power bill, exit 0.
+    (MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 0.7\n',
+     ("site 'a'", "gpu #1", "watts = 0.7 W", "below 50 W", "written 700")),
     # A missing count read "count must be a whole number >= 0, got None".
     (MINIMAL.replace("count = 1\n", ""), ("site 'a'", "asic #1", "missing 'count'")),
     # An unknown key named "site #1" although the site had a name.
@@ -483,6 +490,21 @@ def test_site_file_mistakes_name_the_site_and_the_key(tmp_path, text, fragments)
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_gpu_watts_floor_is_below_every_catalog_gpu_and_lets_real_figures_through(tmp_path):
+    """The floor that refuses kW typed as W must never refuse a real GPU: every catalog board's power is above it,
+    and the smallest plausible figures (an H100 PCIe capped at 300 W, an L4-sized 72 W) plan as declared."""
+    from hashbench import catalog
+
+    assert min(g.tdp_w for g in catalog.gpus()) > plan_module.MIN_GPU_WATTS
+    for watts in (72, 300):
+        site = _load_text(tmp_path, MINIMAL + f'[[site.gpu]]\nmodel = "H100 PCIe"\ncount = 1\npricing = "gpu-hour"\n'
+                                    f'gpu_hour_usd = 2\nwatts = {watts}\n')[0]
+        assert site.gpus[0].watts.value == watts and site.gpus[0].watts.kind == "declared"
+    # A DGX node's per-GPU share in kW, through the command: one line naming the site and the key, exit 2
+    path = _write(tmp_path, MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 1.275\n')
+    assert_one_line_error(invoke("plan", str(path)), "site 'a'", "gpu #1", "watts = 1.275 W")
 
 
 @pytest.mark.parametrize("written, usd_per_kwh", [("0.045", 0.045), ('"45/MWh"', 0.045), ('"$45/MWh"', 0.045),

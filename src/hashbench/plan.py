@@ -683,6 +683,19 @@ def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], wh
                           "and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit")
 
 
+# The catalog's smallest board power is 350 W (H100 PCIe, configurable down to 300 W; L40S), and the smallest
+# datacenter inference cards draw about 70 W at full load (L4 72 W, T4 70 W). 50 W per GPU at full load is below all
+# of them, and above any figure in kW typed into the watts key (0.35 for an H100 PCIe, 1.275 for a DGX node's share),
+# which would otherwise plan a fleet drawing a thousandth of its power.
+MIN_GPU_WATTS = 50.0
+
+
+def _check_gpu_watts(watts: float, where: _Where) -> None:
+    if watts < MIN_GPU_WATTS:
+        raise where.error(f"watts = {watts:g} W per GPU is below {MIN_GPU_WATTS:g} W, less than any datacenter GPU "
+                          f"draws at full load: watts is W per GPU ({watts:g} kW is written {watts * 1000:g})")
+
+
 def _declared(value: float, detail: str = "") -> Sourced:
     return Sourced(value, SITE_FILE, DECLARED, detail)
 
@@ -764,6 +777,7 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
                               f"(published figures exist for {known})")
     watts = _positive(raw, "watts", where)
     if watts is not None:
+        _check_gpu_watts(watts, where)
         power = _declared(watts, "per GPU at full load")
     elif decode is not None and tps is None and decode.watts is not None:
         power = Sourced(decode.watts, f"{decode.power_kind} (run file)", decode.power_kind,
