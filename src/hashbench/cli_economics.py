@@ -7,6 +7,7 @@ is always named with its date."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_options import CommandGroup
-from .economics import Sourced
+from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
 from .market import (
     BASE_URL_ENV,
@@ -53,6 +54,15 @@ def _per_kwh(v: float) -> str:
     return f"{format_usd(v, 4)}/kWh"
 
 
+def _btc(v: float) -> str:
+    """BTC to the satoshi, or under 1,000 sat the satoshis to three significant figures: 0.585 sat a day printed at
+    eight decimals read "0.00000001 BTC", a figure rounded up to a satoshi the machine does not earn."""
+    sats = v * SATS_PER_BTC
+    if 0 < sats < 1000:
+        return f"{sats:,.{max(0, 2 - math.floor(math.log10(sats)))}f} sat"
+    return f"{format_fixed(v, 8)} BTC"
+
+
 FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "hashrate_hps": ("hashrate", lambda v: format_si(v, "H/s")),
     "watts": ("power at full load", lambda v: f"{v:,.1f} W"),
@@ -72,7 +82,7 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "gpu_hour_usd": ("rental price", lambda v: f"{format_usd(v)}/GPU-hour"),
     "gpus": ("GPUs", lambda v: f"{v:.0f}"),
     "hashprice_usd_per_ph_day": ("hashprice (gross)", lambda v: f"{format_usd(v)}/PH/s/day"),
-    "btc_per_day": ("BTC per day", lambda v: f"{format_fixed(v, 8)} BTC"),
+    "btc_per_day": ("BTC per day", _btc),
     "tokens_per_day": ("output tokens per day", lambda v: format_si(v, "tokens")),
     "revenue_usd_per_day": ("revenue per day", format_usd),
     "energy_kwh_per_day": ("energy per day", lambda v: f"{v:,.2f} kWh"),
