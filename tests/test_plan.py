@@ -6,7 +6,7 @@ import json
 import random
 import tomllib
 from dataclasses import replace
-from itertools import product
+from itertools import pairwise, product
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from economics_helpers import assert_one_line_error, invoke, invoke_json, write_
 
 from hashbench import plan as plan_module
 from hashbench.errors import InputError
-from hashbench.market import packaged_snapshot
+from hashbench.market import Figure, packaged_snapshot
 from hashbench.plan import (
     METHOD,
     Option,
@@ -217,9 +217,24 @@ def test_sensitivity_cell_off_the_centre_by_hand(sites, market):
     assert cell.ai_mw == pytest.approx(1024 * 1351.5 / 1e6)
 
 
-def test_default_axes_span_the_recorded_ranges():
-    assert axis_around(packaged_snapshot().get("btc_price_usd")) == (60_000, 75_500, 91_000, 108_500, 126_000)
-    assert axis_around(packaged_snapshot().get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)
+def test_default_axes_are_even_steps_centred_on_the_figure_across_its_range():
+    """The packaged difficulty (152 T in a 126-156 T range) gave 126, 139, 152, 154, 156 T: halfway points to each end
+    of a lopsided range, 13 T steps below and 2 T above. Now five even steps with the figure in the middle, the far
+    end of the range setting the step (26 T / 2 = 13 T), so the near side reaches past the range."""
+    snapshot = packaged_snapshot()
+    assert axis_around(snapshot.get("difficulty")) == (126e12, 139e12, 152e12, 165e12, 178e12)
+    assert axis_around(snapshot.get("btc_price_usd")) == (56_000, 73_500, 91_000, 108_500, 126_000)  # 35k / 2
+    assert axis_around(snapshot.get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)  # no range: ±30 %
+    for key in ("difficulty", "btc_price_usd", "power_usd_per_kwh", "h100_usd_per_gpu_hour"):
+        fig = snapshot.get(key)
+        axis = axis_around(fig)
+        steps = [b - a for a, b in pairwise(axis)]
+        assert len(axis) == 5 and axis[2] == fig.value, key
+        assert max(steps) == pytest.approx(min(steps), rel=1e-3), (key, axis)
+        assert axis[0] <= fig.low and axis[-1] >= fig.high, (key, axis)
+    # A range reaching far above a small figure: the steps shrink so the lowest point stays a positive price
+    wide = Figure(1.0, "USD", "2025", "published", "x", low=0.9, high=10.0)
+    assert axis_around(wide) == (0.1, 0.55, 1.0, 1.45, 1.9)
 
 
 def test_gpu_measured_from_a_run_file(tmp_path):

@@ -558,13 +558,18 @@ def sensitivity_grid(site: Site, market: PlanMarket, btc_prices: Sequence[float]
 
 
 def axis_around(fig: Figure) -> tuple[float, ...]:
-    """Five points across a figure's recorded range with the figure itself in the middle, or ±30 % without one."""
+    """Five evenly spaced points with the figure itself in the middle, spanning its recorded range: the range's far
+    end sets the step, so the near side reaches a little past the range (difficulty 152 T in a 126-156 T range:
+    126, 139, 152, 165, 178 T). Halfway points to each end instead gave 126, 139, 152, 154, 156 T: 13 T steps
+    below the figure and 2 T above, a grid that swung widely one way and hardly at all the other. Without a range:
+    ±15 % and ±30 %. Every point stays above 0."""
     v = fig.value
     if fig.low is not None and fig.high is not None and fig.low <= v <= fig.high:
-        points = (fig.low, (fig.low + v) / 2, v, (v + fig.high) / 2, fig.high)
+        step = max(v - fig.low, fig.high - v) / 2
     else:
-        points = tuple(v * f for f in (0.7, 0.85, 1.0, 1.15, 1.3))
-    return tuple(sorted({float(f"{p:.4g}") for p in points}))
+        step = v * 0.15
+    step = min(step, v * 0.45)  # the lowest point at 10 % of the figure at least: a price or difficulty is > 0
+    return tuple(sorted({float(f"{v + k * step:.4g}") for k in (-2, -1, 0, 1, 2)}))
 
 
 def default_power_axis(snapshot: MarketSnapshot, site: Site) -> tuple[float, ...]:
