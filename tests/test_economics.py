@@ -700,6 +700,24 @@ def test_yield_console_labels_every_figure():
         assert word in text, word
 
 
+def test_btc_per_day_under_a_satoshi_is_not_printed_as_one():
+    """14 GH/s (a few GPUs) earns 0.586 sat a day: printed to eight decimals it read "0.00000001 BTC", a satoshi a
+    day the machine does not earn. Under 1,000 sat the figure is in satoshis to three significant figures; --json
+    keeps the exact float. By hand: 14e9 × 86,400 / (152e12 × 2^32) × 3.161 BTC = 5.8568e-9 BTC."""
+    def row(*args: str) -> str:
+        result = invoke("yield", *args, env={"COLUMNS": "100"})
+        assert result.exit_code == 0, result.stderr
+        return " ".join(next(line for line in result.stdout.splitlines() if "BTC per day" in line).split())
+
+    assert "│ 0.586 sat │" in row("--hashrate", "14G", "--watts", "100")
+    assert "│ 0.0418 sat │" in row("--hashrate", "1G", "--watts", "100")  # 4.1835e-10 BTC
+    assert "│ 58.6 sat │" in row("--hashrate", "1.4T", "--watts", "100")
+    assert "│ 0.00011295 BTC │" in row("--hashrate", "270T", "--watts", "3645")  # 11,295 sat: eight decimals hold it
+    assert "│ 0.00000000 BTC │" in row("--hashrate", "14G", "--watts", "100", "--uptime", "0")  # nothing is nothing
+    data = invoke_json("yield", "--hashrate", "14G", "--watts", "100")
+    assert data["mining"]["btc_per_day"] == pytest.approx(14e9 * 86_400 / (152e12 * 2**32) * 3.161, rel=1e-12)
+
+
 @pytest.mark.parametrize("args, fragment", [
     (("--hashrate", "270T", "--watts", "0"), "watts must be > 0"),
     (("--hashrate", "270T", "--watts", "-3"), "watts must be > 0"),

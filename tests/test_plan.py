@@ -6,7 +6,7 @@ import json
 import random
 import tomllib
 from dataclasses import replace
-from itertools import product
+from itertools import pairwise, product
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from economics_helpers import assert_one_line_error, invoke, invoke_json, write_
 
 from hashbench import plan as plan_module
 from hashbench.errors import InputError
-from hashbench.market import packaged_snapshot
+from hashbench.market import Figure, packaged_snapshot
 from hashbench.plan import (
     METHOD,
     Option,
@@ -160,7 +160,7 @@ def test_allocation_matches_brute_force_on_random_small_sites():
     """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
     rng = random.Random(7)
     for _ in range(300):
-        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0)
+        opts = [Option(f"f{k}", "mining", rng.randint(0, 4), rng.uniform(1_000, 6_000), 0.0, 0.0, 0.0, 0.0)
                 for k in range(rng.randint(1, 4))]
         opts = [replace(o, unit_revenue_usd_per_day=o.unit_peak_facility_w / 1000 * rng.uniform(0.5, 3.0),
                         unit_power_cost_usd_per_day=o.unit_peak_facility_w / 1000 * 1.2) for o in opts]
@@ -173,7 +173,8 @@ def test_allocation_matches_brute_force_on_random_small_sites():
 def test_a_search_cut_short_says_how_far_from_the_best_it_may_be(monkeypatch):
     """Two fleets of one efficiency and a cap they cannot fill exactly: the bound never prunes, the search runs out."""
     monkeypatch.setattr(plan_module, "_SEARCH_STEPS", 10)
-    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0), Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0)]
+    opts = [Option("a", "mining", 1000, 3_000.0, 6.0, 3.0, 0.0, 0.0),
+            Option("b", "mining", 1000, 7_000.0, 14.0, 7.0, 0.0, 0.0)]
     scenario = allocate(opts, 1_000_000.0 + 500, "t")
     # divisible: 1,000,500 W × $1 per kW-day = $1,000.50; whole units reach at most $1,000 (cap minus 500 W unused)
     assert 0 < scenario.search_gap_usd_per_day <= 1000.5 - scenario.profit_usd_per_day + 1e-9
@@ -216,9 +217,24 @@ def test_sensitivity_cell_off_the_centre_by_hand(sites, market):
     assert cell.ai_mw == pytest.approx(1024 * 1351.5 / 1e6)
 
 
-def test_default_axes_span_the_recorded_ranges():
-    assert axis_around(packaged_snapshot().get("btc_price_usd")) == (60_000, 75_500, 91_000, 108_500, 126_000)
-    assert axis_around(packaged_snapshot().get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)
+def test_default_axes_are_even_steps_centred_on_the_figure_across_its_range():
+    """The packaged difficulty (152 T in a 126-156 T range) gave 126, 139, 152, 154, 156 T: halfway points to each end
+    of a lopsided range, 13 T steps below and 2 T above. Now five even steps with the figure in the middle, the far
+    end of the range setting the step (26 T / 2 = 13 T), so the near side reaches past the range."""
+    snapshot = packaged_snapshot()
+    assert axis_around(snapshot.get("difficulty")) == (126e12, 139e12, 152e12, 165e12, 178e12)
+    assert axis_around(snapshot.get("btc_price_usd")) == (56_000, 73_500, 91_000, 108_500, 126_000)  # 35k / 2
+    assert axis_around(snapshot.get("height")) == (646_400, 785_000, 923_500, 1_062_000, 1_201_000)  # no range: ±30 %
+    for key in ("difficulty", "btc_price_usd", "power_usd_per_kwh", "h100_usd_per_gpu_hour"):
+        fig = snapshot.get(key)
+        axis = axis_around(fig)
+        steps = [b - a for a, b in pairwise(axis)]
+        assert len(axis) == 5 and axis[2] == fig.value, key
+        assert max(steps) == pytest.approx(min(steps), rel=1e-3), (key, axis)
+        assert axis[0] <= fig.low and axis[-1] >= fig.high, (key, axis)
+    # A range reaching far above a small figure: the steps shrink so the lowest point stays a positive price
+    wide = Figure(1.0, "USD", "2025", "published", "x", low=0.9, high=10.0)
+    assert axis_around(wide) == (0.1, 0.55, 1.0, 1.45, 1.9)
 
 
 def test_gpu_measured_from_a_run_file(tmp_path):
@@ -398,6 +414,38 @@ def test_plan_console_on_the_example():
         assert text in result.stdout, text
 
 
+def test_plan_gives_each_fleet_the_breakeven_power_price_yield_gives(tmp_path):
+    """`yield` printed the power price at which a machine stops paying; `plan` did not, for any fleet. Each fleet's,
+    in the JSON and on screen, is the figure `hashbench yield` gives for one unit at the meter (IT watts × PUE).
+    By hand, West Texas (PUE 1.06, 2 % pool fee): S21 XP 0.27 PH/s × $38.06941 × 0.98 = $10.07317 a day over
+    3.8637 kW × 24 h = 92.7288 kWh: $0.108630/kWh. H100 (8B): 5,800 × 86,400 × 0.6 × $0.125 / 1e6 = $37.584 over
+    1.3515 kW × 24 h = 32.436 kWh: $1.158713/kWh. Quebec's S19 (95 TH/s, 3,250 W × PUE 1.15): $3.54426 over
+    89.7 kWh = $0.039512/kWh, under its $0.05: why the plan leaves it off."""
+    data = invoke_json("plan", str(EXAMPLE), "--no-grid")
+    wt, quebec = ({i["label"].split(" × ")[1]: i for i in s["best"]["items"]} for s in data["sites"])
+    assert round(wt["Antminer S21 XP"]["breakeven_power_usd_per_kwh"], 6) == 0.108630
+    assert round(wt["H100 SXM (8b tokens)"]["breakeven_power_usd_per_kwh"], 6) == 1.158713
+    assert round(quebec["Antminer S19"]["breakeven_power_usd_per_kwh"], 6) == 0.039512
+    # The very figure of `hashbench yield` for one unit, not a second formula that could drift from it
+    mining = invoke_json("yield", "--asic", "Antminer S21 XP", "--watts", str(3645 * 1.06), "--pool-fee", "0.02",
+                         "--uptime", "0.92", "--power-price", "0.035")["mining"]
+    ai = invoke_json("yield", "--tokens-per-second", "5800", "--usd-per-mtok", "0.125", "--ai-watts",
+                     str(1275 * 1.06), "--utilization", "0.6", "--power-price", "0.035")["ai"]
+    assert wt["Antminer S21 XP"]["breakeven_power_usd_per_kwh"] == pytest.approx(
+        mining["breakeven_power_usd_per_kwh"], rel=1e-12)
+    assert wt["H100 SXM (8b tokens)"]["breakeven_power_usd_per_kwh"] == pytest.approx(
+        ai["breakeven_power_usd_per_kwh"], rel=1e-12)
+    # On screen, at 80 columns: every fleet's breakeven and how far the site's price is from it
+    result = invoke("plan", str(EXAMPLE), "--no-grid", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    rows = {" ".join(line.split()) for line in result.stdout.splitlines()}
+    for row in ("│ Antminer S21 XP │ mining │ $0.1086/kWh │ +$0.0736/kWh │",
+                "│ H100 SXM (8b tokens) │ AI │ $1.1587/kWh │ +$1.1237/kWh │",
+                "│ Antminer S19 │ mining │ $0.0395/kWh │ -$0.0105/kWh │"):
+        assert row in rows, row
+
+
 def test_plan_bad_input_is_one_line_exit_2(tmp_path):
     path = tmp_path / "sites.toml"
     path.write_text(MINIMAL.replace("mw = 1", "mw = -1"), encoding="utf-8")
@@ -420,10 +468,14 @@ def test_plan_grid_power_prices_per_mwh_and_btc_price_with_a_prefix():
 
 # --- site-file mistakes a planner makes in a 40-site portfolio -------------------------------------------------------
 
-def _load_text(tmp_path, text: str):
+def _write(tmp_path, text: str) -> Path:
     path = tmp_path / "sites.toml"
     path.write_text(text, encoding="utf-8")
-    return load_sites(path, packaged_snapshot())
+    return path
+
+
+def _load_text(tmp_path, text: str):
+    return load_sites(_write(tmp_path, text), packaged_snapshot())
 
 
 @pytest.mark.parametrize("text, fragments", [
@@ -438,6 +490,9 @@ def _load_text(tmp_path, text: str):
      ("site 'a'", "asic #1", "hashrate_ths", "J/TH")),
     # Kilowatts typed into the watts key: 3.5 W for 200 TH/s, 0.0175 J/TH.
     (MINIMAL.replace("count = 1", "count = 1\nwatts = 3.5"), ("site 'a'", "asic #1", "watts", "J/TH")),
+    # An H100's 0.7 kW typed bare into the watts key: planned at 0.7 W a GPU, a thousandth of its power bill, exit 0.
+    (MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 0.7\n',
+     ("site 'a'", "gpu #1", "watts = 0.7 W", "below 50 W", "written 700")),
     # A missing count read "count must be a whole number >= 0, got None".
     (MINIMAL.replace("count = 1\n", ""), ("site 'a'", "asic #1", "missing 'count'")),
     # An unknown key named "site #1" although the site had a name.
@@ -450,6 +505,21 @@ def test_site_file_mistakes_name_the_site_and_the_key(tmp_path, text, fragments)
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_gpu_watts_floor_is_below_every_catalog_gpu_and_lets_real_figures_through(tmp_path):
+    """The floor that refuses kW typed as W must never refuse a real GPU: every catalog board's power is above it,
+    and the smallest plausible figures (an H100 PCIe capped at 300 W, an L4-sized 72 W) plan as declared."""
+    from hashbench import catalog
+
+    assert min(g.tdp_w for g in catalog.gpus()) > plan_module.MIN_GPU_WATTS
+    for watts in (72, 300):
+        site = _load_text(tmp_path, MINIMAL + f'[[site.gpu]]\nmodel = "H100 PCIe"\ncount = 1\npricing = "gpu-hour"\n'
+                                    f'gpu_hour_usd = 2\nwatts = {watts}\n')[0]
+        assert site.gpus[0].watts.value == watts and site.gpus[0].watts.kind == "declared"
+    # A DGX node's per-GPU share in kW, through the command: one line naming the site and the key, exit 2
+    path = _write(tmp_path, MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 1.275\n')
+    assert_one_line_error(invoke("plan", str(path)), "site 'a'", "gpu #1", "watts = 1.275 W")
 
 
 @pytest.mark.parametrize("written, usd_per_kwh", [("0.045", 0.045), ('"45/MWh"', 0.045), ('"$45/MWh"', 0.045),

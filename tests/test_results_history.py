@@ -510,6 +510,93 @@ def test_a_database_held_locked_fails_the_store_after_one_busy_wait_not_every_re
     history.close()
 
 
+@pytest.fixture
+def pg_reader(pg_url):
+    """A login role granted SELECT on the history tables and nothing else, its transactions read-only (as a dashboard's
+    or a CI job's that only compares): any CREATE, ALTER, INSERT or DELETE through it fails. Yields a URL maker
+    (database name -> URL as the reader); the role, and any database made for the test, are dropped after."""
+    import sqlalchemy as sa
+
+    role = f"hb_reader_{os.getpid()}"
+    admin = sa.create_engine(resolve_url(pg_url), isolation_level="AUTOCOMMIT")  # CREATE DATABASE needs autocommit
+    made: list[str] = []
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD 'reader'")
+        conn.exec_driver_sql(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+    base = sa.engine.make_url(resolve_url(pg_url))
+
+    def url(database: str | None = None) -> str:
+        if database is not None and database not in made:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"CREATE DATABASE {database}")
+            made.append(database)
+        return base.set(username=role, password="reader", database=database or base.database).render_as_string(
+            hide_password=False)
+
+    url.role, url.admin = role, admin
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            for database in made:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}")
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+
+
+def test_postgresql_a_select_only_role_reads_history_compare_and_report(pg_url, pg_reader, tmp_path):
+    """history, compare and report --from-history read through a role that may only SELECT, in read-only
+    transactions: nothing is created, altered or written on the way (any attempt would fail the command)."""
+    url = _clean(pg_url)
+    writer = open_history(url)
+    runs = [make_run([hash_measurement(noisy(2e7 - i * 2e6, 10, i))], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i in range(2)]
+    for run in runs:
+        writer.store(run)
+    writer.close()
+    with pg_reader.admin.connect() as conn:
+        conn.exec_driver_sql(f"GRANT SELECT ON hb_runs, hb_measurements, hb_meta TO {pg_reader.role}")
+    db = pg_reader()
+    code, out, err = run_cli("history", "--runs", "--json", "--db", db)
+    assert code == 0, err
+    assert [r["run_id"] for r in json.loads(out)] == [runs[1].run_id, runs[0].run_id]
+    code, out, err = run_cli("history", "--json", "--db", db)
+    assert code == 0, err
+    assert [len(s["points"]) for s in json.loads(out)] == [2]
+    code, out, err = run_cli("compare", "@latest~1", "@latest", "--json", "--db", db)
+    assert code == 1, err  # about -10 % and significant: the gate's exit, not an error's
+    assert json.loads(out)["regressions"] == 1
+    report = tmp_path / "report.html"
+    code, out, err = run_cli("report", "--from-history", "--html", str(report), "--db", db)
+    assert code == 0 and report.exists(), err
+    # The role really is read-only: a store through it is refused, in one line naming the database
+    code, out, err = run_cli("history", "--add", str(_write_result(runs[0], tmp_path / "r.json")), "--db", db)
+    assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "read-only" in err or "permission denied" in err, err
+
+
+def test_postgresql_a_select_only_role_reads_a_database_without_tables_as_an_empty_history(pg_reader):
+    """A database hashbench never wrote to, read by a role that may not create: a read that made the tables first
+    would fail there ('cannot execute CREATE TABLE in a read-only transaction'); it reads as an empty history."""
+    db = pg_reader(f"hb_empty_{os.getpid()}")
+    code, out, err = run_cli("history", "--runs", "--db", db)
+    assert code == 0 and out.startswith("no runs in the history"), err
+    code, out, err = run_cli("history", "--json", "--db", db)
+    assert code == 0 and json.loads(out) == [], err
+    code, out, err = run_cli("compare", "@latest", "@latest", "--db", db)
+    assert code == 2 and "holds no runs yet" in err, err
+    code, out, err = run_cli("report", "--from-history", "--db", db)
+    assert code == 2 and "holds no runs yet" in err, err
+
+
+def _write_result(run, path: Path) -> Path:
+    from hashbench.results.pbjson import write_result
+
+    write_result(run, path)
+    return path
+
+
 def test_postgresql_server_that_never_answers_fails_the_open_instead_of_hanging():
     """A server that accepts the connection and then says nothing (a wedged host, a firewall that eats replies):
     the connect timeout ends the wait with one error; without it libpq would wait for the system's TCP timeout."""

@@ -174,7 +174,8 @@ def test_report_sections_without_data_say_why(tmp_path):
 def test_money_chart_says_what_its_reference_bars_rest_on_and_the_heatmap_keeps_its_axis_values():
     """The H100 bar is 5,800 tokens/s × 86,400 s × $0.125/Mtok = $62.64 a day over 0.7 kW × 24 h = 16.8 kWh:
     $3.73/kWh, with the board's TDP (a DGX node draws 10.2 kW / 8 = 1,275 W a GPU) and every second sold. Both
-    belong under the chart. The heatmap's BTC axis has the range's quarter points $75,500 and $108,500."""
+    belong under the chart. The heatmap's BTC axis steps $17,500 either side of $91,000: $73,500 and $108,500 keep
+    their half-thousands."""
     go = pytest.importorskip("plotly.graph_objects")
     from hashbench.results.report import _heatmap_section, _money_section
 
@@ -186,8 +187,8 @@ def test_money_chart_says_what_its_reference_bars_rest_on_and_the_heatmap_keeps_
     assert any("every second is sold (an upper bound)" in n for n in money.notes)
     assert not any("pass --" in n for n in money.notes)
     heatmap = _heatmap_section(go, None, None).figure.data[0]
-    assert list(heatmap.x) == ["$60k", "$75.5k", "$91k", "$108.5k", "$126k"]
-    assert list(heatmap.y) == ["126 T", "139 T", "152 T", "154 T", "156 T"]
+    assert list(heatmap.x) == ["$56k", "$73.5k", "$91k", "$108.5k", "$126k"]
+    assert list(heatmap.y) == ["126 T", "139 T", "152 T", "165 T", "178 T"]
 
 
 def test_money_chart_names_the_age_of_its_market_figures_once():

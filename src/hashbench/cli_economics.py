@@ -7,6 +7,7 @@ is always named with its date."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_options import CommandGroup
-from .economics import Sourced
+from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
 from .market import (
     BASE_URL_ENV,
@@ -53,6 +54,15 @@ def _per_kwh(v: float) -> str:
     return f"{format_usd(v, 4)}/kWh"
 
 
+def _btc(v: float) -> str:
+    """BTC to the satoshi, or under 1,000 sat the satoshis to three significant figures: 0.585 sat a day printed at
+    eight decimals read "0.00000001 BTC", a figure rounded up to a satoshi the machine does not earn."""
+    sats = v * SATS_PER_BTC
+    if 0 < sats < 1000:
+        return f"{sats:,.{max(0, 2 - math.floor(math.log10(sats)))}f} sat"
+    return f"{format_fixed(v, 8)} BTC"
+
+
 FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "hashrate_hps": ("hashrate", lambda v: format_si(v, "H/s")),
     "watts": ("power at full load", lambda v: f"{v:,.1f} W"),
@@ -72,7 +82,7 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "gpu_hour_usd": ("rental price", lambda v: f"{format_usd(v)}/GPU-hour"),
     "gpus": ("GPUs", lambda v: f"{v:.0f}"),
     "hashprice_usd_per_ph_day": ("hashprice (gross)", lambda v: f"{format_usd(v)}/PH/s/day"),
-    "btc_per_day": ("BTC per day", lambda v: f"{format_fixed(v, 8)} BTC"),
+    "btc_per_day": ("BTC per day", _btc),
     "tokens_per_day": ("output tokens per day", lambda v: format_si(v, "tokens")),
     "revenue_usd_per_day": ("revenue per day", format_usd),
     "energy_kwh_per_day": ("energy per day", lambda v: f"{v:,.2f} kWh"),
@@ -380,6 +390,20 @@ def _print_site(site_plan, grid) -> None:
                       f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
                       format_usd(item.profit_usd_per_mw_day, 0), item.reason)
     out.print(alloc)
+    # The figure `hashbench yield` prints, per fleet: what a fleet left off because it loses money would need, and how
+    # far the site's price may rise before the others stop paying.
+    price = s.power_usd_per_kwh.value
+    breakeven = Table(title="breakeven power price at the meter, per fleet (estimated)", title_justify="left")
+    breakeven.add_column("fleet", ratio=1, overflow="fold")
+    breakeven.add_column("kind", no_wrap=True)
+    breakeven.add_column("breakeven", no_wrap=True, justify="right")
+    breakeven.add_column(f"over {_per_kwh(price)}", no_wrap=True, justify="right")
+    for item in site_plan.best.items:
+        margin = item.breakeven_usd_per_kwh - price
+        text = ("+" if margin >= 0 else "-") + _per_kwh(abs(margin))
+        breakeven.add_row(escape(item.label.split(" × ", 1)[-1]), "AI" if item.kind == "ai" else item.kind,
+                          _per_kwh(item.breakeven_usd_per_kwh), text if margin >= 0 else f"[red]{text}[/red]")
+    out.print(breakeven)
     if grid is not None:
         for p, price in enumerate(grid.power_prices):
             table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),

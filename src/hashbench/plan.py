@@ -153,6 +153,9 @@ class Option:
     unit_revenue_usd_per_day: float
     unit_power_cost_usd_per_day: float
     unit_energy_kwh_per_day: float  # facility energy
+    # The power price at the meter at which a unit stops paying: the figure `hashbench yield` prints, taken from the
+    # same mining_yield / ai_yield call that values the unit here.
+    breakeven_usd_per_kwh: float
 
     @property
     def unit_profit_usd_per_day(self) -> float:
@@ -176,6 +179,7 @@ class LineItem:
     power_cost_usd_per_day: float
     profit_usd_per_day: float
     profit_usd_per_mw_day: float  # the ranking key
+    breakeven_usd_per_kwh: float  # the fleet's breakeven power price at the meter (Option.breakeven_usd_per_kwh)
     reason: str = ""  # why fewer units than available run
 
     def to_json(self) -> dict:
@@ -183,7 +187,8 @@ class LineItem:
                 "available": self.available, "peak_facility_mw": self.peak_facility_mw,
                 "energy_mwh_per_day": self.energy_mwh_per_day, "revenue_usd_per_day": self.revenue_usd_per_day,
                 "power_cost_usd_per_day": self.power_cost_usd_per_day, "profit_usd_per_day": self.profit_usd_per_day,
-                "profit_usd_per_mw_day": self.profit_usd_per_mw_day, "reason": self.reason}
+                "profit_usd_per_mw_day": self.profit_usd_per_mw_day,
+                "breakeven_power_usd_per_kwh": self.breakeven_usd_per_kwh, "reason": self.reason}
 
 
 def _per_mwh(amount: float, mwh: float) -> float | None:
@@ -289,7 +294,7 @@ def options(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = No
             fees_btc_per_block=market.fees_btc_per_block.value, pool_fee=site.pool_fee.value,
             uptime=site.uptime.value))
         out.append(Option(a.label, MINING, a.count, facility_w, y.revenue_usd_per_day, y.power_cost_usd_per_day,
-                          y.energy_kwh_per_day))
+                          y.energy_kwh_per_day, y.breakeven_power_usd_per_kwh))
     for g in site.gpus:
         facility_w = g.watts.value * site.pue
         y = ai_yield(AIInputs(
@@ -299,7 +304,7 @@ def options(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = No
             gpu_hour_usd=g.gpu_hour_usd.value if g.gpu_hour_usd else None, gpus=1,
             idle_watts=g.idle_watts.value * site.pue if g.idle_watts else None, uptime=site.uptime.value))
         out.append(Option(g.label, AI, g.count, facility_w, y.revenue_usd_per_day, y.power_cost_usd_per_day,
-                          y.energy_kwh_per_day))
+                          y.energy_kwh_per_day, y.breakeven_power_usd_per_kwh))
     return out
 
 
@@ -392,7 +397,8 @@ def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
             revenue_usd_per_day=units * o.unit_revenue_usd_per_day + 0.0,
             power_cost_usd_per_day=units * o.unit_power_cost_usd_per_day + 0.0,
             profit_usd_per_day=units * o.unit_profit_usd_per_day + 0.0,
-            profit_usd_per_mw_day=o.profit_usd_per_mw_day, reason=reason))
+            profit_usd_per_mw_day=o.profit_usd_per_mw_day, breakeven_usd_per_kwh=o.breakeven_usd_per_kwh,
+            reason=reason))
     return Scenario(name=name, cap_mw=cap_w / 1e6, items=tuple(items), search_gap_usd_per_day=gap)
 
 
@@ -552,13 +558,18 @@ def sensitivity_grid(site: Site, market: PlanMarket, btc_prices: Sequence[float]
 
 
 def axis_around(fig: Figure) -> tuple[float, ...]:
-    """Five points across a figure's recorded range with the figure itself in the middle, or ±30 % without one."""
+    """Five evenly spaced points with the figure itself in the middle, spanning its recorded range: the range's far
+    end sets the step, so the near side reaches a little past the range (difficulty 152 T in a 126-156 T range:
+    126, 139, 152, 165, 178 T). Halfway points to each end instead gave 126, 139, 152, 154, 156 T: 13 T steps
+    below the figure and 2 T above, a grid that swung widely one way and hardly at all the other. Without a range:
+    ±15 % and ±30 %. Every point stays above 0."""
     v = fig.value
     if fig.low is not None and fig.high is not None and fig.low <= v <= fig.high:
-        points = (fig.low, (fig.low + v) / 2, v, (v + fig.high) / 2, fig.high)
+        step = max(v - fig.low, fig.high - v) / 2
     else:
-        points = tuple(v * f for f in (0.7, 0.85, 1.0, 1.15, 1.3))
-    return tuple(sorted({float(f"{p:.4g}") for p in points}))
+        step = v * 0.15
+    step = min(step, v * 0.45)  # the lowest point at 10 % of the figure at least: a price or difficulty is > 0
+    return tuple(sorted({float(f"{v + k * step:.4g}") for k in (-2, -1, 0, 1, 2)}))
 
 
 def default_power_axis(snapshot: MarketSnapshot, site: Site) -> tuple[float, ...]:
@@ -677,6 +688,19 @@ def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], wh
                           "and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit")
 
 
+# The catalog's smallest board power is 350 W (H100 PCIe, configurable down to 300 W; L40S), and the smallest
+# datacenter inference cards draw about 70 W at full load (L4 72 W, T4 70 W). 50 W per GPU at full load is below all
+# of them, and above any figure in kW typed into the watts key (0.35 for an H100 PCIe, 1.275 for a DGX node's share),
+# which would otherwise plan a fleet drawing a thousandth of its power.
+MIN_GPU_WATTS = 50.0
+
+
+def _check_gpu_watts(watts: float, where: _Where) -> None:
+    if watts < MIN_GPU_WATTS:
+        raise where.error(f"watts = {watts:g} W per GPU is below {MIN_GPU_WATTS:g} W, less than any datacenter GPU "
+                          f"draws at full load: watts is W per GPU ({watts:g} kW is written {watts * 1000:g})")
+
+
 def _declared(value: float, detail: str = "") -> Sourced:
     return Sourced(value, SITE_FILE, DECLARED, detail)
 
@@ -758,6 +782,7 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
                               f"(published figures exist for {known})")
     watts = _positive(raw, "watts", where)
     if watts is not None:
+        _check_gpu_watts(watts, where)
         power = _declared(watts, "per GPU at full load")
     elif decode is not None and tps is None and decode.watts is not None:
         power = Sourced(decode.watts, f"{decode.power_kind} (run file)", decode.power_kind,
