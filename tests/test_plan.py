@@ -493,6 +493,9 @@ def _load_text(tmp_path, text: str):
     # An H100's 0.7 kW typed bare into the watts key: planned at 0.7 W a GPU, a thousandth of its power bill, exit 0.
     (MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 0.7\n',
      ("site 'a'", "gpu #1", "watts = 0.7 W", "below 50 W", "written 700")),
+    # The same for its idle draw: 0.07 kW typed bare billed unsold hours at 0.07 W.
+    (MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 1000\nidle_watts = 0.07\n',
+     ("site 'a'", "gpu #1", "idle_watts = 0.07 W", "below 5 W", "idle", "written 70")),
     # A missing count read "count must be a whole number >= 0, got None".
     (MINIMAL.replace("count = 1\n", ""), ("site 'a'", "asic #1", "missing 'count'")),
     # An unknown key named "site #1" although the site had a name.
@@ -517,6 +520,10 @@ def test_gpu_watts_floor_is_below_every_catalog_gpu_and_lets_real_figures_throug
         site = _load_text(tmp_path, MINIMAL + f'[[site.gpu]]\nmodel = "H100 PCIe"\ncount = 1\npricing = "gpu-hour"\n'
                                     f'gpu_hour_usd = 2\nwatts = {watts}\n')[0]
         assert site.gpus[0].watts.value == watts and site.gpus[0].watts.kind == "declared"
+    # A T4-sized card idling at 9 W is real and plans as declared.
+    site = _load_text(tmp_path, MINIMAL + '[[site.gpu]]\nmodel = "H100 PCIe"\ncount = 1\npricing = "gpu-hour"\n'
+                                'gpu_hour_usd = 2\nwatts = 70\nidle_watts = 9\n')[0]
+    assert site.gpus[0].idle_watts.value == 9
     # A DGX node's per-GPU share in kW, through the command: one line naming the site and the key, exit 2
     path = _write(tmp_path, MINIMAL + '[[site.gpu]]\nmodel = "H100 SXM"\ncount = 8\nwatts = 1.275\n')
     assert_one_line_error(invoke("plan", str(path)), "site 'a'", "gpu #1", "watts = 1.275 W")

@@ -693,12 +693,16 @@ def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], wh
 # of them, and above any figure in kW typed into the watts key (0.35 for an H100 PCIe, 1.275 for a DGX node's share),
 # which would otherwise plan a fleet drawing a thousandth of its power.
 MIN_GPU_WATTS = 50.0
+# Idle, the same boards draw tens of watts (an H100 about 60-70 W, an L4 or T4 about 10-16 W); 5 W per GPU is below
+# all of them and above an idle figure typed in kW (0.07 for an H100).
+MIN_GPU_IDLE_WATTS = 5.0
 
 
-def _check_gpu_watts(watts: float, where: _Where) -> None:
-    if watts < MIN_GPU_WATTS:
-        raise where.error(f"watts = {watts:g} W per GPU is below {MIN_GPU_WATTS:g} W, less than any datacenter GPU "
-                          f"draws at full load: watts is W per GPU ({watts:g} kW is written {watts * 1000:g})")
+def _check_gpu_watts(watts: float, where: _Where, key: str = "watts", floor: float = MIN_GPU_WATTS,
+                     state: str = "at full load") -> None:
+    if watts < floor:
+        raise where.error(f"{key} = {watts:g} W per GPU is below {floor:g} W, less than any datacenter GPU "
+                          f"draws {state}: {key} is W per GPU ({watts:g} kW is written {watts * 1000:g})")
 
 
 def _declared(value: float, detail: str = "") -> Sourced:
@@ -792,6 +796,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
         notes.append(f"{gpu.model}: board TDP used as power; a node adds CPUs, fans and NICs: declare watts per "
                      "GPU for the whole node")
     idle = _positive(raw, "idle_watts", where)
+    if idle is not None:
+        _check_gpu_watts(idle, where, "idle_watts", MIN_GPU_IDLE_WATTS, "idle")
     if idle is not None and idle > power.value:
         raise where.error(f"idle_watts ({idle:g}) exceed the full-load watts ({power.value:g})")
     idle_watts = _declared(idle, "per GPU") if idle is not None else None
