@@ -1,0 +1,147 @@
+"""Mutation testing of hashbench's arithmetic modules with mutmut 3, in a throw-away copy of the checkout.
+
+A mutant that survives the tests names a behaviour nothing pins: change it and every test still passes. This script
+runs mutmut on one module (or a few) against the tests that exercise it and prints the tally and the survivors, so a
+person can add the test that kills each one, or say why it is equivalent (same behaviour, different code).
+
+    pip install mutmut            # not a project dependency: a development check, run by hand
+    python benchmarks/checks/mutation.py src/hashbench/units.py --tests tests/test_cli_output.py tests/test_plan.py
+
+The checkout is never touched: tracked files (and the built C extension) are copied to a temporary directory, mutmut's
+configuration is written there, and mutmut runs there. `--keep DIR` keeps the copy so `mutmut show NAME` can be run
+in it afterwards. Slow: every mutant runs the selected tests (with the benchmark plugin and cache off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STATES = ("killed", "survived", "no tests", "timeout", "suspicious", "skipped", "segfault", "not checked")
+
+
+def copy_checkout(dest: Path) -> None:
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for name in tracked.decode().split("\0"):
+        if not name:
+            continue
+        src = ROOT / name
+        if src.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+    # The C extension is built, not tracked; the mutated package must still import it.
+    for built in (ROOT / "src" / "hashbench").glob("_cpu*.so"):
+        shutil.copy2(built, dest / "src" / "hashbench" / built.name)
+
+
+def write_config(dest: Path, modules: list[str], tests: list[str]) -> None:
+    lines = [
+        "[mutmut]",
+        "source_paths = src",
+        "only_mutate =",
+        *(f"    {m}" for m in modules),
+        "pytest_add_cli_args =",
+        "    -p",
+        "    no:cacheprovider",
+        "    -p",
+        "    no:benchmark",
+        "    -q",
+        "pytest_add_cli_args_test_selection =",
+        *(f"    {t}" for t in tests),
+        # mutmut runs the tests inside mutants/, which holds src/ and tests/ only unless told: tests read
+        # examples/, kernels/, README.md and the rest.
+        "also_copy =",
+        *(f"    {p.name}" for p in sorted(dest.iterdir()) if p.name not in ("src", "tests", "setup.cfg")),
+        "",
+    ]
+    # setup.cfg: the copy's pyproject.toml has no [tool.mutmut] table, so mutmut reads this one.
+    (dest / "setup.cfg").write_text("\n".join(lines))
+
+
+def tally(workdir: Path, env: dict[str, str]) -> tuple[dict[str, int], list[str]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=workdir, env=env, capture_output=True, text=True,
+    ).stdout
+    counts = dict.fromkeys(STATES, 0)
+    survivors = []
+    for line in out.splitlines():
+        m = re.match(r"\s*(\S+): (.+)$", line)
+        if not m:
+            continue
+        name, state = m.group(1), m.group(2).strip()
+        counts[state] = counts.get(state, 0) + 1
+        if state == "survived":
+            survivors.append(name)
+    return counts, survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="+", help="source files to mutate, e.g. src/hashbench/units.py")
+    parser.add_argument("--tests", nargs="+", required=True, help="test files or node ids that exercise them")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", type=Path, help="keep the mutated copy in this (new) directory")
+    parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
+    args = parser.parse_args()
+
+    for path in [*args.modules, *(t.split("::")[0] for t in args.tests)]:
+        if not (ROOT / path).is_file():
+            print(f"mutation: {path} is not a file under {ROOT}", file=sys.stderr)
+            return 2
+    try:
+        import mutmut  # noqa: F401
+    except ImportError:
+        print("mutation: mutmut is not installed here; pip install mutmut", file=sys.stderr)
+        return 2
+
+    if args.keep:
+        args.keep.mkdir(parents=True)
+        workdir = args.keep
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="hashbench-mutation-"))
+    try:
+        copy_checkout(workdir)
+        write_config(workdir, args.modules, args.tests)
+        env = dict(os.environ)
+        shared = ROOT.parent / "shared" / "data"
+        if shared.is_dir():
+            env.setdefault("HASHBENCH_SHARED_DATA", str(shared))
+        log = workdir / "mutmut-run.log"
+        with log.open("w") as fh:
+            rc = subprocess.run(
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+                cwd=workdir, env=env, stdout=fh, stderr=subprocess.STDOUT,
+            ).returncode
+        counts, survivors = tally(workdir, env)
+        total = sum(counts.values())
+        if rc != 0 or total == 0:
+            print(f"mutation: mutmut run exited {rc} with {total} mutants; its log is {log}"
+                  + ("" if args.keep else " (pass --keep DIR to keep it)"), file=sys.stderr)
+            if not args.keep:
+                print("\n".join(log.read_text(errors="replace").splitlines()[-30:])[-4000:], file=sys.stderr)
+            return 1
+        print(f"{', '.join(args.modules)}: {total} mutants, "
+              + ", ".join(f"{counts[s]} {s}" for s in STATES if counts.get(s)))
+        for name in survivors:
+            print(f"survived: {name}")
+            if args.show:
+                diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=workdir, env=env,
+                                      capture_output=True, text=True).stdout
+                print(diff)
+        return 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
