@@ -742,6 +742,31 @@ def test_yield_bad_input_is_one_line_exit_2(args, fragment):
     assert_one_line_error(invoke("yield", *args), fragment)
 
 
+def test_yield_refuses_typed_figures_below_any_machine():
+    """A kW figure typed as W, or H/s typed as TH/s, valued a machine no hardware is: 200 TH/s at 3.5 W is 0.0175 J/TH
+    (the best SHA-256 machine announced draws 9.5), an H100 at 0.7 W earned tokens for nothing. The floors are the
+    site file's (1 J/TH; 50 W per GPU at full load, 5 W idle), applied to typed figures; exactly at a floor passes."""
+    assert_one_line_error(invoke("yield", "--hashrate", "200T", "--watts", "3.5"),
+                          "200 TH/s at 3.5 W is 0.0175 J/TH, below 1 J/TH and any SHA-256 machine: --hashrate is H/s "
+                          "(270T for 270 TH/s), --watts is W (3.6k for 3.6 kW)")
+    assert_one_line_error(invoke("yield", "--asic", "S21", "--watts", "3.5"), "is 0.0175 J/TH, below 1 J/TH")
+    assert_one_line_error(invoke("yield", "--gpu", "H100 SXM", "--ai-watts", "0.7"),
+                          "--ai-watts 0.7 is 0.7 W per GPU for 1 GPU, below 50 W, less than any datacenter GPU draws "
+                          "at full load: --ai-watts is W for the whole machine (0.7 kW is written 0.7k)")
+    assert_one_line_error(invoke("yield", "--tokens-per-second", "5000", "--gpus", "8", "--watts", "5.6"),
+                          "--watts 5.6 is 0.7 W per GPU for 8 GPUs, below 50 W")
+    assert_one_line_error(invoke("yield", "--gpu", "H100 SXM", "--gpus", "8", "--idle-watts", "0.56",
+                                 "--utilization", "0.5"),
+                          "--idle-watts 0.56 is 0.07 W per GPU for 8 GPUs, below 5 W, less than any datacenter GPU "
+                          "draws idle")
+    at_floor = invoke_json("yield", "--hashrate", "1T", "--watts", "1", "--gpu", "H100 SXM", "--gpus", "8",
+                           "--ai-watts", "400", "--idle-watts", "40", "--utilization", "0.5")
+    assert at_floor["mining"]["joules_per_th"] == pytest.approx(1.0)
+    assert at_floor["ai"]["inputs"]["watts"]["value"] == 400 and at_floor["ai"]["inputs"]["idle_watts"]["value"] == 40
+    # Without a GPU count, typed AI watts are a whole machine of any kind: no floor (a CPU box at 30 W is real).
+    assert invoke_json("yield", "--tokens-per-second", "20", "--watts", "30")["ai"]["inputs"]["watts"]["value"] == 30
+
+
 def test_yield_malformed_run_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")

@@ -71,6 +71,21 @@ class ThroughputRef:
     note: str
 
 
+# Plausibility floors for figures a person types (site files, `yield` flags): below them the figure is a unit slip,
+# not hardware.
+# The best SHA-256 machine announced draws 9.5 J/TH (this catalog's S23 Hyd); a tenth of that is beyond any roadmap,
+# so a declared unit under it is a unit slip (H/s typed as TH/s, kW typed as W), not a miner.
+MIN_J_PER_TH = 1.0
+# The catalog's smallest board power is 350 W (H100 PCIe, configurable down to 300 W; L40S), and the smallest
+# datacenter inference cards draw about 70 W at full load (L4 72 W, T4 70 W). 50 W per GPU at full load is below all
+# of them, and above any figure in kW typed as W (0.35 for an H100 PCIe, 1.275 for a DGX node's share), which would
+# otherwise value a fleet drawing a thousandth of its power.
+MIN_GPU_WATTS = 50.0
+# Idle, the same boards draw tens of watts (an H100 about 60-70 W, an L4 or T4 about 10-16 W); 5 W per GPU is below
+# all of them and above an idle figure typed in kW (0.07 for an H100).
+MIN_GPU_IDLE_WATTS = 5.0
+
+
 def _rows(name: str) -> list[dict[str, str]]:
     text = resources.files("hashbench").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from . import catalog
+from .catalog import MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH
 from .economics import (
     DECLARED,
     ESTIMATED,
@@ -185,6 +186,7 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
     else:
         raise InputError("mining needs the power drawn: give --watts (or --asic MODEL for nameplate figures)")
+    _check_efficiency(inputs["hashrate_hps"], inputs["watts"])
 
     if req.difficulty is not None and req.network_hashrate_hps is not None:
         raise InputError("give --difficulty or --network-hashrate, not both")
@@ -217,6 +219,29 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
                         else _default(1.0, "never curtailed"))
     inputs["power_usd_per_kwh"] = _power_price(req, market)
     return inputs
+
+
+def _check_efficiency(hashrate: Sourced, watts: Sourced) -> None:
+    """A typed hashrate or wattage that puts the machine under any SHA-256 machine's J/TH is a unit slip (H/s typed
+    as TH/s, kW typed as W), refused as a site file's is; measured and catalog pairs are what they are."""
+    if FLAG not in (hashrate.source, watts.source) or hashrate.value <= 0 or watts.value <= 0:
+        return  # nothing typed, or a figure the economics refuses with its own message
+    j_per_th = watts.value / (hashrate.value / 1e12)
+    if j_per_th < MIN_J_PER_TH:
+        raise InputError(f"{hashrate.value / 1e12:.4g} TH/s at {watts.value:g} W is {j_per_th:.3g} J/TH, below "
+                         f"{MIN_J_PER_TH:g} J/TH and any SHA-256 machine: --hashrate is H/s (270T for 270 TH/s), "
+                         "--watts is W (3.6k for 3.6 kW)")
+
+
+def _check_gpu_watts(sourced: Sourced, flag: str, gpus: int, floor: float, state: str) -> None:
+    """Typed watts for a machine of known GPUs below what any datacenter GPU draws: a kW figure typed as W."""
+    if sourced.source != FLAG:
+        return
+    per_gpu = sourced.value / gpus
+    if 0 < per_gpu < floor:
+        raise InputError(f"{flag} {sourced.value:g} is {per_gpu:g} W per GPU for {gpus} GPU{'s' if gpus > 1 else ''},"
+                         f" below {floor:g} W, less than any datacenter GPU draws {state}: {flag} is W for the "
+                         f"whole machine ({sourced.value:g} kW is written {sourced.value:g}k)")
 
 
 def _run_power(watts: float, kind: str, detail: str) -> Sourced:
@@ -374,6 +399,11 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     else:
         raise InputError("AI needs the power drawn: give --ai-watts/--watts, --gpu MODEL, or a run file with energy")
 
+    gpus_known = gpu is not None or req.gpus is not None
+    if gpus_known:
+        _check_gpu_watts(inputs["watts"], "--ai-watts" if req.ai_watts is not None else "--watts", gpus,
+                         MIN_GPU_WATTS, "at full load")
+
     if pricing == GPU_HOUR:
         for flag, value in (("--usd-per-mtok", req.usd_per_mtok), ("--usd-per-mtok-input", req.usd_per_mtok_input)):
             if value is not None:
@@ -408,6 +438,8 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         notes.append("utilization not given: assumes every second is sold (an upper bound); pass --utilization")
     if req.idle_watts is not None:
         inputs["idle_watts"] = _flag(req.idle_watts)
+        if gpus_known:
+            _check_gpu_watts(inputs["idle_watts"], "--idle-watts", gpus, MIN_GPU_IDLE_WATTS, "idle")
     elif (inputs["watts"].source in (RUN, RUN_DECLARED) and decode and decode.idle_watts is not None
           and decode.idle_watts <= inputs["watts"].value):
         # Only beside the run's own full-load watts: the same meter at the same layer, so unsold hours are billed
