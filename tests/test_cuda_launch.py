@@ -14,6 +14,7 @@ import ctypes
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -554,3 +555,40 @@ def test_cuda_runner_recompiles_a_cached_cubin_the_driver_refuses(host_kernel, m
     job = ScanJob(real, real.target)
     kernel_job = precompute(job.midstate, job.tail, job.target_words)
     assert scan_on_devices([runner], kernel_job, real.nonce - 100, 200, 10) == (1, [real.nonce])
+
+
+@pytest.mark.parametrize("driver_py, reason", [
+    # What `import pycuda.driver` raises with PyCUDA 2026.1 installed on a machine without the NVIDIA driver.
+    ('raise ImportError("libcuda.so.1: cannot open shared object file: No such file or directory")',
+     "no NVIDIA driver found (pycuda cannot load it: libcuda.so.1: cannot open shared object file: No such file or "
+     "directory)"),
+    ('raise ImportError("numpy.core.multiarray failed to import")',
+     "pycuda is installed but does not import (numpy.core.multiarray failed to import)"),
+], ids=["no-driver", "broken"])
+def test_pycuda_installed_without_a_driver_is_not_called_missing(tmp_path, monkeypatch, driver_py, reason):
+    """PyCUDA's extension links libcuda.so.1: on a machine without the driver its import fails, and the backend said
+    'pycuda is not installed ... pip install' to someone who had just installed it."""
+    from hashbench.backends.pycuda import PycudaBackend
+
+    package = tmp_path / "pycuda"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "driver.py").write_text(driver_py + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "pycuda" or m.startswith("pycuda.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert PycudaBackend().available() == (False, reason)
+
+
+def test_pycuda_absent_is_called_missing_with_the_install_hint(monkeypatch):
+    import importlib.util
+
+    from hashbench.backends.pycuda import PycudaBackend
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pycuda" else
+                        real_find_spec(name, *a))
+    monkeypatch.setitem(sys.modules, "pycuda", None)  # import pycuda raises ImportError, as where it is absent
+    ok, why = PycudaBackend().available()
+    assert not ok and why == ('pycuda is not installed; pip install "hashbench[pycuda]" (it builds against a CUDA '
+                              "toolkit)")

@@ -103,6 +103,25 @@ def test_a_step_that_failed_is_named_with_its_status(tmp_path):
     assert "energy-check: no result (did not run)" in text
 
 
+def test_pycuda_steps_are_summarized_where_they_ran_and_silent_where_not(tmp_path):
+    """The pycuda steps run only where the carried PyCUDA wheel imports on the GPU machine: their figures (or why
+    there are none) when they ran, no line when they did not."""
+    bench = {"backend": "pycuda", "impl": "nvcc-sm_90", "hashrate": 8.9e9, "hashrate_min": 8.8e9,
+             "hashrate_max": 9.0e9, "joules_per_th": None, "power_source": None}
+    (tmp_path / "bench-pycuda.out").write_text(json.dumps([bench]))
+    (tmp_path / "steps.txt").write_text("verify-pycuda rc=1 41s\nbench-pycuda rc=0 12s\n")
+    (tmp_path / "verify-pycuda.err").write_text("nvcc fatal   : Unsupported gpu architecture 'compute_90'\n")
+    text = "\n".join(summarize_module().summarize(tmp_path))
+    assert "bench pycuda (nvcc-sm_90): 8.900 GH/s median (8.800-9.000); goal 9 GH/s: BELOW goal; no J/TH (no " \
+           "energy source)" in text
+    assert "verify-pycuda: no result (verify-pycuda rc=1 41s; nvcc fatal   : Unsupported gpu architecture " \
+           "'compute_90')" in text
+    (tmp_path / "steps.txt").write_text("verify rc=0 30s\n")
+    (tmp_path / "bench-pycuda.out").unlink()
+    text = "\n".join(summarize_module().summarize(tmp_path))
+    assert "pycuda" not in text and "bench: no result (did not run)" in text
+
+
 def test_the_gpu_check_script_runs_through_on_the_cpu(tmp_path):
     """HB_DRY_RUN=cpu: every step of run_gpu_checks.sh with the CPU in the GPU's place (cython for cuda, cpu for
     cuda:0), so a GPU lease is never the first time the script runs. Results come back packed, step by step."""

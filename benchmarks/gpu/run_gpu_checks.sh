@@ -96,7 +96,8 @@ fi
 import platform
 from importlib.metadata import PackageNotFoundError, version
 print("python", platform.python_version())
-for name in ("hashbench", "torch", "cuda-core", "cuda-bindings", "nvidia-cuda-nvrtc", "nvidia-ml-py", "numba", "numpy"):
+for name in ("hashbench", "torch", "cuda-core", "cuda-bindings", "nvidia-cuda-nvrtc", "nvidia-ml-py", "numba", "numpy",
+             "pycuda"):
     try:
         print(name, version(name))
     except PackageNotFoundError:
@@ -120,6 +121,13 @@ if [ -z "$DRY" ]; then
     --energy none --json
   HASHBENCH_CUDA_DEFINES=HB_SHR_ON_FMA=0 step bench-shr-on-int 45 "${HB[@]}" bench --backend cuda --seconds 5 \
     --energy none --json
+fi
+# The same kernel through PyCUDA (the wheel build_pycuda.sh made, carried in .whl/), where it imports: last of the
+# hashing steps, so a slow start cuts these and not the cuda figures. PyCUDA compiles with the toolkit's nvcc.
+if [ -z "$DRY" ] && "$PY" -c "import pycuda.driver" 2>>"$W/install.txt"; then
+  [ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
+  step verify-pycuda 60 "${HB[@]}" verify --backend pycuda --json $( [ -d .gpu-data ] && printf -- '--headers %s ' .gpu-data/*.csv )
+  step bench-pycuda 40 "${HB[@]}" bench --backend pycuda --seconds 5 --energy none --json
 fi
 # What graph replay is worth: the batch-1 decode again, one kernel launch at a time.
 step decode-b1-eager 120 "${HB[@]}" probe --device "$DEVICE" --probe llm-decode --preset "$LLM" --batch 1 \

@@ -34,6 +34,11 @@ def why_missing(folder: Path, name: str) -> str:
     return f"{name}: no result ({'; '.join(step) or 'did not run'}{'; ' + last[0] if last else ''})"
 
 
+def ran(folder: Path, name: str) -> bool:
+    steps = folder / "steps.txt"
+    return steps.exists() and any(line.startswith(name + " ") for line in steps.read_text().splitlines())
+
+
 def skipped(folder: Path, name: str) -> list[str]:
     """The probes a step skipped (a shape that does not fit, say) or that failed at run time: `hashbench probe` names
     them on stderr only."""
@@ -51,23 +56,26 @@ def summarize(folder: Path) -> list[str]:
     identity = folder / "gpu-identity.csv"
     if identity.exists():
         lines.append("GPU: " + " | ".join(identity.read_text().strip().splitlines()[1:]))
-    verify = load(folder, "verify")
-    if verify:
-        for r in verify:
-            lines.append(f"verify {r['backend']} ({r['impl']}): {r['headers']} real headers, "
-                         f"{'pass' if r['passed'] else 'FAIL ' + str(r['failures'][:3])}")
-    else:
-        lines.append(why_missing(folder, "verify"))
-    bench = load(folder, "bench")
-    if bench:
-        for r in bench:
-            jth = r.get("joules_per_th")
-            lines.append(f"bench {r['backend']} ({r['impl']}): {r['hashrate'] / 1e9:.3f} GH/s median "
-                         f"({r['hashrate_min'] / 1e9:.3f}-{r['hashrate_max'] / 1e9:.3f}); goal 9 GH/s: "
-                         f"{mark(r['hashrate'] >= HASH_GOAL)}; "
-                         + (f"{jth:.1f} J/TH from {r['power_source']}" if jth else "no J/TH (no energy source)"))
-    else:
-        lines.append(why_missing(folder, "bench"))
+    # The pycuda steps run only where the carried PyCUDA wheel imports: said when they ran, silent when they did not.
+    for name in ("verify", "verify-pycuda"):
+        verify = load(folder, name)
+        if verify:
+            for r in verify:
+                lines.append(f"verify {r['backend']} ({r['impl']}): {r['headers']} real headers, "
+                             f"{'pass' if r['passed'] else 'FAIL ' + str(r['failures'][:3])}")
+        elif name == "verify" or ran(folder, name):
+            lines.append(why_missing(folder, name))
+    for name in ("bench", "bench-pycuda"):
+        bench = load(folder, name)
+        if bench:
+            for r in bench:
+                jth = r.get("joules_per_th")
+                lines.append(f"bench {r['backend']} ({r['impl']}): {r['hashrate'] / 1e9:.3f} GH/s median "
+                             f"({r['hashrate_min'] / 1e9:.3f}-{r['hashrate_max'] / 1e9:.3f}); goal 9 GH/s: "
+                             f"{mark(r['hashrate'] >= HASH_GOAL)}; "
+                             + (f"{jth:.1f} J/TH from {r['power_source']}" if jth else "no J/TH (no energy source)"))
+        elif name == "bench" or ran(folder, name):
+            lines.append(why_missing(folder, name))
     for variant in ("bench-rot-on-fma", "bench-shr-on-int"):
         rows = load(folder, variant)
         if rows:

@@ -22,6 +22,11 @@ def _drv():
     try:
         import pycuda.driver as drv
     except ImportError as exc:
+        if "libcuda" in str(exc):
+            # PyCUDA is there; its extension links the driver library, which a machine without a driver lacks.
+            raise BackendUnavailable(f"no NVIDIA driver found (pycuda cannot load it: {exc})") from None
+        if importlib.util.find_spec("pycuda") is not None:
+            raise BackendUnavailable(f"pycuda is installed but does not import ({exc})") from None
         raise BackendUnavailable(
             f'pycuda is not installed ({exc}); pip install "hashbench[pycuda]" (it builds against a CUDA toolkit)'
         ) from None
