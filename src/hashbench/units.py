@@ -49,9 +49,11 @@ def parse_power_price(text: str | float | int, what: str) -> float:
 
 
 def format_si(value: float, unit: str, digits: int = 2) -> str:
-    """270e12, "H/s" -> "270.00 TH/s"."""
+    """270e12, "H/s" -> "270.00 TH/s". The prefix goes by the figure as printed: 999,999 H/s is "1.00 MH/s", not
+    "1000.00 kH/s"."""
     for prefix, scale in (("Z", 1e21), ("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
+        # the figure under the next prefix down (scale / 1000 is exact for these powers of ten), rounded as printed
+        if round(abs(value) / (scale / 1000), digits) >= 1000:
             return f"{value / scale:.{digits}f} {prefix}{unit}"
     return f"{value:.{digits}f} {unit}"
 
@@ -71,11 +73,12 @@ def format_usd(value: float, digits: int = 2) -> str:
 
 
 def format_usd_short(value: float) -> str:
-    """Compact money for grid cells: $950, $12.3k, $4.56M."""
+    """Compact money for grid cells: $950, $12.3k, $4.56M. The prefix goes by the figure as printed: $999,950 is
+    "$1.00M", not "$1000.0k"."""
     sign = "-" if value < 0 else ""
     v = abs(value)
-    if v >= 1e6:
+    if round(v / 1e3, 1) >= 1e3:
         return f"{sign}${v / 1e6:.2f}M"
-    if v >= 1e4:
+    if round(v, 0) >= 1e4:
         return f"{sign}${v / 1e3:.1f}k"
     return f"{sign}${v:,.0f}"

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..units import format_si
 from .result import ProbeResult
-
-
-def _si(value: float, unit: str) -> str:
-    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.2f} {prefix}{unit}"
-    return f"{value:.2f} {unit}"
 
 
 def best_gemm(results: list[ProbeResult]) -> dict[tuple[str, str | None], tuple[float, str]]:
@@ -58,8 +52,8 @@ def apply_rooflines(results: list[ProbeResult],
                 r.roofline_basis = f"no GEMM measured on {r.device}"
                 continue
             r.roofline_fraction = rate / roof[0]
-            r.roofline_basis = (f"{_si(rate, 'FLOP/s')} ÷ best {precision} GEMM measured on {r.device}: "
-                                f"{_si(roof[0], 'FLOP/s')} ({roof[1]})")
+            r.roofline_basis = (f"{format_si(rate, 'FLOP/s')} ÷ best {precision} GEMM measured on {r.device}: "
+                                f"{format_si(roof[0], 'FLOP/s')} ({roof[1]})")
         elif r.probe == "llm-decode":
             if r.device not in bandwidth:
                 r.roofline_basis = f"no memory bandwidth measured on {r.device}"
@@ -69,7 +63,7 @@ def apply_rooflines(results: list[ProbeResult],
             ideal_ms = per_step / bw * 1e3
             r.roofline_fraction = float(r.detail["bytes_per_s"]) / bw
             r.roofline_basis = (f"(weights + KV cache read) {per_step / 1e6:.1f} MB per step ÷ measured {stream} "
-                                f"{_si(bw, 'B/s')} = {ideal_ms:.3f} ms ideal vs {r.ms_per_token:.3f} ms measured")
+                                f"{format_si(bw, 'B/s')} = {ideal_ms:.3f} ms ideal vs {r.ms_per_token:.3f} ms measured")
         elif r.probe == "membw":
             nominal = nominal_bandwidth.get(r.device)
             if nominal:
@@ -78,5 +72,5 @@ def apply_rooflines(results: list[ProbeResult],
             else:
                 best, stream = bandwidth[r.device]
                 r.roofline_fraction = r.value / best
-                r.roofline_basis = (f"copy ÷ the best stream measured here ({stream} {_si(best, 'B/s')}); no "
+                r.roofline_basis = (f"copy ÷ the best stream measured here ({stream} {format_si(best, 'B/s')}); no "
                                     "nominal peak known for this device")

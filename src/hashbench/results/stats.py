@@ -67,8 +67,9 @@ def summarize(data: Sequence[float]) -> Summary:
         n=n, min=s[0], max=s[-1], mean=mean, stddev=sd, median=statistics.median(s), q1=q1, q3=q3, iqr=iqr,
         iqr_outliers=sum(1 for v in s if v < lo_fence or v > hi_fence),
         stddev_outliers=sum(1 for v in s if v < mean - sd or v > mean + sd),
-        # Tukey's whisker ends: the most extreme data still inside the 1.5 IQR fences.
-        ld15iqr=s[0] if n == 1 else s[bisect_left(s, lo_fence)],
+        # Tukey's whisker ends: the most extreme data still inside the 1.5 IQR fences (lo_fence <= q1 <= max and
+        # hi_fence >= q3 >= min, so both indices exist, one value included).
+        ld15iqr=s[bisect_left(s, lo_fence)],
         hd15iqr=s[bisect_right(s, hi_fence) - 1],
         total=math.fsum(s))
 
@@ -146,7 +147,7 @@ def mannwhitneyu(x: Sequence[float], y: Sequence[float], alternative: str = "two
         return UTest(u1, p, "exact", n1, n2)
     n = n1 + n2
     mu = n1 * n2 / 2
-    tie_term = sum(t**3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
+    tie_term = sum(t**3 - t for t in ties) / (n * (n - 1))  # n >= 2: both samples have a value
     sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
     if sigma == 0:  # every value equal: no evidence either way
         return UTest(u1, 1.0, "normal", n1, n2)

@@ -1,0 +1,167 @@
+"""units.py by hand: every SI prefix, the exact error a user reads, and the boundaries where a prefix changes.
+
+tests/test_economics.py reads typical figures; these pin the edges mutation testing found unpinned
+(benchmarks/checks/mutation.py src/hashbench/units.py --tests tests/test_units.py ...)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hashbench.errors import InputError
+from hashbench.units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
+
+# --- parse_si ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("7", 7.0), ("7k", 7e3), ("7K", 7e3), ("7m", 7e6), ("7M", 7e6), ("7g", 7e9), ("7G", 7e9), ("7t", 7e12),
+    ("7p", 7e15), ("7e", 7e18), ("7z", 7e21), ("7Z", 7e21),
+])
+def test_parse_si_reads_every_prefix_in_either_case(text, value):
+    # exact, not approx: 7 × 10^n is exact in a double for every prefix here
+    assert parse_si(text, "--x") == value
+
+
+def test_parse_si_drops_thousands_separators_underscores_and_outer_spaces():
+    assert parse_si("1_000_000", "--x") == 1e6
+    assert parse_si("  3.6 kW  ", "--x", ("W",)) == 3600.0
+    assert parse_si("1,5_00", "--x") == 1500.0
+
+
+def test_parse_si_matches_the_unit_case_insensitively():
+    assert parse_si("270 th/S", "--x", ("H/s",)) == 270e12
+    assert parse_si("2 MW", "--x", ("h/s", "w")) == 2e6
+
+
+def test_parse_si_takes_python_numbers_as_they_are_and_refuses_a_bool():
+    assert parse_si(3, "--x") == 3.0 and isinstance(parse_si(3, "--x"), float)
+    assert parse_si(2.5e12, "--x") == 2.5e12
+    # True is an int to Python, but --hashrate true is a typo, not 1 H/s
+    with pytest.raises(InputError, match=re.escape("--x: cannot read 'True' as a number")):
+        parse_si(True, "--x")
+
+
+def test_parse_si_error_names_the_flag_the_text_and_the_units():
+    with pytest.raises(InputError) as err:
+        parse_si("270X", "--hashrate", ("H/s", "W"))
+    assert str(err.value) == "--hashrate: cannot read '270X' as a number with an optional SI prefix (units: H/s, W)"
+    with pytest.raises(InputError) as err:
+        parse_si("abc", "--difficulty")
+    assert str(err.value) == "--difficulty: cannot read 'abc' as a number with an optional SI prefix"
+    # a unit is refused when none are allowed
+    with pytest.raises(InputError, match="^--difficulty: cannot read '5 W' "):
+        parse_si("5 W", "--difficulty")
+
+
+def test_parse_si_refuses_infinity_from_text_or_a_float():
+    with pytest.raises(InputError) as err:
+        parse_si("1e999", "--watts")
+    assert str(err.value) == "--watts: '1e999' is not a finite number"
+    with pytest.raises(InputError) as err:
+        parse_si(float("inf"), "--watts")
+    assert str(err.value) == "--watts: inf is not a finite number"
+    with pytest.raises(InputError, match="^--watts: nan is not a finite number$"):
+        parse_si(float("nan"), "--watts")
+
+
+# --- parse_power_price ---------------------------------------------------------------------------------------------
+
+
+def test_parse_power_price_strips_outer_spaces():
+    assert parse_power_price("  0.055/kWh  ", "--power-price") == 0.055
+    assert parse_power_price(" 55 /MWh ", "--power-price") == 0.055
+
+
+def test_parse_power_price_takes_numbers_and_refuses_a_bool_or_infinity():
+    assert parse_power_price(55, "--power-price") == 55.0
+    with pytest.raises(InputError, match=re.escape("--power-price: cannot read 'True' as a power price")):
+        parse_power_price(True, "--power-price")
+    with pytest.raises(InputError, match="^--power-price: inf is not a finite number$"):
+        parse_power_price(float("inf"), "--power-price")
+
+
+def test_parse_power_price_error_says_which_forms_it_reads():
+    with pytest.raises(InputError) as err:
+        parse_power_price("55/GWh", "--power-price")
+    assert str(err.value) == "--power-price: cannot read '55/GWh' as a power price (0.055, 0.055/kWh or 55/MWh)"
+
+
+def test_parse_power_price_per_mwh_is_a_thousandth_per_kwh():
+    # exact figures: 1,000/MWh is $1/kWh and 1/MWh is a tenth of a cent, whatever the case of the M
+    assert parse_power_price("1000/MWh", "--p") == 1.0
+    assert parse_power_price("1/mwh", "--p") == 0.001
+    assert parse_power_price("1000/kWh", "--p") == 1000.0
+
+
+# --- format_si -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0, "0.00 H/s"), (999.0, "999.00 H/s"), (1e3, "1.00 kH/s"), (1e6, "1.00 MH/s"), (1e9, "1.00 GH/s"),
+    (1e12, "1.00 TH/s"), (1e15, "1.00 PH/s"), (1e18, "1.00 EH/s"), (1e21, "1.00 ZH/s"), (5e24, "5000.00 ZH/s"),
+])
+def test_format_si_changes_prefix_exactly_at_each_power_of_a_thousand(value, text):
+    assert format_si(value, "H/s") == text
+
+
+@pytest.mark.parametrize("value, digits, text", [
+    # 999,999 H/s rounds to 1000.00 kH/s: that is 1.00 MH/s
+    (999_999.0, 2, "1.00 MH/s"), (999.996e9, 2, "1.00 TH/s"), (-999_999.0, 2, "-1.00 MH/s"),
+    (999.6, 0, "1 kH/s"), (999.4, 0, "999 H/s"),
+    # ...while a figure that still reads below 1000 keeps its digits
+    (999.99e9, 2, "999.99 GH/s"), (999_994.0, 2, "999.99 kH/s"),
+])
+def test_format_si_never_prints_a_thousand_of_a_prefix(value, digits, text):
+    assert format_si(value, "H/s", digits) == text
+
+
+@pytest.mark.parametrize("value, prefix", [(1e3, "k"), (1e6, "M"), (1e9, "G"), (1e12, "T"), (1e15, "P")])
+def test_format_si_puts_a_power_of_a_thousand_under_its_prefix_at_any_precision(value, prefix):
+    assert format_si(value, "H/s", 4) == f"1.0000 {prefix}H/s"
+    assert format_si(value, "H/s", 12) == f"1.{'0' * 12} {prefix}H/s"
+
+
+def test_format_si_scales_a_negative_value_by_its_size():
+    assert format_si(-270e12, "H/s") == "-270.00 TH/s"
+    assert format_si(-1e3, "W") == "-1.00 kW"
+
+
+def test_format_si_digits():
+    assert format_si(1.5e9, "W", 0) == "2 GW"
+    assert format_si(1.23456e6, "", 3) == "1.235 M"
+    assert format_si(12.5, "J", 1) == "12.5 J"
+
+
+# --- format_fixed, format_usd --------------------------------------------------------------------------------------
+
+
+def test_format_fixed_keeps_three_figures_of_a_small_negative_value():
+    assert format_fixed(-7.31e-7, 2) == "-0.000000731"
+    assert format_fixed(0.0, 2) == "0.00" and format_fixed(0.005, 2) == "0.01"  # 0.005 rounds to a cent: no change
+    assert format_fixed(1234567.891, 1) == "1,234,567.9"
+
+
+def test_format_usd_signs_only_a_negative_value():
+    assert format_usd(-0.0) == "$0.00"
+    assert format_usd(-5) == "-$5.00" and format_usd(5, 0) == "$5"
+
+
+# --- format_usd_short ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0, "$0"), (950.0, "$950"), (9_999.0, "$9,999"), (10_000.0, "$10.0k"), (12_345.0, "$12.3k"),
+    (1e6, "$1.00M"), (4_560_000.0, "$4.56M"), (-12_345.0, "-$12.3k"), (-1e6, "-$1.00M"), (-950.0, "-$950"),
+    (999_000.0, "$999.0k"), (12_345e6, "$12345.00M"),  # no prefix past M: a billion dollars a day is 1000.00M
+    # a figure that would round to a thousand of one prefix takes the next: not "$1000.0k" or "$10,000"
+    (999_950.0, "$1.00M"), (999_949.0, "$999.9k"), (-999_999.0, "-$1.00M"), (9_999.5, "$10.0k"),
+    (9_999.49, "$9,999"),
+])
+def test_format_usd_short(value, text):
+    assert format_usd_short(value) == text
+
+
+def test_format_usd_short_prints_a_missing_figure_rather_than_failing_the_whole_grid():
+    assert format_usd_short(float("nan")) == "$nan"
