@@ -64,8 +64,8 @@ def test_152_hex_chars_has_no_nonce():
     [
         ("00" * 79, "got 158"),
         ("00" * 81, "got 162"),
-        ("zz" * 80, "not valid hex"),
         ("", "got 0"),
+        ("zz" * 80, "^header is not valid hex$"),
     ],
 )
 def test_bad_header_text(text, problem):
@@ -83,6 +83,13 @@ def test_bad_header_text(text, problem):
         (0x03123456, 0x123456),
         (0x02123456, 0x1234),
         (0x20123456, 0x123456 << (8 * 29)),
+        (0x04123456, 0x12345600),  # exponent 4: the first that shifts left
+        (0x00000000, 0x00),  # zero mantissa: a zero target, not "not a 32-bit value"
+        # The edges of Bitcoin Core's overflow rule (nonzero mantissa and size > 34, or > 0xff and size > 33, or
+        # > 0xffff and size > 32): each of these is the largest that still fits in 256 bits.
+        (0x22000001, 1 << 248),
+        (0x220000FF, 0xFF << 248),
+        (0x2100FFFF, 0xFFFF << 240),
     ],
 )
 def test_bits_to_target(bits, target):
@@ -93,16 +100,47 @@ def test_bits_to_target(bits, target):
         assert bits_to_target(bits) == target
 
 
-@pytest.mark.parametrize("bits", [0x04923456, 0x01FEDCBA, 0x1D80FFFF])
+@pytest.mark.parametrize("bits", [0x04923456, 0x01FEDCBA, 0x1D80FFFF, 0xFFFFFFFF])
 def test_negative_bits_rejected(bits):
     with pytest.raises(InputError, match="negative"):
         bits_to_target(bits)
 
 
-@pytest.mark.parametrize("bits", [0xFF123456, 0x23000001 | 0x0100, 0x22010000, 0x21010000 | 0x00010000])
+@pytest.mark.parametrize(
+    "bits",
+    # 0x23000001: size 35 alone overflows; 0x22000100: a mantissa over 0xff at size 34 (but not over 0xffff).
+    [0xFF123456, 0x23000001 | 0x0100, 0x22010000, 0x21010000 | 0x00010000, 0x23000001, 0x22000100],
+)
 def test_overflowing_bits_rejected(bits):
     with pytest.raises(InputError, match="overflow"):
         bits_to_target(bits)
+
+
+@pytest.mark.parametrize("bits", [-1, 1 << 32])
+def test_bits_outside_32_bits_rejected(bits):
+    with pytest.raises(InputError, match=r"^nBits .* is not a 32-bit value$"):
+        bits_to_target(bits)
+
+
+@pytest.mark.parametrize(
+    "target, bits",
+    [
+        (1, 0x01010000),  # size 1: the mantissa is the target shifted left two bytes
+        (0x1234, 0x02123400),
+        (0x123456, 0x03123456),
+        (0x12345678, 0x04123456),  # size 4: shifted right, low byte dropped
+        (0xFF, 0x0200FF00),  # top bit set: one more byte, so the mantissa does not read negative
+        ((1 << 256) - 1, 0x2100FFFF),
+    ],
+)
+def test_target_to_bits_small_and_edge_targets(target, bits):
+    assert target_to_bits(target) == bits
+
+
+@pytest.mark.parametrize("target", [0, 1 << 256])
+def test_target_to_bits_out_of_range(target):
+    with pytest.raises(InputError, match=r"^target must be in 1 \.\. 2\^256-1$"):
+        target_to_bits(target)
 
 
 def test_bits_round_trip_on_real_headers(mainnet_rows):
@@ -114,17 +152,45 @@ def test_bits_round_trip_on_real_headers(mainnet_rows):
 def test_parse_bits_and_target_text():
     assert parse_bits("0x1d00ffff") == 0x1D00FFFF
     assert parse_target("ffff" + "0" * 52) == DIFF1_TARGET
-    for bad in ("1d00ff", "1d00fffg"):
-        with pytest.raises(InputError):
+    assert parse_target("0x" + "f" * 64) == (1 << 256) - 1  # 64 digits after the 0x are allowed
+    assert parse_target("0XFF") == 0xFF
+    for bad, message in [
+        ("1d00ff", "^nBits must be 8 hex digits, got 6$"),
+        ("1d00fffg", "^nBits is not hex: '1d00fffg'$"),
+    ]:
+        with pytest.raises(InputError, match=message):
             parse_bits(bad)
-    for bad in ("", "0", "1" * 65, "xyz"):
-        with pytest.raises(InputError):
+    for bad, message in [
+        ("", "^target must be 1 to 64 hex digits, got 0$"),
+        ("1" * 65, "^target must be 1 to 64 hex digits, got 65$"),
+        ("0", "^target must be greater than zero$"),
+        ("xyz", "^target is not hex: 'xyz'$"),
+    ]:
+        with pytest.raises(InputError, match=message):
             parse_target(bad)
 
 
 def test_target_words_most_significant_first():
     assert target_words(DIFF1_TARGET) == (0, 0xFFFF0000, 0, 0, 0, 0, 0, 0)
     assert target_words((1 << 256) - 1) == (0xFFFFFFFF,) * 8
+    assert target_words(0) == (0,) * 8
+    with pytest.raises(InputError, match="^target must fit in 256 bits$"):
+        target_words(1 << 256)
+
+
+def test_header_hex_may_carry_0x_and_upper_case():
+    for text in ("0x" + GENESIS, "0X" + GENESIS.upper()):
+        h = Header.from_hex(text)
+        assert h.nonce == 2083236893 and block_hash_hex(h, h.nonce) == GENESIS_HASH
+    with pytest.raises(InputError, match="^header prefix must be 76 bytes, got 75$"):
+        Header(bytes(75))
+
+
+def test_meets_target_accepts_a_hash_equal_to_the_target():
+    h = Header.from_hex(GENESIS)
+    value = hash_int(h, h.nonce)
+    assert meets_target(h, h.nonce, value)
+    assert not meets_target(h, h.nonce, value - 1)
 
 
 @given(st.binary(min_size=76, max_size=76), st.integers(0, 2**32 - 1))
