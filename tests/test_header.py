@@ -25,12 +25,14 @@ from hashbench.header import (
     target_to_bits,
     target_words,
 )
+from hashbench.samples import RealHeader, bench_header, parse_headers, read_headers, real_headers
 
 GENESIS = (
     "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3"
     "888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
 )
 GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+CSV_COLUMNS = "height,header_hex,nonce,block_hash\n"
 
 
 def test_genesis_block_hash_and_nonce():
@@ -201,3 +203,84 @@ def test_midstate_then_second_block_equals_hashlib(prefix, nonce):
     assert struct.pack(">8I", *state) == hashlib.sha256(h.serialize(nonce)).digest()
     assert sha256_compress(SHA256_IV, prefix[:64]) == h.midstate()
     assert h.tail_words() == struct.unpack(">3I", prefix[64:76])
+
+
+# --- header CSVs (hashbench.samples) --------------------------------------------------------------------------------
+
+
+def test_parse_headers_reads_every_field():
+    text = (CSV_COLUMNS + f"0,{GENESIS},2083236893, {GENESIS_HASH.upper()} \n"
+            + f"7,{GENESIS[:152]},0,ab\n" + f"8,{GENESIS[:152]},4294967295,cd\n")
+    first, zero_nonce, top_nonce = parse_headers(text, "testnet4")
+    # The block hash is kept stripped and lower-cased; the nonce column is the nonce (the header's own is ignored).
+    assert first == RealHeader("testnet4", 0, Header.from_hex(GENESIS), 2083236893, GENESIS_HASH)
+    assert zero_nonce == RealHeader("testnet4", 7, Header(bytes.fromhex(GENESIS[:152])), 0, "ab")
+    assert top_nonce.nonce == 4294967295  # both ends of the 32-bit range are nonces
+    # No network column and no network given: the network is the empty string.
+    assert parse_headers(CSV_COLUMNS + f"0,{GENESIS},2083236893,x\n")[0].network == ""
+    # A network column wins over the one given; an empty cell falls back to it.
+    [named, blank] = parse_headers("network," + CSV_COLUMNS + f"signet,1,{GENESIS},5,x\n,2,{GENESIS},5,x\n",
+                                   "regtest")
+    assert (named.network, blank.network) == ("signet", "regtest")
+    assert parse_headers(CSV_COLUMNS) == ()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("height,header_hex\n1,ab\n", "header CSV lacks column(s) block_hash, nonce"),
+        (CSV_COLUMNS + "1\n", "header CSV line 2: no header_hex, nonce, block_hash"),
+        (CSV_COLUMNS + f"1,{GENESIS},5,x\n1,{GENESIS},4294967296,x\n",
+         "header CSV line 3: nonce 4294967296 is not a 32-bit nonce"),
+        (CSV_COLUMNS + f"1,{GENESIS},-1,x\n", "header CSV line 2: nonce -1 is not a 32-bit nonce"),
+    ],
+)
+def test_parse_headers_errors_name_the_line(text, message):
+    with pytest.raises(InputError) as raised:
+        parse_headers(text)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "name, network",
+    [
+        ("bitcoin-testnet3-headers.csv", "testnet3"),
+        ("Bitcoin-TESTNET4.csv", "testnet4"),  # the file name is matched case-blind
+        ("testnet-old.csv", "testnet"),
+        ("Signet.CSV", "signet"),
+        ("regtest.csv", "regtest"),
+        ("headers.csv", "mainnet"),
+    ],
+)
+def test_read_headers_takes_the_network_from_the_file_name(tmp_path, name, network):
+    path = tmp_path / name
+    path.write_text(CSV_COLUMNS + f"0,{GENESIS},2083236893,{GENESIS_HASH}\n", encoding="utf-8")
+    [row] = read_headers(path)
+    assert row == RealHeader(network, 0, Header.from_hex(GENESIS), 2083236893, GENESIS_HASH)
+
+
+def test_read_headers_errors(tmp_path):
+    missing = tmp_path / "none.csv"
+    with pytest.raises(InputError) as raised:
+        read_headers(missing)
+    assert str(raised.value) == f"cannot read headers from {missing}: No such file or directory"
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe")
+    with pytest.raises(InputError) as raised:
+        read_headers(binary)
+    assert str(raised.value) == (f"cannot read headers from {binary}: 'utf-8' codec can't decode byte 0xff in "
+                                 "position 0: invalid start byte")
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CSV_COLUMNS)
+    with pytest.raises(InputError) as raised:
+        read_headers(empty)
+    assert str(raised.value) == f"{empty}: no header rows"
+
+
+def test_bench_header_is_the_newest_mainnet_header_shipped():
+    shipped = real_headers()
+    # testnet3 heights run past mainnet's, so the network filter is what picks mainnet block 878976.
+    assert max(h.height for h in shipped if h.network == "testnet3") > 878976
+    [newest] = [h for h in shipped if h.network == "mainnet" and h.height == 878976]
+    assert max(h.height for h in shipped if h.network == "mainnet") == 878976
+    assert bench_header() == newest.header
