@@ -43,6 +43,10 @@ def eager_tokens(model: LlamaModel, cache: KVCache, first, prompt: int, gen: int
 def test_decode_step_matches_forward_for_every_bucket_size():
     batch, prompt, steps, max_len = 2, 20, 6, 40
     w = random_weights(TINY, "cpu", torch.float32, seed=5)
+    # RMSNorm gains other than random_weights' ones, so decode_step applying a gain differently from forward shows.
+    gains = torch.Generator().manual_seed(4)
+    for gain in [w.norm] + [g for layer in w.layers for g in (layer.attn_norm, layer.mlp_norm)]:
+        gain.uniform_(0.5, 1.5, generator=gains)
     model = LlamaModel(TINY, w, "cpu", torch.float32, max_len)
     tokens = tokens_for(batch, prompt + steps)
     reference = KVCache(TINY, batch, max_len, "cpu", torch.float32)
@@ -94,8 +98,13 @@ def test_decode_step_rejects_a_bucket_outside_the_cache():
     model = LlamaModel(TINY, w, "cpu", torch.float32, 8)
     cache = KVCache(TINY, 1, 8, "cpu", torch.float32)
     for keys_len in (0, 9):
-        with pytest.raises(ValueError, match="keys_len"):
+        with pytest.raises(ValueError) as raised:
             model.decode_step(tokens_for(1, 1), torch.tensor([0]), cache, keys_len)
+        assert str(raised.value) == f"keys_len {keys_len} outside 1..8"
+    # The smallest bucket, one key: position 0 attending to itself, as forward's first step does.
+    torch.testing.assert_close(model.decode_step(tokens_for(1, 1), torch.tensor([0]), cache, 1),
+                               model.forward(tokens_for(1, 1), 0, KVCache(TINY, 1, 8, "cpu", torch.float32)),
+                               rtol=1e-5, atol=1e-5)
 
 
 # --- the bucket schedule ----------------------------------------------------------------------------------------------
@@ -119,10 +128,17 @@ def test_schedule_examples():
     assert decode_schedule(512, 128, 640, 128) == [640] * 128  # GPU defaults: one bucket, the whole cache
     assert decode_schedule(100, 60, 300, 64) == [128] * 28 + [192] * 32
     assert decode_schedule(128, 32, 160, 256) == [160] * 32  # capped at the cache's length
-    with pytest.raises(ValueError, match="do not fit"):
-        decode_schedule(100, 60, 159, 64)
-    with pytest.raises(ValueError, match="step"):
+    assert decode_schedule(5, 0, 8, 4) == []  # nothing to generate: no steps, not an error
+    assert decode_schedule(0, 8, 8, 4) == [4] * 4 + [8] * 4  # a prompt of 0 and a cache filled exactly
+    for prompt, gen, max_len, message in [(100, 60, 159, "positions 100..160 do not fit a KV cache of 159"),
+                                          (-1, 2, 8, "positions -1..1 do not fit a KV cache of 8"),
+                                          (2, -1, 8, "positions 2..1 do not fit a KV cache of 8")]:
+        with pytest.raises(ValueError) as raised:
+            decode_schedule(prompt, gen, max_len, 64)
+        assert str(raised.value) == message
+    with pytest.raises(ValueError) as raised:
         decode_schedule(1, 1, 8, 0)
+    assert str(raised.value) == "bucket step must be >= 1, got 0"
 
 
 # --- DecodeGraphs without capture, and the probe on the CPU -----------------------------------------------------------

@@ -30,6 +30,7 @@ from hashbench.probes.llama import (  # noqa: E402
     YarnRope,
     inverse_frequencies,
     random_weights,
+    yarn_mscale,
 )
 from hashbench.probes.llm import ProbeSkipped, load_model  # noqa: E402
 from hashbench.probes.membw import run_membw  # noqa: E402
@@ -95,13 +96,23 @@ def tokens_for(shape: LlamaShape, batch: int, length: int, seed: int = 3):
     return torch.randint(0, shape.vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
 
 
-def test_llama_block_matches_a_naive_reference():
-    w = random_weights(SMALL, "cpu", torch.float32, seed=5)
-    model = LlamaModel(SMALL, w, "cpu", torch.float32, max_len=16)
-    tokens = tokens_for(SMALL, 2, 11)
-    got = model.forward(tokens, 0, KVCache(SMALL, 2, 16, "cpu", torch.float32))
-    want = naive_logits(SMALL, w, tokens)
-    assert got.shape == (2, SMALL.vocab)
+def scramble_norms(w, seed: int = 4) -> None:
+    """Random weights have every RMSNorm gain 1, so a norm that dropped its gain would go unseen: make them differ."""
+    gen = torch.Generator().manual_seed(seed)
+    for gain in [w.norm] + [g for layer in w.layers for g in (layer.attn_norm, layer.mlp_norm)]:
+        gain.uniform_(0.5, 1.5, generator=gen)
+
+
+# rms_eps 0.5: large enough that the norm's epsilon (not torch's default for the dtype) shows in the logits.
+@pytest.mark.parametrize("shape", [SMALL, replace(SMALL, rms_eps=0.5)], ids=["eps-1e-5", "eps-0.5"])
+def test_llama_block_matches_a_naive_reference(shape):
+    w = random_weights(shape, "cpu", torch.float32, seed=5)
+    scramble_norms(w)
+    model = LlamaModel(shape, w, "cpu", torch.float32, max_len=16)
+    tokens = tokens_for(shape, 2, 11)
+    got = model.forward(tokens, 0, KVCache(shape, 2, 16, "cpu", torch.float32))
+    want = naive_logits(shape, w, tokens)
+    assert got.shape == (2, shape.vocab)
     torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4)
 
 
@@ -116,6 +127,12 @@ def test_static_kv_cache_decode_matches_full_prefill():
         step = model.forward(tokens[:, pos:pos + 1], pos, cache)
         full = model.forward(tokens[:, :pos + 1], 0, KVCache(SMALL, 3, 12, "cpu", torch.float32))
         torch.testing.assert_close(step, full, rtol=1e-4, atol=1e-5)
+    # The smallest chunk (2 positions) right after the first: the masked path, not the causal one nor decode's.
+    short = KVCache(SMALL, 3, 12, "cpu", torch.float32)
+    model.forward(tokens[:, :1], 0, short)
+    torch.testing.assert_close(model.forward(tokens[:, 1:3], 1, short),
+                               model.forward(tokens[:, :3], 0, KVCache(SMALL, 3, 12, "cpu", torch.float32)),
+                               rtol=1e-4, atol=1e-5)
     chunk = model.forward(tokens[:, 9:12], 9, cache)  # a multi-token chunk after cached positions (masked path)
     torch.testing.assert_close(chunk, model.forward(tokens, 0, KVCache(SMALL, 3, 12, "cpu", torch.float32)),
                                rtol=1e-4, atol=1e-5)
@@ -131,6 +148,18 @@ def test_llama3_rope_scaling_keeps_high_and_slows_low_frequencies():
     assert scaled[0] == plain[0]  # shortest wavelength: untouched
     assert scaled[-1] == pytest.approx(plain[-1] / 8.0)  # longest: divided by the factor
     assert torch.all(scaled <= plain)
+
+
+def test_llama3_rope_scaling_by_hand():
+    """head_dim 8 and base 16 give inverse frequencies 1, 1/2, 1/4, 1/8: wavelengths 2 pi, 4 pi, 8 pi, 16 pi (6.28,
+    12.57, 25.13, 50.27). Original context 100, low_freq_factor 2, high_freq_factor 10: wavelengths under 100 / 10 = 10
+    are kept, those over 100 / 2 = 50 divided by the factor (4), and between them the blend
+    (1 - s) inv / 4 + s inv, s = (100 / wavelength - 2) / (10 - 2): s = 0.7447 for 4 pi, 0.2474 for 8 pi."""
+    shape = replace(SMALL, head_dim=8, rope_theta=16.0, rope_scaling=RopeScaling(4.0, 2.0, 10.0, 100))
+    s1, s2 = (100 / (4 * math.pi) - 2) / 8, (100 / (8 * math.pi) - 2) / 8
+    assert (s1, s2) == (pytest.approx(0.74472, abs=1e-5), pytest.approx(0.24736, abs=1e-5))
+    want = [1.0, 0.5 * ((1 - s1) / 4 + s1), 0.25 * ((1 - s2) / 4 + s2), 0.125 / 4]
+    assert inverse_frequencies(shape).tolist() == pytest.approx(want, rel=1e-14)
 
 
 def test_linear_rope_at_position_p_is_the_plain_rope_at_p_over_factor():
@@ -155,10 +184,39 @@ def test_yarn_rope_by_hand():
     torch.testing.assert_close(inverse_frequencies(shape), plain * multipliers, rtol=1e-15, atol=0)
     model = LlamaModel(shape, random_weights(shape, "cpu", torch.float32), "cpu", torch.float64, 4)
     assert model.cos[0].tolist() == [pytest.approx(1.1386294361119890)] * 16  # cos 0 = 1, times the temperature
+    # sin carries the temperature too (multiplied, as cos): position 1's row is sin(inv) · (1 + 0.1 ln 4).
+    torch.testing.assert_close(model.sin[1, :8], inverse_frequencies(shape).sin() * (1 + 0.1 * math.log(4.0)),
+                               rtol=1e-15, atol=0)
     # without truncation the ends stay fractional: 0 (clamped) and 2.016, so pair 1 keeps 1 - 1/2.016
     loose = inverse_frequencies(replace(shape, rope_scaling=replace(shape.rope_scaling, truncate=False)))
     high = 16 * math.log(64 / (2 * math.pi)) / (2 * math.log(10000.0))
     assert loose[1].item() == pytest.approx(plain[1].item() * ((1 - 1 / high) + 1 / high / 4), rel=1e-12)
+
+
+@pytest.mark.parametrize("rope, theta, multipliers", [
+    # beta_fast 2: its end is at i = 16 ln(64 / 4 pi) / (2 ln 10000) = 1.414, floored to 1; beta_slow's at 3 as above.
+    # The ramp (i - 1) / 2 is 0 for pairs 0 and 1 (pair 0's -1/2 clamped), 1/2 for pair 2: 1/2 + 1/8 = 0.625.
+    (YarnRope(4.0, 64, beta_fast=2.0, beta_slow=1.0), 10000.0, [1.0, 1.0, 0.625] + [0.25] * 5),
+    # Base 10, original context 1000: beta_fast 200's end is 16 ln(1000 / 400 pi) / (2 ln 10) = -0.79 (floored and
+    # clamped to 0), beta_slow 1's is 17.6, ceiled to 18 and capped at head_dim - 1 = 15: the ramp is i / 15, so
+    # pair i keeps (1 - i/15) + i/60 = 1 - i/20 of its frequency.
+    (YarnRope(4.0, 1000, beta_fast=200.0, beta_slow=1.0), 10.0, [1 - i / 20 for i in range(8)]),
+    # Both ends at 2.016 (untruncated): a ramp of no width is a step just past it, pairs 0..2 kept, the rest / 4.
+    (YarnRope(4.0, 64, beta_fast=1.0, beta_slow=1.0, truncate=False), 10000.0, [1.0] * 3 + [0.25] * 5),
+])
+def test_yarn_ramp_ends_by_hand(rope, theta, multipliers):
+    shape = replace(SMALL, rope_theta=theta, rope_scaling=rope)
+    plain = inverse_frequencies(replace(shape, rope_scaling=None))
+    assert (inverse_frequencies(shape) / plain).tolist() == pytest.approx(multipliers, rel=1e-14)
+
+
+def test_yarn_attention_temperature():
+    """The paper's sqrt(1/t) = 0.1 ln(s) + 1 (mscale scaling the 0.1), and 1 for a context not stretched."""
+    assert yarn_mscale(math.e ** 2) == pytest.approx(1.2, rel=1e-15)
+    assert yarn_mscale(math.e ** 2, 0.5) == pytest.approx(1.1, rel=1e-15)
+    assert yarn_mscale(4.0) == pytest.approx(1.1386294361119890, rel=1e-15)
+    assert yarn_mscale(2.0) == pytest.approx(1.0693147180559945, rel=1e-15)  # any stretch past 1: 1 + 0.1 ln 2
+    assert yarn_mscale(1.0) == yarn_mscale(0.5) == yarn_mscale(0.5, 3.0) == 1.0
 
 
 DYNAMIC = replace(SMALL, rope_scaling=DynamicNtkRope(2.0, 8))  # head_dim 16, base 10000, original context 8
@@ -179,6 +237,12 @@ def test_dynamic_ntk_base_by_hand():
     torch.testing.assert_close(model.cos[11, :8], (11 * want).cos(), rtol=1e-14, atol=0)
     torch.testing.assert_close(model.cos[:8], LlamaModel(SMALL, model.w, "cpu", torch.float64, 16).cos[:8],
                                rtol=0, atol=1e-15)
+    # head_dim 24, whose exponents 2i/24 are not binary fractions: the table is still float64 throughout.
+    # Base at 12 positions: 10000 · 2^(24/22).
+    wide = replace(DYNAMIC, hidden=96)
+    want = 1 / (10000 * 2 ** (24 / 22)) ** (torch.arange(0, 24, 2, dtype=torch.float64) / 24)
+    table = LlamaModel(wide, random_weights(wide, "cpu", torch.float32), "cpu", torch.float64, 16)
+    torch.testing.assert_close(table.cos[11, :12], (11 * want).cos(), rtol=1e-13, atol=0)
 
 
 def test_dynamic_ntk_within_the_original_context_is_the_default_rope():
@@ -219,6 +283,30 @@ def test_dynamic_ntk_past_the_original_context_rotates_as_each_pass_reaches():
     model.forward(tokens[:, :11], 0, again)
     graph_step = model.decode_step(tokens[:, 11:12], torch.tensor([11]), again, 16)
     torch.testing.assert_close(graph_step, step, rtol=1e-12, atol=1e-12)
+    # A chunk of two positions after the original eight: both rotated with the base of 10 positions, not each with
+    # its own row's (9's and 10's); the first eight were cached with the default RoPE.
+    chunked, want_cache = KVCache(SMALL, 2, 16, "cpu", torch.float64), KVCache(SMALL, 2, 16, "cpu", torch.float64)
+    model.forward(tokens[:, :8], 0, chunked)
+    LlamaModel(SMALL, w, "cpu", torch.float64, 16).forward(tokens[:, :8], 0, want_cache)
+    torch.testing.assert_close(model.forward(tokens[:, 8:10], 8, chunked),
+                               fixed(10).forward(tokens[:, 8:10], 8, want_cache), rtol=1e-12, atol=1e-12)
+
+
+def test_dynamic_ntk_past_the_original_context_in_float32():
+    """The rotary rows recomputed for a long pass come back in the model's dtype: a float32 model stays float32."""
+    w32 = random_weights(SMALL, "cpu", torch.float32, seed=7)
+    w = random_weights(SMALL, "cpu", torch.float64, seed=7)
+    w.embed, w.norm, w.lm_head = w32.embed.double(), w32.norm.double(), w32.lm_head.double()
+    for layer, layer32 in zip(w.layers, w32.layers, strict=True):
+        for name in ("attn_norm", "wqkv", "wo", "mlp_norm", "w_gate_up", "w_down"):
+            setattr(layer, name, getattr(layer32, name).double())
+    tokens = tokens_for(SMALL, 1, 11)
+    got = LlamaModel(DYNAMIC, w32, "cpu", torch.float32, 16).forward(tokens, 0, KVCache(SMALL, 1, 16, "cpu",
+                                                                                        torch.float32))
+    want = LlamaModel(DYNAMIC, w, "cpu", torch.float64, 16).forward(tokens, 0, KVCache(SMALL, 1, 16, "cpu",
+                                                                                      torch.float64))
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4)
 
 
 def test_presets_have_the_published_parameter_counts():
@@ -314,6 +402,48 @@ def test_flops_bytes_and_parameters_against_hand_counts():
     # + 65,536 + 2048 + 262,668,288 head + 4 embedding rows of 2048), KV per sequence 4·16·2·512·101:
     # (1,235,822,592 + 6,619,136)·2 bytes.
     assert PRESETS["llama-1b"].decode_step_bytes(4, 100, 2) == 2_484_883_456
+
+
+def test_batched_flops_and_kv_bytes_by_hand():
+    """Every sequence of a batch does the same work: prefill and decode FLOPs at batch B are B times batch 1's (the
+    LM head included, one last position per sequence). The KV cache of Llama-3.1-8B holds K and V for 32 layers of 8
+    KV heads of 128: 2 sequences of 1000 positions in bf16 are 32·2·2·1024·1000·2 = 262,144,000 bytes."""
+    s = PRESETS["llama-8b"]
+    assert s.prefill_flops(4, 512) == 4 * 7_216_729_948_160
+    assert s.decode_step_flops(8, 1000) == 8 * 15_533_604_864
+    assert s.kv_bytes(2, 1000, 2) == 262_144_000
+    assert s.kv_bytes(1, 1, 1) == 65_536
+
+
+def test_query_heads_must_group_over_kv_heads():
+    with pytest.raises(ValueError) as raised:
+        replace(SMALL, name="odd", heads=4, kv_heads=3)
+    assert str(raised.value) == "odd: 4 query heads do not group over 3 KV heads"
+
+
+def test_random_weights_shapes_bounds_and_seed():
+    """Linear weights uniform in ±sqrt(3 / fan_in) (std 1/sqrt(fan_in)), the embedding in ±1.7, norms all ones, in the
+    dtype asked for; the same seed (0 by default) gives the same weights; a tied head is the embedding itself."""
+    untied = SMALL
+    w = random_weights(untied, "cpu", torch.float64)
+    layer = w.layers[0]
+    for weight, fan_in in ((layer.wqkv, 64), (layer.wo, 64), (layer.w_gate_up, 64), (layer.w_down, 96),
+                           (w.lm_head, 64)):
+        bound = math.sqrt(3 / fan_in)
+        assert weight.dtype == torch.float64
+        assert -bound <= weight.min() < -0.95 * bound and 0.95 * bound < weight.max() <= bound
+    assert (layer.wqkv.shape, layer.wo.shape, layer.w_gate_up.shape, layer.w_down.shape, w.lm_head.shape) == (
+        (128, 64), (64, 64), (192, 64), (64, 96), (97, 64))
+    assert w.embed.shape == (97, 64) and -1.7 <= w.embed.min() < -1.6 and 1.6 < w.embed.max() <= 1.7
+    for gain in (w.norm, layer.attn_norm, layer.mlp_norm):
+        assert gain.dtype == torch.float64 and torch.equal(gain, torch.ones(64, dtype=torch.float64))
+    assert w.lm_head is not w.embed and not torch.equal(w.lm_head, w.embed[:, :64])
+    again = random_weights(untied, "cpu", torch.float64, seed=0)
+    assert torch.equal(again.embed, w.embed) and torch.equal(again.layers[1].w_down, w.layers[1].w_down)
+    assert torch.equal(again.lm_head, w.lm_head)
+    assert not torch.equal(random_weights(untied, "cpu", torch.float64, seed=1).embed, w.embed)
+    tied = random_weights(replace(SMALL, tie_embeddings=True), "cpu", torch.float64)
+    assert tied.lm_head is tied.embed and torch.equal(tied.embed, w.embed)
 
 
 def test_memory_check_skips_before_allocating(monkeypatch):
