@@ -112,6 +112,10 @@ def main() -> int:
         copy_checkout(workdir)
         write_config(workdir, args.modules, args.tests)
         env = dict(os.environ)
+        # torch's OpenMP pool hangs in the forked children mutmut runs each mutant in (they time out, minutes each):
+        # one thread each.
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("MKL_NUM_THREADS", "1")
         shared = ROOT.parent / "shared" / "data"
         if shared.is_dir():
             env.setdefault("HASHBENCH_SHARED_DATA", str(shared))
