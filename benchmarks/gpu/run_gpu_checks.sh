@@ -78,6 +78,8 @@ PY
       >"$W/install.txt" 2>&1 || { cat "$W/install.txt"; pack; exit 1; }
   fi
   export PYTHONPATH=/tmp/site
+  # PyCUDA compiles kernels with the toolkit's nvcc (the pycuda steps and pytest -m gpu's pycuda cases).
+  [ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
   # The carried wheel was built elsewhere: if its C extension does not load here, build it here (the image has
   # Cython, setuptools and a compiler).
   if ! "$PY" -c "import hashbench._cpu" 2>>"$W/install.txt"; then
@@ -123,9 +125,8 @@ if [ -z "$DRY" ]; then
     --energy none --json
 fi
 # The same kernel through PyCUDA (the wheel build_pycuda.sh made, carried in .whl/), where it imports: last of the
-# hashing steps, so a slow start cuts these and not the cuda figures. PyCUDA compiles with the toolkit's nvcc.
+# hashing steps, so a slow start cuts these and not the cuda figures.
 if [ -z "$DRY" ] && "$PY" -c "import pycuda.driver" 2>>"$W/install.txt"; then
-  [ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
   step verify-pycuda 60 "${HB[@]}" verify --backend pycuda --json $( [ -d .gpu-data ] && printf -- '--headers %s ' .gpu-data/*.csv )
   step bench-pycuda 40 "${HB[@]}" bench --backend pycuda --seconds 5 --energy none --json
 fi
