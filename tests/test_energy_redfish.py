@@ -1,0 +1,252 @@
+"""Redfish against a real HTTP(S) server on 127.0.0.1: the exact failure texts, TLS verified and not, what the BMC
+is sent, the link-following bounds and the chassis list in messages. Pinned by mutation testing
+(benchmarks/checks/mutation.py on energy/redfish.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from hashbench.energy.redfish import NoPowerReading, RedfishClient, RedfishSource, RedfishUnavailable, parse_power
+
+POWER = "/redfish/v1/Chassis/1U/Power"
+TREE = {
+    "/redfish/v1": {"@odata.id": "/redfish/v1", "Chassis": {"@odata.id": "/redfish/v1/Chassis"}},
+    "/redfish/v1/Chassis": {"@odata.id": "/redfish/v1/Chassis", "Members": [{"@odata.id": "/redfish/v1/Chassis/1U"}]},
+    "/redfish/v1/Chassis/1U": {"@odata.id": "/redfish/v1/Chassis/1U", "Power": {"@odata.id": POWER}},
+    POWER: {"@odata.id": POWER, "PowerControl": [{"MemberId": "0", "Name": "System Power Control",
+                                                   "PowerConsumedWatts": 350}]},
+}
+
+
+class Server:
+    """Serves `docs` (path -> JSON-able object, or bytes sent as they are); records each request's headers."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.docs: dict[str, object] = dict(TREE)
+        self.headers: list = []  # http.server's header objects: names looked up in any case, as HTTP has them
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                server.headers.append(self.headers)
+                doc = server.docs.get(self.path)
+                if doc is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.base = f"{scheme}://127.0.0.1:{self.httpd.server_port}"
+        # A short poll so that shutdown() returns at once (the default half second adds up over many tests).
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, as most BMCs ship with, made by the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+# --- parse_power ------------------------------------------------------------------------------------------------------
+
+
+def test_which_power_control_entry_is_named_by_name_member_id_or_index():
+    doc = {"PowerControl": ["n/a", {"MemberId": "0", "PowerConsumedWatts": 300}]}  # a junk entry is stepped over
+    assert parse_power(doc) == (300.0, "PowerControl[1] (0)")
+    assert parse_power({"PowerControl": [{"PowerConsumedWatts": 300}]}) == (300.0, "PowerControl[0] (0)")
+
+
+def test_a_null_reading_and_a_resource_without_one_say_different_things():
+    with pytest.raises(NoPowerReading) as info:
+        parse_power({"PowerControl": [{"PowerConsumedWatts": None}]})
+    assert str(info.value) == ("the power resource is there but holds no number (PowerConsumedWatts or "
+                               "PowerWatts.Reading is null): the BMC measures no power now (node powered off, or no "
+                               "power sensor)")
+    # An empty PowerControl array holds no entry that could be null: not a Power resource with a reading.
+    for doc in ({"PowerControl": []}, {"Id": "1U"}, ["PowerControl"]):
+        with pytest.raises(ValueError) as info:
+            parse_power(doc)
+        assert type(info.value) is ValueError
+        assert str(info.value) == "no PowerControl[].PowerConsumedWatts or PowerWatts.Reading in the resource"
+
+
+# --- URLs and what the BMC is sent ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://bmc.example/redfish/v1", "https:///redfish/v1"])
+def test_only_http_urls_with_a_host(url):
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishClient(url)
+    assert str(info.value) == f"Redfish URL {url!r} is not an http(s) URL"
+
+
+@pytest.mark.parametrize("url", ["https://admin@bmc.example/redfish/v1", "https://admin:pw@bmc.example/redfish/v1"])
+def test_credentials_in_the_url_are_refused_user_alone_too(url):
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishClient(url)
+    assert str(info.value) == ("the Redfish URL holds credentials: give the host alone (bmc.example) and the login in "
+                               "HASHBENCH_REDFISH_USER and HASHBENCH_REDFISH_PASSWORD")
+
+
+def test_the_bmc_is_sent_json_odata_4_and_basic_auth_with_an_empty_password(server):
+    client = RedfishClient(server.base + "/redfish/v1", "monitor")
+    assert client.get("/redfish/v1/Chassis/1U") == TREE["/redfish/v1/Chassis/1U"]  # a path, joined to the URL
+    sent = server.headers[-1]
+    assert sent["Accept"].lower() == "application/json" and sent["OData-Version"] == "4.0"
+    assert sent["Authorization"] == "Basic " + base64.b64encode(b"monitor:").decode()
+    RedfishClient(server.base + "/redfish/v1").get()
+    assert "Authorization" not in server.headers[-1]
+
+
+def test_an_answer_that_is_not_json(server):
+    server.docs["/login"] = b"<html><body>Please log in</body></html>"
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishClient(server.base + "/login").get()
+    assert str(info.value) == f"{server.base}/login: the answer is not JSON"
+
+
+def test_a_bmc_that_accepts_and_never_answers_is_cut_off():
+    with socket.socket() as listener:  # connections queue in the backlog: the request goes out, no answer comes
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/redfish/v1"
+        with pytest.raises(RedfishUnavailable) as info:
+            RedfishClient(url, timeout_s=0.1).get()
+    assert str(info.value) == f"cannot reach {url}: timed out"
+
+
+# --- TLS --------------------------------------------------------------------------------------------------------------
+
+
+def test_tls_self_signed_certificate_refused_unless_told_accepted_when_trusted(certificate, monkeypatch):
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    s = Server(tls=context)
+    try:
+        url = s.base + POWER
+        with pytest.raises(RedfishUnavailable) as info:
+            RedfishClient(url).get()
+        assert str(info.value) == (f"{url}: TLS certificate not trusted (self-signed certificate); set "
+                                   "HASHBENCH_REDFISH_INSECURE=1 to accept the BMC's own certificate")
+        insecure = RedfishSource(RedfishClient(url, verify_tls=False))
+        assert insecure.read_watts() == 350.0
+        assert insecure.detail == (f"Redfish {url} PowerControl[0] (System Power Control); TLS certificate not "
+                                   "verified (HASHBENCH_REDFISH_INSECURE=1)")
+        # Trusted (the certificate is in the trust store OpenSSL is pointed at): verified, and nothing said.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        trusted = RedfishSource(RedfishClient(url))
+        assert trusted.read_watts() == 350.0 and trusted.client.verified
+        assert trusted.detail == f"Redfish {url} PowerControl[0] (System Power Control)"
+    finally:
+        s.close()
+
+
+# --- following links --------------------------------------------------------------------------------------------------
+
+
+def test_found_from_the_root_the_power_url_is_absolute_and_the_detail_exact(server):
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1"))
+    assert source.power_url == server.base + POWER
+    assert source.detail == (f"Redfish {server.base}{POWER} PowerControl[0] (System Power Control); plain HTTP, not "
+                             "authenticated by TLS")
+
+
+def test_nothing_found_says_what_to_give(server):
+    server.docs["/redfish/v1/Chassis/1U"] = {"@odata.id": "/redfish/v1/Chassis/1U", "Id": "1U"}  # no Power link
+    server.docs["/array"] = [{"@odata.id": POWER}]  # a JSON array: no links are followed in it
+    for start in ("/redfish/v1", "/array"):
+        with pytest.raises(RedfishUnavailable) as info:
+            RedfishSource(RedfishClient(server.base + start))
+        assert str(info.value) == (f"{server.base}{start}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics "
+                                   "PowerWatts found (give the URL of a Chassis Power resource, e.g. "
+                                   "https://BMC/redfish/v1/Chassis/1/Power)")
+
+
+def test_links_are_followed_six_times_at_most(server):
+    server.docs["/loop"] = {"Chassis": {"@odata.id": "/loop"}}  # a chassis that links to itself
+    with pytest.raises(RedfishUnavailable, match="no PowerControl"):
+        RedfishSource(RedfishClient(server.base + "/loop"))
+    assert len(server.headers) == 6
+    # Power six documents down is found; seven down is not.
+    chain = [f"/c{i}" for i in range(7)]
+    for here, there in zip(chain, chain[1:], strict=False):
+        server.docs[here] = {"Chassis": {"@odata.id": there}}
+    server.docs[chain[-1]] = TREE[POWER]
+    assert RedfishSource(RedfishClient(server.base + chain[1])).power_url == server.base + chain[-1]
+    with pytest.raises(RedfishUnavailable, match="no PowerControl"):
+        RedfishSource(RedfishClient(server.base + chain[0]))
+
+
+def test_members_without_a_link_are_skipped(server):
+    members = ["1U", {"Name": "no link"}, {"@odata.id": "/redfish/v1/Chassis/1U"}]
+    server.docs["/redfish/v1/Chassis"] = {"Members": members}
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert source.power_url == server.base + POWER and "chassis listed" not in source.detail
+
+
+@pytest.mark.parametrize(("listed", "more"), [(5, ""), (6, " and 1 more")])
+def test_a_failing_first_chassis_names_four_others_at_most(server, listed, more):
+    members = [f"/redfish/v1/Chassis/C{i}" for i in range(listed)]
+    server.docs["/redfish/v1/Chassis"] = {"Members": [{"@odata.id": m} for m in members]}
+    server.docs[members[0]] = {"Power": {"@odata.id": members[0] + "/Power"}}  # not served: 404
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(server.base + "/redfish/v1"))
+    named = ", ".join(server.base + m for m in members[1:5])
+    assert str(info.value) == (f"{server.base}{members[0]}/Power: HTTP 404 Not Found; only the first of the {listed} "
+                               f"chassis listed at {server.base}/redfish/v1/Chassis was tried, name another in "
+                               f"HASHBENCH_REDFISH_URL: {named}{more}")
+
+
+def test_a_reading_that_turns_null_names_the_resource(server):
+    source = RedfishSource(RedfishClient(server.base + POWER))
+    server.docs[POWER] = {"PowerControl": [{"PowerConsumedWatts": None}]}
+    with pytest.raises(RedfishUnavailable) as info:
+        source.read_watts()
+    assert str(info.value).startswith(f"{server.base}{POWER}: the power resource is there but holds no number (")
+
+
+def test_window_flags_short_window_boundary(server):
+    source = RedfishSource(RedfishClient(server.base + POWER))
+    assert source.window_flags(10.0) == []
+    assert source.window_flags(9.5) == ["node power sampled once a second: a 9.5 s window holds few BMC readings"]
+    source.interval_s = 0.5  # the bound is ten sampling intervals, whatever the interval
+    assert source.window_flags(5.0) == [] and len(source.window_flags(4.9)) == 1
