@@ -282,6 +282,10 @@ _AI = dict(watts=700, power_usd_per_kwh=0.04, tokens_per_second=5800, usd_per_mt
     (lambda: time_shared_throughput(1000, 100, -4), "input tokens per output token must be >= 0, got -4"),
     (lambda: watts_per_unit_yield_per_year(38, 0), "J/TH must be > 0, got 0"),
     (lambda: subsidy_sats(-1), "block height must be a whole number >= 0, got -1"),
+    # a value that is no number at all is named too, by the >= 0 and fraction checks as by the > 0 one
+    (lambda: MiningInputs(**{**_MINING, "fees_btc_per_block": math.inf}), "fees per block must be a finite number, "
+                                                                          "got inf"),
+    (lambda: MiningInputs(**{**_MINING, "pool_fee": math.nan}), "pool fee must be a finite number, got nan"),
 ])
 def test_bad_input_messages_name_the_quantity(make, message):
     with pytest.raises(InputError) as caught:

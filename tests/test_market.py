@@ -6,20 +6,24 @@ import json
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
 
+from hashbench import __version__
 from hashbench.economics import ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
 from hashbench.errors import InputError
 from hashbench.market import (
     FIGURES,
+    Figure,
     Offline,
     fetch_snapshot,
     load_snapshot,
     packaged_snapshot,
+    parse_snapshot,
     resolve_base_url,
     save_snapshot,
     stale_note,
@@ -50,17 +54,38 @@ MEMPOOL = {
 }
 
 
+HANG_S = 0.5  # a Slow(...) route answers this late: well past the tests' 0.1 s timeout
+
+
+class Slow:
+    """A route that answers, but only after HANG_S: a request without a timeout would get it."""
+
+    def __init__(self, body) -> None:
+        self.body = body
+
+
+CLOSE = object()  # a route whose server hangs up without answering
+
+
 def serve(routes: dict):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's naming)
+            server.seen_headers.append(dict(self.headers))
             body = routes.get(self.path)
+            if isinstance(body, Slow):
+                time.sleep(HANG_S)
+                body = body.body
+            if body is CLOSE:
+                self.close_connection = True
+                return
             if body is None:
                 self.send_error(404)
                 return
             if isinstance(body, int):
                 self.send_error(body)
                 return
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(
+                body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain" if isinstance(body, str) else "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -71,7 +96,11 @@ def serve(routes: dict):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.seen_headers = []
+    # a client that gave up (a timeout, a 4 MiB cut) leaves the handler a broken pipe: expected here, not news
+    server.handle_error = lambda request, client_address: None
+    # a short poll: shutdown() waits up to one poll interval, 0.5 s by default, at every test's teardown
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -86,6 +115,8 @@ def mempool(monkeypatch):
         server, url = serve(routes)
         servers.append(server)
         return url
+
+    start.servers = servers
 
     yield start
     for server in servers:
@@ -350,3 +381,279 @@ def test_yield_and_plan_name_an_old_snapshot_and_not_a_fresh_one(tmp_path):
     assert load_snapshot(fresh).get("difficulty").as_of == today
     assert not any("days old" in n for n in invoke_json("yield", "--hashrate", "1P", "--watts", "17.5k",
                                                         "--market", str(fresh))["notes"])
+
+
+# --- pinned by mutation testing: every figure's defaults, every refusal's text, every endpoint's failure ------------
+
+def test_a_bare_number_is_declared_on_the_files_date_with_the_file_as_source():
+    snap = parse_snapshot({"date": "2026-01-01", "figures": {"btc_price_usd": 70000}}, "m.json")
+    assert snap.figures == {"btc_price_usd": Figure(70000.0, "USD/BTC", "2026-01-01", "declared", "market file m.json")}
+    assert (snap.description, snap.origin) == ("", "m.json")
+
+
+def test_a_figure_object_takes_the_files_defaults_for_what_it_leaves_out():
+    data = {"date": "2026-01-01", "description": "my desk's figures", "figures": {
+        "difficulty": {"value": 141e12},
+        "btc_price_usd": {"value": 7e4, "unit": "USD", "as_of": "2025-12", "kind": "published", "source": "x",
+                          "low": 6e4, "high": 8e4, "note": "n"}}}
+    snap = parse_snapshot(data, "m.json", base=packaged_snapshot())
+    assert snap.get("difficulty") == Figure(141e12, "", "2026-01-01", "declared", "market file m.json")
+    assert snap.get("btc_price_usd") == Figure(7e4, "USD", "2025-12", "published", "x", 6e4, 8e4, "n")
+    assert snap.description == "my desk's figures"
+    assert snap.get("height") == packaged_snapshot().get("height")
+    # no figures at all: the base's, every one
+    assert parse_snapshot({"date": "2026-01-01"}, "m.json", base=packaged_snapshot()).figures == \
+        packaged_snapshot().figures
+
+
+def _refusal(data, origin="m.json") -> str:
+    with pytest.raises(InputError) as err:
+        parse_snapshot(data, origin)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("figure, message", [
+    (-5, "m.json: btc_price_usd must be > 0, got -5"),
+    ({"value": -5}, "m.json: btc_price_usd must be > 0, got -5"),
+    ({"value": 5, "low": -1}, "m.json: btc_price_usd: btc_price_usd must be > 0, got -1"),
+    ({"value": 5, "zz": 1, "aa": 2}, "m.json: btc_price_usd: unknown field(s) aa, zz"),
+    ({"value": 5, "unit": 1}, "m.json: btc_price_usd: unit must be text"),
+    ({"value": 5, "kind": 1}, "m.json: btc_price_usd: kind must be text"),
+    ({"value": 5, "source": 1}, "m.json: btc_price_usd: source must be text"),
+    ({"value": 5, "note": 1}, "m.json: btc_price_usd: note must be text"),
+])
+def test_a_bad_figure_is_refused_in_full(figure, message):
+    assert _refusal({"date": "2026-01-01", "figures": {"btc_price_usd": figure}}) == message
+
+
+def test_a_bad_snapshot_is_refused_in_full():
+    assert _refusal({"kind": "hashbench-run", "date": "2026-01-01"}) == \
+        "m.json: not a market snapshot (kind 'hashbench-run')"
+    assert _refusal({"date": "2026-1-1"}) == "m.json: date: a date must be YYYY, YYYY-MM or YYYY-MM-DD, got '2026-1-1'"
+    assert _refusal({"date": "2026-01-01", "figures": [1]}) == "m.json: 'figures' must be an object"
+    assert _refusal({"date": "2026-01-01", "figures": {"b": 1, "a": 1}}) == \
+        f"m.json: unknown figure(s) a, b; known: {', '.join(FIGURES)}"
+    assert ", difficulty, height, " in ", ".join(FIGURES)
+
+
+def test_a_snapshot_without_a_base_holds_only_its_own_figures():
+    snap = parse_snapshot({"date": "2026-01-01", "figures": {"height": 1}}, "m.json")
+    assert list(snap.figures) == ["height"]
+
+
+def test_a_figure_as_an_input_keeps_its_detail():
+    snap = packaged_snapshot()
+    fig = snap.get("h100_usd_per_gpu_hour")
+    assert fig.detail
+    assert snap.sourced("h100_usd_per_gpu_hour") == Sourced(fig.value, f"market snapshot {fig.as_of}", ESTIMATED,
+                                                            fig.detail)
+
+
+@pytest.mark.parametrize("low, high, shown", [
+    (2e21, 3e21, "2Z to 3Z"), (1e18, 2.5e18, "1E to 2.5E"), (1e15, 4e15, "1P to 4P"), (1e12, 126e12, "1T to 126T"),
+    (1e9, 9.5e11, "1G to 950G"), (60_000, 999_999, "60,000 to 999,999"),
+])
+def test_a_range_reads_as_people_write_it(low, high, shown):
+    assert Figure(1.0, "", "2025", "range midpoint", "src", low, high, "n").detail == f"src; range {shown}; n"
+
+
+def test_save_writes_indented_json_and_names_what_it_cannot_write(tmp_path):
+    path = tmp_path / "m.json"
+    save_snapshot(packaged_snapshot(), path)
+    assert path.read_text().startswith('{\n  "kind": "hashbench-market",\n  "schema_version": 1,\n')
+    with pytest.raises(InputError) as err:
+        save_snapshot(packaged_snapshot(), tmp_path / "no" / "m.json")
+    assert str(err.value) == f"output folder {str(tmp_path / 'no')!r} does not exist"
+    (tmp_path / "d").mkdir()
+    with pytest.raises(InputError) as err:
+        save_snapshot(packaged_snapshot(), tmp_path / "d")
+    assert str(err.value) == f"cannot write market file {str(tmp_path / 'd')!r}: Is a directory"
+
+
+def test_base_url_keeps_a_trailing_letter_and_says_what_it_needs():
+    assert resolve_base_url("http://proX/", {}) == "http://proX"
+    with pytest.raises(InputError) as err:
+        resolve_base_url("mempool.space", {})
+    assert str(err.value) == "market API base URL must start with http:// or https://, got 'mempool.space'"
+
+
+def test_stale_note_skips_a_snapshot_source_without_a_date_and_reads_on():
+    from datetime import date
+    note = stale_note([("power_usd_per_kwh", _snap("2020")), ("btc_price_usd", _snap("of my own")),
+                       ("difficulty", _snap("2024-11-18"))], date(2024, 12, 19))
+    assert note.startswith("valued with market figures up to 31 days old: difficulty (2024-11-18);")
+
+
+def test_fetch_names_each_endpoint_it_read_and_sends_its_name(mempool):
+    url = mempool()
+    result = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01")
+    snap = result.snapshot
+    assert {k: snap.get(k).source for k in result.fetched} == {
+        "height": f"{url}/api/blocks/tip/height", "difficulty": f"{url}/api/v1/mining/hashrate/3d",
+        "btc_price_usd": f"{url}/api/v1/prices",
+        "fees_btc_per_block": f"{url}/api/v1/mining/blocks/fees/1w (mean of 2 interval averages)"}
+    assert snap.value("fees_btc_per_block") == 0.036  # 3.6M sats, in BTC
+    assert result.retarget == "next adjustment forecast -1.52 % in 331 blocks"
+    assert snap.get("difficulty").note == result.retarget
+    headers = mempool.servers[0].seen_headers
+    assert headers and all(h["User-Agent"] == f"hashbench/{__version__}" and h["Accept"] == "application/json"
+                           for h in headers)
+
+
+def test_fetch_fallbacks_name_the_block_endpoints(mempool):
+    routes = {k: v for k, v in MEMPOOL.items() if "/mining/" not in k}
+    url = mempool({**routes, "/api/v1/difficulty-adjustment": {"difficultyChange": 2, "remainingBlocks": True}})
+    result = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01")
+    snap = result.snapshot
+    assert snap.get("difficulty").source == f"{url}/api/block/{TIP_HASH}"
+    assert snap.get("fees_btc_per_block").source == f"{url}/api/v1/blocks (mean of the last 2 blocks)"
+    assert snap.value("fees_btc_per_block") == 0.04
+    assert result.retarget == "next adjustment forecast +2.00 %"  # a count that is not a number is left out
+
+
+REPLACED_AND_39_NINES = "\ufffd" + "9" * 39  # an answer's first 40 characters, a bad byte shown as U+FFFD
+
+
+def test_fetch_says_why_each_figure_was_kept(mempool):
+    url = mempool({"/api/blocks/tip/height": b"\xff" + b"9" * 45, "/api/v1/mining/hashrate/3d": [1],
+                   "/api/blocks/tip/hash": "\xe9" * 64, "/api/v1/prices": {"USD": "x"},
+                   "/api/v1/mining/blocks/fees/1w": [], "/api/v1/blocks": {"a": 1}})
+    result = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01")
+    assert result.fetched == () and result.retarget == ""
+    assert result.kept == {
+        "height": f"{url}/api/blocks/tip/height did not return a block height ({REPLACED_AND_39_NINES!r})",
+        "difficulty": f"{url}/api/v1/mining/hashrate/3d: unexpected answer; fallback: "
+                      f"{url}/api/blocks/tip/hash did not return a block hash",
+        "btc_price_usd": f"{url}/api/v1/prices: USD is not a number ('x')",
+        "fees_btc_per_block": f"{url}/api/v1/mining/blocks/fees/1w: expected a non-empty list; fallback: "
+                              f"{url}/api/v1/blocks: expected a non-empty list"}
+    assert result.snapshot.figures["height"] == packaged_snapshot().figures["height"]
+
+
+def test_fetch_says_which_field_was_not_a_number(mempool):
+    url = mempool({**MEMPOOL, "/api/v1/mining/hashrate/3d": {"currentDifficulty": "x"},
+                   f"/api/block/{TIP_HASH}": {"difficulty": None}, "/api/v1/prices": [1],
+                   "/api/v1/mining/blocks/fees/1w": [5], "/api/v1/blocks": [5]})
+    kept = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01").kept
+    assert kept == {
+        "difficulty": f"{url}/api/v1/mining/hashrate/3d: currentDifficulty is not a number ('x'); fallback: "
+                      f"{url}/api/block/{TIP_HASH}: difficulty is not a number (None)",
+        "btc_price_usd": f"{url}/api/v1/prices: unexpected answer",
+        "fees_btc_per_block": f"{url}/api/v1/mining/blocks/fees/1w: avgFees is not a number (None); fallback: "
+                              f"{url}/api/v1/blocks: extras.totalFees is not a number (None)"}
+    url = mempool({**MEMPOOL, "/api/v1/mining/hashrate/3d": 404, f"/api/block/{TIP_HASH}": [1],
+                   "/api/v1/mining/blocks/fees/1w": [{"avgFees": "x"}], "/api/v1/blocks": [{"extras": None}]})
+    kept = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01").kept
+    assert kept == {
+        "difficulty": f"HTTP 404 from {url}/api/v1/mining/hashrate/3d; fallback: {url}/api/block/{TIP_HASH}: "
+                      "unexpected answer",
+        "fees_btc_per_block": f"{url}/api/v1/mining/blocks/fees/1w: avgFees is not a number ('x'); fallback: "
+                              f"{url}/api/v1/blocks: extras.totalFees is not a number (None)"}
+
+
+def test_fetch_reads_at_most_4_mib_of_an_answer(mempool):
+    url = mempool({**MEMPOOL, "/api/v1/prices": {"USD": 92000, "pad": "x" * (4 << 20)}})
+    kept = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01").kept
+    assert kept == {"btc_price_usd": f"{url}/api/v1/prices did not return JSON"}
+
+
+def test_fetch_waits_no_longer_than_its_timeout(mempool):
+    url = mempool({**MEMPOOL, "/api/blocks/tip/height": Slow("925000")})
+    with pytest.raises(Offline) as err:
+        fetch_snapshot(url, packaged_snapshot(), timeout=0.1)
+    assert str(err.value) == (f"offline: cannot reach {url} (no answer within 0.1 s); keeping the market snapshot "
+                              "2025-11-18 (packaged)")
+    slow = {k: Slow(v) for k, v in MEMPOOL.items() if k.startswith(("/api/v1/mining/", "/api/v1/prices",
+                                                                     "/api/v1/difficulty"))}
+    result = fetch_snapshot(mempool({**MEMPOOL, **slow}), packaged_snapshot(), timeout=0.1, today="2026-03-01")
+    assert result.fetched == ("height",) and result.retarget == ""
+    assert result.kept == {k: "no answer (no answer within 0.1 s)"
+                           for k in ("difficulty", "btc_price_usd", "fees_btc_per_block")}
+
+
+def test_fetch_says_a_server_hung_up_and_a_port_refused(mempool, closed_port_url):
+    result = fetch_snapshot(mempool({**MEMPOOL, "/api/v1/prices": CLOSE}), packaged_snapshot(), timeout=5,
+                            today="2026-03-01")
+    assert result.kept == {"btc_price_usd": "no answer (Remote end closed connection without response)"}
+    with pytest.raises(Offline, match=r"^offline: cannot reach \S+ \(\[Errno \d+\] Connection refused\); keeping"):
+        fetch_snapshot(closed_port_url, packaged_snapshot(), timeout=2)
+
+
+def test_a_height_and_fees_of_zero_are_figures_and_negative_fees_are_not():
+    snap = parse_snapshot({"date": "2026-01-01", "figures": {"height": 0, "fees_btc_per_block": 0}}, "m.json")
+    assert (snap.value("height"), snap.value("fees_btc_per_block")) == (0.0, 0.0)
+    assert _refusal({"date": "2026-01-01", "figures": {"fees_btc_per_block": -1}}) == \
+        "m.json: fees_btc_per_block must be >= 0, got -1"
+    with pytest.raises(InputError) as err:
+        snap.get("btc_price_usd")
+    assert str(err.value) == "the market snapshot of 2026-01-01 (m.json) has no 'btc_price_usd'"
+    with pytest.raises(InputError) as err:
+        load_snapshot(Path("/nonexistent/m.json"))
+    assert str(err.value) == "market file '/nonexistent/m.json' not found"
+
+
+def test_fetch_refuses_a_zero_timeout_and_an_unknown_fee_window_in_full():
+    with pytest.raises(InputError) as err:
+        fetch_snapshot("http://127.0.0.1:9", packaged_snapshot(), timeout=0)
+    assert str(err.value) == "timeout must be > 0 seconds, got 0"
+    with pytest.raises(InputError) as err:
+        fetch_snapshot("http://127.0.0.1:9", packaged_snapshot(), fee_window="2h")
+    assert str(err.value) == "fee window must be one of 24h, 3d, 1w, 1m, 3m, 6m, 1y, 2y, 3y, got '2h'"
+
+
+def test_fetch_keeps_a_fetched_figure_no_snapshot_may_hold(mempool):
+    url = mempool({**MEMPOOL, "/api/v1/prices": {"USD": -5}})
+    result = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01")
+    assert result.kept == {"btc_price_usd": f"{url}/api/v1/prices: btc_price_usd must be > 0, got -5.0"}
+
+
+def test_a_fetched_snapshot_says_what_it_is_and_how_hashprice_was_made(mempool):
+    url = mempool()
+    snap = fetch_snapshot(url, packaged_snapshot(), timeout=5, today="2026-03-01").snapshot
+    assert snap.description == f"fetched from {url}; figures not fetched keep their own dates"
+    assert snap.get("hashprice_usd_per_ph_day").source == (
+        "computed by hashbench from the difficulty, BTC price, subsidy at the height and fees in this snapshot")
+    assert snap.to_json()["description"] == snap.description
+
+
+def test_a_forecast_is_no_note_on_a_difficulty_that_was_not_fetched(mempool):
+    result = fetch_snapshot(mempool({**MEMPOOL, "/api/v1/mining/hashrate/3d": 404, "/api/blocks/tip/hash": 404}),
+                            packaged_snapshot(), timeout=5, today="2026-03-01")
+    assert "difficulty" in result.kept and result.retarget
+    assert result.snapshot.get("difficulty") == packaged_snapshot().get("difficulty")
+
+
+def test_fetch_is_offline_when_the_first_answer_never_comes(mempool):
+    url = mempool({**MEMPOOL, "/api/blocks/tip/height": CLOSE})
+    with pytest.raises(Offline) as err:
+        fetch_snapshot(url, packaged_snapshot(), timeout=5)
+    assert str(err.value) == (f"offline: cannot reach {url} (Remote end closed connection without response); "
+                              "keeping the market snapshot 2025-11-18 (packaged)")
+
+
+def test_fetch_fallbacks_wait_no_longer_than_the_timeout_either(mempool):
+    # a fallback request without the timeout would hang `market fetch` on a half-broken server
+    block = f"/api/block/{TIP_HASH}"
+    url = mempool({**MEMPOOL, "/api/v1/mining/hashrate/3d": 404, block: Slow(MEMPOOL[block]),
+                   "/api/v1/mining/blocks/fees/1w": 404, "/api/v1/blocks": Slow(MEMPOOL["/api/v1/blocks"])})
+    kept = fetch_snapshot(url, packaged_snapshot(), timeout=0.1, today="2026-03-01").kept
+    assert kept == {"difficulty": "no answer (no answer within 0.1 s)",
+                    "fees_btc_per_block": "no answer (no answer within 0.1 s)"}
+    url = mempool({**MEMPOOL, "/api/v1/mining/hashrate/3d": 404, "/api/blocks/tip/hash": Slow(TIP_HASH)})
+    kept = fetch_snapshot(url, packaged_snapshot(), timeout=0.1, today="2026-03-01").kept
+    assert kept == {"difficulty": "no answer (no answer within 0.1 s)"}
+
+
+def test_a_fetched_snapshot_is_dated_by_the_utc_day_not_the_local_one(mempool, monkeypatch):
+    from datetime import UTC, datetime
+    before = datetime.now(UTC)
+    # a zone 14 h ahead of UTC after 10:00 UTC, 12 h behind before: its date is never UTC's
+    monkeypatch.setenv("TZ", "Etc/GMT-14" if before.hour >= 10 else "Etc/GMT+12")
+    time.tzset()
+    try:
+        assert datetime.now().date() != before.date() or datetime.now(UTC).date() != before.date()
+        snap = fetch_snapshot(mempool(), packaged_snapshot(), timeout=5).snapshot
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert snap.date in {before.date().isoformat(), datetime.now(UTC).date().isoformat()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 
 import pytest
 from results_helpers import HOST, OTHER_HOST, make_run, noisy, rate, run_cli
@@ -15,17 +16,23 @@ from hashbench.bench import bench_backend
 from hashbench.errors import InputError
 from hashbench.results.compare import (
     FASTER,
+    FASTER_UNCONFIRMED,
     ONLY_BASE,
     ONLY_CAND,
     SLOWER,
     SLOWER_UNCONFIRMED,
     TOO_FEW,
     UNCHANGED,
+    CompareReport,
     FingerprintMismatch,
     Gate,
+    Row,
     compare_measurements,
     compare_runs,
+    estimated_change,
     parse_threshold,
+    thin,
+    without_interference,
 )
 from hashbench.results.pbjson import write_result
 from hashbench.results.schema import Check, Measurement, RunResult, measurement_from_bench
@@ -327,3 +334,204 @@ def test_a_p_value_too_small_to_mean_anything_is_shown_as_a_bound_not_zero(tmp_p
     code, out, _ = run_cli("compare", str(base), str(cand))
     line = next(line for line in out.splitlines() if "sha256d" in line)
     assert code == 1 and "<1e-4" in line and " 0 " not in line
+
+
+# --- pinned by mutation testing: the gate's edges, every JSON key and every message, figures checked by hand ---------
+
+def test_gate_refuses_a_threshold_of_100_percent_and_an_alpha_of_0_or_1_by_name():
+    for threshold in (1.0, 1.5):
+        with pytest.raises(InputError, match="^threshold must be between 0 and 100%, got "):
+            Gate(threshold)
+    for alpha, shown in ((0.0, "0.0"), (1.0, "1.0"), (1.5, "1.5")):
+        with pytest.raises(InputError) as err:
+            Gate(alpha=alpha)
+        assert str(err.value) == f"alpha must be between 0 and 1, got {shown}"
+    assert Gate(0.999, 0.999).alpha == 0.999
+
+
+@pytest.mark.parametrize("text, value", [("1", 0.01), ("1.5", 0.015), ("0.5%", 0.005), ("0.99", 0.99)])
+def test_threshold_parsing_at_one_reads_percent(text, value):
+    # a bare 1 is 1 %, not 100 % (which no gate accepts); a "%" sign means percent whatever the number
+    assert parse_threshold(text) == pytest.approx(value)
+
+
+def test_threshold_with_a_stray_letter_is_refused_not_read():
+    with pytest.raises(InputError, match=r"^--threshold: cannot read '5X' \(write 5% or 0.05\)$"):
+        parse_threshold("5X")
+
+
+def test_estimated_change_is_a_ratio_for_positive_samples_by_hand():
+    # log ratios cand/base: 0.5, 1.5, 0.25, 0.75 -> median of the logs is log sqrt(0.5 * 0.75); a difference
+    # estimate would give 1 - 0.2 / 0.6 instead
+    assert estimated_change([0.4, 0.8], [0.2, 0.6], True) == pytest.approx(math.sqrt(0.375) - 1)
+    assert estimated_change([0.4, 0.8], [0.2, 0.6], False) == pytest.approx(1 - math.sqrt(0.375))
+
+
+def test_estimated_change_is_a_shift_over_the_base_median_when_a_sample_is_not_positive():
+    # differences cand - base over (-1, 2, 3) x (1, 3, 5): -2 -1 0 1 [2] 2 3 4 6, median 2; base median 2: ratio 2
+    assert estimated_change([-1, 2, 3], [1, 3, 5], True) == pytest.approx(1.0)
+    assert estimated_change([-1, 2, 3], [1, 3, 5], False) == pytest.approx(-1.0)
+    # a zero on either side, positive elsewhere: no logarithm is taken. (1,2,3) x (0,2,4): median difference 0
+    assert estimated_change([1, 2, 3], [0, 2, 4], True) == 0.0
+    assert estimated_change([0, 2, 4], [1, 2, 3], True) == 0.0
+    # a base median of 0 has no fraction to give: no change, not a division by zero
+    assert estimated_change([-1, 0, 1], [1, 2, 3], True) == 0.0
+
+
+def test_thin_keeps_evenly_spaced_order_statistics():
+    assert thin([9, 3, 1, 7, 5, 0, 2, 4, 6, 8], keep=4) == [0, 3, 6, 9]
+    assert thin([3, 1, 2], keep=3) == [1, 2, 3]
+
+
+def test_interference_fences_by_hand():
+    # q1 = median(8.4, 14, 15, 16) = 14.5, q3 = median(17, 18, 19, 24.5) = 18.5: fences 14.5 - 6 and 18.5 + 6
+    rates = [24.5, 8.4, 14, 15, 16, 17, 18, 19]
+    assert without_interference(rates, True) == [24.5, 14, 15, 16, 17, 18, 19]  # 8.4 is below 8.5
+    assert without_interference([8.5 if v == 8.4 else v for v in rates], True) == [24.5, 8.5, 14, 15, 16, 17, 18, 19]
+    times = [8.5, 14, 15, 16, 17, 18, 19, 24.6]
+    assert without_interference(times, False) == [8.5, 14, 15, 16, 17, 18, 19]  # 24.6 is above 24.5
+    assert without_interference([24.5 if v == 24.6 else v for v in times], False) == [8.5, 14, 15, 16, 17, 18, 19, 24.5]
+
+
+def test_the_candidates_preempted_samples_are_fenced_on_its_slow_side_too():
+    samples = (24.5, 8.4, 14, 15, 16, 17, 18, 19)  # one slow scan (8.4) below the fence, one fast one on it
+    row = compare_measurements(rate("a", samples), rate("a", samples), Gate())
+    assert (row.n_base, row.n_cand, row.outliers_base, row.outliers_cand) == (7, 7, 1, 1)
+
+
+def test_a_sample_that_is_no_speed_or_time_is_refused_by_name():
+    with pytest.raises(InputError) as err:
+        compare_measurements(rate("a", (1.0, 0.0, 2.0)), rate("a", (1.0, 2.0, 3.0)), Gate())
+    assert str(err.value) == "a: a sample of 0 H/s is not a speed or a time to compare (it must be > 0)"
+    t = Measurement("t", "timing", "s", samples=(1.0, 2.0, 3.0))
+    with pytest.raises(InputError) as err:
+        compare_measurements(t, Measurement("t", "timing", "s", samples=(1.0, -1.0, 3.0)), Gate())
+    assert str(err.value) == "t: a sample of -1 s is not a speed or a time to compare (it must be > 0)"
+    # an energy may cross zero (a difference of meters): compared as a shift, lower is better
+    e = compare_measurements(Measurement("e", "probe", "J/token", samples=(-1.0, 2.0, 3.0)),
+                             Measurement("e", "probe", "J/token", samples=(1.0, 3.0, 5.0)), Gate())
+    assert e.change == pytest.approx(-1.0)
+    with pytest.raises(InputError) as err:
+        compare_measurements(rate("a", (1.0,)), t, Gate())
+    assert str(err.value) == "a: units differ (H/s vs s)"
+
+
+def test_effect_is_the_probability_in_the_direction_of_the_change_by_hand():
+    # cand (5, 15, 25) vs base (10, 20, 30): log-ratio median 0.75, -25 %; P(cand < base) = 6 of 9 pairs; U of the
+    # candidate = 3 (15 > 10, 25 > 10, 25 > 20), P(U <= 3) over the 20 splits of six = (1 + 1 + 2 + 3) / 20
+    slow = compare_measurements(rate("a", (10, 20, 30)), rate("a", (5, 15, 25)), Gate())
+    assert (slow.verdict, slow.change, slow.effect, slow.p_value) == (
+        TOO_FEW, pytest.approx(-0.25), pytest.approx(2 / 3), pytest.approx(0.35))
+    fast = compare_measurements(rate("a", (5, 15, 25)), rate("a", (10, 20, 30)), Gate())
+    assert (fast.change, fast.effect, fast.p_value) == (pytest.approx(1 / 3), pytest.approx(2 / 3), pytest.approx(0.35))
+    # the same for times: each time 20 % longer, -20 %; the candidate's time is the longer in 6 pairs of 9
+    t = compare_measurements(Measurement("t", "timing", "s", samples=(1.0, 2.0, 3.0)),
+                             Measurement("t", "timing", "s", samples=(1.2, 2.4, 3.6)), Gate())
+    assert t.change == pytest.approx(-0.2) and t.effect == pytest.approx(2 / 3)
+
+
+def test_no_change_at_all_reports_the_chance_the_candidate_is_better():
+    # log ratios of (1, 2, 10) over (1, 2, 3): median exactly log 1; P(cand > base) with ties as 1/2 = 5 / 9
+    row = compare_measurements(rate("a", (1, 2, 3)), rate("a", (1, 2, 10)), Gate())
+    assert (row.verdict, row.change, row.effect) == (UNCHANGED, 0.0, pytest.approx(5 / 9))
+    assert row.p_value == mannwhitneyu([1, 2, 10], [1, 2, 3], "greater").p_value
+
+
+def test_a_change_of_exactly_the_threshold_is_gated():
+    row = compare_measurements(rate("a", (1.0,) * 4), rate("a", (0.5,) * 4), Gate(threshold=0.5))
+    assert (row.change, row.verdict, row.p_value) == (-0.5, SLOWER, pytest.approx(1 / 70))
+
+
+def test_three_samples_a_side_cannot_reach_alpha_005_and_say_so():
+    # complete separation: p = 1 / C(6, 3) = 0.05, which is not < 0.05
+    row = compare_measurements(rate("a", (10, 11, 12)), rate("a", (5, 6, 7)), Gate())
+    assert (row.verdict, row.p_value) == (TOO_FEW, 0.05)
+
+
+def test_a_p_value_of_exactly_alpha_does_not_confirm():
+    # one pair of 16 out of order: one-sided p = P(U <= 1) = 2 / C(8, 4) = 2 / 70
+    gate = Gate(alpha=2 / 70)
+    slow = compare_measurements(rate("a", (10, 11, 12, 13)), rate("a", (5, 6, 7, 10.5)), gate)
+    assert (slow.verdict, slow.p_value) == (SLOWER_UNCONFIRMED, 2 / 70)
+    fast = compare_measurements(rate("a", (5, 6, 7, 10.5)), rate("a", (10, 11, 12, 13)), gate)
+    assert (fast.verdict, fast.p_value) == (FASTER_UNCONFIRMED, 2 / 70)
+    assert compare_measurements(rate("a", (5, 6, 7, 10.5)), rate("a", (10, 11, 12, 13)), Gate()).verdict == FASTER
+
+
+def test_row_and_report_json_keys_and_values():
+    row = Row("a", "H/s", SLOWER, base=10.0, cand=8.0, change=-0.2, p_value=0.01, effect=0.9, n_base=5, n_cand=6,
+              outliers_base=1, outliers_cand=2)
+    assert row.to_json() == {"name": "a", "unit": "H/s", "verdict": "slower", "base": 10.0, "cand": 8.0,
+                             "ratio": 0.8, "change": -0.2, "p_value": 0.01, "effect": 0.9, "n_base": 5,
+                             "n_cand": 6, "outliers_base": 1, "outliers_cand": 2}
+    report = CompareReport("b.json", "c.json", "f" * 16, Gate(0.1, 0.01, False), (row,), ("n",), True, ("x",))
+    assert report.to_json() == {"base": "b.json", "candidate": "c.json", "fingerprint": "f" * 16, "threshold": 0.1,
+                                "alpha": 0.01, "drop_outliers": False, "forced": True, "regressions": 1,
+                                "failures": ["x"], "rows": [row.to_json()], "notes": ["n"]}
+    assert Row("a", "H/s", ONLY_BASE, base=0.0, cand=1.0).ratio is None
+
+
+def test_compare_runs_labels_fingerprint_and_rows_in_one_run_only():
+    base = make_run([rate("a", noisy(1e7, 10, 1)), rate("b", (1.0, 3.0, 2.0))])
+    cand = make_run([rate("a", noisy(1e7, 10, 2)), rate("c", (4.0, 6.0, 5.0))], host=OTHER_HOST)
+    report = compare_runs(base, cand, force=True)
+    assert (report.base_label, report.cand_label, report.fingerprint) == ("base", "candidate", cand.fingerprint)
+    assert report.fingerprint != base.fingerprint
+    assert report.rows[1:] == (Row("b", "H/s", ONLY_BASE, base=2.0), Row("c", "H/s", ONLY_CAND, cand=5.0))
+
+
+def test_different_machines_message_lists_every_difference():
+    cand = make_run([rate("a", noisy(1e7, 10, 2))], host=replace(HOST, cpu_model="Other", logical_cpus=4))
+    with pytest.raises(FingerprintMismatch) as err:
+        compare_runs(make_run([rate("a", noisy(1e7, 10, 1))]), cand)
+    assert str(err.value) == (
+        "base and candidate were measured on different machines (cpu_model: 'Test CPU 9000' vs 'Other'; "
+        "logical_cpus: 2 vs 4); a different machine is not a code change: compare runs from one machine, or pass "
+        "--force")
+
+
+SAME_COMMIT = "both runs come from the same commit: any difference is noise or conditions"
+
+
+@pytest.mark.parametrize("base_host, cand_host, said", [
+    (HOST, HOST, True),
+    (HOST, replace(HOST, git_commit="b" * 40), False),
+    (HOST, replace(HOST, git_dirty=True), False),
+    (replace(HOST, git_dirty=True), HOST, False),
+    (replace(HOST, git_commit=""), replace(HOST, git_commit=""), False),
+])
+def test_the_same_commit_note_only_for_one_clean_commit(base_host, cand_host, said):
+    base = make_run([rate("a", noisy(1e7, 10, 1))], host=base_host)
+    notes = compare_runs(base, make_run([rate("a", noisy(1e7, 10, 2))], host=cand_host)).notes
+    assert (SAME_COMMIT in notes) is said
+
+
+def test_runs_with_nothing_in_common_are_refused_by_label():
+    with pytest.raises(InputError) as err:
+        compare_runs(make_run([rate("a", (1.0,))]), make_run([rate("b", (1.0,))]), base_label="x", cand_label="y")
+    assert str(err.value) == "x and y have no benchmark in common: nothing to compare"
+
+
+def test_incomplete_and_unverified_messages_in_full():
+    base = make_run([rate("a", noisy(1e7, 10, 1))])
+    cand = make_run([rate("a", noisy(1e7, 10, 2))], checks=[Check("cython", "avx2", 4, False, ("wrong",))])
+    cand.complete = False
+    report = compare_runs(base, cand)
+    assert report.notes == ("both runs come from the same commit: any difference is noise or conditions",
+                            "candidate is an incomplete run (stopped before it finished): every benchmark of the other "
+                            "run is in it")
+    assert report.failures == ("candidate: cython (avx2) failed verification on real block headers (wrong nonces): "
+                               "its rows time a kernel that gives wrong answers",)
+
+
+def test_too_few_and_median_only_notes_in_full():
+    base = make_run([Measurement("m", "timing", "s", value=1.0), Measurement("n", "timing", "s", value=1.0),
+                     rate("r", (10, 11))])
+    cand = make_run([Measurement("m", "timing", "s", value=2.0), Measurement("n", "timing", "s", value=2.0),
+                     rate("r", (5, 6))])
+    notes = compare_runs(base, cand).notes
+    assert notes[1:] == (
+        "m, n: a file holds its median only, not the samples behind it, so no test can gate it: write the rounds "
+        "too (pytest-benchmark: --benchmark-json, or --benchmark-save-data with --benchmark-save/--benchmark-autosave)",
+        "some benchmarks have too few samples for any test to reach p < 0.05: measure longer (more samples) to gate "
+        "them")
