@@ -376,6 +376,11 @@ def test_estimated_change_is_a_shift_over_the_base_median_when_a_sample_is_not_p
     assert estimated_change([0, 2, 4], [1, 2, 3], True) == 0.0
     # a base median of 0 has no fraction to give: no change, not a division by zero
     assert estimated_change([-1, 0, 1], [1, 2, 3], True) == 0.0
+    # a negative base median: the shift is still measured against its size, so the sign keeps its meaning. Base
+    # (-3, -2, -1), candidate (-2, -1, 0): every value 1 higher, 50 % of |-2| -- better where higher is better, worse
+    # where lower is (it read +50 %, better, for a lower-is-better candidate that had risen)
+    assert estimated_change([-3, -2, -1], [-2, -1, 0], True) == pytest.approx(0.5)
+    assert estimated_change([-3, -2, -1], [-2, -1, 0], False) == pytest.approx(-0.5)
 
 
 def test_thin_keeps_evenly_spaced_order_statistics():

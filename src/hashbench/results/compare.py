@@ -127,14 +127,15 @@ def parse_threshold(text: str) -> float:
 def estimated_change(base: list[float], cand: list[float], higher_is_better: bool) -> float:
     """The Hodges-Lehmann change as a fraction of the base, in the benchmark's own unit, oriented so that + is
     better: for positive samples (every speed and time) the median of all log(cand/base) ratios, i.e. a ratio
-    estimate; otherwise the median pairwise difference relative to the base median. A rate 10 % lower and a time
-    10 % longer are both -10 %: the threshold means what --threshold says for either kind (as pytest-benchmark's
-    --benchmark-compare-fail does for times), and the sign agrees with the ratio column."""
+    estimate; otherwise the median pairwise difference relative to the size of the base median (a negative median
+    would flip the sign). A rate 10 % lower and a time 10 % longer are both -10 %: the threshold means what
+    --threshold says for either kind (as pytest-benchmark's --benchmark-compare-fail does for times), and the sign
+    agrees with the ratio column."""
     if min(cand) > 0 and min(base) > 0:
         ratio = math.exp(hodges_lehmann([math.log(v) for v in thin(cand)], [math.log(v) for v in thin(base)]))
     else:
         mid = statistics.median(base)
-        ratio = 1 + hodges_lehmann(thin(cand), thin(base)) / mid if mid else 1.0
+        ratio = 1 + hodges_lehmann(thin(cand), thin(base)) / abs(mid) if mid else 1.0
     return ratio - 1 if higher_is_better else 1 - ratio
 
 
