@@ -112,3 +112,27 @@ def test_verify_result_json():
     assert VerifyResult("cython", "avx2", 4, False, ["x"]).to_json() == {
         "backend": "cython", "impl": "avx2", "headers": 4, "passed": False, "failures": ["x"]}
     assert VerifyResult("cython", "avx2", 4, True).failures == []
+
+
+def test_the_implementation_and_threads_asked_for_are_the_ones_scanned():
+    """`verify --impl portable --threads 2` must verify that path, not the default one: a kernel path that is never
+    scanned cannot be vouched for. The cython backend's portable path (the default here is a SIMD one) records what
+    each scan was given."""
+    cython = get_backend("cython")
+    ok, why = cython.available()
+    if not ok:
+        pytest.skip(why)
+    seen = []
+    real_scan = type(cython).scan
+
+    def scan(self, job, start, count, **kwargs):
+        seen.append((kwargs.get("impl"), kwargs.get("threads")))
+        return real_scan(self, job, start, count, **kwargs)
+
+    recording = type("RecordingCython", (type(cython),), {"scan": scan})()
+    result = verify_backend(recording, impl="portable", threads=2, window=64, headers=(MAINNET_2016, TESTNET3_2016))
+    assert result.passed and result.impl == "portable"
+    assert seen == [("portable", 2), ("portable", 2)]
+    seen.clear()
+    assert verify_backend(recording, window=64, headers=(MAINNET_2016,)).impl == cython.default_impl()
+    assert seen == [(cython.default_impl(), 1)]
