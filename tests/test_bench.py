@@ -13,6 +13,7 @@ from hashbench.bench import CALIBRATION_SECONDS, BenchResult, _Cursor, bench_bac
 from hashbench.energy.reading import EnergyReading
 from hashbench.errors import InputError
 from hashbench.header import DIFF1_TARGET, NONCE_SPACE
+from hashbench.samples import bench_header
 
 MH = 1 << 20  # H/s of the simulated backend unless told
 
@@ -195,3 +196,31 @@ def test_bench_result_json():
     energy = EnergyReading("rapl", "cpu package", "energy counter", 4.0, 80.0)
     fields = BenchResult("cython", "avx2", 2, [4.0e6], 16_000_000, 4.0, energy=energy).to_json()
     assert fields["energy_j"] == 80.0 and fields["joules_per_th"] == 80.0 / 16e-6
+
+
+class Recording(Simulated):
+    """Also records the implementation and thread count each scan was handed, and what it was to scan."""
+
+    def scan(self, job, start, count, *, impl=None, threads=1, max_found=0, stop=None) -> ScanResult:
+        self.log.append(("asked", impl, threads))
+        self.ranges = [*getattr(self, "ranges", []), (job.header, job.target, start, count)]
+        return super().scan(job, start, count, impl=impl, threads=threads, max_found=max_found, stop=stop)
+
+
+def test_every_scan_runs_the_implementation_and_threads_asked_for():
+    """`bench --impl slow --threads 4` must time that path on four threads, calibration included: a figure labelled
+    with one implementation but measured on the default is a wrong number."""
+    backend = Recording()
+    bench_backend(backend, impl="slow", threads=4, seconds=0.2)
+    asked = {entry for entry in backend.log if entry[0] == "asked"}
+    assert asked == {("asked", "slow", 4)}
+    # Defaults: the first implementation, one thread, 3 s of samples: int(0.3 * 2^20) = 314572 nonces, 0.2999992 s
+    # each, so ten fall just short of 3 s and an eleventh passes it.
+    backend = Recording()
+    result = bench_backend(backend)
+    assert {entry for entry in backend.log if entry[0] == "asked"} == {("asked", "fast", 1)}
+    assert len(result.samples) == 11 and result.seconds == pytest.approx(11 * 314572 / MH)
+    # Every scan, calibration included, hashes the bench header at the difficulty-1 share target, each range
+    # starting where the one before ended.
+    assert {(header, target) for header, target, _, _ in backend.ranges} == {(bench_header(), DIFF1_TARGET)}
+    assert all(b[2] == a[2] + a[3] for a, b in zip(backend.ranges, backend.ranges[1:], strict=False))
