@@ -201,9 +201,13 @@ def test_bench_result_json():
 class Recording(Simulated):
     """Also records the implementation and thread count each scan was handed, and what it was to scan."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.ranges: list[tuple] = []
+
     def scan(self, job, start, count, *, impl=None, threads=1, max_found=0, stop=None) -> ScanResult:
         self.log.append(("asked", impl, threads))
-        self.ranges = [*getattr(self, "ranges", []), (job.header, job.target, start, count)]
+        self.ranges.append((job.header, job.target, start, count))
         return super().scan(job, start, count, impl=impl, threads=threads, max_found=max_found, stop=stop)
 
 

@@ -26,17 +26,17 @@ def load(folder: Path, name: str) -> object | None:
         return None
 
 
+def step_lines(folder: Path, name: str) -> list[str]:
+    """The step's lines in steps.txt ("NAME rc=N Ss"), or none where it did not run."""
+    steps = folder / "steps.txt"
+    return [line for line in steps.read_text().splitlines() if line.startswith(name + " ")] if steps.exists() else []
+
+
 def why_missing(folder: Path, name: str) -> str:
     err = folder / f"{name}.err"
     last = err.read_text().strip().splitlines()[-1:] if err.exists() else []
-    step = [line for line in (folder / "steps.txt").read_text().splitlines() if line.startswith(name + " ")] \
-        if (folder / "steps.txt").exists() else []
+    step = step_lines(folder, name)
     return f"{name}: no result ({'; '.join(step) or 'did not run'}{'; ' + last[0] if last else ''})"
-
-
-def ran(folder: Path, name: str) -> bool:
-    steps = folder / "steps.txt"
-    return steps.exists() and any(line.startswith(name + " ") for line in steps.read_text().splitlines())
 
 
 def skipped(folder: Path, name: str) -> list[str]:
@@ -63,7 +63,7 @@ def summarize(folder: Path) -> list[str]:
             for r in verify:
                 lines.append(f"verify {r['backend']} ({r['impl']}): {r['headers']} real headers, "
                              f"{'pass' if r['passed'] else 'FAIL ' + str(r['failures'][:3])}")
-        elif name == "verify" or ran(folder, name):
+        elif name == "verify" or step_lines(folder, name):
             lines.append(why_missing(folder, name))
     for name in ("bench", "bench-pycuda"):
         bench = load(folder, name)
@@ -74,7 +74,7 @@ def summarize(folder: Path) -> list[str]:
                              f"({r['hashrate_min'] / 1e9:.3f}-{r['hashrate_max'] / 1e9:.3f}); goal 9 GH/s: "
                              f"{mark(r['hashrate'] >= HASH_GOAL)}; "
                              + (f"{jth:.1f} J/TH from {r['power_source']}" if jth else "no J/TH (no energy source)"))
-        elif name == "bench" or ran(folder, name):
+        elif name == "bench" or step_lines(folder, name):
             lines.append(why_missing(folder, name))
     for variant in ("bench-rot-on-fma", "bench-shr-on-int"):
         rows = load(folder, variant)

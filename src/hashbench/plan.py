@@ -677,15 +677,11 @@ def _power_price(raw: dict, where: _Where) -> float | None:
     return price
 
 
-
-
 def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], where: _Where) -> None:
     j_per_th = watts / hashrate_ths
     if j_per_th < MIN_J_PER_TH:
         raise where.error(f"{' and '.join(declared)} give {j_per_th:.3g} J/TH a unit, below {MIN_J_PER_TH:g} J/TH "
                           "and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit")
-
-
 
 
 def _check_gpu_watts(watts: float, where: _Where, key: str = "watts", floor: float = MIN_GPU_WATTS,
