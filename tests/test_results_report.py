@@ -16,7 +16,7 @@ pytest.importorskip("plotly", reason="the HTML report needs plotly (results extr
 
 from results_helpers import hash_measurement, make_run, noisy, run_cli
 
-from hashbench.results.report import series_from_runs, write_report
+from hashbench.results.report import build_sections, series_from_runs, write_report
 from hashbench.results.schema import Check
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -251,20 +251,49 @@ def test_trend_plots_every_series_as_a_speed_so_a_regression_points_down():
     assert ys == {"t": [100.0, 50.0], "sha256d[cython-avx2-x1]": [100.0, 50.0]}
 
 
-def test_probe_chart_draws_a_j_per_token_panel_only_where_a_probe_has_energy(tmp_path):
+def test_probe_chart_has_a_panel_per_unit_and_a_j_per_token_panel_only_where_a_probe_has_energy(tmp_path):
     from results_helpers import probe_records
 
     from hashbench.results.schema import measurement_from_probe
 
+    membw = {"probe": "membw", "device": "cuda:0", "preset": "1 GiB", "value": 3.9e12, "unit": "B/s",
+             "roofline_fraction": 0.8, "energy_j": None, "joules_per_unit": None, "power_source": "nvml"}
     metered = make_run([hash_measurement(noisy(2e7, 10, 1))], probes=True)
+    metered.measurements.append(measurement_from_probe(membw))
     unmetered = make_run([hash_measurement(noisy(2e7, 10, 1))]
                          + [measurement_from_probe({**p, "energy_j": None, "joules_per_unit": None,
                                                     "power_source": "none"}) for p in probe_records()])
-    for run, panels in ((metered, 2), (unmetered, 1)):
+    panels = ["GEMM, FLOP/s (higher is better, log)", "memory bandwidth, B/s (higher is better, log)",
+              "tokens/s (higher is better, log)", "J/token (lower is better, log)"]
+    for run, titles in ((metered, panels), (unmetered, [panels[0], panels[2]])):
         [section] = [s for s in write_report(tmp_path / "r.html", [run], series_from_runs([run]))
                      if s.title == "Inference probes"]
-        layout = section.figure.layout
-        assert [a.text for a in layout.annotations] == ["tokens/s (higher is better)", "J/token (lower is better)"][
-            :panels]
-        assert len([key for key in layout.to_plotly_json() if key.startswith("xaxis")]) == panels
-        assert ("no energy was metered with the probes: no J/token" in section.notes) == (panels == 1)
+        fig = section.figure
+        assert [a.text for a in fig.layout.annotations] == titles
+        assert ("no energy was metered with the token probes: no J/token" in section.notes) == (titles != panels)
+        # each unit's bars sit in their own panel, on a log axis from the decade below the smallest bar
+        for title, unit in zip(titles, ("FLOP/s", "B/s", "tokens/s", "J/token") if titles == panels
+                               else ("FLOP/s", "tokens/s"), strict=True):
+            i = titles.index(title)
+            cell = {"row": i // 2 + 1, "col": i % 2 + 1}
+            [trace] = list(fig.select_traces(**cell))
+            ms = [m for m in run.measurements if m.unit == unit] if unit != "J/token" else \
+                [m for m in run.measurements if m.unit == "tokens/s"]
+            assert list(trace.x) == [m.name for m in ms]
+            assert list(trace.y) == [m.value if unit != "J/token" else m.joules_per_unit for m in ms]
+            [axis] = list(fig.select_yaxes(**cell))
+            assert axis.type == "log" and axis.range[0] == math.floor(math.log10(min(trace.y)))
+            assert axis.range[1] > math.log10(max(trace.y))
+
+
+def test_hashrate_axis_is_log_and_holds_a_gpu_and_the_python_reference():
+    """A GPU at 9 GH/s and python at 500 kH/s on one machine: on a linear axis every CPU bar is a line on the floor."""
+    run = make_run([hash_measurement(noisy(9e9, 10, 1), impl="gpu-stand-in"),
+                    hash_measurement(noisy(5e5, 10, 2), impl="slow-stand-in")])
+    [section] = [s for s in build_sections([run], []) if s.title == "Hashrate per backend"]
+    [trace] = section.figure.data
+    axis = section.figure.layout.yaxis
+    lows = [y - d for y, d in zip(trace.y, trace.error_y.arrayminus, strict=True)]
+    highs = [y + d for y, d in zip(trace.y, trace.error_y.array, strict=True)]
+    assert axis.type == "log" and axis.range[0] == 5  # the decade below python's slowest sample
+    assert math.log10(min(lows)) > axis.range[0] and axis.range[1] > math.log10(max(highs))

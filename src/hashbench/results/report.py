@@ -1,8 +1,9 @@
 """`hashbench report`: one self-contained HTML file of plots, readable offline and attachable to a ticket.
 
 plotly.js is embedded once in the page (no CDN: site networks are often closed). Sections: hashrate per backend,
-J/TH, tokens/s and J/token per probe, $/kWh mining vs AI (this machine's measured figures beside catalog
-references, all valued with the market snapshot), the site planner's sensitivity heatmap, and the history trend.
+J/TH, GEMM FLOP/s, memory bandwidth, tokens/s and J/token per probe, $/kWh mining vs AI (this machine's measured
+figures beside catalog references, all valued with the market snapshot), the site planner's sensitivity heatmap, and
+the history trend.
 A section without data says why instead of showing an empty chart. plotly comes with the `results` extra."""
 
 from __future__ import annotations
@@ -72,22 +73,33 @@ def _config(name: str) -> str:
     return name.removeprefix("sha256d[").removesuffix("]")
 
 
+def _log_axis(values: Sequence[float]) -> dict:
+    """A log axis from the decade below the smallest value to just above the largest, ticked once a decade in SI
+    prefixes: plotly's own range starts at the smallest bar, which then reads as nearly nothing."""
+    low, high = math.log10(min(values)), math.log10(max(values))
+    return {"type": "log", "range": [math.floor(low), high + 0.12], "dtick": 1, "tickformat": "~s"}
+
+
 def _hashrate_section(go, runs: list[RunResult]) -> Section:
     fig = go.Figure()
     for run in runs:
         ms = [m for m in run.measurements if m.kind == HASHRATE]
         if not ms:
             continue
-        above = [(m.summary.max - m.value) / 1e6 for m in ms]
-        below = [(m.value - m.summary.min) / 1e6 for m in ms]
-        fig.add_bar(name=_label(run), x=[_config(m.name) for m in ms], y=[m.value / 1e6 for m in ms],
+        above = [m.summary.max - m.value for m in ms]
+        below = [m.value - m.summary.min for m in ms]
+        fig.add_bar(name=_label(run), x=[_config(m.name) for m in ms], y=[m.value for m in ms],
                     marker_color=_color(runs, run),
                     error_y={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
-                    hovertemplate="%{x}<br>%{y:.3f} MH/s<extra>%{fullData.name}</extra>")
+                    hovertemplate="%{x}<br>%{y:.4s}H/s<extra>%{fullData.name}</extra>")
     if not fig.data:
         return Section("Hashrate per backend", None, ["no hashing measurement in these results"])
+    # Log axis: a GPU (GH/s) and the python reference (kH/s) of the same machine differ by 10^4, and on a linear
+    # axis every CPU bar beside a GPU one would be a line on the floor.
+    ends = [v for run in runs for m in run.measurements if m.kind == HASHRATE for v in (m.summary.min, m.summary.max)]
     fig.update_layout(title="SHA-256d hashrate (median; bars span min–max of the samples) [measured]",
-                      yaxis_title="MH/s", xaxis_title="backend-impl-threads", barmode="group")
+                      yaxis_title="H/s (log)", yaxis=_log_axis([v for v in ends if v > 0]),
+                      xaxis_title="backend-impl-threads", barmode="group")
     return Section("Hashrate per backend", fig, [])
 
 
@@ -110,36 +122,64 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
     return Section("Energy per terahash", fig, notes)
 
 
+# The probe panels, in this order where the results have them: one y axis per unit, since GFLOP/s, GB/s and
+# tokens/s cannot share one.
+PROBE_PANELS = (("FLOP/s", "GEMM, FLOP/s"), ("B/s", "memory bandwidth, B/s"), ("tokens/s", "tokens/s"))
+
+
 def _probe_section(go, runs: list[RunResult]) -> Section:
     from plotly.subplots import make_subplots
 
-    rows = [(run, m) for run in runs for m in run.measurements if m.kind == PROBE and m.unit == "tokens/s"]
-    if not rows:
-        why = "no tokens/s probe in these results (run the probes on a GPU machine to fill this section)"
-        return Section("Inference probes", None, [why])
-    metered = any(m.joules_per_unit is not None for _, m in rows)
-    # The J/token panel only where some probe has energy: an empty axis box reads as a chart that failed to draw.
-    titles = ("tokens/s (higher is better)", "J/token (lower is better)")[:2 if metered else 1]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
-    # One trace per run, bars grouped: the same probe in two runs stands side by side, never stacked into one bar.
+    probes = [m for run in runs for m in run.measurements if m.kind == PROBE]
+    if not probes:
+        return Section("Inference probes", None,
+                       ["no probe in these results (hashbench probe, or hashbench run without --no-probes)"])
+    known = [unit for unit, _ in PROBE_PANELS]
+    units = [unit for unit in known if any(m.unit == unit for m in probes)]
+    units += sorted({m.unit for m in probes} - set(known))
+    titles = [dict(PROBE_PANELS).get(unit, unit) + " (higher is better, log)" for unit in units]
+    metered = any(m.joules_per_unit is not None for m in probes if m.unit == "tokens/s")
+    if metered:  # only where some token probe has energy: an empty axis box reads as a chart that failed to draw
+        titles.append("J/token (lower is better, log)")
+    cols = min(len(titles), 2)
+    rows = -(-len(titles) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.3 / rows,
+                        horizontal_spacing=0.12)
+
+    def cell(i: int) -> dict:
+        return {"row": i // cols + 1, "col": i % cols + 1}
+
+    # One trace per run and panel, bars grouped: the same probe in two runs stands side by side, never stacked.
     for run in runs:
-        ms = [m for m in run.measurements if m.kind == PROBE and m.unit == "tokens/s"]
-        if not ms:
-            continue
         color = _color(runs, run)
-        fig.add_bar(x=[m.name for m in ms], y=[m.value for m in ms], name=_label(run), legendgroup=run.run_id,
-                    marker_color=color, text=[m.provenance for m in ms], row=1, col=1)
-        jpt = [m for m in ms if m.joules_per_unit is not None]
+        first = True
+        for i, unit in enumerate(units):
+            ms = [m for m in run.measurements if m.kind == PROBE and m.unit == unit]
+            if ms:
+                fig.add_bar(x=[m.name for m in ms], y=[m.value for m in ms], name=_label(run), showlegend=first,
+                            legendgroup=run.run_id, marker_color=color, hovertext=[m.provenance for m in ms],
+                            texttemplate="%{y:.3s}", textposition="inside", insidetextanchor="end",
+                            hovertemplate=f"%{{x}}<br>%{{y:.4s}} {unit}<br>%{{hovertext}}"
+                                          "<extra>%{fullData.name}</extra>", **cell(i))
+                first = False
+        jpt = [m for m in run.measurements
+               if m.kind == PROBE and m.unit == "tokens/s" and m.joules_per_unit is not None]
         if jpt:
             fig.add_bar(x=[m.name for m in jpt], y=[m.joules_per_unit for m in jpt], name=_label(run),
                         legendgroup=run.run_id, showlegend=False, marker_color=color,
-                        text=[m.energy_source for m in jpt], row=1, col=2)
-    notes = [] if metered else ["no energy was metered with the probes: no J/token"]
+                        hovertext=[m.energy_source for m in jpt], texttemplate="%{y:.3g}", textposition="inside",
+                        insidetextanchor="end",
+                        hovertemplate="%{x}<br>%{y:.4g} J/token<br>%{hovertext}<extra>%{fullData.name}</extra>",
+                        **cell(len(units)))
+    for i in range(len(titles)):
+        values = [v for trace in fig.select_traces(**cell(i)) for v in trace.y if v > 0]
+        if values:
+            fig.update_yaxes(_log_axis(values), **cell(i))
+    fig.update_xaxes(tickangle=-20)
+    notes = [] if metered else ["no energy was metered with the token probes: no J/token"]
     fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", barmode="group",
-                      showlegend=len({run.run_id for run, _ in rows}) > 1)
-    fig.update_yaxes(title_text="tokens/s", row=1, col=1)
-    if metered:
-        fig.update_yaxes(title_text="J/token", row=1, col=2)
+                      height=450 * rows, showlegend=len({run.run_id for run in runs
+                                                         if any(m.kind == PROBE for m in run.measurements)}) > 1)
     return Section("Inference probes", fig, notes)
 
 
