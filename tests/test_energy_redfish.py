@@ -223,17 +223,82 @@ def test_members_without_a_link_are_skipped(server):
     assert source.power_url == server.base + POWER and "chassis listed" not in source.detail
 
 
-@pytest.mark.parametrize(("listed", "more"), [(5, ""), (6, " and 1 more")])
-def test_a_failing_first_chassis_names_four_others_at_most(server, listed, more):
-    members = [f"/redfish/v1/Chassis/C{i}" for i in range(listed)]
+def _chassis(server, name: str, watts: float | None = None, **fields) -> str:
+    """A chassis /redfish/v1/Chassis/NAME with its own Power resource (PowerConsumedWatts = watts) unless None."""
+    url = f"/redfish/v1/Chassis/{name}"
+    server.docs[url] = {"@odata.id": url, "Id": name, **fields}
+    if watts is not None:
+        server.docs[url]["Power"] = {"@odata.id": url + "/Power"}
+        server.docs[url + "/Power"] = {"PowerControl": [{"MemberId": "0", "PowerConsumedWatts": watts}]}
+    return url
+
+
+def _collection(server, members: list[str]) -> None:
     server.docs["/redfish/v1/Chassis"] = {"Members": [{"@odata.id": m} for m in members]}
-    server.docs[members[0]] = {"Power": {"@odata.id": members[0] + "/Power"}}  # not served: 404
+
+
+def test_a_dgx_like_bmc_meters_the_node_not_a_part_listed_before_it(server):
+    """NVIDIA's DGX/HGX BMCs list the BMC, CPUs, GPU modules and power supplies as chassis, each with power of its
+    own; the node is the one no other contains and that is no part by type, wherever it is listed."""
+    dgx = "/redfish/v1/Chassis/DGX"
+    members = [_chassis(server, "BMC_0", 12.0, ChassisType="Component"),
+               _chassis(server, "CPU_0", 280.0, Links={"ContainedBy": {"@odata.id": dgx}}),
+               _chassis(server, "HGX_GPU_SXM_1", 690.0, ChassisType="Module"),
+               _chassis(server, "PSU_0", 3300.0, ChassisType="PowerSupply"),
+               _chassis(server, "DGX", 6120.0, ChassisType="RackMount")]
+    _collection(server, members)
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1"))
+    assert source.power_url == server.base + dgx + "/Power" and source.read_watts() == 6120.0
+    assert f"(chassis DGX, the one not part of another, of 5 listed at {server.base}/redfish/v1/Chassis)" \
+        in source.detail
+
+
+def test_of_several_top_level_chassis_the_one_holding_the_computer_system_goes_first(server):
+    system = {"ComputerSystems": [{"@odata.id": "/redfish/v1/Systems/1"}]}
+    members = [_chassis(server, "Enclosure", 9000.0, ChassisType="Enclosure"),
+               _chassis(server, "Blade3", 800.0, ChassisType="Blade", Links=system)]
+    _collection(server, members)
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert source.read_watts() == 800.0
+    assert (f"(chassis Blade3, the one holding the computer system, of 2 listed at {server.base}/redfish/v1/Chassis; "
+            "name another in HASHBENCH_REDFISH_URL)") in source.detail
+    # With no system linked either way, list order decides, and the detail says the BMC left it open.
+    del server.docs[members[1]]["Links"]
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert source.read_watts() == 9000.0
+    assert "chassis Enclosure, the first with a power reading of 2 that may be the node" in source.detail
+
+
+@pytest.mark.parametrize(("listed", "more"), [(4, ""), (5, " and 1 more")])
+def test_no_node_power_names_what_failed_four_at_most_and_the_parts_not_tried(server, listed, more):
+    members = [f"/redfish/v1/Chassis/C{i}" for i in range(listed)]
+    server.docs[members[0]] = {"Power": {"@odata.id": members[0] + "/Power"}}  # not served: 404; the rest too
+    members.append(_chassis(server, "GPU", 700.0, ChassisType="Card"))  # has power, but a part's
+    _collection(server, members)
     with pytest.raises(RedfishUnavailable) as info:
         RedfishSource(RedfishClient(server.base + "/redfish/v1"))
-    named = ", ".join(server.base + m for m in members[1:5])
-    assert str(info.value) == (f"{server.base}{members[0]}/Power: HTTP 404 Not Found; only the first of the {listed} "
-                               f"chassis listed at {server.base}/redfish/v1/Chassis was tried, name another in "
-                               f"HASHBENCH_REDFISH_URL: {named}{more}")
+    failures = [f"{server.base}{members[0]}/Power: HTTP 404 Not Found"] + [
+        f"{server.base}{m}: HTTP 404 Not Found" for m in members[1:4]]
+    assert str(info.value) == (
+        f"{server.base}/redfish/v1/Chassis: no node power found; none of the {listed + 1} chassis listed at "
+        f"{server.base}/redfish/v1/Chassis gave a power reading: {'; '.join(failures)}{more}; not tried, being part "
+        f"of another chassis or a part by type (their power is a share of the node's): "
+        f"{server.base}/redfish/v1/Chassis/GPU; name the node's chassis in HASHBENCH_REDFISH_URL")
+    # Named directly, the part is metered: the person chose it.
+    assert RedfishSource(RedfishClient(server.base + members[-1])).read_watts() == 700.0
+
+
+def test_chassis_past_the_read_limit_are_not_read_and_the_failure_says_so(server, monkeypatch):
+    import hashbench.energy.redfish as redfish
+
+    monkeypatch.setattr(redfish, "MAX_CHASSIS", 2)
+    members = [_chassis(server, "A"), _chassis(server, "B"), _chassis(server, "C", 500.0)]
+    _collection(server, members)
+    with pytest.raises(RedfishUnavailable, match=r"; only the first 2 were read; name the node's chassis in "):
+        RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert len(server.headers) == 3  # the collection, A and B: C, past the limit, was never asked for
+    monkeypatch.setattr(redfish, "MAX_CHASSIS", 3)
+    assert RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis")).read_watts() == 500.0
 
 
 def test_a_reading_that_turns_null_names_the_resource(server):

@@ -3,8 +3,9 @@ PowerControl[].PowerConsumedWatts (or, on BMCs that dropped the Power resource d
 Chassis EnvironmentMetrics resource, PowerWatts.Reading), sampled once a second and integrated.
 
 The URL may name the power resource itself (https://bmc/redfish/v1/Chassis/1/Power) or anything above it (the
-service root, the Chassis collection, one Chassis): links are followed once, at start, to the first chassis's
-power; where the collection holds several chassis the reading's detail says which one was taken.
+service root, the Chassis collection, one Chassis): links are followed once, at start. Where the collection holds
+several chassis (a GPU server's BMC lists baseboards, GPUs and power supplies beside the node) the node's is taken:
+the one no other contains and that is no part by its type; the reading's detail says which one and why.
 """
 
 from __future__ import annotations
@@ -58,19 +59,40 @@ class NoPowerReading(ValueError):
     """A power resource whose reading is null: found, but nothing to read in it."""
 
 
-def _next_link(doc: dict) -> tuple[str, list[str]] | None:
-    """One step from a service root / Chassis collection / Chassis towards its power: (link, every member the step
-    chose among; [] where there was no choice)."""
+MAX_HOPS = 6  # documents read along one path from the given URL to a power resource
+MAX_CHASSIS = 64  # chassis read from one collection (an HGX/DGX BMC lists a few dozen: baseboards, GPUs, PSUs, ...)
+# ChassisType values (Redfish Chassis schema) that name a part of a node, never the node: their power is a share of it.
+PART_TYPES = frozenset({"Card", "Component", "Module", "PowerSupply", "StorageEnclosure", "IPBasedDrive", "Expansion",
+                        "Sidecar"})
+
+
+def _link(doc: dict) -> str | None:
+    """One step from a service root or a Chassis towards its power."""
     for key in ("Power", "EnvironmentMetrics", "Chassis"):
         link = doc.get(key)
         if isinstance(link, dict) and isinstance(link.get("@odata.id"), str):
-            return link["@odata.id"], []
-    members = doc.get("Members")
-    if isinstance(members, list):
-        links = [m["@odata.id"] for m in members if isinstance(m, dict) and isinstance(m.get("@odata.id"), str)]
-        if links:
-            return links[0], links if len(links) > 1 else []
+            return link["@odata.id"]
     return None
+
+
+def _members(doc: dict) -> list[str]:
+    members = doc.get("Members")
+    if not isinstance(members, list):
+        return []
+    return [m["@odata.id"] for m in members if isinstance(m, dict) and isinstance(m.get("@odata.id"), str)]
+
+
+def _linked(doc: dict, key: str) -> list[str]:
+    """The @odata.id links of a Chassis's Links.KEY (ContainedBy is one link, ComputerSystems a list)."""
+    links = doc.get("Links")
+    value = links.get(key) if isinstance(links, dict) else None
+    value = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [v["@odata.id"] for v in value if isinstance(v, dict) and isinstance(v.get("@odata.id"), str)]
+
+
+def _names(urls: list[str], limit: int = 4) -> str:
+    more = f" and {len(urls) - limit} more" if len(urls) > limit else ""
+    return ", ".join(urls[:limit]) + more
 
 
 class RedfishClient:
@@ -121,37 +143,94 @@ class RedfishClient:
             raise RedfishUnavailable(f"{url}: the answer is not JSON") from None
 
     def find_power(self) -> tuple[str, str]:
-        """(URL of the first power resource at or below self.url, which reading in it, and which of several chassis
-        where the collection listed more than one)."""
-        url, chosen, others = self.url, "", ""
-        try:
-            for _ in range(6):
+        """(URL of the node's power resource at or below self.url, which reading in it and, where a collection listed
+        several chassis, which one was taken and why)."""
+        return self._walk(self.url, MAX_HOPS)
+
+    def _walk(self, url: str, hops: int, doc: object = None) -> tuple[str, str]:
+        for hop in range(hops):
+            if doc is None:
                 doc = self.get(url)
-                try:
-                    _, which = parse_power(doc)
-                    return url, which + (f" ({chosen})" if chosen else "")
-                except NoPowerReading as exc:
-                    raise RedfishUnavailable(f"{url}: {exc}") from None
-                except ValueError:
-                    pass
-                step = _next_link(doc) if isinstance(doc, dict) else None
-                if step is None:
-                    break
-                link, among = step
-                if among:
-                    chosen = f"the first of {len(among)} chassis listed; name another in {URL_ENV}"
-                    named = [urllib.parse.urljoin(self.url, m) for m in among[1:]]
-                    more = f" and {len(named) - 4} more" if len(named) > 4 else ""
-                    others = (f"; only the first of the {len(among)} chassis listed at {url} was tried, name another "
-                              f"in {URL_ENV}: {', '.join(named[:4])}{more}")
-                url = urllib.parse.urljoin(self.url, link)
-            raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics "
-                                     f"PowerWatts found (give the URL of a Chassis Power resource, e.g. "
-                                     f"https://BMC/redfish/v1/Chassis/1/Power)")
-        except RedfishUnavailable as exc:
-            if not others:
-                raise
-            raise RedfishUnavailable(f"{exc}{others}") from None
+            try:
+                return url, parse_power(doc)[1]
+            except NoPowerReading as exc:
+                raise RedfishUnavailable(f"{url}: {exc}") from None
+            except ValueError:
+                pass
+            if not isinstance(doc, dict):
+                break
+            link, members = _link(doc), _members(doc)
+            if link is None and len(members) > 1:
+                return self._choose(url, [urllib.parse.urljoin(self.url, m) for m in members], hops - hop - 1)
+            link = link or (members[0] if members else None)
+            if link is None:
+                break
+            url, doc = urllib.parse.urljoin(self.url, link), None
+        raise RedfishUnavailable(f"{self.url}: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics PowerWatts "
+                                 "found (give the URL of a Chassis Power resource, e.g. "
+                                 "https://BMC/redfish/v1/Chassis/1/Power)")
+
+    def _choose(self, url: str, members: list[str], hops: int) -> tuple[str, str]:
+        """The node's power among several chassis: a GPU server's BMC lists its baseboards, GPUs, power supplies and
+        drive cages beside the node itself, and each may carry a power resource of its own. The node is the chassis
+        no other listed one contains (Links.ContainedBy) and that is not a part by its ChassisType; one that holds a
+        computer system goes first. Parts are not tried: their power is a share of the node's, not the node's."""
+        docs: dict[str, dict] = {}
+        failed: dict[str, str] = {}
+        for member in members[:MAX_CHASSIS]:
+            if hops <= 0:
+                break
+            try:
+                doc = self.get(member)
+            except RedfishUnavailable as exc:
+                failed[member] = str(exc)
+                continue
+            docs[member] = doc if isinstance(doc, dict) else {}
+        listed = set(docs)
+
+        def part(member: str) -> bool:
+            doc = docs[member]
+            contained = any(urllib.parse.urljoin(self.url, c) in listed - {member} for c in _linked(doc, "ContainedBy"))
+            return contained or doc.get("ChassisType") in PART_TYPES
+
+        nodes = sorted((m for m in docs if not part(m)), key=lambda m: not _linked(docs[m], "ComputerSystems"))
+        parts = [m for m in docs if m not in nodes]
+        for member in nodes:
+            try:
+                power_url, which = self._walk(member, hops - 1, docs[member])
+            except RedfishUnavailable as exc:
+                failed[member] = str(exc)
+                continue
+            unread = [m for m in failed if m not in docs]
+            return power_url, f"{which} ({self._why(member, docs, url, len(members), nodes, unread)})"
+        told = f"; none of the {len(members)} chassis listed at {url} gave a power reading"
+        if failed:
+            in_order = [m for m in members if m in failed]  # as listed, read or tried
+            told += ": " + "; ".join(failed[m] if failed[m].startswith(m) else f"{m}: {failed[m]}"
+                                     for m in in_order[:4])
+            told += f" and {len(failed) - 4} more" if len(failed) > 4 else ""
+        if parts:
+            told += (f"; not tried, being part of another chassis or a part by type (their power is a share of the "
+                     f"node's): {_names(parts)}")
+        if len(members) > MAX_CHASSIS:
+            told += f"; only the first {MAX_CHASSIS} were read"
+        raise RedfishUnavailable(f"{url}: no node power found{told}; name the node's chassis in {URL_ENV}")
+
+    @staticmethod
+    def _why(member: str, docs: dict[str, dict], url: str, listed: int, nodes: list[str], unread: list[str]) -> str:
+        doc = docs[member]
+        name = doc.get("Id") if isinstance(doc.get("Id"), str) else member.rstrip("/").rsplit("/", 1)[-1]
+        others = [m for m in nodes if m != member] + unread  # chassis that might be the node as well
+        if not others:
+            rule = "the one not part of another"
+        elif _linked(doc, "ComputerSystems") and not any(_linked(docs[m], "ComputerSystems") for m in nodes
+                                                         if m != member):
+            rule = "the one holding the computer system"
+        else:
+            rule = (f"the first with a power reading of {len(others) + 1} that may be the node (the BMC does not say "
+                    "which contains which)")
+        named = f"; name another in {URL_ENV}" if others else ""
+        return f"chassis {name}, {rule}, of {listed} listed at {url}{named}"
 
 
 class RedfishSource(PowerSource):
