@@ -189,15 +189,16 @@ def test_probe_table_says_what_its_roofline_is_relative_to():
 def test_decode_ms_per_token_says_it_is_per_sequence_at_a_batch():
     """32 sequences at 10 ms a step make 32 ÷ 0.010 s = 3,200 tokens/s: the 10 ms beside 3,200 tokens/s is each
     sequence's wait per token, not 1000 ÷ 3,200 = 0.31 ms, and the row says so; at batch 1 the two agree."""
-    from hashbench.cli_probe import format_value, probe_details
+    from hashbench.cli_probe import probe_details
+    from hashbench.units import format_rate
 
     row = {"probe": "llm-decode", "device": "cuda:0", "dtype": "bf16", "preset": "llama-8b", "batch": 32,
            "value": 3200.0, "unit": "tokens/s", "ms_per_token": 10.0}
-    assert format_value(row["value"], row["unit"]) == "3,200 tok/s"
+    assert format_rate(row["value"], row["unit"]) == "3,200 tok/s"
     assert probe_details([row]) == ["llm-decode bf16 llama-8b ×32: 10.00 ms/token per sequence (a step makes 32 "
                                     "tokens)"]
     row = {**row, "batch": 1, "value": 100.0}
-    assert format_value(row["value"], row["unit"]) == "100.0 tok/s"
+    assert format_rate(row["value"], row["unit"]) == "100.0 tok/s"
     assert probe_details([row]) == ["llm-decode bf16 llama-8b ×1: 10.00 ms/token"]
 
 

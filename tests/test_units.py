@@ -10,7 +10,15 @@ import re
 import pytest
 
 from hashbench.errors import InputError
-from hashbench.units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
+from hashbench.units import (
+    format_fixed,
+    format_rate,
+    format_si,
+    format_usd,
+    format_usd_short,
+    parse_power_price,
+    parse_si,
+)
 
 # --- parse_si ------------------------------------------------------------------------------------------------------
 
@@ -165,3 +173,19 @@ def test_format_usd_short(value, text):
 
 def test_format_usd_short_prints_a_missing_figure_rather_than_failing_the_whole_grid():
     assert format_usd_short(float("nan")) == "$nan"
+
+
+def test_format_rate_prints_tokens_plainly_and_other_rates_with_a_prefix():
+    assert format_rate(1216.44, "tokens/s") == "1,216 tok/s"
+    assert format_rate(42.55, "tokens/s") == "42.5 tok/s"  # a decimal below a thousand
+    assert format_rate(999.96, "tokens/s") == "1,000 tok/s"  # as printed, not "1,000.0"
+    assert format_rate(123_456.0, "tokens/s") == "123,456 tok/s"
+    assert format_rate(999_999.0, "H/s") == "1.00 MH/s" and format_rate(3.35e12, "B/s") == "3.35 TB/s"
+
+
+def test_history_and_compare_print_rates_as_the_probe_table_does():
+    from hashbench.cli_results import fmt_value
+
+    assert fmt_value(1216.44, "tokens/s") == "1,216 tok/s"
+    assert fmt_value(999_999.0, "H/s") == "1.00 MH/s"  # was "1000.00 kH/s": the prefix chosen before rounding
+    assert fmt_value(9.2e15, "FLOP/s") == "9.20 PFLOP/s"  # was "9200.00 TFLOP/s": no prefix past T

@@ -19,7 +19,7 @@ from .energy import MODES, EnergyConfig, EnergyPlan
 from .probes.device import DTYPE_NAMES
 from .probes.llama import PRESETS
 from .probes.runner import PROBES, ProbeSettings
-from .units import format_si
+from .units import format_rate, format_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -29,12 +29,6 @@ QUICK_IDLE_SECONDS = 1.0
 
 def emit_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2))
-
-
-def format_value(value: float, unit: str) -> str:
-    if unit == "tokens/s":  # 12,345 tok/s: a GPU's prefill runs to six figures, and the decimal adds nothing there
-        return f"{value:,.{1 if value < 1000 else 0}f} tok/s"
-    return format_si(value, unit)
 
 
 def _per_unit(joules: float | None, per: str) -> str:
@@ -93,7 +87,7 @@ def results_table(rows: list[dict]) -> Group:
             table.add_column(name, justify=justify, no_wrap=name != "shape", overflow="fold")
         for r in rows:
             if r["device"] == device:
-                table.add_row(_row_label(r), escape(_shape(r)), format_value(r["value"], r["unit"]),
+                table.add_row(_row_label(r), escape(_shape(r)), format_rate(r["value"], r["unit"]),
                               f"{r['roofline_fraction'] * 100:.0f} %" if r["roofline_fraction"] is not None else "—",
                               _per_unit(r["joules_per_unit"], r["per"]))
         parts.append(table)

@@ -16,6 +16,7 @@ from rich.table import Table
 from .cli_options import db_option
 from .errors import InputError
 from .jsonfile import write_atomic
+from .units import format_rate
 
 out = Console(highlight=False, soft_wrap=True)  # paths and notes stay on one line for grep and logs
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,10 +40,7 @@ def fmt_value(value: float | None, unit: str) -> str:
                 return f"{value / scale:.3f} {name}"
         return f"{value:.3g} s"
     if unit.endswith("/s"):
-        noun = unit[:-2]
-        for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-            if abs(value) >= scale:
-                return f"{value / scale:.2f} {prefix}{noun}/s"
+        return format_rate(value, unit)
     return f"{value:.4g} {unit}"
 
 

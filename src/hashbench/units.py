@@ -58,6 +58,14 @@ def format_si(value: float, unit: str, digits: int = 2) -> str:
     return f"{value:.{digits}f} {unit}"
 
 
+def format_rate(value: float, unit: str) -> str:
+    """A measured rate as every table prints it: tokens/s plainly (12,345 tok/s: a GPU's prefill runs to six figures,
+    and a "k" on tokens reads oddly), the rest with an SI prefix (270.00 TH/s, 3.35 TB/s)."""
+    if unit == "tokens/s":
+        return f"{value:,.{1 if round(abs(value), 1) < 1000 else 0}f} tok/s"
+    return format_si(value, unit)
+
+
 def format_fixed(value: float, digits: int) -> str:
     """`digits` decimals, or three significant figures where those decimals would show a non-zero value as 0:
     a CPU's $0.000000731 a day is not $0.00."""
