@@ -106,8 +106,25 @@ def test_energy_per_unit_columns_read_evenly():
     from hashbench.cli_probe import _per_unit
 
     assert [_si(v) for v in (9e6, 44e6, 3.94e6, 13.5, 0.5)] == ["9.00M", "44.0M", "3.94M", "13.5", "0.500"]
+    # the prefix goes by the figure as printed: 999.6 rounds to 1000, which is 1.00k
+    assert [_si(v) for v in (999.6, 999.4, 999_700.0)] == ["1.00k", "999", "1.00M"]
     assert _per_unit(5460.0, "TFLOP") == "5.46 kJ/TFLOP"  # was "5.46e+03 J/TFLOP"
     assert _per_unit(0.169, "token") == "0.169 J/token" and _per_unit(None, "token") == "—"
+
+
+def test_bench_table_spread_is_in_the_medians_unit_with_separators():
+    from rich.console import Console
+
+    from hashbench.cli import rate_table
+
+    row = {"backend": "cython", "impl": "portable", "threads": 1, "hashrate": 977_930.0, "hashrate_min": 812_010.0,
+           "hashrate_max": 1_146_170.0}
+    edge = {**row, "hashrate": 999_999.0, "hashrate_min": 999_000.0, "hashrate_max": 1_001_000.0}
+    console = Console(width=200, record=True)
+    console.print(rate_table([row, edge]))
+    text = console.export_text()
+    assert "977.93 kH/s" in text and "812.01 – 1,146.17" in text
+    assert "1.00 MH/s" in text and "1.00 – 1.00" in text  # was "1000.00 kH/s": the prefix chosen before rounding
 
 
 def test_report_keeps_runs_apart_and_values_the_newest(tmp_path):

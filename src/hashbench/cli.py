@@ -25,6 +25,7 @@ from .cli_probe import energy_config, energy_options, probe, probe_flags, result
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
 from .header import Header, bits_to_target, parse_bits, parse_target
+from .units import format_rate
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -34,15 +35,10 @@ def emit_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-def format_rate(hps: float) -> str:
-    for unit, scale in (("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6), ("kH/s", 1e3)):
-        if hps >= scale:
-            return f"{hps / scale:.2f} {unit}"
-    return f"{hps:.0f} H/s"
-
-
 def _si(value: float) -> str:
-    """Three significant figures with their trailing zeros, so a column reads evenly: 9.00M beside 44.0M."""
+    """Three significant figures with their trailing zeros, so a column reads evenly: 9.00M beside 44.0M. The prefix
+    goes by the figure as printed: 999.6 J/TH is 1.00k, not 1000."""
+    value = float(f"{value:.3g}")
     for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if value >= scale:
             return _three_figures(value / scale) + suffix
@@ -66,11 +62,11 @@ def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Tab
     if verified is not None:
         table.add_column("ok", no_wrap=True)
     for r in rows:
-        median = format_rate(r["hashrate"])
-        unit = median.split()[-1]
-        scale = {"TH/s": 1e12, "GH/s": 1e9, "MH/s": 1e6, "kH/s": 1e3}.get(unit, 1.0)
+        median = format_rate(r["hashrate"], "H/s")
+        scale = {"TH/s": 1e12, "GH/s": 1e9, "MH/s": 1e6, "kH/s": 1e3}.get(median.split()[-1], 1.0)
+        # the spread in the median's unit, so the three figures compare at a glance
         cells = [r["backend"], r["impl"], str(r["threads"]), median,
-                 f"{r['hashrate_min'] / scale:.2f} – {r['hashrate_max'] / scale:.2f}"]
+                 f"{r['hashrate_min'] / scale:,.2f} – {r['hashrate_max'] / scale:,.2f}"]
         if with_energy:
             jth = r.get("joules_per_th")
             cells.append(_si(jth) if jth is not None else "—")
@@ -134,7 +130,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
         emit_json(result.to_json())
         return
     out.print(f"{result.backend} ({result.impl}, {result.threads} thread(s)): {result.hashes:,} hashes in "
-              f"{result.seconds:.3f} s = {format_rate(result.hashrate)} \\[measured]")
+              f"{result.seconds:.3f} s = {format_rate(result.hashrate, 'H/s')} \\[measured]")
     listed = f" (the first {len(result.found)} listed: --max-found)" if len(result.found) < result.hits else ""
     out.print(f"target {target:064x}: {result.hits} hit(s){listed}", soft_wrap=True)
     for share in result.found:  # one line each, never broken inside a hash: people copy them
@@ -287,9 +283,9 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             progress.start_task(tasks[config])
         elif event == "sample":
             frac, rate = payload
-            progress.update(tasks[config], completed=frac, rate=format_rate(rate))
+            progress.update(tasks[config], completed=frac, rate=format_rate(rate, "H/s"))
         elif event == "done":
-            progress.update(tasks[config], completed=1.0, rate=format_rate(payload.hashrate))
+            progress.update(tasks[config], completed=1.0, rate=format_rate(payload.hashrate, "H/s"))
         elif event == "energy":
             device, how = payload
             progress.console.print(f"energy for {device}: {escape(how)}")
