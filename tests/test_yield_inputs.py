@@ -385,3 +385,27 @@ def test_a_run_values_the_sections_it_has_and_names_itself_in_what_it_cannot(tmp
     assert_error(invoke("yield", "--from-run", classes, "--preset", "llama-1b"),
                  f"{classes}: its llm-decode preset 'llama-1b' is neither an 8B- nor a 70B-class model, the classes "
                  "the snapshot prices: give --model-class or --usd-per-mtok")
+
+
+# --- a typed figure is used or refused, never dropped ---------------------------------------------------------------
+
+def test_a_rental_price_beside_token_pricing_is_refused_not_dropped(market):
+    """--ai-pricing tokens --gpu-hour-usd 2.5 valued the tokens at the snapshot's $/Mtok and said nothing of the $2.50
+    the user typed; the other way round (--usd-per-mtok with GPU-hour pricing) was already refused."""
+    assert_error(invoke("yield", "--ai-pricing", "tokens", "--gpu-hour-usd", "2.5", "--gpu", "H100 SXM"),
+                 "price AI by $/Mtok or by $/GPU-hour, not both (--gpu-hour-usd with token pricing)")
+    # Each alone still values: $2.50 × 24 h rented, or 5,800 tok/s × 86,400 s × $0.10 / 1e6 sold by the token
+    rented = invoke_json("yield", "--gpu-hour-usd", "2.5", "--gpu", "H100 SXM", "--market", market)["ai"]
+    assert rented["revenue_usd_per_day"] == pytest.approx(60.0)
+    by_token = invoke_json("yield", "--ai-pricing", "tokens", "--gpu", "H100 SXM", "--market", market)["ai"]
+    assert by_token["revenue_usd_per_day"] == pytest.approx(5800 * DAY * 0.1 / 1e6)
+
+
+def test_a_preset_without_a_run_file_is_refused_not_dropped(market):
+    """--preset picks a run file's llm-decode probe. Without --from-run it was ignored: `--gpu 'H100 SXM' --preset
+    llama-3.1-70b` valued the H100's published 8B-class throughput at the 8B-class price, for a 70B model."""
+    assert_error(invoke("yield", "--gpu", "H100 SXM", "--preset", "llama-3.1-70b"),
+                 "--preset names an llm-decode probe of a run file: give --from-run RESULT.json, or --model-class "
+                 "8b|70b for catalog and snapshot figures")
+    big = invoke_json("yield", "--gpu", "H100 SXM", "--model-class", "70b", "--market", market)["ai"]
+    assert big["inputs"]["tokens_per_second"]["value"] == 3487.5  # what the user meant, said the supported way
