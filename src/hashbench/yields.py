@@ -314,6 +314,9 @@ def _decode_from_run(req: YieldRequest, run: RunMeasurements | None) -> TokenMea
 def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None
                ) -> tuple[dict[str, Sourced], list[str]]:
     notes: list[str] = []
+    if req.preset is not None and run is None:  # else ignored: a 70B preset valued at 8B-class figures
+        raise InputError("--preset names an llm-decode probe of a run file: give --from-run RESULT.json, or "
+                         f"--model-class {'|'.join(MODEL_CLASSES)} for catalog and snapshot figures")
     gpu = catalog.find_gpu(req.gpu) if req.gpu else None
     decode = None if req.tokens_per_second is not None else _decode_from_run(req, run)
     cls, cls_how = _model_class(req, decode)
@@ -418,6 +421,8 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
                              f"{', '.join(sorted(set(GPU_HOUR_FIGURE)))} via --gpu)")
         inputs["gpus"] = _flag(gpus) if req.gpus is not None else _default(1, "one GPU rented")
     else:
+        if req.gpu_hour_usd is not None:  # --ai-pricing tokens beside it: refused, as --usd-per-mtok is above
+            raise InputError("price AI by $/Mtok or by $/GPU-hour, not both (--gpu-hour-usd with token pricing)")
         if req.usd_per_mtok is not None:
             inputs["usd_per_mtok"] = _flag(req.usd_per_mtok)
         else:
