@@ -409,3 +409,14 @@ def test_a_preset_without_a_run_file_is_refused_not_dropped(market):
                  "8b|70b for catalog and snapshot figures")
     big = invoke_json("yield", "--gpu", "H100 SXM", "--model-class", "70b", "--market", market)["ai"]
     assert big["inputs"]["tokens_per_second"]["value"] == 3487.5  # what the user meant, said the supported way
+
+
+def test_typed_tokens_beside_a_run_and_a_preset_are_sold_at_the_presets_class(tmp_path, market):
+    """--tokens-per-second replaces the run's decode rate, but --preset still names the model the tokens are sold
+    for: a 70B model's tokens were priced at the default 8B class ($0.1 instead of $0.5 per Mtok here)."""
+    run = _bare_meters_run(tmp_path)
+    ai = invoke_json("yield", "--from-run", run, "--tokens-per-second", "1000", "--preset", "llama-3.1-70b",
+                     "--ai-watts", "700", "--market", market)["ai"]
+    assert ai["inputs"]["usd_per_mtok"]["value"] == 0.5
+    assert ai["inputs"]["usd_per_mtok"]["detail"].startswith("70b class (from --preset 'llama-3.1-70b'): ")
+    assert ai["revenue_usd_per_day"] == pytest.approx(1000 * DAY * 0.5 / 1e6)

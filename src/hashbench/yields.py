@@ -278,6 +278,8 @@ def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[st
     if decode:
         cls = model_class_of(decode.preset)
         return cls, f"from the run's preset {decode.preset!r}"
+    if req.preset is not None:  # tokens/s typed beside it: the preset still names the model they are sold for
+        return model_class_of(req.preset), f"from --preset {req.preset!r}"
     return "8b", "the default"
 
 
