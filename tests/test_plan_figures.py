@@ -12,7 +12,7 @@ from datetime import date
 from itertools import product
 
 import pytest
-from economics_helpers import invoke_json
+from economics_helpers import assert_one_line_error, invoke, invoke_json
 
 from hashbench import catalog
 from hashbench import plan as plan_module
@@ -29,6 +29,7 @@ from hashbench.plan import (
     options,
     parse_sites,
     plan_site,
+    portfolio,
     sensitivity_grid,
 )
 
@@ -240,6 +241,27 @@ def test_plan_json_of_two_small_sites_by_hand(tmp_path):
                    "profit_usd_per_day": barn_profit, "profit_usd_per_cap_mw_day": barn_profit / 0.01,
                    "best_mining": best(barn_s21), "best_ai": None}]})
     assert round(barn_s21["profit_usd_per_mw_day"], 2) == 1852.45
+
+
+def test_a_portfolio_without_ai_names_no_site_for_it(tmp_path):
+    """Two mining-only sites: the portfolio names where a MW of mining earns most and, for AI, no site at all."""
+    path = tmp_path / "sites.toml"
+    path.write_text(TWO_SITES.split("[[site.gpu]]")[0] + TWO_SITES[TWO_SITES.index('[[site]]\nname = "barn"'):],
+                    encoding="utf-8")
+    market = PlanMarket.from_snapshot(packaged_snapshot())
+    pf = portfolio([plan_site(site, market) for site in load_sites(path, packaged_snapshot())])
+    assert pf.best_for("ai") is None and pf.best_for("mining").site == "barn"
+    data = pf.to_json()
+    assert data["best_for_ai"] is None and [r["best_ai"] for r in data["sites"]] == [None, None]
+
+
+def test_a_market_flag_that_is_not_positive_is_named(tmp_path):
+    path = tmp_path / "sites.toml"
+    path.write_text(TWO_SITES, encoding="utf-8")
+    assert_one_line_error(invoke("plan", str(path), "--no-grid", "--difficulty", "0"),
+                          "hashbench: error: difficulty must be > 0, got 0")
+    assert_one_line_error(invoke("plan", str(path), "--no-grid", "--btc-price", "0"),
+                          "hashbench: error: BTC price must be > 0, got 0")
 
 
 def test_profit_of_and_mw_of_split_the_best_plan_by_kind(tmp_path):
