@@ -323,12 +323,14 @@ def test_the_search_budget_counts_every_branch_tried(monkeypatch):
 
 def test_one_fleet_filled_to_the_cap_is_proven_without_a_search_step(monkeypatch):
     """Nothing ranks below a lone fleet, so the bound proves its fill at once: no budget needed, and no gap, even
-    where a fraction of a unit's power is left (1,000.5 S21 XPs' worth of cap, $10,000 a day for 1,000 of them)."""
+    where a fraction of a unit's power is left, whether the fleet earns $15 a day (3 of 3.5 units' worth of cap)
+    or $10,000 (1,000 of 1,000.5)."""
     monkeypatch.setattr(plan_module, "_SEARCH_STEPS", 0)
-    lone = Option("1 fleet", "mining", 5000, 3000.0, 20.0, 10.0, 72.0, 0.1)
-    scenario = allocate([lone], 1000.5 * 3000.0, "t")
-    assert [i.units for i in scenario.items] == [1000]
-    assert scenario.search_gap_usd_per_day == 0 and scenario.profit_usd_per_day == pytest.approx(10_000)
+    for units, profit in ((3, 5.0), (1000, 10.0)):
+        lone = Option("1 fleet", "mining", 5000, 3000.0, 2 * profit, profit, 72.0, 0.1)
+        scenario = allocate([lone], (units + 0.5) * 3000.0, "t")
+        assert [i.units for i in scenario.items] == [units]
+        assert scenario.search_gap_usd_per_day == 0 and scenario.profit_usd_per_day == pytest.approx(units * profit)
 
 
 def test_the_gap_of_a_stopped_search_is_the_divisible_optimum_left_over(monkeypatch):
