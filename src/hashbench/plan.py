@@ -740,8 +740,9 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     decode = None
     if (run_path := _text(raw, "from_run", where)) is not None:
         run = load_run(base_dir / run_path)
+        preset = _text(raw, "preset", where)  # its own mistake is prefixed already: outside the try below
         try:  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
-            decode = choose_decode(run, _text(raw, "preset", where), cls)
+            decode = choose_decode(run, preset, cls)
         except InputError as exc:
             raise where.error(str(exc)) from None
         if decode is None:
