@@ -119,6 +119,9 @@ def test_each_site_file_mistake_is_one_whole_line(tmp_path, text, message):
 @pytest.mark.parametrize("extra, message", [
     ('from_run = "run.json"\npreset = 5\n', "site 'a': gpu #1: preset must be non-empty text"),
     ('from_run = "empty.json"\n', "site 'a': gpu #1: empty.json has no llm-decode probe"),
+    ('from_run = "nope.json"\n', "site 'a': gpu #1: run file '{dir}/nope.json' not found"),  # no site said
+    ('from_run = "bad.json"\n', "site 'a': gpu #1: run file '{dir}/bad.json' is not valid JSON: Expecting "
+     "property name enclosed in double quotes at line 1"),
     ('from_run = "tiny.json"\n', "site 'a': gpu #1: preset 'cpu-tiny' is neither an 8B- nor a 70B-class model, the "
      "classes the market snapshot prices: give model_class or usd_per_mtok"),
 ])
@@ -129,7 +132,8 @@ def test_run_file_mistakes_name_the_site_and_entry_once(tmp_path, extra, message
     (tmp_path / "empty.json").write_text('{"benchmarks": [], "probes": []}', encoding="utf-8")
     (tmp_path / "tiny.json").write_text(json.dumps({"benchmarks": [], "probes": [{**DECODE, "preset": "cpu-tiny"}]}),
                                         encoding="utf-8")
-    assert _message(tmp_path, SITE + GPU + extra) == message
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    assert _message(tmp_path, SITE + GPU + extra) == message.format(dir=tmp_path)
 
 
 def test_a_site_file_that_is_not_toml_names_the_file(tmp_path):

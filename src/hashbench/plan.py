@@ -739,7 +739,10 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     # Throughput and power: declared, else measured (a run file), else the catalog.
     decode = None
     if (run_path := _text(raw, "from_run", where)) is not None:
-        run = load_run(base_dir / run_path)
+        try:  # a missing or unreadable run file: say which site and entry named it
+            run = load_run(base_dir / run_path)
+        except InputError as exc:
+            raise where.error(str(exc)) from None
         preset = _text(raw, "preset", where)  # its own mistake is prefixed already: outside the try below
         try:  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
             decode = choose_decode(run, preset, cls)
