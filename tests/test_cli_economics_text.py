@@ -1,0 +1,276 @@
+"""What `hashbench plan`, `market show` and `yield` print for a person to read: every table's header, rows, figures and
+units, the numbered footnotes that name where each figure came from, and the one-line errors of the list and price
+flags. Written from the survivors of mutation testing cli_economics.py (benchmarks/checks/mutation.py): before these,
+the printed tables could lose a column, a label or a figure's unit and every test still passed.
+
+The market and site files are this module's own, with round numbers, so the figures are worked by hand here and do
+not move when the packaged snapshot is refreshed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
+
+from hashbench.cli_economics import _btc, fmt, label
+
+DAY = 86_400
+# height 1,050,000 pays 1.5625 BTC; 0.02 BTC fees a block; $80,000; difficulty 120 T
+MARKET = {"date": "2026-02-01", "figures": {
+    "height": 1_050_000, "btc_price_usd": 80_000, "difficulty": 1.2e14, "fees_btc_per_block": 0.02,
+    "power_usd_per_kwh": 0.04, "usd_per_mtok_8b": 0.1, "usd_per_mtok_70b": 0.5, "h100_usd_per_gpu_hour": 2.0,
+    "h200_usd_per_gpu_hour": 3.0}}
+HASHPRICE = 1e15 * DAY / (1.2e14 * 2**32) * 1.5825 * 80_000  # USD per PH/s per day: $21.22
+
+SITES = """\
+[[site]]
+name = "Alpha"
+mw = 1.0
+pue = 1.25
+power_usd_per_kwh = 0.05
+curtailment = 0.1
+pool_fee = 0.02
+utilization = 0.5
+
+[[site.asic]]
+model = "S21 XP"
+count = 100
+
+[[site.gpu]]
+model = "H100 SXM"
+count = 16
+model_class = "8b"
+watts = 1000
+idle_watts = 300
+usd_per_mtok = 0.2
+
+[[site.gpu]]
+model = "H200"
+count = 8
+pricing = "gpu-hour"
+gpu_hour_usd = 3.5
+watts = 1200
+
+[[site]]
+name = "Beta"
+mw = 0.5
+power_usd_per_kwh = "40/MWh"
+
+[[site.asic]]
+model = "S19"
+count = 200
+"""
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    """Relative names, run in their folder: a long temporary path would wrap the lines that name the file."""
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "market.json", MARKET)
+    (tmp_path / "sites.toml").write_text(SITES, encoding="utf-8")
+    return "market.json", "sites.toml"
+
+
+def rows(text: str) -> list[str]:
+    """The printed lines with runs of spaces made one, so a row reads the same whatever the column widths."""
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def section(lines: list[str], start: str, end: str) -> list[str]:
+    """From the line that starts with start (or, for a rule, names it) to the next that starts with end."""
+    def at(line: str, text: str) -> bool:
+        return line.startswith(text) or (line.startswith("─") and f" {text} " in line)
+    i = next(n for n, line in enumerate(lines) if at(line, start))
+    j = next(n for n, line in enumerate(lines) if n > i and at(line, end))
+    return lines[i:j]
+
+
+PLAN_ARGS = ("--btc-prices", "80k", "--difficulties", "120T", "--power-prices", "0.05,60/MWh")
+
+
+@pytest.fixture
+def plan_text(files) -> tuple[list[str], dict]:
+    """`hashbench plan` on the two sites, wide enough that no cell wraps, and its --json. (Per test, not per module:
+    mutation testing runs only the tests that called the mutated function, and a shared fixture runs in the first.)"""
+    result = invoke("plan", "sites.toml", "--market", "market.json", *PLAN_ARGS, env={"COLUMNS": "200"})
+    data = invoke_json("plan", "sites.toml", "--market", "market.json", *PLAN_ARGS)
+    assert result.exit_code == 0, result.stderr
+    return rows(result.stdout), data
+
+
+def test_plan_prints_each_sites_inputs_with_numbered_sources(plan_text):
+    lines, data = plan_text
+    # Hashprice by hand: 1 PH/s finds 1e15 × 86,400 / (120e12 × 2^32) blocks a day of 1.5825 BTC at $80,000
+    assert f"{HASHPRICE:.2f}" == "21.22"
+    assert lines[0] == ("market snapshot 2026-02-01 (market.json): BTC $80,000.00 [estimated, market snapshot "
+                        "2026-02-01], difficulty 120.00 T [estimated, market snapshot 2026-02-01], hashprice "
+                        "$21.22/PH/s/day [estimated]")
+    alpha = section(lines, "site Alpha", "site Beta")
+    beta = section(lines, "site Beta", "portfolio:")
+    # 1 MW at the meter / PUE 1.25 = 0.800 MW of IT load; curtailment 0.1 reads as uptime 90 %, its footnote [1]
+    assert alpha[1] == ("cap 1 MW at the meter, PUE 1.25 → 0.800 MW of IT load; power $0.0500/kWh [declared, site "
+                        "file]; uptime 90.0 % [declared, site file [1]]; pool fee 2.0 % [declared, site file]")
+    hardware = section(alpha, "hardware (per unit)", "mining vs AI")
+    assert hardware[1:] == [
+        "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━┓",
+        "┃ fleet ┃ per unit ┃ kind ┃ source ┃",
+        "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━┩",
+        "│ 100 × Antminer S21 XP │ 270.00 TH/s │ nameplate │ catalog nameplate [2] │",
+        "│ │ 3,645.0 W │ nameplate │ catalog nameplate [2] │",
+        "│ 16 × H100 SXM (8b tokens) │ power at full load 1,000.0 W │ declared │ site file [3] │",
+        "│ │ utilization (demand) 50.0 % │ declared │ site file │",
+        "│ │ output tokens/s 5,800.0 tokens/s │ estimated │ published benchmark [4] │",
+        "│ │ price per Mtok (output) $0.200/Mtok │ declared │ site file │",
+        "│ │ power when idle 300.0 W │ declared │ site file [5] │",
+        "│ 8 × H200 (GPU-hours) │ power at full load 1,200.0 W │ declared │ site file [3] │",
+        "│ │ utilization (demand) 50.0 % │ declared │ site file │",
+        "│ │ rental price $3.50/GPU-hour │ declared │ site file │",
+        "└───────────────────────────┴─────────────────────────────────────┴───────────┴─────────────────────────┘",
+        # one line per distinct detail, numbered in the order the rows first name them
+        "[1] 1 - curtailment 0.1",
+        "[2] Antminer S21 XP: Bitmain spec sheet (S21 XP 270T)",
+        "[3] per GPU at full load",
+        "[4] per GPU: vLLM offline throughput, Llama-3.1-8B FP8 on one H100 (MLPerf-style run)",
+        "[5] per GPU",
+    ]
+    # Each site numbers its footnotes afresh; the defaults name themselves
+    assert beta[1] == ("cap 0.5 MW at the meter, PUE 1 → 0.500 MW of IT load; power $0.0400/kWh [declared, site "
+                       "file]; uptime 100.0 % [declared, default [1]]; pool fee 0.0 % [declared, default [2]]")
+    assert "│ 200 × Antminer S19 │ 95.00 TH/s │ nameplate │ catalog nameplate [3] │" in beta
+    assert beta[beta.index("[1] never curtailed"):][:3] == [
+        "[1] never curtailed", "[2] no pool fee", "[3] Antminer S19: Bitmain spec sheet (S19 95T)"]
+
+
+def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text):
+    lines, data = plan_text
+    alpha = section(lines, "site Alpha", "site Beta")
+    beta = section(lines, "site Beta", "portfolio:")
+    # Peak MW by hand: 100 S21 XP × 3,645 W × PUE 1.25 = 0.456 MW; 16 × 1,000 W + 8 × 1,200 W, × 1.25 = 0.032 MW
+    best = data["sites"][0]["best"]
+    scenarios = section(alpha, "mining vs AI under the cap", "best split:")
+    assert scenarios[2] == "┃ per day (facility energy) ┃ mining only ┃ AI only ┃ best split ┃"
+    assert scenarios[4:12] == [
+        "│ mining MW (peak) │ 0.456 │ 0.000 │ 0.456 │",
+        "│ AI MW (peak) │ 0.000 │ 0.032 │ 0.032 │",
+        "│ energy │ 9.8 MWh │ 0.5 MWh │ 10.4 MWh │",
+        "│ revenue │ $505 │ $1,024 │ $1,529 │",
+        "│ power cost │ $492 │ $27 │ $519 │",
+        "│ profit │ $13 │ $997 │ $1,010 │",
+        "│ revenue per MWh │ $51.35/MWh │ $1,896.32/MWh │ $147.32/MWh │",
+        "│ profit per MWh │ $1.35/MWh │ $1,846.32/MWh │ $97.32/MWh │",
+    ]
+    assert scenarios[0] == "mining vs AI under the cap (estimated; profit counts power only)"
+    assert f"${best['profit_usd_per_day']:,.0f}" == "$1,010"
+    assert f"${best['profit_usd_per_mwh']:,.2f}/MWh" == "$97.32/MWh"
+    # A site that runs nothing has no energy to divide by: n/a, not $0/MWh
+    beta_scenarios = section(beta, "mining vs AI under the cap", "best split:")
+    assert "│ revenue per MWh │ n/a │ n/a │ n/a │" in beta_scenarios
+    assert "│ profit per MWh │ n/a │ n/a │ n/a │" in beta_scenarios
+    # The split: rank, the fleet's name without its count, units run of those there are, peak MW, money, why not all
+    split = section(alpha, "best split:", "breakeven power price")
+    assert split[0] == "best split: fleets ranked by profit per MW, the cap filled with the best whole units"
+    assert split[1] == "(estimated)"
+    assert "┃ # ┃ fleet ┃ units run ┃ peak MW ┃ profit/day ┃ per MW-day ┃ why not all ┃" in split
+    assert [line for line in split if line.startswith("│")] == [
+        "│ 1 │ H100 SXM (8b tokens) │ 16/16 │ 0.020 │ $708 │ $35,379 │ │",
+        "│ 2 │ H200 (GPU-hours) │ 8/8 │ 0.012 │ $289 │ $24,120 │ │",
+        "│ 3 │ Antminer S21 XP │ 100/100 │ 0.456 │ $13 │ $29 │ │",
+    ]
+    assert "│ 1 │ Antminer S19 │ 0/200 │ 0.000 │ $0 │ -$340 │ loses money at this power price │" in beta
+    # Breakeven by hand. H200: $3.50 × 24 h × 0.5 sold = $42 a day over 1.2 kW × 1.25 × 24 h = 36 kWh: $1.1667/kWh.
+    # S21 XP: 0.27 PH/s × $21.223 × 0.98 = $5.6155 over 3.645 kW × 1.25 × 24 h = 109.35 kWh: $0.0514/kWh.
+    # S19 at Beta (PUE 1, no pool fee): 0.095 × $21.223 = $2.0162 over 78 kWh: $0.0258/kWh, $0.0142 under $0.04.
+    assert (round(3.5 * 24 * 0.5 / 36, 4), round(0.27 * HASHPRICE * 0.98 / 109.35, 4),
+            round(0.095 * HASHPRICE / 78, 4)) == (1.1667, 0.0514, 0.0258)
+    breakeven = section(alpha, "breakeven power price", "at $0.0500/kWh")
+    assert breakeven[0] == "breakeven power price at the meter, per fleet (estimated)"
+    assert breakeven[2] == "┃ fleet ┃ kind ┃ breakeven ┃ over $0.0500/kWh ┃"
+    assert [line for line in breakeven if line.startswith("│")] == [
+        "│ H100 SXM (8b tokens) │ AI │ $2.5698/kWh │ +$2.5198/kWh │",
+        "│ H200 (GPU-hours) │ AI │ $1.1667/kWh │ +$1.1167/kWh │",
+        "│ Antminer S21 XP │ mining │ $0.0514/kWh │ +$0.0014/kWh │",
+    ]
+    assert "│ Antminer S19 │ mining │ $0.0258/kWh │ -$0.0142/kWh │" in beta
+
+
+def test_plan_prints_the_grid_and_the_portfolio(plan_text):
+    lines, data = plan_text
+    alpha = section(lines, "site Alpha", "site Beta")
+    # One grid per power price (60/MWh read as $0.06/kWh): profit of the best split, mining's share of the 1 MW cap.
+    # At $0.06 the S21 XP ($0.0514 breakeven) is left off and the AI fleets alone earn.
+    grid = section(alpha, "at $0.0500/kWh", "note:")
+    assert grid == [
+        "at $0.0500/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
+        "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓", "┃ difficulty \\ BTC ┃ $80,000 ┃", "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩",
+        "│ 120.00 T │ $1,010 │", "│ │ 46% BTC │", "└──────────────────┴─────────┘",
+        "at $0.0600/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
+        "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓", "┃ difficulty \\ BTC ┃ $80,000 ┃", "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩",
+        "│ 120.00 T │ $992 │", "│ │ 0% BTC │", "└──────────────────┴─────────┘",
+    ]
+    assert alpha[-2:] == ["note: curtailed hours switch AI off too; AI buyers usually want firm power",
+                          "note: 0.512 MW of the cap unused: every profitable unit already runs"]
+    portfolio = section(lines, "portfolio:", "best fleet per MW:")
+    assert portfolio[:2] == ["portfolio: 2 sites ranked by best-split profit per MW of cap (estimated;",
+                             "profit counts power only)"]
+    assert portfolio[3:5] == ["┃ ┃ cap ┃ best split ┃ profit ┃ profit /day ┃ best fleet ┃",
+                              "┃ site ┃ power ┃ MW ┃ /day ┃ per cap MW ┃ per MW ┃"]
+    assert [line for line in portfolio if line.startswith("│")] == [
+        "│ Alpha │ 1 MW │ BTC 0.46 │ $1,010 │ $1,010 │ BTC $29 │",
+        "│ │ $50.0/MWh │ AI 0.03 │ │ │ AI $35.4k │",
+        "│ Beta │ 0.5 MW │ BTC 0.00 │ $0 │ $0 │ BTC -$340 │",
+        "│ │ $40.0/MWh │ AI 0.00 │ │ │ AI n/a │",
+        "│ all sites │ 1.5 MW │ BTC 0.46 │ $1,010 │ │ │",
+        "│ │ │ AI 0.03 │ │ │ │",
+    ]
+    assert section(lines, "best fleet per MW:", "note: valued with")[:3] == [
+        "best fleet per MW: profit a day per MW of peak facility power of the site's best mining (BTC) and AI fleet",
+        "a MW of mining earns most at Alpha: Antminer S21 XP, $29 per MW-day (estimated)",
+        "a MW of AI earns most at Alpha: H100 SXM (8b tokens), $35,379 per MW-day (estimated)",
+    ]
+
+
+def test_market_show_table_and_json(files):
+    market, _ = files
+    result = invoke("market", "show", "--market", market, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    lines = rows(result.stdout)
+    assert lines[0] == f"market snapshot 2026-02-01 ({market})"
+    assert lines[2] == "┃ figure ┃ value ┃ as of ┃ kind ┃ source ┃"
+    body = [line for line in lines if line.startswith("│")]
+    assert body[:4] == ["│ BTC price │ $80,000.00 │ 2026-02-01 │ declared │ [1] │",
+                        "│ difficulty │ 120.00 T │ 2026-02-01 │ declared │ [1] │",
+                        "│ block height │ 1,050,000 │ 2026-02-01 │ declared │ [1] │",
+                        "│ fees per block │ 0.02 BTC │ 2026-02-01 │ declared │ [1] │"]
+    # the packaged figures this file does not give keep their own date, kind and source
+    assert "│ B200 rental │ $6.00/GPU-hour │ 2025 │ published │ [3] │" in body
+    assert "│ 70B-class tokens │ $0.500/Mtok │ 2026-02-01 │ declared │ [1] │" in body
+    notes = [line for line in lines if line.startswith("[")]
+    assert notes[0] == f"[1] market file {market}" and notes[2].startswith("[3] B200 cloud rental quotes")
+    # --json: the --market file format, indented two spaces a level
+    result = invoke("market", "show", "--market", market, "--json")
+    assert result.stdout.startswith('{\n  "kind": "hashbench-market",\n  "schema_version": 1,\n')
+    assert '\n  "figures": {\n    "btc_price_usd": {\n      "value": 80000.0,\n' in result.stdout
+    assert json.loads(result.stdout)["figures"]["btc_price_usd"]["kind"] == "declared"
+
+
+def test_figures_under_a_thousand_satoshis_print_as_satoshis():
+    """0.00001 BTC is 1,000 sat: eight decimals still show it; under that, satoshis to three significant figures."""
+    assert _btc(0.00001) == "0.00001000 BTC"
+    assert _btc(0.000010005) == "0.00001000 BTC"  # 1,000.5 sat
+    assert _btc(0.00000585) == "585 sat"
+    assert _btc(0.0000005) == "50.0 sat"
+    assert _btc(0.00000000585) == "0.585 sat"
+    assert _btc(0.0) == "0.00000000 BTC"
+    # a figure the model has no value for, and a key with no format of its own, still print
+    assert fmt("btc_per_day", None) == "n/a"
+    assert (fmt("something_new", 1234.5), label("something_new")) == ("1234.5", "something_new")
+    assert (fmt("uptime", 0.92), label("uptime")) == ("92.0 %", "uptime")
+
+
+def test_list_and_price_flags_name_themselves_in_one_line(files):
+    market, sites = files
+    assert_one_line_error(invoke("plan", sites, "--market", market, "--btc-prices", " , "),
+                          "hashbench: error: --btc-prices: give one or more values separated by commas")
+    assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "cheap", "--market", market),
+                          "hashbench: error: --power-price: cannot read 'cheap'")
