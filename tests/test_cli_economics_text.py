@@ -53,13 +53,17 @@ gpu_hour_usd = 3.5
 watts = 1200
 
 [[site]]
-name = "Beta"
+name = "Beta hydro, lower river dam"
 mw = 0.5
 power_usd_per_kwh = "40/MWh"
 
 [[site.asic]]
-model = "S19"
+model = "S21 XP"
 count = 200
+
+[[site.asic]]
+model = "S19"
+count = 10
 """
 
 
@@ -90,24 +94,24 @@ PLAN_ARGS = ("--btc-prices", "80k", "--difficulties", "120T", "--power-prices", 
 
 
 @pytest.fixture
-def plan_text(files) -> tuple[list[str], dict]:
+def plan_text(files) -> tuple[list[str], dict, list[str]]:
     """`hashbench plan` on the two sites, wide enough that no cell wraps, and its --json. (Per test, not per module:
     mutation testing runs only the tests that called the mutated function, and a shared fixture runs in the first.)"""
     result = invoke("plan", "sites.toml", "--market", "market.json", *PLAN_ARGS, env={"COLUMNS": "200"})
     data = invoke_json("plan", "sites.toml", "--market", "market.json", *PLAN_ARGS)
     assert result.exit_code == 0, result.stderr
-    return rows(result.stdout), data
+    return rows(result.stdout), data, result.stdout.splitlines()
 
 
 def test_plan_prints_each_sites_inputs_with_numbered_sources(plan_text):
-    lines, data = plan_text
+    lines, data, _ = plan_text
     # Hashprice by hand: 1 PH/s finds 1e15 × 86,400 / (120e12 × 2^32) blocks a day of 1.5825 BTC at $80,000
     assert f"{HASHPRICE:.2f}" == "21.22"
     assert lines[0] == ("market snapshot 2026-02-01 (market.json): BTC $80,000.00 [estimated, market snapshot "
                         "2026-02-01], difficulty 120.00 T [estimated, market snapshot 2026-02-01], hashprice "
                         "$21.22/PH/s/day [estimated]")
-    alpha = section(lines, "site Alpha", "site Beta")
-    beta = section(lines, "site Beta", "portfolio:")
+    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
+    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
     # 1 MW at the meter / PUE 1.25 = 0.800 MW of IT load; curtailment 0.1 reads as uptime 90 %, its footnote [1]
     assert alpha[1] == ("cap 1 MW at the meter, PUE 1.25 → 0.800 MW of IT load; power $0.0500/kWh [declared, site "
                         "file]; uptime 90.0 % [declared, site file [1]]; pool fee 2.0 % [declared, site file]")
@@ -137,15 +141,19 @@ def test_plan_prints_each_sites_inputs_with_numbered_sources(plan_text):
     # Each site numbers its footnotes afresh; the defaults name themselves
     assert beta[1] == ("cap 0.5 MW at the meter, PUE 1 → 0.500 MW of IT load; power $0.0400/kWh [declared, site "
                        "file]; uptime 100.0 % [declared, default [1]]; pool fee 0.0 % [declared, default [2]]")
-    assert "│ 200 × Antminer S19 │ 95.00 TH/s │ nameplate │ catalog nameplate [3] │" in beta
-    assert beta[beta.index("[1] never curtailed"):][:3] == [
-        "[1] never curtailed", "[2] no pool fee", "[3] Antminer S19: Bitmain spec sheet (S19 95T)"]
+    assert [line for line in section(beta, "hardware (per unit)", "mining vs AI") if line.startswith(("│", "["))] == [
+        "│ 200 × Antminer S21 XP │ 270.00 TH/s │ nameplate │ catalog nameplate [3] │",
+        "│ │ 3,645.0 W │ nameplate │ catalog nameplate [3] │",
+        "│ 10 × Antminer S19 │ 95.00 TH/s │ nameplate │ catalog nameplate [4] │",
+        "│ │ 3,250.0 W │ nameplate │ catalog nameplate [4] │",
+        "[1] never curtailed", "[2] no pool fee", "[3] Antminer S21 XP: Bitmain spec sheet (S21 XP 270T)",
+        "[4] Antminer S19: Bitmain spec sheet (S19 95T)"]
 
 
 def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text):
-    lines, data = plan_text
-    alpha = section(lines, "site Alpha", "site Beta")
-    beta = section(lines, "site Beta", "portfolio:")
+    lines, data, _ = plan_text
+    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
+    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
     # Peak MW by hand: 100 S21 XP × 3,645 W × PUE 1.25 = 0.456 MW; 16 × 1,000 W + 8 × 1,200 W, × 1.25 = 0.032 MW
     best = data["sites"][0]["best"]
     scenarios = section(alpha, "mining vs AI under the cap", "best split:")
@@ -163,10 +171,10 @@ def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text
     assert scenarios[0] == "mining vs AI under the cap (estimated; profit counts power only)"
     assert f"${best['profit_usd_per_day']:,.0f}" == "$1,010"
     assert f"${best['profit_usd_per_mwh']:,.2f}/MWh" == "$97.32/MWh"
-    # A site that runs nothing has no energy to divide by: n/a, not $0/MWh
+    # A site with no GPUs has no AI energy to divide by: n/a, not $0/MWh
     beta_scenarios = section(beta, "mining vs AI under the cap", "best split:")
-    assert "│ revenue per MWh │ n/a │ n/a │ n/a │" in beta_scenarios
-    assert "│ profit per MWh │ n/a │ n/a │ n/a │" in beta_scenarios
+    assert "│ revenue per MWh │ $65.50/MWh │ n/a │ $65.50/MWh │" in beta_scenarios
+    assert "│ profit per MWh │ $25.50/MWh │ n/a │ $25.50/MWh │" in beta_scenarios
     # The split: rank, the fleet's name without its count, units run of those there are, peak MW, money, why not all
     split = section(alpha, "best split:", "breakeven power price")
     assert split[0] == "best split: fleets ranked by profit per MW, the cap filled with the best whole units"
@@ -177,12 +185,19 @@ def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text
         "│ 2 │ H200 (GPU-hours) │ 8/8 │ 0.012 │ $289 │ $24,120 │ │",
         "│ 3 │ Antminer S21 XP │ 100/100 │ 0.456 │ $13 │ $29 │ │",
     ]
-    assert "│ 1 │ Antminer S19 │ 0/200 │ 0.000 │ $0 │ -$340 │ loses money at this power price │" in beta
+    # Beta by hand: 137 S21 XP × 3,645 W = 0.499 MW fill the 0.5 MW cap; each earns 0.27 × $21.223 = $5.7302 and
+    # pays 87.48 kWh × $0.04 = $3.4992: $2.2310 a day, $612 per MW-day, $306 for the 137.
+    assert (round(137 * (0.27 * HASHPRICE - 87.48 * 0.04)), round((0.27 * HASHPRICE - 87.48 * 0.04) / 0.003645)) == (
+        306, 612)
+    assert [line for line in section(beta, "best split:", "breakeven power price") if line.startswith("│")] == [
+        "│ 1 │ Antminer S21 XP │ 137/200 │ 0.499 │ $306 │ $612 │ power cap reached │",
+        "│ 2 │ Antminer S19 │ 0/10 │ 0.000 │ $0 │ -$340 │ loses money at this power price │"]
     # Breakeven by hand. H200: $3.50 × 24 h × 0.5 sold = $42 a day over 1.2 kW × 1.25 × 24 h = 36 kWh: $1.1667/kWh.
     # S21 XP: 0.27 PH/s × $21.223 × 0.98 = $5.6155 over 3.645 kW × 1.25 × 24 h = 109.35 kWh: $0.0514/kWh.
-    # S19 at Beta (PUE 1, no pool fee): 0.095 × $21.223 = $2.0162 over 78 kWh: $0.0258/kWh, $0.0142 under $0.04.
+    # At Beta (PUE 1, no pool fee) the S21 XP: $5.7302 over 87.48 kWh, $0.0655/kWh; the S19: 0.095 × $21.223 =
+    # $2.0162 over 78 kWh, $0.0258/kWh, $0.0142 under Beta's $0.04.
     assert (round(3.5 * 24 * 0.5 / 36, 4), round(0.27 * HASHPRICE * 0.98 / 109.35, 4),
-            round(0.095 * HASHPRICE / 78, 4)) == (1.1667, 0.0514, 0.0258)
+            round(0.27 * HASHPRICE / 87.48, 4), round(0.095 * HASHPRICE / 78, 4)) == (1.1667, 0.0514, 0.0655, 0.0258)
     breakeven = section(alpha, "breakeven power price", "at $0.0500/kWh")
     assert breakeven[0] == "breakeven power price at the meter, per fleet (estimated)"
     assert breakeven[2] == "┃ fleet ┃ kind ┃ breakeven ┃ over $0.0500/kWh ┃"
@@ -191,12 +206,14 @@ def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text
         "│ H200 (GPU-hours) │ AI │ $1.1667/kWh │ +$1.1167/kWh │",
         "│ Antminer S21 XP │ mining │ $0.0514/kWh │ +$0.0014/kWh │",
     ]
-    assert "│ Antminer S19 │ mining │ $0.0258/kWh │ -$0.0142/kWh │" in beta
+    assert [line for line in section(beta, "breakeven power price", "at $0.0500/kWh") if line.startswith("│")] == [
+        "│ Antminer S21 XP │ mining │ $0.0655/kWh │ +$0.0255/kWh │",
+        "│ Antminer S19 │ mining │ $0.0258/kWh │ -$0.0142/kWh │"]
 
 
 def test_plan_prints_the_grid_and_the_portfolio(plan_text):
-    lines, data = plan_text
-    alpha = section(lines, "site Alpha", "site Beta")
+    lines, data, _ = plan_text
+    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
     # One grid per power price (60/MWh read as $0.06/kWh): profit of the best split, mining's share of the 1 MW cap.
     # At $0.06 the S21 XP ($0.0514 breakeven) is left off and the AI fleets alone earn.
     grid = section(alpha, "at $0.0500/kWh", "note:")
@@ -208,26 +225,47 @@ def test_plan_prints_the_grid_and_the_portfolio(plan_text):
         "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓", "┃ difficulty \\ BTC ┃ $80,000 ┃", "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩",
         "│ 120.00 T │ $992 │", "│ │ 0% BTC │", "└──────────────────┴─────────┘",
     ]
+    # Beta's share is of its own 0.5 MW cap: 0.499 MW is 100 %; at $0.05, 137 × ($5.7302 - $4.374) = $186
+    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
+    grids = beta[beta.index("at $0.0500/kWh: best-split"):]
+    assert [line for line in grids if line.startswith("│")] == [
+        "│ 120.00 T │ $186 │", "│ │ 100% BTC │", "│ 120.00 T │ $66 │", "│ │ 100% BTC │"]
     assert alpha[-2:] == ["note: curtailed hours switch AI off too; AI buyers usually want firm power",
                           "note: 0.512 MW of the cap unused: every profitable unit already runs"]
     portfolio = section(lines, "portfolio:", "best fleet per MW:")
-    assert portfolio[:2] == ["portfolio: 2 sites ranked by best-split profit per MW of cap (estimated;",
-                             "profit counts power only)"]
+    assert portfolio[:2] == ["portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts "
+                             "power", "only)"]
     assert portfolio[3:5] == ["┃ ┃ cap ┃ best split ┃ profit ┃ profit /day ┃ best fleet ┃",
                               "┃ site ┃ power ┃ MW ┃ /day ┃ per cap MW ┃ per MW ┃"]
     assert [line for line in portfolio if line.startswith("│")] == [
         "│ Alpha │ 1 MW │ BTC 0.46 │ $1,010 │ $1,010 │ BTC $29 │",
         "│ │ $50.0/MWh │ AI 0.03 │ │ │ AI $35.4k │",
-        "│ Beta │ 0.5 MW │ BTC 0.00 │ $0 │ $0 │ BTC -$340 │",
+        "│ Beta hydro, lower river dam │ 0.5 MW │ BTC 0.50 │ $306 │ $611 │ BTC $612 │",
         "│ │ $40.0/MWh │ AI 0.00 │ │ │ AI n/a │",
-        "│ all sites │ 1.5 MW │ BTC 0.46 │ $1,010 │ │ │",
+        "│ all sites │ 1.5 MW │ BTC 0.95 │ $1,316 │ │ │",
         "│ │ │ AI 0.03 │ │ │ │",
     ]
     assert section(lines, "best fleet per MW:", "note: valued with")[:3] == [
         "best fleet per MW: profit a day per MW of peak facility power of the site's best mining (BTC) and AI fleet",
-        "a MW of mining earns most at Alpha: Antminer S21 XP, $29 per MW-day (estimated)",
+        "a MW of mining earns most at Beta hydro, lower river dam: Antminer S21 XP, $612 per MW-day (estimated)",
         "a MW of AI earns most at Alpha: H100 SXM (8b tokens), $35,379 per MW-day (estimated)",
     ]
+
+
+def test_table_titles_start_at_the_left_margin(plan_text, files):
+    """Every title reads from the left edge, above its table's first column, whether it fits on one line or wraps:
+    a centred title floated away from the table it names."""
+    _, _, raw = plan_text
+    for title in ("hardware (per unit)", "mining vs AI under the cap (estimated; profit counts power only)",
+                  "best split: fleets ranked by profit per MW, the cap filled with the best whole units",
+                  "(estimated)", "breakeven power price at the meter, per fleet (estimated)",
+                  "at $0.0500/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
+                  "portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts power",
+                  "only)"):
+        found = [line for line in raw if line.strip() == title]
+        assert found and all(line.startswith(title) for line in found), (title, found)
+    shown = invoke("market", "show", "--market", files[0], env={"COLUMNS": "200"}).stdout.splitlines()
+    assert shown[0].startswith("market snapshot 2026-02-01 (market.json)")
 
 
 def test_market_show_table_and_json(files):
@@ -274,3 +312,60 @@ def test_list_and_price_flags_name_themselves_in_one_line(files):
                           "hashbench: error: --btc-prices: give one or more values separated by commas")
     assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "cheap", "--market", market),
                           "hashbench: error: --power-price: cannot read 'cheap'")
+
+
+def _tables(text: str, site: str) -> list[str]:
+    """The raw lines of a site's split and breakeven tables, and of the portfolio table, as printed."""
+    lines = text.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("─") and f" site {site} " in line)
+    keep, inside = [], False
+    for line in lines[start:]:
+        if line.startswith(("┏", "┃", "┡", "│", "├")):
+            inside = True
+        if inside:
+            keep.append(line.rstrip())
+        if line.startswith("└"):
+            inside = False
+    return keep
+
+
+def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_aligned(files):
+    """At 80 columns the split table folds the fleet and its reason, never a figure; money and MW sit right-aligned
+    under their headers; a long site name folds in the portfolio. At 60, the breakeven table folds the fleet name
+    and keeps the prices whole."""
+    result = invoke("plan", "sites.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    tables = _tables(result.stdout, "Beta hydro, lower river dam")
+    split = tables[tables.index("┃ # ┃ fleet       ┃ units run ┃ peak MW ┃ profit/day ┃ per MW-day ┃ all        ┃"):]
+    assert split[2:9] == [
+        "│ 1 │ Antminer    │   137/200 │   0.499 │       $306 │       $612 │ power cap  │",
+        "│   │ S21 XP      │           │         │            │            │ reached    │",
+        "│ 2 │ Antminer    │      0/10 │   0.000 │         $0 │      -$340 │ loses      │",
+        "│   │ S19         │           │         │            │            │ money at   │",
+        "│   │             │           │         │            │            │ this power │",
+        "│   │             │           │         │            │            │ price      │",
+        "└───┴─────────────┴───────────┴─────────┴────────────┴────────────┴────────────┘",
+    ]
+    assert "│ Antminer S21 XP │ mining │ $0.0655/kWh │     +$0.0255/kWh │" in tables
+    header = "┃ site            ┃     power ┃         MW ┃   /day ┃  per cap MW ┃     per MW ┃"
+    portfolio = tables[tables.index(header):]
+    assert portfolio[2:11] == [
+        "│ Alpha           │      1 MW │   BTC 0.46 │ $1,010 │      $1,010 │    BTC $29 │",
+        "│                 │ $50.0/MWh │    AI 0.03 │        │             │  AI $35.4k │",
+        "├─────────────────┼───────────┼────────────┼────────┼─────────────┼────────────┤",
+        "│ Beta hydro,     │    0.5 MW │   BTC 0.50 │   $306 │        $611 │   BTC $612 │",
+        "│ lower river dam │ $40.0/MWh │    AI 0.00 │        │             │     AI n/a │",
+        "├─────────────────┼───────────┼────────────┼────────┼─────────────┼────────────┤",
+        "│ all sites       │    1.5 MW │   BTC 0.95 │ $1,316 │             │            │",
+        "│                 │           │    AI 0.03 │        │             │            │",
+        "└─────────────────┴───────────┴────────────┴────────┴─────────────┴────────────┘",
+    ]
+    result = invoke("plan", "sites.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "60"})
+    tables = _tables(result.stdout, "Beta hydro, lower river dam")
+    breakeven = tables[tables.index("┃ fleet          ┃ kind   ┃   breakeven ┃ over $0.0400/kWh ┃"):]
+    assert breakeven[2:6] == [
+        "│ Antminer S21   │ mining │ $0.0655/kWh │     +$0.0255/kWh │",
+        "│ XP             │        │             │                  │",
+        "│ Antminer S19   │ mining │ $0.0258/kWh │     -$0.0142/kWh │",
+        "└────────────────┴────────┴─────────────┴──────────────────┘",
+    ]
