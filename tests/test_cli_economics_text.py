@@ -369,3 +369,14 @@ def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_align
         "│ Antminer S19   │ mining │ $0.0258/kWh │     -$0.0142/kWh │",
         "└────────────────┴────────┴─────────────┴──────────────────┘",
     ]
+
+
+def test_a_fleet_exactly_at_its_breakeven_shows_no_margin_as_plus_zero(files):
+    """The sign reads "the site's price is under (+) or over (-) the breakeven": exactly at it is +$0.0000, not a
+    negative zero. By hand: $3 × 24 h × 0.5 sold = $36 a day over 1.25 kW × 24 h = 30 kWh: $1.20/kWh."""
+    with open("even.toml", "w", encoding="utf-8") as fh:
+        fh.write('[[site]]\nname = "Even"\nmw = 1.0\npower_usd_per_kwh = "1.2/kWh"\n[[site.gpu]]\nmodel = "H200"\n'
+                 'count = 2\npricing = "gpu-hour"\ngpu_hour_usd = 3\nutilization = 0.5\nwatts = 1250\n')
+    result = invoke("plan", "even.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.stderr
+    assert "│ H200 (GPU-hours) │ AI │ $1.2000/kWh │ +$0.0000/kWh │" in rows(result.stdout)
