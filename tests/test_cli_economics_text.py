@@ -380,3 +380,69 @@ def test_a_fleet_exactly_at_its_breakeven_shows_no_margin_as_plus_zero(files):
     result = invoke("plan", "even.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.stderr
     assert "│ H200 (GPU-hours) │ AI │ $1.2000/kWh │ +$0.0000/kWh │" in rows(result.stdout)
+
+
+def test_yield_tables_read_typed_units_and_number_each_sections_sources(files):
+    """Every flag with its unit lands on its own row: 1.2 PH/s, 3.6k W, 55/MWh ($0.055/kWh), 5.8k tok/s, 0.7k W for
+    AI. By hand: 1 PH/s at difficulty 152 T finds 1e15 × 86,400 / (152e12 × 2^32) blocks a day of 1.5825 BTC at
+    $91,000: $19.06; 1.2 PH/s earns $22.87 against 3.6 kW × 24 h = 86.40 kWh × $0.055 = $4.75; 3,600 W / 1,200 TH/s
+    is 3.00 J/TH. AI: 5,800 × 86,400 × 0.5 = 250.56 M tokens at $0.20/Mtok = $50.11, over (0.5 × 700 W + 0.5 × 100 W)
+    × 24 h = 9.60 kWh; 700 W / 5,800 tokens/s = 0.1207 J/token."""
+    hashprice = 1e15 * DAY / (152e12 * 2**32) * 1.5825 * 91_000
+    assert (f"{hashprice:.2f}", f"{1.2 * hashprice:.2f}", f"{5800 * DAY * 0.5 * 0.2 / 1e6:.2f}") == (
+        "19.06", "22.87", "50.11")
+    result = invoke("yield", "--hashrate", "1.2 PH/s", "--watts", "3.6k", "--power-price", "55/MWh", "--btc-price",
+                    "91k", "--difficulty", "152T", "--tokens-per-second", "5.8k tok/s", "--ai-watts", "0.7k",
+                    "--idle-watts", "100", "--usd-per-mtok", "0.2", "--utilization", "0.5", "--market", "market.json",
+                    env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in rows(result.stdout) if not line.startswith(("┏", "┡", "└"))]
+    assert lines == [
+        "market snapshot 2026-02-01 (market.json); each market figure shows its own date",
+        "Mining",
+        "┃ figure ┃ value ┃ kind ┃ source ┃",
+        "│ hashrate │ 1.20 PH/s │ declared │ flag │",
+        "│ power at full load │ 3,600.0 W │ declared │ flag │",
+        "│ difficulty │ 152.00 T │ declared │ flag │",
+        "│ block subsidy │ 1.5625 BTC │ estimated │ market snapshot 2026-02-01 [1] │",
+        "│ BTC price │ $91,000.00 │ declared │ flag │",
+        "│ fees per block │ 0.02 BTC │ estimated │ market snapshot 2026-02-01 [2] │",
+        "│ pool fee │ 0.0 % │ declared │ default [3] │",
+        "│ uptime │ 100.0 % │ declared │ default [4] │",
+        "│ power price │ $0.0550/kWh │ declared │ flag │",
+        "├─────────────────────────────┼─────────────────┼───────────┼────────────────────────────────┤",
+        "│ hashprice (gross) │ $19.06/PH/s/day │ estimated │ computed │",
+        "│ BTC per day │ 0.00025132 BTC │ estimated │ computed │",
+        "│ revenue per day │ $22.87 │ estimated │ computed │",
+        "│ energy per day │ 86.40 kWh │ estimated │ computed │",
+        "│ power cost per day │ $4.75 │ estimated │ computed │",
+        "│ profit per day (power only) │ $18.12 │ estimated │ computed │",
+        "│ revenue per kWh │ $0.2647/kWh │ estimated │ computed │",
+        "│ profit per kWh │ $0.2097/kWh │ estimated │ computed │",
+        "│ breakeven power price │ $0.2647/kWh │ estimated │ computed │",
+        "│ efficiency │ 3.00 J/TH │ declared │ computed │",
+        "[1] subsidy at height 1,050,000 (market file market.json)",
+        "[2] market file market.json",
+        "[3] no pool fee assumed (FPPS pools typically charge a few percent)",
+        "[4] never curtailed",
+        "note: profit counts power only: no hardware, hosting, staff or depreciation",
+        "AI inference",
+        "┃ figure ┃ value ┃ kind ┃ source ┃",
+        "│ output tokens/s │ 5,800.0 tokens/s │ declared │ flag │",
+        "│ power at full load │ 700.0 W │ declared │ flag │",
+        "│ price per Mtok (output) │ $0.200/Mtok │ declared │ flag │",
+        "│ utilization (demand) │ 50.0 % │ declared │ flag │",
+        "│ power when idle │ 100.0 W │ declared │ flag │",
+        "│ power price │ $0.0550/kWh │ declared │ flag │",
+        "├─────────────────────────────┼──────────────────┼───────────┼──────────┤",
+        "│ output tokens per day │ 250.56 Mtokens │ estimated │ computed │",
+        "│ revenue per day │ $50.11 │ estimated │ computed │",
+        "│ energy per day │ 9.60 kWh │ estimated │ computed │",
+        "│ power cost per day │ $0.53 │ estimated │ computed │",
+        "│ profit per day (power only) │ $49.58 │ estimated │ computed │",
+        "│ revenue per kWh │ $5.2200/kWh │ estimated │ computed │",
+        "│ profit per kWh │ $5.1650/kWh │ estimated │ computed │",
+        "│ breakeven power price │ $5.2200/kWh │ estimated │ computed │",
+        "│ energy per output token │ 0.1207 J/token │ declared │ computed │",
+        "note: profit counts power only: no hardware, hosting, staff or depreciation",
+    ]
