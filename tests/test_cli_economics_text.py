@@ -53,7 +53,7 @@ gpu_hour_usd = 3.5
 watts = 1200
 
 [[site]]
-name = "Beta hydro, lower river dam"
+name = "Beta-hydro-lower-river-dam"
 mw = 0.5
 power_usd_per_kwh = "40/MWh"
 
@@ -90,7 +90,7 @@ def section(lines: list[str], start: str, end: str) -> list[str]:
     return lines[i:j]
 
 
-PLAN_ARGS = ("--btc-prices", "80k", "--difficulties", "120T", "--power-prices", "0.05,60/MWh")
+PLAN_ARGS = ("--btc-prices", "80k", "--difficulties", "120T,150T", "--power-prices", "0.05,60/MWh")
 
 
 @pytest.fixture
@@ -110,8 +110,8 @@ def test_plan_prints_each_sites_inputs_with_numbered_sources(plan_text):
     assert lines[0] == ("market snapshot 2026-02-01 (market.json): BTC $80,000.00 [estimated, market snapshot "
                         "2026-02-01], difficulty 120.00 T [estimated, market snapshot 2026-02-01], hashprice "
                         "$21.22/PH/s/day [estimated]")
-    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
-    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
+    alpha = section(lines, "site Alpha", "site Beta-hydro-lower-river-dam")
+    beta = section(lines, "site Beta-hydro-lower-river-dam", "portfolio:")
     # 1 MW at the meter / PUE 1.25 = 0.800 MW of IT load; curtailment 0.1 reads as uptime 90 %, its footnote [1]
     assert alpha[1] == ("cap 1 MW at the meter, PUE 1.25 → 0.800 MW of IT load; power $0.0500/kWh [declared, site "
                         "file]; uptime 90.0 % [declared, site file [1]]; pool fee 2.0 % [declared, site file]")
@@ -152,8 +152,8 @@ def test_plan_prints_each_sites_inputs_with_numbered_sources(plan_text):
 
 def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text):
     lines, data, _ = plan_text
-    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
-    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
+    alpha = section(lines, "site Alpha", "site Beta-hydro-lower-river-dam")
+    beta = section(lines, "site Beta-hydro-lower-river-dam", "portfolio:")
     # Peak MW by hand: 100 S21 XP × 3,645 W × PUE 1.25 = 0.456 MW; 16 × 1,000 W + 8 × 1,200 W, × 1.25 = 0.032 MW
     best = data["sites"][0]["best"]
     scenarios = section(alpha, "mining vs AI under the cap", "best split:")
@@ -213,41 +213,46 @@ def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text
 
 def test_plan_prints_the_grid_and_the_portfolio(plan_text):
     lines, data, _ = plan_text
-    alpha = section(lines, "site Alpha", "site Beta hydro, lower river dam")
+    alpha = section(lines, "site Alpha", "site Beta-hydro-lower-river-dam")
     # One grid per power price (60/MWh read as $0.06/kWh): profit of the best split, mining's share of the 1 MW cap.
-    # At $0.06 the S21 XP ($0.0514 breakeven) is left off and the AI fleets alone earn.
+    # At $0.06 the S21 XP ($0.0514 breakeven) is left off and the AI fleets alone earn; so at 150 T, where its
+    # breakeven falls to $0.0514 × 120/150 = $0.0411. A rule parts the difficulties' two-line cells.
     grid = section(alpha, "at $0.0500/kWh", "note:")
     assert grid == [
         "at $0.0500/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
         "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓", "┃ difficulty \\ BTC ┃ $80,000 ┃", "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩",
-        "│ 120.00 T │ $1,010 │", "│ │ 46% BTC │", "└──────────────────┴─────────┘",
+        "│ 120.00 T │ $1,010 │", "│ │ 46% BTC │", "├──────────────────┼─────────┤",
+        "│ 150.00 T │ $997 │", "│ │ 0% BTC │", "└──────────────────┴─────────┘",
         "at $0.0600/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
         "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓", "┃ difficulty \\ BTC ┃ $80,000 ┃", "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩",
-        "│ 120.00 T │ $992 │", "│ │ 0% BTC │", "└──────────────────┴─────────┘",
+        "│ 120.00 T │ $992 │", "│ │ 0% BTC │", "├──────────────────┼─────────┤",
+        "│ 150.00 T │ $992 │", "│ │ 0% BTC │", "└──────────────────┴─────────┘",
     ]
-    # Beta's share is of its own 0.5 MW cap: 0.499 MW is 100 %; at $0.05, 137 × ($5.7302 - $4.374) = $186
-    beta = section(lines, "site Beta hydro, lower river dam", "portfolio:")
+    # Beta's share is of its own 0.5 MW cap: 0.499 MW is 100 %; at $0.05, 137 × ($5.7302 - $4.374) = $186, and at
+    # 150 T 137 × ($5.7302 × 0.8 - $4.374) = $29
+    beta = section(lines, "site Beta-hydro-lower-river-dam", "portfolio:")
     grids = beta[beta.index("at $0.0500/kWh: best-split"):]
     assert [line for line in grids if line.startswith("│")] == [
-        "│ 120.00 T │ $186 │", "│ │ 100% BTC │", "│ 120.00 T │ $66 │", "│ │ 100% BTC │"]
+        "│ 120.00 T │ $186 │", "│ │ 100% BTC │", "│ 150.00 T │ $29 │", "│ │ 100% BTC │",
+        "│ 120.00 T │ $66 │", "│ │ 100% BTC │", "│ 150.00 T │ $0 │", "│ │ 0% BTC │"]
     assert alpha[-2:] == ["note: curtailed hours switch AI off too; AI buyers usually want firm power",
                           "note: 0.512 MW of the cap unused: every profitable unit already runs"]
     portfolio = section(lines, "portfolio:", "best fleet per MW:")
-    assert portfolio[:2] == ["portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts "
-                             "power", "only)"]
+    assert portfolio[:2] == ["portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts",
+                             "power only)"]
     assert portfolio[3:5] == ["┃ ┃ cap ┃ best split ┃ profit ┃ profit /day ┃ best fleet ┃",
                               "┃ site ┃ power ┃ MW ┃ /day ┃ per cap MW ┃ per MW ┃"]
     assert [line for line in portfolio if line.startswith("│")] == [
         "│ Alpha │ 1 MW │ BTC 0.46 │ $1,010 │ $1,010 │ BTC $29 │",
         "│ │ $50.0/MWh │ AI 0.03 │ │ │ AI $35.4k │",
-        "│ Beta hydro, lower river dam │ 0.5 MW │ BTC 0.50 │ $306 │ $611 │ BTC $612 │",
+        "│ Beta-hydro-lower-river-dam │ 0.5 MW │ BTC 0.50 │ $306 │ $611 │ BTC $612 │",
         "│ │ $40.0/MWh │ AI 0.00 │ │ │ AI n/a │",
         "│ all sites │ 1.5 MW │ BTC 0.95 │ $1,316 │ │ │",
         "│ │ │ AI 0.03 │ │ │ │",
     ]
     assert section(lines, "best fleet per MW:", "note: valued with")[:3] == [
         "best fleet per MW: profit a day per MW of peak facility power of the site's best mining (BTC) and AI fleet",
-        "a MW of mining earns most at Beta hydro, lower river dam: Antminer S21 XP, $612 per MW-day (estimated)",
+        "a MW of mining earns most at Beta-hydro-lower-river-dam: Antminer S21 XP, $612 per MW-day (estimated)",
         "a MW of AI earns most at Alpha: H100 SXM (8b tokens), $35,379 per MW-day (estimated)",
     ]
 
@@ -260,8 +265,8 @@ def test_table_titles_start_at_the_left_margin(plan_text, files):
                   "best split: fleets ranked by profit per MW, the cap filled with the best whole units",
                   "(estimated)", "breakeven power price at the meter, per fleet (estimated)",
                   "at $0.0500/kWh: best-split", "profit/day, mining % of the", "cap (estimated)",
-                  "portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts power",
-                  "only)"):
+                  "portfolio: 2 sites ranked by best-split profit per MW of cap (estimated; profit counts",
+                  "power only)"):
         found = [line for line in raw if line.strip() == title]
         assert found and all(line.startswith(title) for line in found), (title, found)
     shown = invoke("market", "show", "--market", files[0], env={"COLUMNS": "200"}).stdout.splitlines()
@@ -331,11 +336,11 @@ def _tables(text: str, site: str) -> list[str]:
 
 def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_aligned(files):
     """At 80 columns the split table folds the fleet and its reason, never a figure; money and MW sit right-aligned
-    under their headers; a long site name folds in the portfolio. At 60, the breakeven table folds the fleet name
-    and keeps the prices whole."""
+    under their headers; a site name too long for its column folds in the portfolio, not cut to "…". At 60, the
+    breakeven table folds the fleet name and keeps the prices whole."""
     result = invoke("plan", "sites.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.stderr
-    tables = _tables(result.stdout, "Beta hydro, lower river dam")
+    tables = _tables(result.stdout, "Beta-hydro-lower-river-dam")
     split = tables[tables.index("┃ # ┃ fleet       ┃ units run ┃ peak MW ┃ profit/day ┃ per MW-day ┃ all        ┃"):]
     assert split[2:9] == [
         "│ 1 │ Antminer    │   137/200 │   0.499 │       $306 │       $612 │ power cap  │",
@@ -353,15 +358,15 @@ def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_align
         "│ Alpha           │      1 MW │   BTC 0.46 │ $1,010 │      $1,010 │    BTC $29 │",
         "│                 │ $50.0/MWh │    AI 0.03 │        │             │  AI $35.4k │",
         "├─────────────────┼───────────┼────────────┼────────┼─────────────┼────────────┤",
-        "│ Beta hydro,     │    0.5 MW │   BTC 0.50 │   $306 │        $611 │   BTC $612 │",
-        "│ lower river dam │ $40.0/MWh │    AI 0.00 │        │             │     AI n/a │",
+        "│ Beta-hydro-lowe │    0.5 MW │   BTC 0.50 │   $306 │        $611 │   BTC $612 │",
+        "│ r-river-dam     │ $40.0/MWh │    AI 0.00 │        │             │     AI n/a │",
         "├─────────────────┼───────────┼────────────┼────────┼─────────────┼────────────┤",
         "│ all sites       │    1.5 MW │   BTC 0.95 │ $1,316 │             │            │",
         "│                 │           │    AI 0.03 │        │             │            │",
         "└─────────────────┴───────────┴────────────┴────────┴─────────────┴────────────┘",
     ]
     result = invoke("plan", "sites.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "60"})
-    tables = _tables(result.stdout, "Beta hydro, lower river dam")
+    tables = _tables(result.stdout, "Beta-hydro-lower-river-dam")
     breakeven = tables[tables.index("┃ fleet          ┃ kind   ┃   breakeven ┃ over $0.0400/kWh ┃"):]
     assert breakeven[2:6] == [
         "│ Antminer S21   │ mining │ $0.0655/kWh │     +$0.0255/kWh │",
