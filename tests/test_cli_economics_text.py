@@ -385,6 +385,9 @@ def test_a_fleet_exactly_at_its_breakeven_shows_no_margin_as_plus_zero(files):
     result = invoke("plan", "even.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.stderr
     assert "│ H200 (GPU-hours) │ AI │ $1.2000/kWh │ +$0.0000/kWh │" in rows(result.stdout)
+    # left off, but not for losing money: it earns exactly what its power costs
+    assert "│ 1 │ H200 (GPU-hours) │ 0/2 │ 0.000 │ $0 │ $0 │ earns nothing at this power price (breakeven) │" \
+        in rows(result.stdout)
 
 
 def test_yield_tables_read_typed_units_and_number_each_sections_sources(files):

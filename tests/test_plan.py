@@ -583,6 +583,6 @@ def test_plan_at_80_columns_cuts_no_name_or_figure(tmp_path):
     assert "…" not in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     joined = "".join(result.stdout.split())  # folded cells read whole once the wrapping is taken out
-    for text in ("WhatsminerM60S", "WhatsminerM66S+", "B200(GPU-hours)", "portfolio:1sites",
+    for text in ("WhatsminerM60S", "WhatsminerM66S+", "B200(GPU-hours)", "portfolio:1siteranked",
                  "aMWofminingearnsmostatParaguayhydro1", "aMWofAIearnsmostatParaguayhydro1"):
         assert text in joined.replace("│", "").replace("┃", ""), text

@@ -427,7 +427,8 @@ def _print_portfolio(pf) -> None:
     """The whole portfolio in one table after the sites: which site uses its cap best, and where a megawatt of
     mining or of AI earns most. Printed last so it is what a terminal still shows after 40 sites."""
     # Two short lines a cell (as in the grid): nine figures a site fit 80 columns without cutting one.
-    table = Table(title=f"portfolio: {len(pf.rows)} sites ranked by best-split profit per MW of cap (estimated; "
+    sites = f"{len(pf.rows)} site{'s' if len(pf.rows) != 1 else ''}"
+    table = Table(title=f"portfolio: {sites} ranked by best-split profit per MW of cap (estimated; "
                         "profit counts power only)", title_justify="left", show_lines=True)
     table.add_column("site", ratio=1, overflow="fold")
     for name in ("cap\npower", "best split\nMW", "profit\n/day", "profit /day\nper cap MW", "best fleet\nper MW"):

@@ -379,8 +379,10 @@ def allocate(opts: Sequence[Option], cap_w: float, name: str) -> Scenario:
     remaining = cap_w
     items = []
     for rank, o in enumerate(ranked, 1):
-        if o.unit_profit_usd_per_day <= 0:
-            units, reason = 0, "loses money at this power price"
+        if o.unit_profit_usd_per_day <= 0:  # exactly nothing is no reason to run it either, but it is no loss
+            units = 0
+            reason = "loses money at this power price" if o.unit_profit_usd_per_day < 0 else \
+                "earns nothing at this power price (breakeven)"
         else:
             units = units_of[id(o)]
             if units == o.count:
