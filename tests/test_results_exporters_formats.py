@@ -20,16 +20,16 @@ RUN_ID = "0123456789abcdef" * 2
 FP = HOST.fingerprint
 
 
-def _run(**kwargs):
+def _run(checks: list | None = None, **kwargs):
     """A passed cython hashrate metered by RAPL, a timing, a probe in tokens per step with its own energy per step,
     and a declared figure without samples."""
     ms = [hash_measurement((2.0e7, 2.2e7, 1.9e7), energy_j=3.0),
-          Measurement("test_step", "timing", "s", samples=(0.002, 0.003, 0.001)),
+          Measurement("test_step", "timing", "s", samples=(0.5, 0.75, 0.25)),
           Measurement("steps", "probe", "tokens/step", samples=(4.0, 5.0, 6.0), params={"batch": 8},
                       energy=Energy("nvml", joules=30.0, seconds=3.0, joules_per_unit=0.5, per="step")),
           Measurement("gemm[cuda:0-bf16]", "probe", "FLOP/s", value=7e14, params={"probe": "gemm"},
                       provenance="declared")]
-    return make_run(ms, run_id=RUN_ID, checks=[Check("cython", "avx2", 4, True)], **kwargs)
+    return make_run(ms, run_id=RUN_ID, checks=checks or [Check("cython", "avx2", 4, True)], **kwargs)
 
 
 def test_github_action_entries_exactly():
@@ -47,7 +47,8 @@ def test_github_action_entries_exactly():
     run.complete = False
     text = exporter("github-action")([run])
     assert text.startswith('[\n  {\n    "name": "sha256d[cython-avx2-x1]",\n') and text.endswith("\n]\n")
-    assert [e["extra"].splitlines()[-1] for e in json.loads(text)] == ["incomplete run (stopped before it finished)"] * 2
+    last = [e["extra"].splitlines()[-1] for e in json.loads(text)]
+    assert last == ["incomplete run (stopped before it finished)"] * 2
     assert all("commit" not in e["extra"] for e in json.loads(text))
 
 
@@ -59,15 +60,14 @@ def test_bencher_metric_format_exactly():
     assert json.loads(text) == {
         "sha256d[cython-avx2-x1]": {"hashrate": {"value": 2.0e7, "lower_value": 1.9e7, "upper_value": 2.2e7},
                                     "joules-per-hash": {"value": run.measurements[0].joules_per_unit}},
-        "test_step": {"latency": {"value": pytest.approx(2.0e6), "lower_value": pytest.approx(1.0e6),
-                                  "upper_value": pytest.approx(3.0e6)}},
+        "test_step": {"latency": {"value": 5.0e8, "lower_value": 2.5e8, "upper_value": 7.5e8}},
         "steps": {"tokens-per-step": {"value": 5.0, "lower_value": 4.0, "upper_value": 6.0}},
         "gemm[cuda:0-bf16]": {"flops": {"value": 7e14, "lower_value": 7e14, "upper_value": 7e14}}}
     assert text.startswith('{\n  "sha256d[cython-avx2-x1]": {\n    "hashrate": {\n') and text.endswith("}\n")
     units = [Measurement(f"m{i}", "probe", unit, value=1.0) for i, unit in enumerate(
-        ("tokens/s", "B/s", "GB/s", "requests/s/GPU", "s/step", "J"))]
+        ("tokens/s", "B/s", "GB/s", "s/step", "J"))]
     assert [next(iter(v)) for v in json.loads(exporter("bencher")([make_run(units)])).values()] == [
-        "tokens-per-second", "bytes-per-second", "gb-per-second", "requests-per-second-per-gpu", "s-per-step", "j"]
+        "tokens-per-second", "bytes-per-second", "gb-per-second", "s-per-step", "j"]
 
 
 HEAD = "# TYPE {0} gauge\n# UNIT {0} {1}\n# HELP {0} {2}\n"
@@ -76,7 +76,7 @@ HEAD = "# TYPE {0} gauge\n# UNIT {0} {1}\n# HELP {0} {2}\n"
 def test_openmetrics_text_exactly():
     """The exposition line by line: family metadata (TYPE, UNIT, HELP) once before its samples, the labels in a fixed
     order, values as Python floats, verification one sample per state, the run's identity and start time, # EOF."""
-    run = _run()
+    run = _run(started="2025-11-20T11:00:00+01:00")  # 10:00 UTC
     avx2 = run.measurements[0]
     h = f'benchmark="sha256d[cython-avx2-x1]",backend="cython",impl="avx2",threads="1",provenance="measured",' \
         f'fingerprint="{FP}"'
@@ -102,9 +102,9 @@ def test_openmetrics_text_exactly():
         + f'hashbench_benchmark_verification{{{h},state="failed"}} 0\n'
         + f'hashbench_benchmark_verification{{{h},state="not_checked"}} 0\n'
         + HEAD.format("hashbench_timing_seconds", "seconds", "Seconds per operation of a benchmark")
-        + f'hashbench_timing_seconds{{{t},statistic="median"}} 0.002\n'
-        + f'hashbench_timing_seconds{{{t},statistic="min"}} 0.001\n'
-        + f'hashbench_timing_seconds{{{t},statistic="max"}} 0.003\n'
+        + f'hashbench_timing_seconds{{{t},statistic="median"}} 0.5\n'
+        + f'hashbench_timing_seconds{{{t},statistic="min"}} 0.25\n'
+        + f'hashbench_timing_seconds{{{t},statistic="max"}} 0.75\n'
         + HEAD.format("hashbench_probe_tokens_per_step", "tokens_per_step", "Probe measurement in tokens/step")
         + f'hashbench_probe_tokens_per_step{{{s},statistic="median"}} 5.0\n'
         + f'hashbench_probe_tokens_per_step{{{s},statistic="min"}} 4.0\n'
@@ -129,10 +129,10 @@ def test_openmetrics_text_exactly():
 def test_openmetrics_units_labels_and_what_is_left_out():
     """Every unit a probe reports gets a family name and unit of its own; label names are made valid; a statistic
     that is not a number, an unmetered energy, an unreadable start time and a missing commit leave no sample."""
-    units = ("B/s", "tokens/s", "GB/s", "requests/s/GPU", "%", "/s")
+    units = ("B/s", "tokens/s", "GB/s", "kB/step", "%", "/s", "XOR/s")
     run = make_run([Measurement(f"m{i}", "probe", u, value=1.0) for i, u in enumerate(units)]
-                   + [Measurement("odd", "probe", "tokens/s", samples=(1.0, 2.0), params={"a-b": True, "none": None,
-                                                                                          "statistic": "x"}),
+                   + [Measurement("odd", "probe", "tokens/s", samples=(1.0, 2.0),
+                                  params={"a-b": True, "none": None, "statistic": "x", "__Xlr": 'C:\\a "b"\nc'}),
                       Measurement("cold", "probe", "tokens/s", value=1.0, energy=Energy("rapl", joules=None,
                                                                                         joules_per_unit=2.0))],
                    started="not a time", host=HOST.__class__(**{**HOST.__dict__, "git_commit": None}))
@@ -141,14 +141,15 @@ def test_openmetrics_units_labels_and_what_is_left_out():
     types = [line.split()[2:] for line in text.splitlines() if line.startswith("# TYPE ")]
     assert [t[0] for t in types] == [
         "hashbench_probe_bytes_per_second", "hashbench_probe_tokens_per_second", "hashbench_probe_gb_per_second",
-        "hashbench_probe_requests_per_second_per_gpu", "hashbench_probe_value", "hashbench_probe_per_second",
-        "hashbench_energy_per_operation_joules", "hashbench_run_info"]
+        "hashbench_probe_kb_per_step", "hashbench_probe_value", "hashbench_probe_per_second",
+        "hashbench_probe_xor_per_second", "hashbench_energy_per_operation_joules", "hashbench_run_info"]
     assert "# HELP hashbench_probe_bytes_per_second Memory bandwidth of a probe\n" in text
     assert "# HELP hashbench_probe_tokens_per_second Inference throughput of a probe\n" in text
-    assert "# UNIT hashbench_probe_requests_per_second_per_gpu requests_per_second_per_gpu\n" in text
+    assert "# UNIT hashbench_probe_kb_per_step kb_per_step\n" in text
     assert "# HELP hashbench_probe_value Probe measurement in %\n" in text
-    assert 'hashbench_probe_tokens_per_second{benchmark="odd",a_b="True",param_statistic="x",provenance="measured",' \
-           f'fingerprint="{FP}",statistic="median"}} 1.5\n' in text
+    assert 'hashbench_probe_tokens_per_second{benchmark="odd",a_b="True",param_statistic="x",' \
+           'param_Xlr="C:\\\\a \\"b\\"\\nc",' \
+           f'provenance="measured",fingerprint="{FP}",statistic="median"}} 1.5\n' in text
     assert "hashbench_energy_joules" not in text and "hashbench_run_start_timestamp_seconds" not in text
     assert f'commit="",source="hashbench run",version="{__version__}",complete="false"}} 1\n# EOF\n' in text
     nan = make_run([Measurement("nan", "probe", "tokens/s", value=float("nan"),
@@ -163,13 +164,17 @@ def test_csv_columns_exactly():
     metered or committed, parameters as sorted JSON."""
     run = _run()
     run.complete = False
-    text = exporter("csv")([run, make_run([], host=HOST.__class__(**{**HOST.__dict__, "git_commit": None}))])
+    bare = make_run([Measurement("p", "probe", "tokens/s", value=1.0, params={"preset": "x", "batch": 8})],
+                    host=HOST.__class__(**{**HOST.__dict__, "git_commit": None}))
+    text = exporter("csv")([run, bare])
     lines = text.split("\n")
     assert lines[0] == ("run_id,started,source,fingerprint,machine,git_commit,name,kind,unit,value,min,max,mean,stddev,"
                         "n,provenance,energy_j,energy_source,joules_per_unit,params,complete,verified")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 4 and text.endswith("\n") and "\r" not in text
-    avx2, step, steps, gemm = rows
+    assert len(rows) == 5 and text.endswith("\n") and "\r" not in text
+    avx2, step, steps, gemm, p = rows
+    assert (p["git_commit"], p["params"], p["complete"], p["verified"]) == ("", '{"batch": 8, "preset": "x"}', "true",
+                                                                            "")
     m = run.measurements[0]
     assert avx2 == {"run_id": RUN_ID, "started": run.started, "source": "hashbench run", "fingerprint": FP,
                     "machine": HOST.label, "git_commit": "a" * 40, "name": "sha256d[cython-avx2-x1]",
@@ -188,7 +193,8 @@ def test_csv_columns_exactly():
 
 
 def test_notes_and_errors_say_exactly_what_became_of_a_run():
-    run = _run(checks=[Check("cython", "avx2", 4, False, ("height 2016",)), Check("cython", "sha-ni", 4, False)])
+    run = _run(checks=[Check("numba", "numba", 4, False), Check("cython", "avx2", 4, False, ("height 2016",)),
+                       Check("cython", "sha-ni", 4, False)])
     run.complete = False
     name = f"run 01234567 ({run.started})"
     for fmt, fate in (("github-action", "left out of the export"), ("bencher", "left out of the export"),
@@ -196,8 +202,8 @@ def test_notes_and_errors_say_exactly_what_became_of_a_run():
                       ("csv", "marked failed in the verified column")):
         assert notes([run], fmt) == [
             f"{name} is an incomplete run (stopped before it finished): benchmarks it never reached are missing",
-            f"{name}: cython (avx2), cython (sha-ni) failed verification on real block headers (wrong nonces): the "
-            f"cython benchmarks are {fate}"]
+            f"{name}: numba (numba), cython (avx2), cython (sha-ni) failed verification on real block headers (wrong "
+            f"nonces): the cython, numba benchmarks are {fate}"]
     assert notes([_run()], "csv") == []
     with pytest.raises(InputError) as caught:
         exporter("xml")
