@@ -248,3 +248,14 @@ def test_export_cli_says_what_became_of_a_failed_backend_on_stderr(tmp_path):
            "left out of the export" in err
     code, out, err = run_cli("export", "csv", str(result))
     assert code == 0 and "marked failed in the verified column" in err and ",failed\n" in out
+
+
+def test_bencher_measure_of_a_unit_per_step_keeps_its_words():
+    """Bencher's measure for tokens/step came out as tokens-per-secondtep (every /s was read as per second), a
+    measure no other run would share; only a unit ending in /s is per second, as in the OpenMetrics names."""
+    run = make_run([Measurement("steps", "probe", "tokens/step", samples=(4.0, 5.0, 6.0)),
+                    Measurement("layers", "probe", "s/layer", value=2.0),
+                    Measurement("gbs", "probe", "GB/s", value=3.0)])
+    bmf = json.loads(exporter("bencher")([run]))
+    assert {name: list(measures) for name, measures in bmf.items()} == {
+        "steps": ["tokens-per-step"], "layers": ["s-per-layer"], "gbs": ["gb-per-second"]}

@@ -220,6 +220,13 @@ def _reason(exc: BaseException) -> str:
     return " ".join(line for line in lines if not line.startswith("(Background on this error")) or type(cause).__name__
 
 
+def _unreadable_url(url: str, exc: Exception) -> InputError:
+    """A --db that names no database SQLAlchemy can open is bad input. Its URL parser raises a bare ValueError for a
+    port that is no number (postgresql://u@db:54x2/hb), which would otherwise end in a traceback."""
+    why = f"cannot read it as a database URL ({exc})" if isinstance(exc, ValueError) else _reason(exc)
+    return InputError(f"cannot use history database {display_url(url)}: {why}")
+
+
 class History:
     def __init__(self, url: str, *, make_folder: bool = False, connect: bool = True, readonly: bool = False,
                  sqlite_file: Path | None = None) -> None:
@@ -241,8 +248,8 @@ class History:
         if url.startswith("sqlite"):
             try:
                 path = str(sqlite_file) if sqlite_file is not None else sa.engine.make_url(url).database
-            except sa.exc.ArgumentError as exc:
-                raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
+            except (sa.exc.ArgumentError, ValueError) as exc:
+                raise _unreadable_url(url, exc) from None
             if path and path != ":memory:":
                 folder = Path(path).parent
                 if readonly:
@@ -276,8 +283,8 @@ class History:
             hint = ("; install its driver with pip install 'hashbench[postgres]'"
                     if sa.engine.make_url(url).get_backend_name() == "postgresql" else "")
             raise HistoryUnavailable(f"cannot use history database {display_url(url)}: {exc}{hint}") from None
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-            raise InputError(f"cannot use history database {display_url(url)}: {_reason(exc)}") from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+            raise _unreadable_url(url, exc) from None
         if self.engine.dialect.name == "sqlite":
             self._sqlite_locking()
         if connect:

@@ -9,6 +9,7 @@ other; the CLI says so on stderr."""
 from __future__ import annotations
 
 import json
+import re
 
 from ..schema import Measurement, RunResult
 from . import kept, single
@@ -17,7 +18,8 @@ MEASURES = {"H/s": "hashrate", "tokens/s": "tokens-per-second", "FLOP/s": "flops
 
 
 def measure_slug(unit: str) -> str:
-    return MEASURES.get(unit) or unit.lower().replace("/s", "-per-second").replace("/", "-per-")
+    """Per second only where the unit ends in /s: tokens/step is tokens-per-step, not tokens-per-secondtep."""
+    return MEASURES.get(unit) or re.sub(r"/s$", "-per-second", unit.lower()).replace("/", "-per-")
 
 
 def metrics(m: Measurement) -> dict:

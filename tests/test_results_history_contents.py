@@ -1,0 +1,240 @@
+"""What the history database holds and gives back: each stored column, the run listing, references, the trend's
+order and JSON, and the one-line messages of its failures. Found by mutation testing: each test pins behaviour
+that a changed line of results/history.py left every other test passing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason="the history needs the results extra (SQLAlchemy)")
+
+from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, probe_records, rate, run_cli
+
+from hashbench.errors import InputError
+from hashbench.results import history as history_mod
+from hashbench.results.history import (HistoryError, HistoryUnavailable, check_location, display_url, open_history,
+                                       resolve_url, store_run)
+from hashbench.results.schema import Check, Energy, Measurement, measurement_from_probe
+
+
+def _rows(db, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_each_column_holds_what_the_run_said(tmp_path):
+    """The tables are there for plain SQL queries (trends, dashboards): every column of a run and of each measurement
+    as stored, the start time normalised to UTC, and the text columns cut to their declared widths (PostgreSQL's
+    VARCHAR refuses longer ones), while the document keeps the run whole."""
+    long_host = replace(HOST, cpu_model="C" * 400)
+    odd = Measurement("n" * 400, "hashrate", "H/s", samples=(5.0, 6.0, 7.0), params={"backend": "b" * 100},
+                      energy=Energy("s" * 100, joules=2.0, seconds=1.0))
+    run = make_run([hash_measurement((2.0e7, 2.2e7, 1.9e7), energy_j=3.0),
+                    measurement_from_probe(probe_records()[0]),
+                    Measurement("test_step", "timing", "s", samples=(0.5,)), odd],
+                   host=long_host, started="2025-11-20T11:00:00+01:00", run_id="0123456789abcdef" * 2)
+    db = tmp_path / "h.sqlite"
+    h = open_history(str(db))
+    h.store(run)
+    h.close()
+    [stored] = _rows(db, "SELECT run_id, fingerprint, machine, started, started_utc, source, git_commit, git_dirty, "
+                         "complete, schema_version, document FROM hb_runs")
+    assert stored[:10] == (run.run_id, run.fingerprint, long_host.label[:300], "2025-11-20T11:00:00+01:00",
+                           "2025-11-20T10:00:00.000000Z", "hashbench run", "a" * 40, 0, 1, run.schema_version)
+    assert json.loads(stored[10]) == run.to_json()  # whole, the 400-character names included
+    assert _rows(db, "SELECT key, value FROM hb_meta") == [("layout", str(history_mod.DB_LAYOUT))]
+    rows = _rows(db, "SELECT name, kind, backend, unit, value, min, max, stddev, n, provenance, energy_j, "
+                     "energy_source, joules_per_unit FROM hb_measurements ORDER BY id")
+    hashing, decode, step, long = rows
+    avx2 = run.measurements[0]
+    assert hashing == ("sha256d[cython-avx2-x1]", "hashrate", "cython", "H/s", 2.0e7, 1.9e7, 2.2e7,
+                       avx2.summary.stddev, 3, "measured", 3.0, "rapl", avx2.joules_per_unit)
+    assert decode == ("llm-decode[cuda:0-llama-3.1-8b-fp8-b64]", "probe", "llm-decode", "tokens/s", 5000.0, 5000.0,
+                      5000.0, 0.0, 0, "measured", 36000.0, "nvml", 0.12)  # a probe is found by its probe name
+    assert step == ("test_step", "timing", None, "s", 0.5, 0.5, 0.5, 0.0, 1, "measured", None, "none", None)
+    assert long[:3] == ("n" * 300, "hashrate", "b" * 60) and long[11] == "s" * 80
+    # an unreadable start time is kept as written, within the column's width
+    run2 = make_run([rate("test_rate", (1.0,))], started="yesterday, some time after lunch, before tea")
+    h = open_history(str(db))
+    h.store(run2)
+    h.close()
+    assert _rows(db, f"SELECT started, started_utc FROM hb_runs WHERE run_id = '{run2.run_id}'") == [
+        (run2.started, run2.started[:32])]
+
+
+def test_runs_lists_every_run_newest_first_with_its_summary(tmp_path):
+    """`history --runs` and @latest read this listing: two runs started in the same second are told apart by the
+    order they were stored in; each summary has the run's source, commit, state, measurement count, verification."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    first = make_run(run_id="1" * 32)
+    second = make_run([rate("test_rate", (1.0, 2.0))], host=replace(HOST, git_commit=None, git_dirty=True),
+                      run_id="0" * 32, source="pytest-benchmark", checks=[Check("cython", "avx2", 4, False)])
+    second.complete = False
+    h.store(first)
+    time.sleep(0.001)  # stored_ns must differ; nothing is timed
+    h.store(second)
+    listing = h.runs()
+    assert [r.to_json() for r in listing] == [
+        {"run_id": "0" * 32, "started": second.started, "source": "pytest-benchmark", "fingerprint": HOST.fingerprint,
+         "machine": HOST.label, "git_commit": None, "git_dirty": True, "complete": False, "measurements": 1,
+         "verified": "FAILED: cython (avx2)"},
+        {"run_id": "1" * 32, "started": first.started, "source": "hashbench run", "fingerprint": HOST.fingerprint,
+         "machine": HOST.label, "git_commit": "a" * 40, "git_dirty": False, "complete": True, "measurements": 3,
+         "verified": "not checked"}]
+    assert [r.run_id for r in h.runs(limit=1)] == ["0" * 32]
+    assert [r.run_id for r in h.runs(source="hashbench run")] == ["1" * 32]
+    assert h.resolve("latest").run_id == "0" * 32
+    h.close()
+
+
+def test_history_references_follow_one_machine_and_one_kind_of_run(tmp_path):
+    """latest~N counts back among the runs like the latest (same machine, same source): a pytest-benchmark run
+    stored in between is not "the previous run" of a CI job's `hashbench run`. A reference that cannot be read is
+    one line and exit 2."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    runs = [make_run([rate("test_rate", (float(i + 1),))], started=f"2025-11-2{i}T10:00:00+00:00", **kw)
+            for i, kw in enumerate(({}, {"source": "pytest-benchmark"}, {"host": OTHER_HOST}, {}))]
+    for run in runs:
+        h.store(run)
+    assert h.resolve("latest").run_id == runs[3].run_id
+    assert h.resolve("latest~0").run_id == runs[3].run_id
+    assert h.resolve("latest~1").run_id == runs[0].run_id  # not the pytest-benchmark run, not the other machine's
+    assert h.resolve(runs[1].run_id).run_id == runs[1].run_id
+    assert h.resolve(runs[2].run_id[:8]).run_id == runs[2].run_id
+    for ref in ("latest~", "latest~x", "latest~-1", "latest~1~2"):
+        with pytest.raises(InputError, match=f"cannot read history reference '{ref}' \\(latest, latest~N or a run "
+                                             "id\\)"):
+            h.resolve(ref)
+    h.close()
+    code, out, err = run_cli("compare", "@latest~x", "@latest", "--db", str(tmp_path / "h.sqlite"))
+    assert (code, out) == (2, "") and err == "hashbench: error: cannot read history reference 'latest~x' (latest, " \
+                                             "latest~N or a run id)\n"
+
+
+def test_trend_orders_each_machines_points_in_time_whatever_offset_or_local_zone(tmp_path, monkeypatch):
+    """Runs written with different offsets, without one (UTC, as older pytest-benchmark files mean), and across the
+    night clocks go back: the trend is in the order they happened, on a machine whose local zone is not UTC."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        h = open_history(str(tmp_path / "h.sqlite"))
+        # in time order: 09:50Z (naive = UTC), 10:10Z written at -04:00, then 05:30Z and 06:10Z on 2 November,
+        # 01:30 EDT and 01:10 EST in New York (its clocks went back at 06:00Z)
+        starts = ["2025-10-20T09:50:00", "2025-10-20T06:10:00-04:00", "2025-11-02T05:30:00Z",
+                  "2025-11-02T06:10:00+00:00"]
+        for i in (3, 1, 2, 0):  # stored out of order
+            h.store(make_run([rate("test_rate", (100.0 + i,) * 3)], started=starts[i], run_id=f"{i}" * 32))
+        [series] = h.trend()
+        assert [p.run_id for p in series.points] == [f"{i}" * 32 for i in range(4)]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    h.close()
+
+
+def test_trend_per_machine_and_benchmark_as_json(tmp_path):
+    """`history --json`: one series per machine fingerprint and benchmark, selected by backend (a probe by its name)
+    or benchmark name, with every point's figures."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    run = make_run([hash_measurement((2.0e7, 2.2e7, 1.9e7), energy_j=3.0)], probes=True, run_id="9" * 32)
+    h.store(run)
+    [decode] = h.trend(backend="llm-decode")
+    assert decode.to_json() == {
+        "fingerprint": HOST.fingerprint, "machine": HOST.label, "name": "llm-decode[cuda:0-llama-3.1-8b-fp8-b64]",
+        "unit": "tokens/s", "change": None,
+        "points": [{"run_id": "9" * 32, "started": run.started, "git_commit": "a" * 40, "value": 5000.0,
+                    "min": 5000.0, "max": 5000.0, "n": 0, "joules_per_unit": 0.12, "verify_failed": False}]}
+    [avx2] = h.trend(name="sha256d[cython-avx2-x1]")
+    assert [(p.value, p.min, p.max, p.n) for p in avx2.points] == [(2.0e7, 1.9e7, 2.2e7, 3)]
+    assert avx2.points[0].joules_per_unit == pytest.approx(run.measurements[0].joules_per_unit)
+    assert {s.name for s in h.trend(fingerprint=HOST.fingerprint)} == {m.name for m in run.measurements}
+    assert h.trend(name="no such benchmark") == []
+    h.close()
+
+
+def test_storing_and_checking_a_location_touch_only_what_they_should(tmp_path):
+    """store_run stores into the database it was given (not $HASHBENCH_DB) and says where; the check before a long
+    run creates nothing; a history opened to read refuses to write."""
+    db = tmp_path / "given.sqlite"
+    run = make_run()
+    assert store_run(run, str(db)) == f"sqlite:///{db}"
+    h = open_history(str(db), readonly=True)
+    assert h.load(run.run_id) == run
+    with pytest.raises(AssertionError, match="History opened read-only cannot store"):
+        h.store(make_run())
+    h.close()
+    fresh = tmp_path / "fresh.sqlite"
+    check_location(str(fresh))
+    assert not fresh.exists()
+
+
+def test_a_newer_layout_is_refused_in_one_line_when_reading_too(tmp_path):
+    db = tmp_path / "h.sqlite"
+    open_history(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = ? WHERE key = 'layout'", (str(history_mod.DB_LAYOUT + 1),))
+    conn.close()
+    code, out, err = run_cli("history", "--runs", "--db", str(db))
+    assert (code, out) == (1, "")
+    assert err == f"hashbench: error: history database sqlite:///{db} has layout {history_mod.DB_LAYOUT + 1}, newer " \
+                  f"than this hashbench reads ({history_mod.DB_LAYOUT}): upgrade hashbench\n"
+
+
+def test_database_failures_are_the_drivers_words_on_one_line(tmp_path):
+    """A file that is not a database and a server that refuses the connection: the driver's own message, without
+    SQLAlchemy's wrapping (exception class, SQL echo, "Background on this error" link), on one line."""
+    junk = tmp_path / "notes.sqlite"
+    junk.write_bytes(b"not a database, just notes " * 40)
+    with pytest.raises(HistoryError) as caught:
+        open_history(str(junk))
+    assert str(caught.value) == f"history database sqlite:///{junk}: file is not a database"
+    pytest.importorskip("psycopg", reason="PostgreSQL's driver (postgres extra)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: nothing listens there
+    code, out, err = run_cli("history", "--runs", "--db", f"postgresql://u:pw@127.0.0.1:{port}/hb")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"hashbench: error: history database postgresql+psycopg://u:***@127.0.0.1:{port}/hb: "
+                          "connection failed: ")
+    assert "Connection refused Is the server running" in err and "Background" not in err and "psycopg." not in err
+
+
+def test_reason_keeps_one_line_of_the_drivers_words():
+    """The message of an error SQLAlchemy raised without a driver's exception drops its footer link; an error with
+    no words at all is named by its type."""
+    import sqlalchemy as sa
+
+    bare = sa.exc.StatementError("the statement failed", "SELECT 1", {}, None, code="e3q8")
+    assert "(Background on this error" in str(bare)
+    assert history_mod._reason(bare) == "the statement failed [SQL: SELECT 1]"
+    silent = sa.exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError(""))
+    assert history_mod._reason(silent) == "OperationalError"
+
+
+def test_a_missing_package_is_named_with_the_extra_that_brings_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("HASHBENCH_DB", raising=False)
+    monkeypatch.setitem(sys.modules, "platformdirs", None)  # import platformdirs now raises ImportError
+    with pytest.raises(HistoryUnavailable) as caught:
+        resolve_url(None)
+    message = str(caught.value)
+    assert message.startswith("the default history location needs platformdirs (")
+    assert message.endswith("); install it with pip install 'hashbench[results]'")
+    assert resolve_url(str(tmp_path / "h.sqlite")) == f"sqlite:///{tmp_path / 'h.sqlite'}"  # a named file needs none
+
+
+def test_display_url_masks_passwords_that_hold_url_characters():
+    """A password with = in it, and a :// later in the URL (an option's value), still shows no part of it."""
+    assert display_url("postgresql://u@db/hb?password=a=b&sslmode=require") == \
+        "postgresql://u@db/hb?password=***&sslmode=require"
+    assert display_url("postgresql://u:s3cret@db/hb?application_name=x://y") == \
+        "postgresql://u:***@db/hb?application_name=x://y"
