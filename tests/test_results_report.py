@@ -297,3 +297,82 @@ def test_hashrate_axis_is_log_and_holds_a_gpu_and_the_python_reference():
     highs = [y + d for y, d in zip(trace.y, trace.error_y.array, strict=True)]
     assert axis.type == "log" and axis.range[0] == 5  # the decade below python's slowest sample
     assert math.log10(min(lows)) > axis.range[0] and axis.range[1] > math.log10(max(highs))
+
+
+# --- what each section plots, figure by figure ------------------------------------------------------------------------
+
+def _go():
+    return pytest.importorskip("plotly.graph_objects")
+
+
+def _expected_log_axis(values) -> dict:
+    """From the decade below the smallest value to just above the largest, a tick a decade, SI prefixes."""
+    return {"type": "log", "range": [math.floor(math.log10(min(values))), math.log10(max(values)) + 0.12],
+            "dtick": 1, "tickformat": "~s"}
+
+
+def test_hashrate_and_energy_charts_plot_each_run_in_its_own_colour_on_log_axes():
+    """Three runs: one without a commit, one with probes only (no bar of its own, yet it keeps its colour slot), one
+    with a zero sample (a scan stopped at once: no log10(0)). Bars are medians with min-max whiskers; J/TH is the
+    hashing energy alone, never a probe's J/token; both axes are log, from the decade below the smallest bar."""
+    from dataclasses import replace
+
+    from results_helpers import HOST
+
+    from hashbench.results.report import PALETTE, _energy_section, _hashrate_section
+
+    go = _go()
+    a, b = noisy(2e7, 10, 1), noisy(4e6, 10, 2)
+    c = (0.0, 9e9, 9.5e9, 1e10)
+    first = make_run([hash_measurement(a, energy_j=3.0), hash_measurement(b, impl="portable")],
+                     host=replace(HOST, git_commit=None), started="2025-11-18T10:00:00+00:00")
+    probes_only = make_run([], probes=True, started="2025-11-19T10:00:00+00:00")
+    third = make_run([hash_measurement(c, impl="gpu-stand-in", threads=2, energy_j=40.0)],
+                     started="2025-11-20T10:00:00+00:00")
+    runs = [first, probes_only, third]
+
+    section = _hashrate_section(go, runs)
+    one, three = section.figure.data
+    assert (one.name, three.name) == ("2025-11-18 10:00", "2025-11-20 10:00 @ aaaaaaaaaa")
+    assert (one.marker.color, three.marker.color) == (PALETTE[0], PALETTE[2])
+    assert list(one.x) == ["cython-avx2-x1", "cython-portable-x1"] and list(three.x) == ["cython-gpu-stand-in-x2"]
+    medians = [sorted(a)[4] / 2 + sorted(a)[5] / 2, sorted(b)[4] / 2 + sorted(b)[5] / 2]
+    assert list(one.y) == pytest.approx(medians)
+    assert one.error_y.type == "data" and one.error_y.symmetric is False
+    assert list(one.error_y.array) == pytest.approx([max(a) - medians[0], max(b) - medians[1]])
+    assert list(one.error_y.arrayminus) == pytest.approx([medians[0] - min(a), medians[1] - min(b)])
+    assert list(three.error_y.arrayminus) == pytest.approx([9.25e9])  # down to the zero sample
+    assert one.hovertemplate == "%{x}<br>%{y:.4s}H/s<extra>%{fullData.name}</extra>"
+    layout = section.figure.layout
+    assert layout.title.text == "SHA-256d hashrate (median; bars span min–max of the samples) [measured]"
+    assert (layout.yaxis.title.text, layout.xaxis.title.text, layout.barmode) == ("H/s (log)", "backend-impl-threads",
+                                                                                  "group")
+    axis = layout.yaxis
+    assert {"type": axis.type, "range": list(axis.range), "dtick": axis.dtick, "tickformat": axis.tickformat} == \
+        _expected_log_axis([min(b), 1e10])  # the zero sample is left off the log axis
+    assert _hashrate_section(go, [probes_only]).notes == ["no hashing measurement in these results"]
+
+    section = _energy_section(go, runs)
+    one, three = section.figure.data
+    hashes_a, hashes_c = int(sum(a) * 0.1), int(sum(c) * 0.1)  # what hash_measurement records
+    assert list(one.x) == ["cython-avx2-x1"] and list(one.y) == pytest.approx([3.0 / hashes_a * 1e12])
+    assert list(three.y) == pytest.approx([40.0 / hashes_c * 1e12]) and list(one.text) == ["rapl"]
+    assert (one.marker.color, three.marker.color, one.name) == (PALETTE[0], PALETTE[2], "2025-11-18 10:00")
+    assert one.hovertemplate == "%{x}<br>%{y:.4g} J/TH<br>%{text}<extra>%{fullData.name}</extra>"
+    layout = section.figure.layout
+    assert layout.title.text == "J/TH per configuration (lower is better; label = energy source)"
+    assert (layout.yaxis.title.text, layout.xaxis.title.text, layout.showlegend) == ("J/TH", "backend-impl-threads",
+                                                                                     True)
+    axis = layout.yaxis
+    assert {"type": axis.type, "range": list(axis.range), "dtick": axis.dtick, "tickformat": axis.tickformat} == \
+        _expected_log_axis([3.0 / hashes_a * 1e12, 40.0 / hashes_c * 1e12])
+    # the scale note is the catalog's S21 XP: 3645 W at 270 TH/s
+    assert section.notes == [f"for scale: an Antminer S21 XP is rated {3645 / 270:g} J/TH"]
+    assert _energy_section(go, [first]).figure.layout.showlegend is False  # one run: no legend to read
+    # a meter that read 0 J (a counter that did not tick) is a bar the log axis leaves off, not a crash
+    unticked = _energy_section(go, [make_run([hash_measurement(a, energy_j=0.0)])])
+    assert list(unticked.figure.data[0].y) == [0.0] and unticked.figure.layout.yaxis.type == "log"
+    assert _energy_section(go, [probes_only]).notes == [
+        "no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared wattage), so "
+        "there is no J/TH to show"]
+

@@ -116,8 +116,12 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
         notes.append("no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared "
                      "wattage), so there is no J/TH to show")
         return Section("Energy per terahash", None, notes)
+    # The log axis from the decade below the lowest J/TH, as for the hashrate: plotly's own range started at the
+    # lowest bar, so the most efficient configuration (a GPU beside the CPU kernels) read as a sliver.
+    values = [v for trace in fig.data for v in trace.y if v > 0]
     fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
-                      yaxis_type="log", yaxis_dtick=1, xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
+                      yaxis=_log_axis(values) if values else {"type": "log", "dtick": 1},
+                      xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
     notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
     return Section("Energy per terahash", fig, notes)
 
