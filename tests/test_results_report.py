@@ -369,9 +369,13 @@ def test_hashrate_and_energy_charts_plot_each_run_in_its_own_colour_on_log_axes(
     # the scale note is the catalog's S21 XP: 3645 W at 270 TH/s
     assert section.notes == [f"for scale: an Antminer S21 XP is rated {3645 / 270:g} J/TH"]
     assert _energy_section(go, [first]).figure.layout.showlegend is False  # one run: no legend to read
+    assert _energy_section(go, [first, third]).figure.layout.showlegend is True
+    # two runs, one metered: one set of bars, and a legend would only name it again
+    assert _energy_section(go, [first, probes_only]).figure.layout.showlegend is False
     # a meter that read 0 J (a counter that did not tick) is a bar the log axis leaves off, not a crash
     unticked = _energy_section(go, [make_run([hash_measurement(a, energy_j=0.0)])])
-    assert list(unticked.figure.data[0].y) == [0.0] and unticked.figure.layout.yaxis.type == "log"
+    assert list(unticked.figure.data[0].y) == [0.0]
+    assert (unticked.figure.layout.yaxis.type, unticked.figure.layout.yaxis.dtick) == ("log", 1)
     assert _energy_section(go, [probes_only]).notes == [
         "no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared wattage), so "
         "there is no J/TH to show"]
@@ -602,6 +606,18 @@ def test_trend_of_a_timing_that_read_zero_seconds_does_not_divide_by_zero():
             for i, v in enumerate((2.0, 0.0, 1.0))]
     [line] = _trend_section(go, series_from_runs(runs)).figure.data
     assert list(line.y) == [100.0, 0.0, 200.0]  # no speed to show for zero seconds, not a crash
+
+
+def test_trend_of_a_series_whose_first_run_measured_zero_starts_at_its_first_real_figure():
+    """A first run at 0 H/s (every scan stopped at once) made the baseline 1 H/s: the next runs read 2,000,000,000 %.
+    The line is relative to the first run that measured something; the zero run reads 0 %."""
+    from hashbench.results.report import _trend_section
+
+    go = _go()
+    runs = [make_run([hash_measurement((h,))], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i, h in enumerate((0.0, 2e7, 1e7))]
+    [line] = _trend_section(go, series_from_runs(runs)).figure.data
+    assert list(line.y) == [0.0, 100.0, 50.0]
 
 
 def test_trend_points_carry_each_runs_figures_and_join_the_historys_series():
