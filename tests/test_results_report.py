@@ -297,3 +297,394 @@ def test_hashrate_axis_is_log_and_holds_a_gpu_and_the_python_reference():
     highs = [y + d for y, d in zip(trace.y, trace.error_y.array, strict=True)]
     assert axis.type == "log" and axis.range[0] == 5  # the decade below python's slowest sample
     assert math.log10(min(lows)) > axis.range[0] and axis.range[1] > math.log10(max(highs))
+
+
+# --- what each section plots, figure by figure ------------------------------------------------------------------------
+
+def _go():
+    return pytest.importorskip("plotly.graph_objects")
+
+
+def _expected_log_axis(values) -> dict:
+    """From the decade below the smallest value to just above the largest, a tick a decade, SI prefixes."""
+    return {"type": "log", "range": [math.floor(math.log10(min(values))), math.log10(max(values)) + 0.12],
+            "dtick": 1, "tickformat": "~s"}
+
+
+def test_hashrate_and_energy_charts_plot_each_run_in_its_own_colour_on_log_axes():
+    """Three runs: one without a commit, one with probes only (no bar of its own, yet it keeps its colour slot), one
+    with a zero sample (a scan stopped at once: no log10(0)). Bars are medians with min-max whiskers; J/TH is the
+    hashing energy alone, never a probe's J/token; both axes are log, from the decade below the smallest bar."""
+    from dataclasses import replace
+
+    from results_helpers import HOST
+
+    from hashbench.results.report import PALETTE, _energy_section, _hashrate_section
+
+    go = _go()
+    a, b = noisy(2e7, 10, 1), noisy(4e6, 10, 2)
+    c = (0.0, 9e9, 9.5e9, 1e10)
+    first = make_run([hash_measurement(a, energy_j=3.0), hash_measurement(b, impl="portable")],
+                     host=replace(HOST, git_commit=None), started="2025-11-18T10:00:00+00:00")
+    probes_only = make_run([], probes=True, started="2025-11-19T10:00:00+00:00")
+    third = make_run([hash_measurement(c, impl="gpu-stand-in", threads=2, energy_j=40.0)],
+                     started="2025-11-20T10:00:00+00:00")
+    runs = [first, probes_only, third]
+
+    section = _hashrate_section(go, runs)
+    one, three = section.figure.data
+    assert (one.name, three.name) == ("2025-11-18 10:00", "2025-11-20 10:00 @ aaaaaaaaaa")
+    assert (one.marker.color, three.marker.color) == (PALETTE[0], PALETTE[2])
+    assert list(one.x) == ["cython-avx2-x1", "cython-portable-x1"] and list(three.x) == ["cython-gpu-stand-in-x2"]
+    medians = [sorted(a)[4] / 2 + sorted(a)[5] / 2, sorted(b)[4] / 2 + sorted(b)[5] / 2]
+    assert list(one.y) == pytest.approx(medians)
+    assert one.error_y.type == "data" and one.error_y.symmetric is False
+    assert list(one.error_y.array) == pytest.approx([max(a) - medians[0], max(b) - medians[1]])
+    assert list(one.error_y.arrayminus) == pytest.approx([medians[0] - min(a), medians[1] - min(b)])
+    assert list(three.error_y.arrayminus) == pytest.approx([9.25e9])  # down to the zero sample
+    assert one.hovertemplate == "%{x}<br>%{y:.4s}H/s<extra>%{fullData.name}</extra>"
+    layout = section.figure.layout
+    assert layout.title.text == "SHA-256d hashrate (median; bars span min–max of the samples) [measured]"
+    assert (layout.yaxis.title.text, layout.xaxis.title.text, layout.barmode) == ("H/s (log)", "backend-impl-threads",
+                                                                                  "group")
+    axis = layout.yaxis
+    assert {"type": axis.type, "range": list(axis.range), "dtick": axis.dtick, "tickformat": axis.tickformat} == \
+        _expected_log_axis([min(b), 1e10])  # the zero sample is left off the log axis
+    assert _hashrate_section(go, [probes_only]).notes == ["no hashing measurement in these results"]
+
+    section = _energy_section(go, runs)
+    one, three = section.figure.data
+    hashes_a, hashes_c = int(sum(a) * 0.1), int(sum(c) * 0.1)  # what hash_measurement records
+    assert list(one.x) == ["cython-avx2-x1"] and list(one.y) == pytest.approx([3.0 / hashes_a * 1e12])
+    assert list(three.y) == pytest.approx([40.0 / hashes_c * 1e12]) and list(one.text) == ["rapl"]
+    assert (one.marker.color, three.marker.color, one.name) == (PALETTE[0], PALETTE[2], "2025-11-18 10:00")
+    assert one.hovertemplate == "%{x}<br>%{y:.4g} J/TH<br>%{text}<extra>%{fullData.name}</extra>"
+    layout = section.figure.layout
+    assert layout.title.text == "J/TH per configuration (lower is better; label = energy source)"
+    assert (layout.yaxis.title.text, layout.xaxis.title.text, layout.showlegend) == ("J/TH", "backend-impl-threads",
+                                                                                     True)
+    axis = layout.yaxis
+    assert {"type": axis.type, "range": list(axis.range), "dtick": axis.dtick, "tickformat": axis.tickformat} == \
+        _expected_log_axis([3.0 / hashes_a * 1e12, 40.0 / hashes_c * 1e12])
+    # the scale note is the catalog's S21 XP: 3645 W at 270 TH/s
+    assert section.notes == [f"for scale: an Antminer S21 XP is rated {3645 / 270:g} J/TH"]
+    assert _energy_section(go, [first]).figure.layout.showlegend is False  # one run: no legend to read
+    assert _energy_section(go, [first, third]).figure.layout.showlegend is True
+    # two runs, one metered: one set of bars, and a legend would only name it again
+    assert _energy_section(go, [first, probes_only]).figure.layout.showlegend is False
+    # a meter that read 0 J (a counter that did not tick) is a bar the log axis leaves off, not a crash
+    unticked = _energy_section(go, [make_run([hash_measurement(a, energy_j=0.0)])])
+    assert list(unticked.figure.data[0].y) == [0.0]
+    assert (unticked.figure.layout.yaxis.type, unticked.figure.layout.yaxis.dtick) == ("log", 1)
+    assert _energy_section(go, [probes_only]).notes == [
+        "no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared wattage), so "
+        "there is no J/TH to show"]
+
+
+def test_probe_chart_panels_bars_and_legend():
+    """A panel per unit (known units first, in their order, then any other, named by its unit) and J/token where a
+    token probe has energy; each run's bars carry its colour and one legend entry; a zero bar stays off the log axis.
+    The legend is drawn only when two runs or more have probes."""
+    from results_helpers import probe_records
+
+    from hashbench.results.report import PALETTE, _probe_section
+    from hashbench.results.schema import measurement_from_probe
+
+    go = _go()
+    images = {"probe": "vision", "device": "cuda:0", "preset": "resnet-50", "dtype": "bf16", "batch": 32,
+              "value": 1200.0, "unit": "images/s", "energy_j": None, "joules_per_unit": None, "power_source": "nvml"}
+    stalled = {**images, "preset": "vit-h", "value": 0.0}
+    runs = [make_run([hash_measurement(noisy(2e7, 10, 1))], probes=True),
+            make_run([], started="2025-11-21T10:00:00+00:00"),  # no probe: a colour slot, no bars
+            make_run([measurement_from_probe(p) for p in (*probe_records(), images, stalled)],
+                     started="2025-11-22T10:00:00+00:00")]
+    section = _probe_section(go, runs)
+    fig = section.figure
+    assert [a.text for a in fig.layout.annotations] == [
+        "GEMM, FLOP/s (higher is better, log)", "tokens/s (higher is better, log)",
+        "images/s (higher is better, log)", "J/token (lower is better, log)"]
+    assert fig.layout.title.text == "Inference probes (random weights, real shapes) [measured]"
+    assert (fig.layout.barmode, fig.layout.height, fig.layout.showlegend) == ("group", 900, True)  # 2 rows of 450
+    # two rows 0.15 apart (0.3 / rows), two columns 0.12 apart: room for each panel's title
+    assert fig.layout.yaxis.domain[0] - fig.layout.yaxis3.domain[1] == pytest.approx(0.15)
+    assert fig.layout.xaxis2.domain[0] - fig.layout.xaxis.domain[1] == pytest.approx(0.12)
+    assert {axis.tickangle for axis in fig.select_xaxes()} == {-20}
+
+    first = [t for t in fig.data if t.name == "2025-11-20 10:00 @ aaaaaaaaaa"]
+    gemm, tokens, jpt = first
+    assert [t.showlegend for t in first] == [True, False, False]  # one legend entry per run
+    assert {t.legendgroup for t in first} == {runs[0].run_id} and {t.marker.color for t in first} == {PALETTE[0]}
+    assert {t.marker.color for t in fig.data if t not in first} == {PALETTE[2]}
+    assert list(tokens.x) == ["llm-decode[cuda:0-llama-3.1-8b-fp8-b64]", "llm-prefill[cuda:0-llama-3.1-8b-fp8-b64]"]
+    assert list(tokens.y) == [5000.0, 50000.0] and list(tokens.hovertext) == ["measured", "measured"]
+    assert (tokens.texttemplate, tokens.textposition, tokens.insidetextanchor) == ("%{y:.3s}", "inside", "end")
+    assert tokens.hovertemplate == "%{x}<br>%{y:.4s} tokens/s<br>%{hovertext}<extra>%{fullData.name}</extra>"
+    assert gemm.hovertemplate == "%{x}<br>%{y:.4s} FLOP/s<br>%{hovertext}<extra>%{fullData.name}</extra>"
+    assert list(jpt.y) == [0.12, 0.010] and list(jpt.hovertext) == ["nvml", "nvml"]
+    assert (jpt.texttemplate, jpt.textposition, jpt.insidetextanchor) == ("%{y:.3g}", "inside", "end")
+    assert jpt.hovertemplate == "%{x}<br>%{y:.4g} J/token<br>%{hovertext}<extra>%{fullData.name}</extra>"
+    [vision] = fig.select_traces(row=2, col=1)
+    assert list(vision.y) == [1200.0, 0.0]
+    [axis] = fig.select_yaxes(row=2, col=1)
+    assert axis.type == "log" and list(axis.range) == [3, pytest.approx(math.log10(1200.0) + 0.12)]
+    assert section.notes == []
+
+    alone = _probe_section(go, runs[:2]).figure  # one run has probes: its legend would only repeat the title
+    assert alone.layout.showlegend is False and [a.text for a in alone.layout.annotations][-1].startswith("J/token")
+    assert _probe_section(go, runs[1:2]).notes == [
+        "no probe in these results (hashbench probe, or hashbench run without --no-probes)"]
+
+
+def _s21_xp_usd_per_kwh(btc_usd: float) -> float:
+    """The catalog's S21 XP (270 TH/s, 3645 W) at the packaged snapshot's difficulty (152 T), 3.125 BTC subsidy and
+    0.036 BTC fees a block: BTC a day over kWh a day."""
+    btc_per_day = 270e12 * 86_400 / (152e12 * 2 ** 32) * (3.125 + 0.036)
+    return btc_per_day * btc_usd / (3.645 * 24)
+
+
+def test_money_chart_values_the_latest_run_and_the_references_at_one_power_price():
+    """Each bar is revenue per kWh, labelled with its profit (revenue less the $0.055/kWh power price), green where
+    that profit is positive, red where not; the line is the power price; the notes keep what the latest run and each
+    reference rest on, and say once that profit counts power only."""
+    from dataclasses import replace
+
+    from hashbench.results.report import _money_section
+
+    go = _go()
+    stopped = replace(make_run(started="2025-11-21T10:00:00+00:00"), complete=False)
+    older = make_run(started="2025-11-20T10:00:00+00:00")
+    section = _money_section(go, [stopped, older], None)
+    bar = section.figure.data[0]
+    price = 0.055
+    assert list(bar.x) == ["this machine, mining (measured power)", "Antminer S21 XP, mining (nameplate)",
+                           "H100 SXM, 8B tokens (published)"]  # the stopped run has hashing only: no AI bar
+    s21 = _s21_xp_usd_per_kwh(91_000)
+    assert bar.y[1] == pytest.approx(s21) and price < s21 < price + 1  # a profit under a dollar: still green
+    assert bar.y[0] < 1e-3  # a CPU's hashing earns next to nothing
+
+    def label(revenue: float) -> str:
+        profit = revenue - price
+        return f"${revenue:.3g}/kWh<br>profit {'-' if profit < 0 else ''}${abs(profit):.3g}"
+
+    assert list(bar.text) == [label(r) for r in bar.y]
+    assert list(bar.marker.color) == ["#2ca02c" if r > price else "#d62728" for r in bar.y] == \
+        ["#d62728", "#2ca02c", "#2ca02c"]
+    assert (bar.name, bar.textposition, bar.hovertemplate) == ("revenue $/kWh", "outside",
+                                                                "%{x}<br>%{text}<extra></extra>")
+    [line] = section.figure.layout.shapes
+    assert (line.y0, line.y1, line.line.dash) == (price, price, "dash")
+    [note] = section.figure.layout.annotations
+    assert (note.text, note.x, note.xref, note.xanchor, note.yanchor, note.showarrow) == (
+        "power price $0.055/kWh", 0, "paper", "left", "bottom", False)
+    layout = section.figure.layout
+    assert layout.title.text == "What a kWh earns: mining vs AI [estimated; market snapshot 2025-11-18 (packaged)]"
+    assert (layout.yaxis.title.text, layout.yaxis.type, layout.yaxis.dtick, layout.showlegend) == (
+        "revenue, USD per kWh (log)", "log", 1, False)
+    assert list(layout.yaxis.range) == pytest.approx([math.log10(bar.y[0]) - 0.5, math.log10(max(bar.y)) + 0.5])
+    # the latest result's own caveat, each reference's, and the power-only caveat once
+    assert any(n.startswith("the latest result is an incomplete run (stopped before it finished)")
+               for n in section.notes)
+    assert any(n.startswith("H100 SXM, 8B tokens (published): watts are the H100 SXM's nameplate TDP")
+               for n in section.notes)
+    assert sum("profit counts power only" in n for n in section.notes) == 1
+    assert section.notes[-1] == ("green earns more than the power costs, red less; profit counts power only: no "
+                                 "hardware, hosting, staff or depreciation")
+
+
+def test_report_values_and_plans_with_the_market_and_sites_files_it_is_given(tmp_path):
+    """--market FILE prices every bar and the heatmap's axes; --sites FILE plans that site, not the built-in one."""
+    import json
+    from pathlib import Path
+
+    go = _go()
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps({"kind": "hashbench-market", "schema_version": 1, "date": "2026-01-05",
+                                  "figures": {"btc_price_usd": {"value": 182_000, "unit": "USD/BTC",
+                                                                "as_of": "2026-01-05", "kind": "published",
+                                                                "source": "a test"}}}))
+    sites = Path(__file__).resolve().parents[1] / "examples" / "sites.toml"
+    run = make_run()
+    sections = {s.title: s for s in write_report(tmp_path / "r.html", [run], [], sites_file=sites,
+                                                 market_file=market)}
+    money = sections["Mining vs AI, per kWh"].figure.data[0]
+    assert money.y[list(money.x).index("Antminer S21 XP, mining (nameplate)")] == pytest.approx(
+        _s21_xp_usd_per_kwh(182_000))
+    heatmap = sections["Sensitivity: BTC price × difficulty"]
+    assert heatmap.figure.layout.title.text == "West Texas: best-split profit per day at $0.035/kWh [estimated]"
+    assert heatmap.figure.data[0].x[2] == "$182k"  # the axis is centred on the file's BTC price
+    assert "share of the 20 MW cap given to mining" in heatmap.notes[0]
+
+    from hashbench.results.report import _heatmap_section
+
+    assert _heatmap_section(go, None, market).figure.data[0].x[2] == "$182k"  # the built-in site, same market
+
+
+def test_heatmap_cells_say_the_best_splits_profit_and_its_mining_share():
+    """The built-in 10 MW site: where the best split mines with the S21 XP fleet alone, 1500 × 3645 W at PUE 1.1 is
+    6.01 MW of the cap: 60 % BTC."""
+    from hashbench.market import load_snapshot
+    from hashbench.plan import PlanMarket, axis_around, parse_sites, sensitivity_grid
+    from hashbench.results.report import EXAMPLE_SITE, _heatmap_section
+
+    go = _go()
+    section = _heatmap_section(go, None, None)
+    heatmap = section.figure.data[0]
+    snapshot = load_snapshot(None)
+    site = parse_sites({"site": [EXAMPLE_SITE]}, "x", snapshot)[0]
+    grid = sensitivity_grid(site, PlanMarket.from_snapshot(snapshot), axis_around(snapshot.get("btc_price_usd")),
+                            axis_around(snapshot.get("difficulty")), (0.05,))
+    profit, mining = grid.matrix("profit_usd_per_day"), grid.matrix("mining_mw")
+    assert [list(row) for row in heatmap.z] == profit
+    assert mining[0][0] == pytest.approx(1500 * 3645 * 1.1 / 1e6) and heatmap.text[0][0].endswith("<br>60% BTC")
+    assert all(cell.endswith(f"<br>{mining[d][b] / 10 * 100:.0f}% BTC") and cell.startswith("$")
+               for d, row in enumerate(heatmap.text) for b, cell in enumerate(row))
+    assert (heatmap.texttemplate, heatmap.colorscale[0][1], heatmap.colorbar.title.text) == (
+        "%{text}", "rgb(255,255,229)", "$/day")  # YlGn: light yellow for the least profit
+    assert heatmap.hovertemplate == "BTC %{x}, difficulty %{y}<br>%{text}<extra></extra>"
+    layout = section.figure.layout
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == ("BTC price", "network difficulty")
+    assert section.notes == ["cells show the profit-maximising split's profit and the share of the 10 MW cap given to "
+                             "mining; the site planner's method: `hashbench plan --help`"]
+
+
+def test_trend_lines_per_benchmark_and_machine_with_commit_and_value_on_hover():
+    """Two machines, two benchmarks each, every run given in any order: each line starts at its own first run
+    (100 %), names its machine, and hovers the value with its unit and the run's commit; two benchmarks of a run that
+    failed verification are two red crosses, counted together in the note."""
+    from dataclasses import replace
+
+    from results_helpers import HOST, OTHER_HOST
+
+    from hashbench.results.report import _trend_section
+
+    go = _go()
+    bad = [Check("cython", "avx2", 4, False, ("height 2016",))]
+    mine = [make_run([hash_measurement((h,)), hash_measurement((h / 4,), impl="portable")],
+                     host=replace(HOST, git_commit=commit), started=started, checks=checks)
+            for h, commit, started, checks in [(3e7, None, "2025-11-23T10:00:00+00:00", bad),
+                                               (2e7, "b" * 40, "2025-11-21T10:00:00+00:00", ()),
+                                               (1e7, "c" * 40, "2025-11-22T10:00:00+00:00", ())]]
+    theirs = [make_run([hash_measurement((h,))], host=OTHER_HOST, started=f"2025-11-2{i}T12:00:00+00:00")
+              for i, h in enumerate((5e6, 6e6))]
+    series = series_from_runs([*mine, *theirs])
+    section = _trend_section(go, series)
+    lines = [t for t in section.figure.data if t.mode == "lines+markers"]
+    crosses = [t for t in section.figure.data if t.mode == "markers"]
+    assert [t.name for t in lines] == ["sha256d[cython-avx2-x1] (Test CPU 9000 (2 CPUs, 1× NVID)",
+                                       "sha256d[cython-portable-x1] (Test CPU 9000 (2 CPUs, 1× NVID)",
+                                       "sha256d[cython-avx2-x1] (Other CPU 1000 (2 CPUs, 1× NVI)"]
+    avx2 = lines[0]
+    assert list(avx2.x) == ["2025-11-21T10:00:00+00:00", "2025-11-22T10:00:00+00:00"]  # in time order
+    assert list(avx2.y) == [100.0, 50.0] and list(lines[2].y) == pytest.approx([100.0, 120.0])
+    assert [list(c) for c in avx2.customdata] == [["2e+07 H/s", "bbbbbbbbbb"], ["1e+07 H/s", "cccccccccc"]]
+    assert avx2.hovertemplate == ("%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
+                                  "<extra>%{fullData.name}</extra>")
+    assert len(crosses) == 2 and list(crosses[0].x) == ["2025-11-23T10:00:00+00:00"]
+    assert list(crosses[0].y) == [150.0] and [list(c) for c in crosses[0].customdata] == [["3e+07 H/s", ""]]
+    assert crosses[0].name == "sha256d[cython-avx2-x1]: verification failed" and crosses[0].showlegend is False
+    assert (crosses[0].marker.symbol, crosses[0].marker.color, crosses[0].marker.size) == ("x", "#d62728", 10)
+    assert crosses[0].hovertemplate == ("%{x}<br>%{customdata[0]}<br>commit %{customdata[1]}<br>verification FAILED: "
+                                        "wrong nonces<extra>%{fullData.name}</extra>")
+    layout = section.figure.layout
+    assert layout.title.text == ("Trend per benchmark and machine: median of each run as a speed, % of its first run "
+                                 "(higher is better; a timing's inverse)")
+    assert (layout.xaxis.title.text, layout.yaxis.title.text) == ("run started", "% of first run's speed")
+    assert (layout.legend.orientation, layout.legend.yanchor, layout.legend.y) == ("h", "top", -0.4)
+    assert layout.height == 420 + 20 * 2  # three series: two legend rows
+    assert section.notes == ["3 series over 2 machine(s)", "2 point(s) from runs whose backend failed verification "
+                             "(wrong nonces) are red crosses, not part of any line"]
+    assert _trend_section(go, []).notes == ["no trend to plot: it takes two runs or more of one machine (several "
+                                            "results, or --from-history)"]
+
+
+def test_trend_of_a_timing_that_read_zero_seconds_does_not_divide_by_zero():
+    from hashbench.results.report import _trend_section
+    from hashbench.results.schema import Measurement
+
+    go = _go()
+    runs = [make_run([Measurement("t", "timing", "s", samples=(v,))], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i, v in enumerate((2.0, 0.0, 1.0))]
+    [line] = _trend_section(go, series_from_runs(runs)).figure.data
+    assert list(line.y) == [100.0, 0.0, 200.0]  # no speed to show for zero seconds, not a crash
+
+
+def test_trend_of_a_series_whose_first_run_measured_zero_starts_at_its_first_real_figure():
+    """A first run at 0 H/s (every scan stopped at once) made the baseline 1 H/s: the next runs read 2,000,000,000 %.
+    The line is relative to the first run that measured something; the zero run reads 0 %."""
+    from hashbench.results.report import _trend_section
+
+    go = _go()
+    runs = [make_run([hash_measurement((h,))], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i, h in enumerate((0.0, 2e7, 1e7))]
+    [line] = _trend_section(go, series_from_runs(runs)).figure.data
+    assert list(line.y) == [0.0, 100.0, 50.0]
+
+
+def test_trend_points_carry_each_runs_figures_and_join_the_historys_series():
+    from hashbench.results.history import Point, Series
+
+    runs = [make_run([hash_measurement((2e7, 1.8e7, 2.2e7), energy_j=3.0)], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i in (1, 2)]
+    [series] = series_from_runs(runs)
+    m = runs[0].measurements[0]
+    assert series.points[0] == Point(runs[0].run_id, runs[0].started, "a" * 40, 2e7, 1.8e7, 2.2e7, 3,
+                                     m.joules_per_unit, False)
+    assert (series.fingerprint, series.machine, series.name, series.unit) == (
+        runs[0].fingerprint, runs[0].host.label, "sha256d[cython-avx2-x1]", "H/s")
+    stored = Series("f" * 16, "stored machine", "gemm[cuda:0-bf16]", "FLOP/s",
+                    [Point(f"r{i}", f"2025-10-0{i}T10:00:00+00:00", None, 7e14, 7e14, 7e14, 1, None) for i in (1, 2)])
+    joined = series_from_runs(runs, [stored])
+    assert [(s.fingerprint, s.machine, s.name, s.unit, len(s.points)) for s in joined] == [
+        ("f" * 16, "stored machine", "gemm[cuda:0-bf16]", "FLOP/s", 2),
+        (runs[0].fingerprint, runs[0].host.label, "sha256d[cython-avx2-x1]", "H/s", 2)]
+
+
+def test_report_page_is_one_document_with_one_plotly_and_a_row_per_run(tmp_path):
+    from dataclasses import replace
+
+    from results_helpers import HOST
+
+    dirty = replace(make_run(started="2025-11-20T10:00:00+00:00"), complete=False,
+                    host=replace(HOST, git_commit=None, git_dirty=True))
+    clean = make_run([hash_measurement(noisy(2e7, 10, 1))], started="2025-11-21T10:00:00+00:00",
+                     checks=[Check("cython", "avx2", 4, True)])
+    out = tmp_path / "r.html"
+    sections = write_report(out, [dirty, clean], [])
+    titles = ["Hashrate per backend", "Energy per terahash", "Inference probes", "Mining vs AI, per kWh",
+              "Sensitivity: BTC price × difficulty", "History"]
+    assert [s.title for s in sections] == titles and [s.figure is not None for s in sections] == [
+        True, True, False, True, True, False]
+    bare = make_run([], probes=True)  # the other side: no hashing, hence no J/TH; probes, but no trend
+    assert [s.title for s in build_sections([bare], series_from_runs([bare, bare]))] == titles
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>hashbench report'
+                           "</title><style>")
+    assert page.endswith("\n</body></html>") and page.count("<html") == 1 and page.count("<body>") == 1
+    assert "</script>\n</head><body>\n<h1>hashbench report</h1>\n" in page
+    assert page.count("Plotly.newPlot") == sum(s.figure is not None for s in sections)
+    assert page.count("* plotly.js v") == 1  # plotly.js itself, once: not again with each figure
+    assert re.search(r'<p class="note">generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 by hashbench ', page)
+    assert ("<table><tr><th>run</th><th>machine</th><th>fingerprint</th><th>commit</th><th>complete</th>"
+            "<th>verified</th><th>measurements</th></tr>\n") in page
+    machine = "Test CPU 9000 (2 CPUs, 1× NVIDIA H100 80GB HBM3)"
+    assert (f"<tr><td>2025-11-20T10:00:00+00:00</td><td>{machine}</td><td>{dirty.fingerprint}</td><td> (dirty)</td>"
+            "<td>NO</td><td>not checked</td><td>3</td></tr>\n") in page
+    assert (f"<tr><td>2025-11-21T10:00:00+00:00</td><td>{machine}</td><td>{clean.fingerprint}</td><td>aaaaaaaaaaaa"
+            "</td><td>yes</td><td>yes</td><td>1</td></tr>\n</table>\n") in page
+    assert '<div style="height:450px; width:100%;">' in page and '<div id="hb-plot-0"' in page
+
+
+def test_report_without_plotly_or_a_writable_place_is_one_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    from hashbench.errors import InputError
+    from hashbench.results.report import ReportUnavailable
+
+    run = make_run()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match=r"^cannot write report '"):
+        write_report(tmp_path / "file" / "r.html", [run], [])
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    with pytest.raises(ReportUnavailable, match=r"^the HTML report needs plotly \(.*\); install it with pip install "
+                                                r"'hashbench\[results\]'$"):
+        write_report(tmp_path / "r.html", [run], [])

@@ -116,8 +116,12 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
         notes.append("no energy was metered with the hashing measurements (no RAPL/NVML/IPMI reading or declared "
                      "wattage), so there is no J/TH to show")
         return Section("Energy per terahash", None, notes)
+    # The log axis from the decade below the lowest J/TH, as for the hashrate: plotly's own range started at the
+    # lowest bar, so the most efficient configuration (a GPU beside the CPU kernels) read as a sliver.
+    values = [v for trace in fig.data for v in trace.y if v > 0]
     fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
-                      yaxis_type="log", yaxis_dtick=1, xaxis_title="backend-impl-threads", showlegend=len(runs) > 1)
+                      yaxis=_log_axis(values) if values else {"type": "log", "dtick": 1},
+                      xaxis_title="backend-impl-threads", showlegend=len(fig.data) > 1)  # one bar set: no legend
     notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
     return Section("Energy per terahash", fig, notes)
 
@@ -301,8 +305,9 @@ def _trend_section(go, series: list[Series]) -> Section:
         # Relative to each series' first verified run, as a speed: hashrates, token rates and timings share one
         # axis, and a regression points down whatever the unit (a time that doubles is half the speed: 50 %, not
         # 200 %). A run whose backend gave wrong nonces is no point of the line: a red cross beside it.
+        # The first run that measured something: a run at 0 (every scan stopped at once) is no base for a ratio.
         good = s.verified_points
-        first = (good or s.points)[0].value or 1.0
+        first = next((p.value for p in (good or s.points) if p.value), 1.0)
         fig.add_scatter(x=[p.started for p in good], y=_speed_pct(s, good, first), mode="lines+markers",
                         name=f"{s.name} ({s.machine[:30]})", customdata=_hover(s, good),
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
