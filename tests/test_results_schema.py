@@ -209,6 +209,12 @@ def test_reads_the_benchmarks_suite_file_and_schema1_runs():
     ('{"hello": 1}', "not a hashbench or pytest-benchmark result file"),
     ("{nope", "not valid JSON"),
     ('{"machine_info": {}, "benchmarks": [{"name": "x"}]}', "malformed result file"),
+    # a hashrate benchmark with no rounds and a median time of zero; counts JSON allows but no integer holds
+    ('{"machine_info": {}, "benchmarks": [{"name": "x", "extra_info": {"nonces": 64}, "stats": {"median": 0}}]}',
+     "malformed result file"),
+    ('{"machine_info": {}, "benchmarks": [{"name": "x", "stats": {"median": 1, "iterations": Infinity}}]}',
+     "malformed result file"),
+    ('{"kind": "hashbench-run", "measurements": [], "host": {"logical_cpus": 1e999}}', "malformed result file"),
 ])
 def test_bad_files_are_one_line_input_errors(tmp_path, payload, message):
     path = tmp_path / "bad.json"

@@ -181,7 +181,8 @@ def parse_result(data: object, origin: str) -> RunResult:
         for m in run.measurements:  # what compare, history and the exporters compute with
             if not isinstance(m.name, str) or not all(math.isfinite(v) for v in (*m.samples, m.value)):
                 raise ValueError(f"benchmark {m.name!r}: a name must be text, its samples and value finite numbers")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    # ArithmeticError: a zero median time to divide by, an infinite count no integer holds (JSON allows 1e999)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise InputError(f"{origin}: malformed result file ({type(exc).__name__}: {exc})") from None
     return run
 
