@@ -618,6 +618,8 @@ def test_trend_of_a_series_whose_first_run_measured_zero_starts_at_its_first_rea
             for i, h in enumerate((0.0, 2e7, 1e7))]
     [line] = _trend_section(go, series_from_runs(runs)).figure.data
     assert list(line.y) == [0.0, 100.0, 50.0]
+    [line] = _trend_section(go, series_from_runs(runs[:1] * 2)).figure.data  # nothing but zeros: a flat 0 %
+    assert list(line.y) == [0.0, 0.0]
 
 
 def test_trend_points_carry_each_runs_figures_and_join_the_historys_series():
