@@ -791,3 +791,21 @@ def test_an_sqlite_path_with_url_characters_is_shown_and_opened_as_written(tmp_p
     # a password is still masked however it is written, a / in it included (SQLAlchemy reads it up to the @)
     assert display_url("postgresql://u:pa/ss@db:5432/a:b@c") == "postgresql://u:***@db:5432/a:b@c"
     assert display_url("postgresql://:secret@db/hb") == "postgresql://:***@db/hb"
+
+
+def test_postgresql_stores_names_longer_than_their_columns(pg_url):
+    """PostgreSQL refuses a VARCHAR value longer than its column (SQLite keeps it): a long machine label, benchmark
+    name, backend, energy source and an unreadable start time are cut to fit, and the run loads back whole."""
+    from dataclasses import replace
+
+    from hashbench.results.schema import Energy
+
+    odd = Measurement("n" * 400, "hashrate", "H/s", samples=(5.0, 6.0, 7.0), params={"backend": "b" * 100},
+                      energy=Energy("s" * 100, joules=2.0, seconds=1.0))
+    run = make_run([odd], host=replace(HOST, cpu_model="C" * 400), started="x" * 40)
+    h = open_history(_clean(pg_url))
+    h.store(run)
+    assert h.load(run.run_id) == run
+    [series] = h.trend(backend="b" * 60)
+    assert series.name == "n" * 300 and series.machine == h.runs()[0].machine == run.host.label[:300]
+    h.close()

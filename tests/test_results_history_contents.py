@@ -19,8 +19,15 @@ from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, probe_
 
 from hashbench.errors import InputError
 from hashbench.results import history as history_mod
-from hashbench.results.history import (HistoryError, HistoryUnavailable, check_location, display_url, open_history,
-                                       resolve_url, store_run)
+from hashbench.results.history import (
+    HistoryError,
+    HistoryUnavailable,
+    check_location,
+    display_url,
+    open_history,
+    resolve_url,
+    store_run,
+)
 from hashbench.results.schema import Check, Energy, Measurement, measurement_from_probe
 
 
@@ -81,7 +88,6 @@ def test_runs_lists_every_run_newest_first_with_its_summary(tmp_path):
                       run_id="0" * 32, source="pytest-benchmark", checks=[Check("cython", "avx2", 4, False)])
     second.complete = False
     h.store(first)
-    time.sleep(0.001)  # stored_ns must differ; nothing is timed
     h.store(second)
     listing = h.runs()
     assert [r.to_json() for r in listing] == [
@@ -170,7 +176,7 @@ def test_storing_and_checking_a_location_touch_only_what_they_should(tmp_path):
     assert store_run(run, str(db)) == f"sqlite:///{db}"
     h = open_history(str(db), readonly=True)
     assert h.load(run.run_id) == run
-    with pytest.raises(AssertionError, match="History opened read-only cannot store"):
+    with pytest.raises(AssertionError, match="^History opened read-only cannot store$"):
         h.store(make_run())
     h.close()
     fresh = tmp_path / "fresh.sqlite"
@@ -238,3 +244,76 @@ def test_display_url_masks_passwords_that_hold_url_characters():
         "postgresql://u@db/hb?password=***&sslmode=require"
     assert display_url("postgresql://u:s3cret@db/hb?application_name=x://y") == \
         "postgresql://u:***@db/hb?application_name=x://y"
+
+
+def test_a_run_id_prefix_is_matched_as_typed_and_an_ambiguous_one_is_refused(tmp_path):
+    """@PREFIX names a run by the start of its id: SQL's LIKE wildcards in it are plain characters (a typed % or _ is
+    no run, not "any run"), and a prefix two runs share is refused rather than one of them picked."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    for run_id in ("ab" + "1" * 30, "ab" + "2" * 30):
+        h.store(make_run(run_id=run_id))
+    assert h.load("ab2").run_id == "ab" + "2" * 30
+    with pytest.raises(InputError) as caught:
+        h.load("ab")
+    assert str(caught.value) == "run id prefix 'ab' is ambiguous: give more characters"
+    for typed in ("%", "_b", "a%1"):
+        with pytest.raises(InputError, match=f"^no run '{typed}' in the history"):
+            h.load(typed)
+    h.close()
+
+
+def test_an_in_memory_history_works_for_one_process():
+    h = open_history("sqlite://")
+    run = make_run()
+    h.store(run)
+    assert h.load(run.run_id[:6]) == run and len(h.runs()) == 1
+    h.close()
+
+
+def test_trend_lists_each_machine_then_benchmark_and_runs_of_one_second_as_stored(tmp_path):
+    """The series come machine by machine (fingerprint order), each machine's benchmarks by name; two runs started
+    in the same second are points in the order they were stored."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    hosts = sorted((HOST, OTHER_HOST), key=lambda host: host.fingerprint, reverse=True)  # stored last first
+    for host in hosts:
+        for run_id in ("f" * 32, "0" * 32) if host is hosts[0] else ("1" * 32,):
+            h.store(make_run([rate("b_rate", (1.0,)), rate("a_rate", (2.0,))], host=host, run_id=run_id,
+                             started="2025-11-20T10:00:00+00:00"))
+    series = h.trend()
+    assert [(s.fingerprint, s.name) for s in series] == [
+        (hosts[1].fingerprint, "a_rate"), (hosts[1].fingerprint, "b_rate"),
+        (hosts[0].fingerprint, "a_rate"), (hosts[0].fingerprint, "b_rate")]
+    assert [p.run_id for p in series[2].points] == ["f" * 32, "0" * 32]
+    h.close()
+
+
+def test_the_default_location_is_made_and_a_named_folder_that_is_missing_is_one_line(tmp_path, monkeypatch):
+    """Without --db or $HASHBENCH_DB the history lives in the user's data folder, made on first use; a folder the
+    user named that does not exist is a typo: one line, exit 2, nothing made, whether storing or reading."""
+    monkeypatch.delenv("HASHBENCH_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    run = make_run()
+    default = tmp_path / "xdg" / "hashbench" / "history.sqlite"
+    assert store_run(run) == f"sqlite:///{default}"
+    assert open_history(str(default), readonly=True).runs()[0].run_id == run.run_id
+    from hashbench.results.pbjson import write_result
+
+    result = tmp_path / "r.json"
+    write_result(run, result)
+    db = tmp_path / "missing" / "h.sqlite"
+    for args in (("--add", str(result)), ("--runs",)):
+        code, out, err = run_cli("history", *args, "--db", str(db))
+        assert (code, out) == (2, "")
+        assert err == f"hashbench: error: history database sqlite:///{db}: folder '{db.parent}' does not exist\n"
+    assert not db.parent.exists()
+
+
+def test_hashbench_db_may_name_a_server(monkeypatch):
+    """$HASHBENCH_DB holds a URL as well as a path: a PostgreSQL URL opens PostgreSQL, not an SQLite file named
+    like it."""
+    pytest.importorskip("psycopg", reason="PostgreSQL's driver (postgres extra)")
+    monkeypatch.setenv("HASHBENCH_DB", "postgresql://u:pw@127.0.0.1:1/hb")
+    h = open_history(None, connect=False)
+    assert h.engine.dialect.name == "postgresql" and display_url(h.url) == "postgresql+psycopg://u:***@127.0.0.1:1/hb"
+    h.close()
+
