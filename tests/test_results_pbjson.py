@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -340,3 +341,13 @@ def test_a_minimal_hand_made_pytest_benchmark_file():
     same = {"stats": {"median": 1.0, "data": [1.0]}}
     run = parse_result({"machine_info": {}, "benchmarks": [{"name": "a", **same}, {"name": "a", **same}]}, "m.json")
     assert run.started == "" and [m.name for m in run.measurements] == ["a", "a"]
+
+
+def test_the_stored_run_files_round_trip_unchanged():
+    """The `hashbench run` files kept in benchmarks/results, written by earlier hashbench versions."""
+    files = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "results").glob("cpu-*.json"))
+    assert files
+    for path in files:
+        run = load_result(path)
+        assert run.measurements and run.source == "hashbench run" and run.schema_version == SCHEMA_VERSION
+        assert parse_result(json.loads(json.dumps(to_pytest_benchmark(run))), path.name) == run, path.name
