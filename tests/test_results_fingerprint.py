@@ -4,15 +4,18 @@ machine from (nvidia-smi, sysfs, git, a pytest-benchmark file's machine_info) is
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from results_helpers import HOST
 
 from hashbench.results import fingerprint as fp_mod
 from hashbench.results.fingerprint import GpuInfo, HostFingerprint, from_pytest_machine_info
+from hashbench.results.pbjson import load_result
 
 H100 = GpuInfo("NVIDIA H100 80GB HBM3", "580.65", 81559)
 
@@ -56,17 +59,24 @@ def test_condition_differences_name_what_was_read_on_both_sides():
     unread = replace(HOST, cpu_governor=None, turbo=None, usable_cpus=0, python="", system="",
                      gpus=(replace(H100, driver=""),))
     assert HOST.condition_differences(unread) == unread.condition_differences(HOST) == []
-    assert HOST.condition_differences(replace(HOST, gpus=())) == []
+    no_gpu = replace(HOST, gpus=())
+    assert HOST.condition_differences(no_gpu) == no_gpu.condition_differences(HOST) == []
 
 
 def test_host_json_round_trips_and_older_or_damaged_hosts_read_as_they_should():
-    assert HostFingerprint.from_json(HOST.to_json()) == HOST
-    assert HOST.to_json()["fingerprint"] == HOST.fingerprint
+    data = HOST.to_json()
+    assert HostFingerprint.from_json(data) == HOST and data["fingerprint"] == HOST.fingerprint
+    # docs/schema-history.md's host record, in plain JSON types (lists, not tuples)
+    assert set(data) == {"hostname", "system", "machine", "cpu_model", "cpu_flags", "logical_cpus", "usable_cpus",
+                         "python", "hashbench", "cpu_impls", "gpus", "packages", "git_commit", "git_dirty",
+                         "git_branch", "cpu_governor", "turbo", "fingerprint"}
+    assert json.loads(json.dumps(data)) == data
     assert HostFingerprint.from_json({}) == HostFingerprint()
     older = {"cpu_model": "Test CPU 9000", "logical_cpus": "2", "turbo": None, "git_dirty": None, "gone": 1,
-             "gpus": [{"model": "NVIDIA A10"}, "not a gpu"], "packages": {"numpy": 2}, "cpu_flags": ["avx2", 3]}
+             "gpus": [{"model": "NVIDIA A10"}, {}, "not a gpu"], "packages": {"numpy": 2}, "cpu_flags": ["avx2", 3]}
     host = HostFingerprint.from_json(older)
-    assert host == HostFingerprint(cpu_model="Test CPU 9000", logical_cpus=2, gpus=(GpuInfo("NVIDIA A10", "", None),),
+    assert host == HostFingerprint(cpu_model="Test CPU 9000", logical_cpus=2,
+                                   gpus=(GpuInfo("NVIDIA A10", "", None), GpuInfo("", "", None)),
                                    packages={"numpy": "2"}, cpu_flags=("avx2", "3"))
     assert GpuInfo.from_json({"model": "x", "driver": None, "memory_mib": 1}) == GpuInfo("x", "", 1)
     for damaged in ({"turbo": "yes"}, {"git_dirty": 1}, {"cpu_model": 5}, {"git_branch": ["main"]}):
@@ -86,6 +96,7 @@ def test_turbo_and_governor_read_from_sysfs(monkeypatch):
     assert fp_mod.turbo() is False
     files["/sys/devices/system/cpu/intel_pstate/no_turbo"] = "0"  # intel_pstate says it the other way round
     assert fp_mod.turbo() is True
+    files["/sys/devices/system/cpu/cpufreq/boost"] = "1"
     files["/sys/devices/system/cpu/intel_pstate/no_turbo"] = "1"
     assert fp_mod.turbo() is False
     files["/sys/devices/system/cpu/intel_pstate/no_turbo"] = "?"
@@ -99,30 +110,31 @@ def test_read_strips_and_says_none_for_what_is_not_there(tmp_path):
     assert fp_mod._read(str(tmp_path / "missing")) is None
 
 
-def test_gpus_from_nvidia_smi(monkeypatch):
-    calls = []
+def _fake_tool(folder: Path, name: str, script: str) -> None:
+    tool = folder / name
+    tool.write_text("#!/bin/sh\n" + script + "\n")
+    tool.chmod(0o755)
 
-    def smi(stdout="", returncode=0, raises=None):
-        def run(cmd, **kwargs):
-            calls.append((cmd, kwargs))
-            if raises:
-                raise raises
-            return subprocess.CompletedProcess(cmd, returncode, stdout, "")
-        monkeypatch.setattr(fp_mod.subprocess, "run", run)
 
-    smi("NVIDIA H100 80GB HBM3, 580.65, 81559\nNVIDIA A10, 535.1, [N/A]\nNVIDIA L4, 550.2, 23034.5\n, 1, 2\nbroken\n")
-    assert fp_mod.gpus() == (H100, GpuInfo("NVIDIA A10", "535.1", None), GpuInfo("NVIDIA L4", "550.2", 23034))
-    cmd, kwargs = calls[-1]
-    assert cmd[0] == "nvidia-smi" and "--query-gpu=name,driver_version,memory.total" in cmd
-    assert "--format=csv,noheader,nounits" in cmd and kwargs["timeout"] == fp_mod.NVIDIA_SMI_TIMEOUT_S
-    smi("NVIDIA T4, 470.1\n")
-    assert fp_mod.gpus() == (GpuInfo("NVIDIA T4", "470.1", None),)
-    smi("NVIDIA H100 80GB HBM3, 580.65, 81559\n", returncode=9)  # driver not loaded: no GPU to count
+@pytest.mark.skipif(not Path("/bin/sh").exists() or not shutil.which("sleep"), reason="needs /bin/sh and sleep")
+def test_gpus_from_nvidia_smi(tmp_path, monkeypatch):
+    """nvidia-smi's CSV, as the tool prints it: read quietly, and nothing claimed when it fails or hangs."""
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert fp_mod.gpus() == ()  # not installed
+    rows = ("NVIDIA H100 80GB HBM3, 580.65, 81559", "NVIDIA A10, 535.1, [N/A]", "NVIDIA L4, 550.2, 23034.5",
+            "NVIDIA T4, 470.1, 1.2.3", ", 1, 2", "broken", "NVIDIA T4, 470.1")
+    _fake_tool(tmp_path, "nvidia-smi", f"""case "$*" in
+  *--query-gpu=name,driver_version,memory.total*--format=csv,noheader,nounits*) printf '{chr(10).join(rows)}\\n';;
+  *) exit 2;;
+esac""")
+    assert fp_mod.gpus() == (H100, GpuInfo("NVIDIA A10", "535.1", None), GpuInfo("NVIDIA L4", "550.2", 23034),
+                             GpuInfo("NVIDIA T4", "470.1", None), GpuInfo("NVIDIA T4", "470.1", None))
+    _fake_tool(tmp_path, "nvidia-smi", "echo 'NVIDIA H100 80GB HBM3, 580.65, 81559'; exit 9")  # driver not loaded
     assert fp_mod.gpus() == ()
-    smi(raises=FileNotFoundError("nvidia-smi"))
-    assert fp_mod.gpus() == ()
-    smi(raises=subprocess.TimeoutExpired("nvidia-smi", 10))
-    assert fp_mod.gpus() == ()
+    monkeypatch.setattr(fp_mod, "NVIDIA_SMI_TIMEOUT_S", 0.2)
+    _fake_tool(tmp_path, "nvidia-smi", f"{sleep} 5; echo 'NVIDIA H100 80GB HBM3, 580.65, 81559'")
+    assert fp_mod.gpus() == ()  # a hung driver: no GPU claimed, and no hang
 
 
 def test_packages_lists_the_tracked_ones_installed(monkeypatch):
@@ -133,6 +145,21 @@ def test_packages_lists_the_tracked_ones_installed(monkeypatch):
 
     monkeypatch.setattr(fp_mod, "version", version)
     assert fp_mod.packages() == {"numpy": "2.1.0", "torch": "2.5.1"}
+
+
+@pytest.mark.skipif(not Path("/bin/sh").exists() or not shutil.which("sleep"), reason="needs /bin/sh and sleep")
+def test_git_state_claims_nothing_git_could_not_say(tmp_path, monkeypatch):
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _fake_tool(tmp_path, "git", """case "$*" in
+  "rev-parse HEAD") echo abc123;;
+  "status"*) echo 'fatal: not allowed' >&2; exit 128;;
+  "rev-parse --abbrev-ref HEAD") echo topic;;
+esac""")
+    assert fp_mod.git_state(tmp_path) == ("abc123", None, "topic")  # a status git refused is not "clean"
+    monkeypatch.setattr(fp_mod, "GIT_TIMEOUT_S", 0.2)
+    _fake_tool(tmp_path, "git", f"{sleep} 5; echo abc123")
+    assert fp_mod.git_state(tmp_path) == (None, None, None)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
@@ -156,6 +183,24 @@ def test_git_state_of_a_checkout(tmp_path):
     assert fp_mod.git_state(tmp_path) == (head, True, None)
 
 
+def test_detect_fingerprint_carries_every_field_it_read(monkeypatch):
+    from hashbench.host import Host
+
+    host = Host(hostname="n1", system="Linux 6.1", machine="x86_64", cpu_model="Test CPU 9000",
+                cpu_flags=["avx2", "sha_ni"], logical_cpus=8, usable_cpus=6, python="3.11.7", hashbench="0.1.0",
+                cpu_impls=["sha-ni", "portable"])
+    monkeypatch.setattr(fp_mod, "gpus", lambda: (H100,))
+    monkeypatch.setattr(fp_mod, "packages", lambda: {"numpy": "2.1.0"})
+    monkeypatch.setattr(fp_mod, "git_state", lambda: ("c" * 40, True, "main"))
+    monkeypatch.setattr(fp_mod, "cpu_governor", lambda: "performance")
+    monkeypatch.setattr(fp_mod, "turbo", lambda: False)
+    assert fp_mod.detect_fingerprint(host) == HostFingerprint(
+        hostname="n1", system="Linux 6.1", machine="x86_64", cpu_model="Test CPU 9000", cpu_flags=("avx2", "sha_ni"),
+        logical_cpus=8, usable_cpus=6, python="3.11.7", hashbench="0.1.0", cpu_impls=("sha-ni", "portable"),
+        gpus=(H100,), packages={"numpy": "2.1.0"}, git_commit="c" * 40, git_dirty=True, git_branch="main",
+        cpu_governor="performance", turbo=False)
+
+
 def test_a_pytest_benchmark_machine_info_reads_as_the_host_it_describes():
     info = {"node": "runner-3", "machine": "x86_64", "processor": "x86_64", "system": "Linux", "release": "6.1.0",
             "python_version": "3.11.7",
@@ -170,6 +215,7 @@ def test_a_pytest_benchmark_machine_info_reads_as_the_host_it_describes():
     bare = from_pytest_machine_info({"processor": "arm64", "cpu": "not a dict"})
     assert (bare.cpu_model, bare.cpu_flags, bare.logical_cpus, bare.system, bare.git_commit) == (
         "arm64", (), 0, "", None)
+    assert (bare.hostname, bare.machine, bare.python) == ("", "", "")
     assert from_pytest_machine_info({}).cpu_model == "unknown"
     for commit in ({"id": "unversioned", "branch": "main"}, {"id": "unknown"}, {"id": ""}, {"id": 7}):
         assert from_pytest_machine_info(info, commit).git_commit is None
@@ -181,3 +227,18 @@ def test_a_pytest_benchmark_machine_info_reads_as_the_host_it_describes():
     unstamped_commit = from_pytest_machine_info({"hashbench_host": replace(HOST, git_commit=None).to_json()},
                                                 {"id": "c" * 40, "dirty": False, "branch": "main"})
     assert unstamped_commit == replace(HOST, git_commit="c" * 40, git_dirty=False, git_branch="main")
+
+
+def test_stored_results_keep_the_fingerprint_they_were_written_with():
+    """The run files in benchmarks/results: the fingerprint recomputed from each host record is the one written
+    beside it, so history series and `compare` keep recognising those machines."""
+    files = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "results").glob("cpu-*.json"))
+    assert files
+    prints = {}
+    for path in files:
+        data = json.loads(path.read_text())
+        run = load_result(path)
+        assert run.fingerprint == data["fingerprint"] == data["machine_info"]["fingerprint"], path.name
+        prints[path.name.split("-2core")[0]] = run.fingerprint
+    # AVX-512 (zen4, the Xeon) or not (zen1): different kernels run, different machines
+    assert len({prints["cpu-epyc-zen1"], prints["cpu-epyc-zen4"], prints["cpu-xeon-avx512"]}) == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -112,7 +113,7 @@ def test_a_file_pytest_benchmark_wrote_reads_as_its_numbers_mean():
     assert scan.value == pytest.approx((1000 / 0.25 + 1000 / 0.2) / 2)  # the median rate, not nonces / median time
     assert scan.params == {"backend": "cython", "impl": "avx2"}
     assert scan.extra == {"nonces": 1000, "power_source": "rapl", "energy_j": 2.0}
-    assert scan.energy.source == "rapl" and scan.energy.joules == 2.0
+    assert scan.energy.source == "rapl" and scan.energy.joules == 2.0 and scan.energy_per == "hash"
     one = run.measurement("test_one[x]")
     assert one.unit == "H/s" and one.samples == pytest.approx((2.0, 4.0, 8.0))
 
@@ -145,8 +146,11 @@ def _every_kind_of_run() -> RunResult:
     hashing = make_run().measurements[0]
     declared = Measurement("sha256d[asic-s21]", HASHRATE, "H/s", value=2e14, provenance="declared",
                            energy=Energy("declared 3500 W", 3500.0, 1.0, "declared", 1.75e-11, "node", "hash"))
+    # a provenance its source's name does not give away: read from the file, not guessed from the name
     nameplate = Measurement("llm-decode[h100]", PROBE, "tokens/s", value=3000.0, provenance="nameplate",
-                            params={"probe": "llm-decode", "batch": 8}, extra={"source_url": "spec sheet"})
+                            params={"probe": "llm-decode", "batch": 8}, extra={"source_url": "spec sheet"},
+                            energy=Energy("spec sheet 700 W", 700.0, 1.0, "nameplate", 700.0 / 3000.0, "gpu board",
+                                          "token"))
     timing = Measurement("startup", TIMING, "s", samples=(0.3, 0.1, 0.2, 0.4), params={"cold": True}, iterations=5)
     untimed = Measurement("roofline[cuda:0]", PROBE, "fraction", value=0.7, params={"probe": "roofline"})
     stalled = Measurement("sha256d[cuda-stalled-x1]", HASHRATE, "H/s", value=0.0, params={"backend": "cuda"})
@@ -337,3 +341,13 @@ def test_a_minimal_hand_made_pytest_benchmark_file():
     same = {"stats": {"median": 1.0, "data": [1.0]}}
     run = parse_result({"machine_info": {}, "benchmarks": [{"name": "a", **same}, {"name": "a", **same}]}, "m.json")
     assert run.started == "" and [m.name for m in run.measurements] == ["a", "a"]
+
+
+def test_the_stored_run_files_round_trip_unchanged():
+    """The `hashbench run` files kept in benchmarks/results, written by earlier hashbench versions."""
+    files = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "results").glob("cpu-*.json"))
+    assert files
+    for path in files:
+        run = load_result(path)
+        assert run.measurements and run.source == "hashbench run" and run.schema_version == SCHEMA_VERSION
+        assert parse_result(json.loads(json.dumps(to_pytest_benchmark(run))), path.name) == run, path.name

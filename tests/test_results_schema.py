@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,11 +20,17 @@ from hashbench.results.fingerprint import detect_fingerprint, from_pytest_machin
 from hashbench.results.pbjson import load_result, parse_result, to_pytest_benchmark, write_result
 from hashbench.results.schema import (
     SCHEMA_VERSION,
+    Check,
     Energy,
     Measurement,
     RunResult,
+    Skipped,
     measurement_from_bench,
     measurement_from_probe,
+    measurements_of,
+    probe_name,
+    unit_noun,
+    verification_summary,
 )
 from hashbench.results.stats import summarize
 from hashbench.runfile import parse_run
@@ -313,3 +320,79 @@ def test_suite_file_with_several_iterations_per_round_reads_the_rate_of_one_call
     assert m.iterations == 4 * nonces  # nonces behind one sample: the whole round
     del pb["benchmarks"][0]["stats"]["data"]  # --benchmark-json without data: the median alone
     assert parse_result(pb, "nodata.json").measurements[0].value == pytest.approx(1e7)
+
+
+def test_schema_json_has_the_documented_fields():
+    """docs/schema-history.md, version 2: the schema JSON the history database stores whole."""
+    run = make_run(probes=True, checks=[Check("cython", "avx2", 3, True)], skipped=[Skipped("numba", "missing")])
+    doc = run.to_json()
+    assert set(doc) == {"schema_version", "kind", "run_id", "source", "started", "finished", "complete", "fingerprint",
+                        "host", "measurements", "checks", "skipped"}
+    assert (doc["schema_version"], doc["kind"], doc["fingerprint"]) == (2, "hashbench-run", HOST.fingerprint)
+    hashing = doc["measurements"][0]
+    assert set(hashing) == {"name", "kind", "unit", "value", "min", "max", "mean", "stddev", "n", "samples",
+                            "provenance", "params", "energy", "iterations", "extra"}
+    samples = run.measurements[0].samples
+    assert hashing["mean"] == pytest.approx(statistics.mean(samples)) and hashing["n"] == len(samples) == 12
+    energy = hashing["energy"]
+    assert set(energy) == {"source", "joules", "seconds", "provenance", "joules_per_unit", "per", "layer", "watts"}
+    assert energy["watts"] == pytest.approx(energy["joules"] / energy["seconds"])
+    assert doc["checks"] == [{"backend": "cython", "impl": "avx2", "headers": 3, "passed": True, "failures": []}]
+    assert doc["skipped"] == [{"backend": "numba", "reason": "missing"}]
+
+
+def test_a_hand_written_schema_json_reads_with_its_defaults():
+    """A declared figure typed in by hand names only what it knows; the rest reads as unknown or the default, never
+    as the text "None"."""
+    doc = {"kind": "hashbench-run", "measurements": [
+        {"name": "sha256d[asic-s21]", "kind": "hashrate", "unit": "H/s", "value": 2e14, "provenance": "nameplate",
+         "energy": {"source": "declared 3500 W", "joules": 3500.0, "seconds": 1.0, "provenance": "bogus"}},
+        {"name": "startup", "unit": "s", "value": 1.5}],
+        "checks": [{"backend": "cython", "passed": True}, {}], "skipped": [{"what": "numba"}, {}]}
+    run = parse_result(doc, "hand.json")
+    asic, startup = run.measurements
+    assert asic.energy == Energy("declared 3500 W", 3500.0, 1.0, "declared", None, "", "")  # provenance from source
+    assert (startup.kind, startup.provenance, startup.iterations, startup.energy) == ("timing", "measured", 1, None)
+    assert run.checks == [Check("cython", "", 0, True), Check("", "", 0, False)]
+    assert run.skipped == [Skipped("numba", ""), Skipped("", "")]
+    assert (run.started, run.finished, run.complete, run.source) == ("", None, False, "hashbench run")
+    assert run.schema_version == SCHEMA_VERSION and len(run.run_id) == 32
+    assert parse_result({**doc, "schema_version": 3}, "newer.json").schema_version == 3  # not relabelled as ours
+    assert Energy.from_json({}) == Energy("", None, None, "measured", None, "", "")
+
+
+def test_version1_files_with_their_draft_energy_fields():
+    """docs/schema-history.md, version 1: flat benchmarks (some with only a median), and the drafts' energy keys."""
+    schema1 = {"schema_version": 1, "kind": "hashbench-run", "benchmarks": [
+        {"backend": "python", "impl": "python", "hashrate": 2e5},
+        {"backend": "cython", "impl": "avx2", "threads": 2, "samples": [1e7, 1.2e7, 1.1e7], "joules": 3.0,
+         "joules_per_hash": 1e-7, "power_source": "rapl"},
+        {"backend": "numba", "impl": "numba", "samples": [1e6], "energy_j": 2.0}],
+        "probes": [{"probe": "llm-decode", "device": "cuda:0", "preset": "", "dtype": "fp8", "batch": 64,
+                    "value": 100.0, "unit": "tokens/s", "energy_j": 50.0, "seconds": 10.0, "power_source": "nvml"},
+                   {"probe": "membw", "value": 5.0, "energy_j": 1.0}]}
+    median_only, draft, unlabelled, decode, bare = parse_result(schema1, "v1.json").measurements
+    assert (median_only.name, median_only.value, median_only.samples, median_only.iterations) == (
+        "sha256d[python-python-x1]", 2e5, (), 1)
+    assert median_only.extra == {"hashes": 0, "seconds": None} and median_only.energy is None
+    assert (draft.value, draft.iterations) == (1.1e7, 1)  # no hash count: one nonce per sample, not invented
+    assert draft.energy == Energy("rapl", 3.0, None, "measured", 1e-7, "", "hash")
+    assert unlabelled.energy.source == "unknown" and unlabelled.energy.joules == 2.0
+    assert decode.name == "llm-decode[cuda:0-fp8-b64]" and "preset" not in decode.params
+    # joules over the record's own seconds at its rate: 50 J / 10 s / 100 tokens/s
+    assert decode.energy.seconds == 10.0 and decode.joules_per_unit == pytest.approx(0.05)
+    assert decode.energy.per == "token" and decode.energy.layer == ""
+    assert (bare.name, bare.unit, bare.value, bare.energy.per) == ("membw[]", "1/s", 5.0, "")
+
+
+def test_unit_nouns_verification_words_and_measurements_of():
+    assert probe_name({"probe": "gemm", "device": "cpu", "preset": "", "dtype": None, "batch": 0}) == "gemm[cpu-b0]"
+    assert [unit_noun(u) for u in ("H/s", "tokens/s", "FLOP/s", "B/s", "images/s", "J")] == [
+        "hash", "token", "FLOP", "byte", "images", "J"]
+    assert verification_summary([]) == "not checked"
+    assert verification_summary([Check("cython", "avx2", 3, True)]) == "yes"
+    assert verification_summary([Check("cython", "avx2", 3, False), Check("cuda", "v2", 3, True),
+                                 Check("numba", "numba", 3, False)]) == "FAILED: cython (avx2), numba (numba)"
+    bench = {"backend": "python", "impl": "python", "threads": 1, "samples": [1e5], "hashes": 10_000, "seconds": 0.1}
+    probe = probe_records()[0]
+    assert measurements_of([bench], [probe]) == [measurement_from_bench(bench), measurement_from_probe(probe)]

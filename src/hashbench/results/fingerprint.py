@@ -83,7 +83,7 @@ class HostFingerprint:
             a, b = getattr(self, name), getattr(other, name)
             if a != b and _known(a) and _known(b):
                 out.append(f"{name}: {a!r} vs {b!r}")
-        # an empty driver is one nobody read (nvidia-smi missing): not a different driver
+        # a driver nobody read ("" in an older or hand-made host record) is no difference, as for the rest
         drivers = ({g.driver for g in self.gpus if g.driver}, {g.driver for g in other.gpus if g.driver})
         if drivers[0] and drivers[1] and drivers[0] != drivers[1]:
             out.append(f"GPU driver: {sorted(drivers[0])} vs {sorted(drivers[1])}")
