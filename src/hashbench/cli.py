@@ -25,7 +25,7 @@ from .cli_probe import energy_config, energy_options, probe, probe_flags, result
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
 from .header import Header, bits_to_target, parse_bits, parse_target
-from .units import format_rate
+from .units import format_rate, si_prefix
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -63,7 +63,7 @@ def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Tab
         table.add_column("ok", no_wrap=True)
     for r in rows:
         median = format_rate(r["hashrate"], "H/s")
-        scale = {"TH/s": 1e12, "GH/s": 1e9, "MH/s": 1e6, "kH/s": 1e3}.get(median.split()[-1], 1.0)
+        _, scale = si_prefix(r["hashrate"])  # the prefix the median is printed with
         # the spread in the median's unit, so the three figures compare at a glance
         cells = [r["backend"], r["impl"], str(r["threads"]), median,
                  f"{r['hashrate_min'] / scale:,.2f} – {r['hashrate_max'] / scale:,.2f}"]

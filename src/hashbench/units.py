@@ -48,14 +48,20 @@ def parse_power_price(text: str | float | int, what: str) -> float:
     return value / 1000 if (match.group(2) or "k").lower() == "m" else value
 
 
-def format_si(value: float, unit: str, digits: int = 2) -> str:
-    """270e12, "H/s" -> "270.00 TH/s". The prefix goes by the figure as printed: 999,999 H/s is "1.00 MH/s", not
-    "1000.00 kH/s"."""
+def si_prefix(value: float, digits: int = 2) -> tuple[str, float]:
+    """(prefix, scale) format_si prints `value` with: the prefix goes by the figure as printed, so 999,999 at two
+    decimals is ("M", 1e6), not ("k", 1e3)."""
     for prefix, scale in (("Z", 1e21), ("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         # the figure under the next prefix down (scale / 1000 is exact for these powers of ten), rounded as printed
         if round(abs(value) / (scale / 1000), digits) >= 1000:
-            return f"{value / scale:.{digits}f} {prefix}{unit}"
-    return f"{value:.{digits}f} {unit}"
+            return prefix, scale
+    return "", 1.0
+
+
+def format_si(value: float, unit: str, digits: int = 2) -> str:
+    """270e12, "H/s" -> "270.00 TH/s"; 999,999 H/s is "1.00 MH/s", not "1000.00 kH/s"."""
+    prefix, scale = si_prefix(value, digits)
+    return f"{value / scale:.{digits}f} {prefix}{unit}"
 
 
 def format_rate(value: float, unit: str) -> str:

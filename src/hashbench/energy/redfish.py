@@ -90,9 +90,10 @@ def _linked(doc: dict, key: str) -> list[str]:
     return [v["@odata.id"] for v in value if isinstance(v, dict) and isinstance(v.get("@odata.id"), str)]
 
 
-def _names(urls: list[str], limit: int = 4) -> str:
-    more = f" and {len(urls) - limit} more" if len(urls) > limit else ""
-    return ", ".join(urls[:limit]) + more
+def _names(items: list[str], limit: int = 4, sep: str = ", ") -> str:
+    """The first `limit` items, and how many more: a BMC can list dozens of chassis, and a message stays one line."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return sep.join(items[:limit]) + more
 
 
 class RedfishClient:
@@ -177,9 +178,7 @@ class RedfishClient:
         computer system goes first. Parts are not tried: their power is a share of the node's, not the node's."""
         docs: dict[str, dict] = {}
         failed: dict[str, str] = {}
-        for member in members[:MAX_CHASSIS]:
-            if hops <= 0:
-                break
+        for member in members[:MAX_CHASSIS] if hops > 0 else []:
             try:
                 doc = self.get(member)
             except RedfishUnavailable as exc:
@@ -205,10 +204,9 @@ class RedfishClient:
             return power_url, f"{which} ({self._why(member, docs, url, len(members), nodes, unread)})"
         told = f"; none of the {len(members)} chassis listed at {url} gave a power reading"
         if failed:
-            in_order = [m for m in members if m in failed]  # as listed, read or tried
-            told += ": " + "; ".join(failed[m] if failed[m].startswith(m) else f"{m}: {failed[m]}"
-                                     for m in in_order[:4])
-            told += f" and {len(failed) - 4} more" if len(failed) > 4 else ""
+            # as listed, whether the chassis could not be read or its power could not
+            told += ": " + _names([failed[m] if failed[m].startswith(m) else f"{m}: {failed[m]}"
+                                   for m in members if m in failed], sep="; ")
         if parts:
             told += (f"; not tried, being part of another chassis or a part by type (their power is a share of the "
                      f"node's): {_names(parts)}")
