@@ -495,6 +495,25 @@ def test_different_machines_message_lists_every_difference():
         "--force")
 
 
+def test_a_record_without_the_cpu_id_is_not_taken_for_the_same_cpu():
+    older = make_run([rate("a", noisy(1e7, 10, 1))], host=replace(HOST, cpu_model="AMD EPYC"))
+    newer = make_run([rate("a", noisy(1e7, 10, 2))],
+                     host=replace(HOST, cpu_model="AMD EPYC", cpu_id="AuthenticAMD family 25 model 1 stepping 1"))
+    for base, cand, which in ((older, newer, "base"), (newer, older, "candidate")):
+        with pytest.raises(FingerprintMismatch) as err:
+            compare_runs(base, cand)
+        assert str(err.value).startswith(
+            f"{which} was recorded without the CPU's family/model/stepping (cpu_id: ") and str(err.value).endswith(
+            "so nothing says base and candidate ran on the same CPU (a model name such as 'AMD EPYC' can cover "
+            "several generations): measure the base again, or pass --force if you know it is the same machine")
+        assert any("forced across machines: cpu_id: " in n for n in compare_runs(base, cand, force=True).notes)
+    # a CPU id on both sides that differs: another machine, said as such
+    zen1 = make_run([rate("a", noisy(1e7, 10, 2))],
+                    host=replace(newer.host, cpu_id="AuthenticAMD family 23 model 1 stepping 2"))
+    with pytest.raises(FingerprintMismatch, match="measured on different machines .cpu_id: "):
+        compare_runs(newer, zen1)
+
+
 SAME_COMMIT = "both runs come from the same commit: any difference is noise or conditions"
 
 

@@ -18,6 +18,7 @@ from hashbench.results.fingerprint import GpuInfo, HostFingerprint, from_pytest_
 from hashbench.results.pbjson import load_result
 
 H100 = GpuInfo("NVIDIA H100 80GB HBM3", "580.65", 81559)
+ZEN1, ZEN3 = "AuthenticAMD family 23 model 1 stepping 2", "AuthenticAMD family 25 model 1 stepping 1"
 
 
 def test_the_fingerprint_moves_with_the_machine_and_nothing_else():
@@ -69,7 +70,7 @@ def test_host_json_round_trips_and_older_or_damaged_hosts_read_as_they_should():
     # docs/schema-history.md's host record, in plain JSON types (lists, not tuples)
     assert set(data) == {"hostname", "system", "machine", "cpu_model", "cpu_flags", "logical_cpus", "usable_cpus",
                          "python", "hashbench", "cpu_impls", "gpus", "packages", "git_commit", "git_dirty",
-                         "git_branch", "cpu_governor", "turbo", "fingerprint"}
+                         "git_branch", "cpu_governor", "turbo", "fingerprint", "cpu_id"}
     assert json.loads(json.dumps(data)) == data
     assert HostFingerprint.from_json({}) == HostFingerprint()
     older = {"cpu_model": "Test CPU 9000", "logical_cpus": "2", "turbo": None, "git_dirty": None, "gone": 1,
@@ -188,14 +189,15 @@ def test_detect_fingerprint_carries_every_field_it_read(monkeypatch):
 
     host = Host(hostname="n1", system="Linux 6.1", machine="x86_64", cpu_model="Test CPU 9000",
                 cpu_flags=["avx2", "sha_ni"], logical_cpus=8, usable_cpus=6, python="3.11.7", hashbench="0.1.0",
-                cpu_impls=["sha-ni", "portable"])
+                cpu_impls=["sha-ni", "portable"], cpu_id=ZEN3)
     monkeypatch.setattr(fp_mod, "gpus", lambda: (H100,))
     monkeypatch.setattr(fp_mod, "packages", lambda: {"numpy": "2.1.0"})
     monkeypatch.setattr(fp_mod, "git_state", lambda: ("c" * 40, True, "main"))
     monkeypatch.setattr(fp_mod, "cpu_governor", lambda: "performance")
     monkeypatch.setattr(fp_mod, "turbo", lambda: False)
     assert fp_mod.detect_fingerprint(host) == HostFingerprint(
-        hostname="n1", system="Linux 6.1", machine="x86_64", cpu_model="Test CPU 9000", cpu_flags=("avx2", "sha_ni"),
+        hostname="n1", system="Linux 6.1", machine="x86_64", cpu_model="Test CPU 9000", cpu_id=ZEN3,
+        cpu_flags=("avx2", "sha_ni"),
         logical_cpus=8, usable_cpus=6, python="3.11.7", hashbench="0.1.0", cpu_impls=("sha-ni", "portable"),
         gpus=(H100,), packages={"numpy": "2.1.0"}, git_commit="c" * 40, git_dirty=True, git_branch="main",
         cpu_governor="performance", turbo=False)
@@ -242,3 +244,95 @@ def test_stored_results_keep_the_fingerprint_they_were_written_with():
         prints[path.name.split("-2core")[0]] = run.fingerprint
     # AVX-512 (zen4, the Xeon) or not (zen1): different kernels run, different machines
     assert len({prints["cpu-epyc-zen1"], prints["cpu-epyc-zen4"], prints["cpu-xeon-avx512"]}) == 3
+
+
+# --- the CPU's identity below its brand string ------------------------------------------------------------------------
+
+ZEN5_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+stepping\t: 1
+flags\t\t: fpu sse4_1 ssse3 sha_ni avx2 avx512f bmi2
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 1
+model name\t: AMD EPYC 7763
+stepping\t: 0
+flags\t\t: fpu
+"""
+
+NEOVERSE_CPUINFO = """processor\t: 0
+BogoMIPS\t: 2000.00
+Features\t: fp asimd sha2 crc32
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x1
+CPU part\t: 0xd0c
+CPU revision\t: 1
+"""
+
+
+def test_cpu_id_reads_the_first_cpus_family_model_and_stepping(tmp_path):
+    from hashbench.host import _cpuinfo
+
+    (tmp_path / "x86").write_text(ZEN5_CPUINFO)
+    assert _cpuinfo(str(tmp_path / "x86")) == (
+        "AMD EPYC", ["fpu", "sse4_1", "ssse3", "sha_ni", "avx2", "avx512f", "bmi2"],
+        "AuthenticAMD family 26 model 2 stepping 1")
+    (tmp_path / "arm").write_text(NEOVERSE_CPUINFO)
+    assert _cpuinfo(str(tmp_path / "arm")).cpu_id == "implementer 0x41 part 0xd0c r1p1"
+    (tmp_path / "odd").write_text(NEOVERSE_CPUINFO.replace("0x1\n", "one\n"))
+    assert _cpuinfo(str(tmp_path / "odd")).cpu_id == ""  # a variant that is no number: nothing claimed
+    (tmp_path / "bare").write_text("processor\t: 0\nmodel name\t: Some CPU\n")
+    assert _cpuinfo(str(tmp_path / "bare")) == ("Some CPU", [], "")
+    assert _cpuinfo(str(tmp_path / "missing")).cpu_id == ""
+
+
+def test_cpu_id_spells_every_source_alike():
+    from hashbench.host import cpu_id
+
+    assert cpu_id(vendor="AuthenticAMD", family="25", model="1", stepping="1") == ZEN3
+    assert cpu_id(vendor="AuthenticAMD", family=25, model=1, stepping=1) == ZEN3  # py-cpuinfo's integers
+    assert cpu_id(family=6, model=85, stepping=7) == "family 6 model 85 stepping 7"
+    assert cpu_id(vendor="GenuineIntel", family=6, model=85) == "GenuineIntel family 6 model 85"
+    assert cpu_id(vendor="GenuineIntel", family=6, model=0, stepping=0) == "GenuineIntel family 6 model 0 stepping 0"
+    for unknown in ({}, {"family": 6}, {"model": 85}, {"family": True, "model": 1}, {"family": " ", "model": 1},
+                    {"implementer": "0x41"}, {"vendor": "AuthenticAMD", "stepping": 1}):
+        assert cpu_id(**unknown) == "", unknown
+    assert cpu_id(implementer="0x41", part="0xd0c") == "implementer 0x41 part 0xd0c"
+    assert cpu_id(implementer="0x41", part="0xd0c", variant="0x3", revision=0) == "implementer 0x41 part 0xd0c r3p0"
+
+
+def test_the_cpu_id_tells_generations_apart_and_leaves_older_records_their_fingerprint():
+    amd = replace(HOST, cpu_model="AMD EPYC")
+    zen1, zen3 = replace(amd, cpu_id=ZEN1), replace(amd, cpu_id=ZEN3)
+    assert len({amd.fingerprint, zen1.fingerprint, zen3.fingerprint}) == 3
+    assert replace(HOST, cpu_id="").fingerprint == "c1ea96055333d6b5"  # unread: the fingerprint it always had
+    assert zen1.fingerprint == replace(zen1, hostname="other", turbo=True).fingerprint
+    assert zen1.machine_differences(zen3) == [f"cpu_id: {ZEN1!r} vs {ZEN3!r}"]
+    assert amd.machine_differences(zen3) == [f"cpu_id: not recorded vs {ZEN3!r}"]
+    assert zen3.machine_differences(amd) == [f"cpu_id: {ZEN3!r} vs not recorded"]
+    assert amd.unmatched_cpu_id(zen3) and zen3.unmatched_cpu_id(amd)
+    assert not zen1.unmatched_cpu_id(zen3) and not amd.unmatched_cpu_id(amd) and not zen3.unmatched_cpu_id(zen3)
+    assert not amd.unmatched_cpu_id(replace(zen3, logical_cpus=4))  # another machine whatever the CPU is
+    assert zen3.label == "AMD EPYC (family 25 model 1 stepping 1, 2 CPUs, 1× NVIDIA H100 80GB HBM3)"
+    assert replace(HOST, cpu_id="implementer 0x41 part 0xd0c r1p1", gpus=()).label == (
+        "Test CPU 9000 (implementer 0x41 part 0xd0c r1p1, 2 CPUs)")
+    assert replace(HOST, cpu_id="CentaurHauls family 7 model 15", gpus=()).label == (
+        "Test CPU 9000 (CentaurHauls family 7 model 15, 2 CPUs)")
+    assert HostFingerprint.from_json(zen3.to_json()) == zen3
+
+
+def test_py_cpuinfo_numbers_give_the_fingerprint_hashbench_reads_itself():
+    info = {"machine": "x86_64", "cpu": {"brand_raw": "AMD EPYC", "count": 2, "flags": ["sha_ni", "avx2"],
+                                         "vendor_id_raw": "AuthenticAMD", "family": 25, "model": 1, "stepping": 1}}
+    host = from_pytest_machine_info(info)
+    assert host.cpu_id == ZEN3
+    assert host.fingerprint == HostFingerprint(machine="x86_64", cpu_model="AMD EPYC", cpu_id=ZEN3,
+                                               cpu_flags=("sha_ni", "avx2"), logical_cpus=2).fingerprint
+    info["cpu"].pop("family")
+    assert from_pytest_machine_info(info).cpu_id == ""

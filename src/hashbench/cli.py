@@ -311,7 +311,8 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             err.print(escape(note), soft_wrap=True)
         return interrupt_exit_code(stopped)
     host = record.host
-    out.print(f"host: {host.cpu_model}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
+    ident = f" ({host.cpu_id})" if host.cpu_id else ""
+    out.print(f"host: {host.cpu_model}{ident}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
     verified = {v.backend: v.passed for v in record.verify}
     rows = [b.to_json() for b in record.benchmarks]
     out.print(rate_table(rows, verified))

@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from . import __version__
 
@@ -26,25 +27,60 @@ class Host:
     python: str
     hashbench: str
     cpu_impls: list[str] = field(default_factory=list)
+    cpu_id: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
-def _cpuinfo() -> tuple[str, list[str]]:
-    model, flags = "", []
+class CpuInfo(NamedTuple):
+    model: str
+    flags: list[str]
+    cpu_id: str  # family/model/stepping (x86) or implementer/part/revision (Arm); "" where the OS does not say
+
+
+def cpu_id(*, vendor: str = "", family: object = None, model: object = None, stepping: object = None,
+           implementer: str = "", part: str = "", variant: str = "", revision: object = None) -> str:
+    """The CPU's identity below its marketing name, one spelling for /proc/cpuinfo and py-cpuinfo alike.
+
+    A brand string is not enough to tell machines apart: cloud VMs report "AMD EPYC" for Zen 1 and Zen 5 alike, and
+    Skylake and Cascade Lake Xeons differ only in stepping. "" when the family and model (or the Arm part) are not
+    known, so a record without them keeps the fingerprint it always had."""
+    def text(value: object) -> str:
+        return "" if value is None or isinstance(value, bool) else str(value).strip()
+
+    if text(family) and text(model):
+        out = [text(vendor), f"family {text(family)}", f"model {text(model)}"]
+        if text(stepping):
+            out.append(f"stepping {text(stepping)}")
+        return " ".join(p for p in out if p)
+    if text(implementer) and text(part):
+        rev = f"r{int(text(variant), 0)}p{text(revision)}" if text(variant) and text(revision) else ""
+        return " ".join(p for p in (f"implementer {text(implementer)}", f"part {text(part)}", rev) if p)
+    return ""
+
+
+def _cpuinfo(path: str = "/proc/cpuinfo") -> CpuInfo:
+    """The first CPU's entries in /proc/cpuinfo (x86 and Arm spell them differently)."""
+    first: dict[str, str] = {}
     try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+        with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "Model", "Hardware") and not model:
-                    model = value.strip()
-                elif key in ("flags", "Features") and not flags:
-                    flags = value.split()
+                key, sep, value = line.partition(":")
+                if sep:
+                    first.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return model or platform.processor() or "unknown", flags
+    model = first.get("model name") or first.get("Model") or first.get("Hardware") or ""
+    flags = (first.get("flags") or first.get("Features") or "").split()
+    try:
+        ident = cpu_id(vendor=first.get("vendor_id", ""), family=first.get("cpu family"), model=first.get("model"),
+                       stepping=first.get("stepping"), implementer=first.get("CPU implementer", ""),
+                       part=first.get("CPU part", ""), variant=first.get("CPU variant", ""),
+                       revision=first.get("CPU revision"))
+    except ValueError:  # a variant that is no number: say nothing rather than something wrong
+        ident = ""
+    return CpuInfo(model or platform.processor() or "unknown", flags, ident)
 
 
 def usable_cpus() -> int:
@@ -57,7 +93,7 @@ def usable_cpus() -> int:
 def detect_host() -> Host:
     from .backends import get_backend
 
-    model, flags = _cpuinfo()
+    model, flags, ident = _cpuinfo()
     cython = get_backend("cython", require_available=False)
     return Host(
         hostname=platform.node(),
@@ -70,4 +106,5 @@ def detect_host() -> Host:
         python=sys.version.split()[0],
         hashbench=__version__,
         cpu_impls=cython.impls() if cython.available()[0] else [],
+        cpu_id=ident,
     )

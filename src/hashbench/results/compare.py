@@ -194,6 +194,13 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
     notes, failures = [], []
     if base.fingerprint != cand.fingerprint:
         diffs = "; ".join(base.host.machine_differences(cand.host)) or "fingerprints differ"
+        if not force and base.host.unmatched_cpu_id(cand.host):
+            older = base_label if not base.host.cpu_id else cand_label
+            raise FingerprintMismatch(
+                f"{older} was recorded without the CPU's family/model/stepping ({diffs}), so nothing says "
+                f"{base_label} and {cand_label} ran on the same CPU (a model name such as {base.host.cpu_model!r} "
+                "can cover several generations): measure the base again, or pass --force if you know it is the same "
+                "machine")
         if not force:
             raise FingerprintMismatch(
                 f"{base_label} and {cand_label} were measured on different machines ({diffs}); a different machine "

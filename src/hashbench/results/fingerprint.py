@@ -1,7 +1,8 @@
 """The machine a result was measured on: the parts that decide speed, and the conditions worth a warning.
 
-Two results may be compared only when their *fingerprint* matches: the same CPU model, the kernel-relevant CPU
-flags, the logical CPU count, the architecture and the GPU models. Hostnames are left out on purpose (CI runners
+Two results may be compared only when their *fingerprint* matches: the same CPU model (and, where recorded, its
+family, model and stepping numbers), the kernel-relevant CPU flags, the logical CPU count, the architecture and the
+GPU models. Hostnames are left out on purpose (CI runners
 on identical hardware get new names every job) and so are software versions (comparing those is the point).
 Conditions that change speed without changing the machine (CPU governor, turbo, GPU driver, Python and package
 versions) are recorded and reported as differences, not refused."""
@@ -44,6 +45,7 @@ class HostFingerprint:
     system: str = ""
     machine: str = ""
     cpu_model: str = "unknown"
+    cpu_id: str = ""  # host.cpu_id(): "" in records written before it was read, and where the OS does not say
     cpu_flags: tuple[str, ...] = ()
     logical_cpus: int = 0
     usable_cpus: int = 0
@@ -59,8 +61,11 @@ class HostFingerprint:
     turbo: bool | None = None
 
     def machine_key(self) -> dict:
-        return {"machine": self.machine, "cpu_model": self.cpu_model, "cpu_flags": sorted(self.cpu_flags),
-                "logical_cpus": self.logical_cpus, "gpus": sorted(g.model for g in self.gpus)}
+        key = {"machine": self.machine, "cpu_model": self.cpu_model, "cpu_flags": sorted(self.cpu_flags),
+               "logical_cpus": self.logical_cpus, "gpus": sorted(g.model for g in self.gpus)}
+        if self.cpu_id:  # only where read, so every record written before keeps its fingerprint
+            key["cpu_id"] = self.cpu_id
+        return key
 
     @property
     def fingerprint(self) -> str:
@@ -70,11 +75,24 @@ class HostFingerprint:
     @property
     def label(self) -> str:
         gpus = f", {len(self.gpus)}× {self.gpus[0].model}" if self.gpus else ""
-        return f"{self.cpu_model} ({self.logical_cpus} CPUs{gpus})"
+        # the numbers without the vendor, which the model name already says: "AMD EPYC" alone names five generations
+        ident = self.cpu_id.removeprefix("GenuineIntel ").removeprefix("AuthenticAMD ")
+        return f"{self.cpu_model} ({ident + ', ' if ident else ''}{self.logical_cpus} CPUs{gpus})"
 
     def machine_differences(self, other: HostFingerprint) -> list[str]:
         a, b = self.machine_key(), other.machine_key()
-        return [f"{k}: {a[k]!r} vs {b[k]!r}" for k in a if a[k] != b[k]]
+
+        def shown(key: dict, name: str) -> str:
+            return repr(key[name]) if name in key else "not recorded"
+
+        return [f"{k}: {shown(a, k)} vs {shown(b, k)}" for k in (*a, *(k for k in b if k not in a))
+                if a.get(k) != b.get(k)]
+
+    def unmatched_cpu_id(self, other: HostFingerprint) -> bool:
+        """The same machine by every part both records hold, but only one of them knows the CPU's family, model
+        and stepping (the other is older, or its OS hid them): nothing says whether the CPUs are the same."""
+        return bool(self.cpu_id) != bool(other.cpu_id) and (
+            replace(self, cpu_id="").fingerprint == replace(other, cpu_id="").fingerprint)
 
     def condition_differences(self, other: HostFingerprint) -> list[str]:
         """Same machine, different conditions: each one a reason a difference may not be the code's."""
@@ -212,7 +230,7 @@ def detect_fingerprint(host=None) -> HostFingerprint:
     host = host or detect_host()
     commit, dirty, branch = git_state()
     return HostFingerprint(
-        hostname=host.hostname, system=host.system, machine=host.machine, cpu_model=host.cpu_model,
+        hostname=host.hostname, system=host.system, machine=host.machine, cpu_model=host.cpu_model, cpu_id=host.cpu_id,
         cpu_flags=tuple(host.cpu_flags), logical_cpus=host.logical_cpus, usable_cpus=host.usable_cpus,
         python=host.python, hashbench=host.hashbench, cpu_impls=tuple(host.cpu_impls), gpus=gpus(),
         packages=packages(), git_commit=commit, git_dirty=dirty, git_branch=branch, cpu_governor=cpu_governor(),
@@ -221,7 +239,7 @@ def detect_fingerprint(host=None) -> HostFingerprint:
 
 def from_pytest_machine_info(machine_info: dict, commit_info: dict | None = None) -> HostFingerprint:
     """Best effort for pytest-benchmark files hashbench did not write: py-cpuinfo's fields under `cpu`."""
-    from ..host import RELEVANT_FLAGS
+    from ..host import RELEVANT_FLAGS, cpu_id
 
     embedded = machine_info.get("hashbench_host")
     commit_info = commit_info or {}
@@ -235,6 +253,9 @@ def from_pytest_machine_info(machine_info: dict, commit_info: dict | None = None
             system=f"{machine_info.get('system', '')} {machine_info.get('release', '')}".strip(),
             machine=str(machine_info.get("machine", "")),
             cpu_model=str(cpu.get("brand_raw") or machine_info.get("processor") or "unknown"),
+            # py-cpuinfo's numbers, spelt as hashbench spells /proc/cpuinfo's: the same CPU, the same fingerprint
+            cpu_id=cpu_id(vendor=str(cpu.get("vendor_id_raw") or ""), family=cpu.get("family"),
+                          model=cpu.get("model"), stepping=cpu.get("stepping")),
             cpu_flags=tuple(f for f in RELEVANT_FLAGS if f in flags),
             logical_cpus=int(cpu.get("count") or 0),
             python=str(machine_info.get("python_version", "")))
