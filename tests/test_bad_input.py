@@ -56,7 +56,8 @@ USAGE = [
     (["run", "--db", " "], "--db is empty"),  # refused before measuring
     (["report", "--from-history", "--db", ""], "--db is empty"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
-    (["export"], "Missing argument 'FORMAT'. Choose from: github-action, bencher"),  # click's message on one line
+    # click's message on one line
+    (["export"], "Missing argument 'FORMAT'. Choose from: github-action, github-action-smaller, bencher"),
 ]
 
 

@@ -197,18 +197,25 @@ def test_notes_and_errors_say_exactly_what_became_of_a_run():
                        Check("cython", "sha-ni", 4, False)])
     run.complete = False
     name = f"run 01234567 ({run.started})"
-    for fmt, fate in (("github-action", "left out of the export"), ("bencher", "left out of the export"),
-                      ("openmetrics", 'flagged in hashbench_benchmark_verification{state="failed"}'),
-                      ("csv", "marked failed in the verified column")):
+    smaller = (f"{name}: 2 smaller-is-better benchmark(s) (s, tokens/step) are not in this customBiggerIsBetter "
+               "file: export them as github-action-smaller for a second chart")
+    bigger = (f"{name}: 1 bigger-is-better benchmark(s) (FLOP/s) are not in this customSmallerIsBetter file: export "
+              "them as github-action for a second chart")
+    for fmt, fate, more in (("github-action", "left out of the export", [smaller]),
+                            ("github-action-smaller", "left out of the export", [bigger]),
+                            ("bencher", "left out of the export", []),
+                            ("openmetrics", 'flagged in hashbench_benchmark_verification{state="failed"}', []),
+                            ("csv", "marked failed in the verified column", [])):
         assert notes([run], fmt) == [
             f"{name} is an incomplete run (stopped before it finished): benchmarks it never reached are missing",
             f"{name}: numba (numba), cython (avx2), cython (sha-ni) failed verification on real block headers (wrong "
-            f"nonces): the cython, numba benchmarks are {fate}"]
+            f"nonces): the cython, numba benchmarks are {fate}", *more]
     assert notes([_run()], "csv") == []
     with pytest.raises(InputError) as caught:
         exporter("xml")
-    assert str(caught.value) == "unknown export format 'xml' (known: github-action, bencher, openmetrics, csv)"
-    for fmt in ("github-action", "bencher", "openmetrics"):
+    assert str(caught.value) == ("unknown export format 'xml' (known: github-action, github-action-smaller, bencher, "
+                                 "openmetrics, csv)")
+    for fmt in ("github-action", "github-action-smaller", "bencher", "openmetrics"):
         with pytest.raises(InputError) as caught:
             exporter(fmt)([])
         assert str(caught.value) == f"{fmt} takes one run (got 0): give one result file or a history reference"
@@ -218,3 +225,29 @@ def test_notes_and_errors_say_exactly_what_became_of_a_run():
     assert str(caught.value) == "nothing to export: every benchmark of run 01234567 is of a backend that failed " \
                                 "verification (FAILED: cython (avx2))"
     assert exporter("bencher")([make_run([])]) == "{}\n" and exporter("github-action")([make_run([])]) == "[]\n"
+    assert exporter("github-action-smaller")([make_run([])]) == "[]\n"
+
+
+def test_github_action_smaller_carries_the_timings_the_bigger_file_cannot():
+    """A pytest-benchmark run of timings exported as github-action printed [] and said nothing: customBiggerIsBetter
+    takes speeds only. The timings go to customSmallerIsBetter, and an export that would be empty while the run has
+    benchmarks of the other direction is an error naming the format that carries them."""
+    run = _run()
+    assert json.loads(exporter("github-action-smaller")([run])) == [
+        {"name": "test_step", "unit": "s", "value": 0.5, "range": "± 0.25",
+         "extra": "measured\n3 samples, min 0.25, max 0.75\nenergy: none\ncommit aaaaaaaaaaaa"},
+        {"name": "steps", "unit": "tokens/step", "value": 5.0, "range": "± 1",
+         "extra": "measured\n3 samples, min 4, max 6\nenergy: nvml\n0.5 J per step\ncommit aaaaaaaaaaaa"}]
+    timings = make_run([Measurement("test_a", "timing", "s", samples=(1.0, 2.0)),
+                        Measurement("test_b", "timing", "s", samples=(3.0,))], run_id=RUN_ID)
+    with pytest.raises(InputError) as caught:
+        exporter("github-action")([timings])
+    assert str(caught.value) == ("nothing to export as customBiggerIsBetter: the 2 benchmark(s) of run 01234567 are "
+                                 "smaller-is-better (s): export them as github-action-smaller")
+    assert [e["name"] for e in json.loads(exporter("github-action-smaller")([timings]))] == ["test_a", "test_b"]
+    speeds = make_run([hash_measurement((1e6, 2e6))], run_id=RUN_ID)
+    with pytest.raises(InputError) as caught:
+        exporter("github-action-smaller")([speeds])
+    assert str(caught.value) == ("nothing to export as customSmallerIsBetter: the 1 benchmark(s) of run 01234567 are "
+                                 "bigger-is-better (H/s): export them as github-action")
+    assert notes([speeds], "github-action") == [] and notes([timings], "github-action-smaller") == []

@@ -16,6 +16,7 @@ from rich.table import Table
 from .cli_options import db_option
 from .errors import InputError
 from .jsonfile import write_atomic
+from .results.exporters import FORMATS as EXPORT_FORMATS
 from .units import format_rate
 
 out = Console(highlight=False, soft_wrap=True)  # paths and notes stay on one line for grep and logs
@@ -326,13 +327,14 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
 # --- export ----------------------------------------------------------------------------------------------------------
 
 @click.command("export")
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(["github-action", "bencher", "openmetrics", "csv"]))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_FORMATS))
 @click.argument("results", nargs=-1)
 @click.option("--from-history", is_flag=True, help="Export from the history: every run (csv) or the latest (others).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
 @db_option
 def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: Path | None, db: str | None) -> None:
-    """Write results as github-action-benchmark (customBiggerIsBetter), Bencher BMF, OpenMetrics text or CSV."""
+    """Write results as github-action-benchmark (customBiggerIsBetter; github-action-smaller: customSmallerIsBetter),
+    Bencher BMF, OpenMetrics text or CSV."""
     from .results.exporters import exporter, notes
 
     if results and from_history:  # which history runs would join the files is no rule anyone could guess

@@ -1,4 +1,4 @@
-"""Exporters, one format per module: github-action-benchmark, Bencher BMF, OpenMetrics text, CSV."""
+"""Exporters, one format per module: github-action-benchmark (two directions), Bencher BMF, OpenMetrics text, CSV."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Callable
 from ...errors import InputError
 from ..schema import VERIFY_FAILED, RunResult, failed_backends
 
-FORMATS = ("github-action", "bencher", "openmetrics", "csv")
+FORMATS = ("github-action", "github-action-smaller", "bencher", "openmetrics", "csv")
 # How each format carries a benchmark whose backend failed verification in its run (wrong nonces): a dashboard that
 # cannot label a point leaves it out, so no chart or alert threshold takes a wrong kernel's speed for a real one.
-FAILED_VERIFY = {"github-action": "left out of the export", "bencher": "left out of the export",
+FAILED_VERIFY = {"github-action": "left out of the export", "github-action-smaller": "left out of the export",
+                 "bencher": "left out of the export",
                  "openmetrics": 'flagged in hashbench_benchmark_verification{state="failed"}',
                  "csv": "marked failed in the verified column"}
 
@@ -19,6 +20,8 @@ def exporter(fmt: str) -> Callable[[list[RunResult]], str]:
     """The function turning runs into the format's text. CSV takes any number of runs; the others one."""
     if fmt == "github-action":
         from .github_action import export
+    elif fmt == "github-action-smaller":
+        from .github_action import export_smaller as export
     elif fmt == "bencher":
         from .bencher import export
     elif fmt == "openmetrics":
@@ -58,4 +61,11 @@ def notes(runs: list[RunResult], fmt: str) -> list[str]:
         if failed := failed_backends(run.checks):
             out.append(f"{name}: {run.verification.removeprefix('FAILED: ')} failed verification on real block "
                        f"headers (wrong nonces): the {', '.join(sorted(failed))} benchmarks are {FAILED_VERIFY[fmt]}")
+        if fmt.startswith("github-action"):
+            from .github_action import TOOLS, left_to_other, other_format
+
+            if others := left_to_other(run, fmt):
+                out.append(f"{name}: {len(others)} {'smaller' if TOOLS[fmt][1] else 'bigger'}-is-better "
+                           f"benchmark(s) ({', '.join(sorted({m.unit for m in others}))}) are not in this "
+                           f"{TOOLS[fmt][0]} file: export them as {other_format(fmt)} for a second chart")
     return out

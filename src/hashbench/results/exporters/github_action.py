@@ -1,23 +1,41 @@
-"""github-action-benchmark's `customBiggerIsBetter` input: [{"name", "unit", "value", "range", "extra"}].
+"""github-action-benchmark's `customBiggerIsBetter` and `customSmallerIsBetter` inputs: [{"name", "unit", "value",
+"range", "extra"}].
 
-Only speeds go here (bigger is better); the action keeps its own history per commit and alerts on its own
-threshold, so the spread and the provenance ride along in `range` and `extra` for whoever reads the chart. A
-benchmark whose backend failed verification in the run is left out (the format has no flag a chart or an alert
-would heed, and a wrong kernel's speed plotted as a point would move both); the CLI says so on stderr."""
+The action reads one direction per file: `github-action` exports the speeds (bigger is better),
+`github-action-smaller` the timings (seconds: smaller is better) for a second chart; each says on stderr what it left
+to the other, and one that would be empty while the run has benchmarks of the other kind is an error. The action
+keeps its own history per commit and alerts on its own threshold, so the spread and the provenance ride along in
+`range` and `extra` for whoever reads the chart. A benchmark whose backend failed verification in the run is left out
+(the format has no flag a chart or an alert would heed, and a wrong kernel's speed plotted as a point would move
+both); the CLI says so on stderr."""
 
 from __future__ import annotations
 
 import json
 
+from ...errors import InputError
 from ..schema import RunResult
 from . import kept, single
 
+# format -> (the action's tool name, whether it takes the bigger-is-better measurements)
+TOOLS = {"github-action": ("customBiggerIsBetter", True), "github-action-smaller": ("customSmallerIsBetter", False)}
 
-def entries(run: RunResult) -> list[dict]:
+
+def other_format(fmt: str) -> str:
+    return next(f for f in TOOLS if f != fmt)
+
+
+def left_to_other(run: RunResult, fmt: str) -> list:
+    """The run's exportable measurements that belong in the other direction's file."""
+    return [m for m in kept(run) if m.higher_is_better != TOOLS[fmt][1]]
+
+
+def entries(run: RunResult, fmt: str = "github-action") -> list[dict]:
+    tool, bigger = TOOLS[fmt]
     out = []
     measurements = kept(run)
     for m in measurements:
-        if not m.higher_is_better:
+        if m.higher_is_better != bigger:
             continue
         s = m.summary
         spread = f"{len(m.samples)} samples, min {s.min:.6g}, max {s.max:.6g}" if m.samples else "a single value"
@@ -33,5 +51,20 @@ def entries(run: RunResult) -> list[dict]:
     return out
 
 
+def export_as(fmt: str, runs: list[RunResult]) -> str:
+    run = single(runs, fmt)
+    out = entries(run, fmt)
+    if not out and (others := left_to_other(run, fmt)):
+        tool, units = TOOLS[fmt][0], ", ".join(sorted({m.unit for m in others}))
+        raise InputError(f"nothing to export as {tool}: the {len(others)} benchmark(s) of run {run.run_id[:8]} are "
+                         f"{'smaller' if TOOLS[fmt][1] else 'bigger'}-is-better ({units}): export them as "
+                         f"{other_format(fmt)}")
+    return json.dumps(out, indent=2) + "\n"
+
+
 def export(runs: list[RunResult]) -> str:
-    return json.dumps(entries(single(runs, "github-action")), indent=2) + "\n"
+    return export_as("github-action", runs)
+
+
+def export_smaller(runs: list[RunResult]) -> str:
+    return export_as("github-action-smaller", runs)
