@@ -177,9 +177,10 @@ def test_plan_prints_the_scenarios_the_split_and_each_fleets_breakeven(plan_text
     assert "│ profit per MWh │ $25.50/MWh │ n/a │ $25.50/MWh │" in beta_scenarios
     # The split: rank, the fleet's name without its count, units run of those there are, peak MW, money, why not all
     split = section(alpha, "best split:", "breakeven power price")
-    assert split[0] == "best split: fleets ranked by profit per MW, the cap filled with the best whole units"
-    assert split[1] == "(estimated)"
-    assert "┃ # ┃ fleet ┃ units run ┃ peak MW ┃ profit/day ┃ per MW-day ┃ why not all ┃" in split
+    assert split[0] == "best split: fleets ranked by profit per MW, the cap filled with the best whole"
+    assert split[1] == "units (estimated)"
+    assert split[3:5] == ["┃ ┃ ┃ units ┃ peak ┃ profit ┃ per ┃ ┃",
+                          "┃ # ┃ fleet ┃ run ┃ MW ┃ /day ┃ MW-day ┃ why not all ┃"]
     assert [line for line in split if line.startswith("│")] == [
         "│ 1 │ H100 SXM (8b tokens) │ 16/16 │ 0.020 │ $708 │ $35,379 │ │",
         "│ 2 │ H200 (GPU-hours) │ 8/8 │ 0.012 │ $289 │ $24,120 │ │",
@@ -335,21 +336,18 @@ def _tables(text: str, site: str) -> list[str]:
 
 
 def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_aligned(files):
-    """At 80 columns the split table folds the fleet and its reason, never a figure; money and MW sit right-aligned
-    under their headers; a site name too long for its column folds in the portfolio, not cut to "…". At 60, the
-    breakeven table folds the fleet name and keeps the prices whole."""
+    """At 80 columns the split table (its headers on two lines) keeps fleet names whole and folds the reason, never a
+    figure; money and MW sit right-aligned under their headers; a site name too long for its column folds in the
+    portfolio, not cut to "…". At 60, the breakeven table folds the fleet name and keeps the prices whole."""
     result = invoke("plan", "sites.toml", "--market", "market.json", "--no-grid", env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.stderr
     tables = _tables(result.stdout, "Beta-hydro-lower-river-dam")
-    split = tables[tables.index("┃ # ┃ fleet       ┃ units run ┃ peak MW ┃ profit/day ┃ per MW-day ┃ all        ┃"):]
-    assert split[2:9] == [
-        "│ 1 │ Antminer    │   137/200 │   0.499 │       $306 │       $612 │ power cap  │",
-        "│   │ S21 XP      │           │         │            │            │ reached    │",
-        "│ 2 │ Antminer    │      0/10 │   0.000 │         $0 │      -$340 │ loses      │",
-        "│   │ S19         │           │         │            │            │ money at   │",
-        "│   │             │           │         │            │            │ this power │",
-        "│   │             │           │         │            │            │ price      │",
-        "└───┴─────────────┴───────────┴─────────┴────────────┴────────────┴────────────┘",
+    split = tables[tables.index("┃ # ┃ fleet           ┃     run ┃    MW ┃   /day ┃ MW-day ┃ why not all        ┃"):]
+    assert split[2:6] == [
+        "│ 1 │ Antminer S21 XP │ 137/200 │ 0.499 │   $306 │   $612 │ power cap reached  │",
+        "│ 2 │ Antminer S19    │    0/10 │ 0.000 │     $0 │  -$340 │ loses money at     │",
+        "│   │                 │         │       │        │        │ this power price   │",
+        "└───┴─────────────────┴─────────┴───────┴────────┴────────┴────────────────────┘",
     ]
     assert "│ Antminer S21 XP │ mining │ $0.0655/kWh │     +$0.0255/kWh │" in tables
     header = "┃ site            ┃     power ┃         MW ┃   /day ┃  per cap MW ┃     per MW ┃"
@@ -374,6 +372,22 @@ def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_align
         "│ Antminer S19   │ mining │ $0.0258/kWh │     -$0.0142/kWh │",
         "└────────────────┴────────┴─────────────┴──────────────────┘",
     ]
+
+
+def test_no_table_cuts_a_figure_on_a_narrow_terminal(files):
+    """rich ends text too long for a narrowed column in "…": at 60 columns the scenario table printed
+    "$1,896.32/M…", the sensitivity grid "$108,5…" and `market show` "$91,000.…". Every table folds instead, and
+    the scenario figures stay whole on their lines while the row names wrap."""
+    result = invoke("plan", "sites.toml", "--market", "market.json", "--btc-prices", "56k,108.5k,126k",
+                    env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout and max(len(line) for line in result.stdout.splitlines()) <= 60
+    assert "│ revenue per │ $51.35/MWh │ $1,896.32/MWh │ $147.32/MWh │" in rows(result.stdout)
+    grid = " ".join(result.stdout.split())
+    assert "$108,5" in grid and "$126,0" in grid  # folded over two lines at this width, never cut
+    shown = invoke("market", "show", "--market", "market.json", env={"COLUMNS": "60"})
+    assert shown.exit_code == 0 and "…" not in shown.stdout
+    assert any(line.startswith("│ BTC") and "│ $80,000.00 " in line for line in shown.stdout.splitlines())
 
 
 def test_a_fleet_exactly_at_its_breakeven_shows_no_margin_as_plus_zero(files):

@@ -3,6 +3,7 @@ that match where a number came from, and the README's own examples working as wr
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -231,9 +232,55 @@ def test_compare_table_says_what_its_columns_are(tmp_path):
     code, out, err = run_cli("compare", *map(str, paths))
     assert code == 1, err  # 25 % slower: a regression
     assert "slower" in out
-    for words in ("A: the Vargha-Delaney probability", "change: the Hodges-Lehmann estimate",
-                  "slower? / faster?: beyond the threshold but not significant"):
-        assert words in out
+    for words in ("change: the Hodges-Lehmann estimate", "slower? / faster?: beyond the threshold but not significant"):
+        assert words in " ".join(out.split())
+
+
+def _compare_at(width: int, report) -> list[str]:
+    from rich.console import Console
+
+    from hashbench.cli_results import _compare_table
+
+    console = Console(width=width, file=io.StringIO(), highlight=False, color_system=None)
+    console.print(_compare_table(report, width))
+    return console.file.getvalue().splitlines()
+
+
+def test_compare_fits_its_terminal_and_never_cuts_a_figure():
+    """At 80 columns the eight-column table was 89 wide (the terminal wrapped every line) and, printed to fit, cut
+    its last column; a figure folded inside its number ("502.8" over "6"). Below 100 columns ratio and A (both in
+    --json) are left out and said so, each figure wraps only between its number and its unit, and nothing is cut."""
+    from results_helpers import make_run, noisy, rate
+
+    from hashbench.cli_results import fmt_value
+    from hashbench.results.compare import compare_runs
+
+    names = ["sha256d[cython-sha-ni-x1]", "gemm[cpu-1024x1024x1024-fp32]", "llm-decode[cpu-cpu-small-fp32-b1]"]
+    base = make_run([rate(n, noisy(5.0286e5 * 10 ** i, 12, i)) for i, n in enumerate(names)])
+    cand = make_run([rate(n, noisy(2.4867e5 * 10 ** i, 12, 7 + i)) for i, n in enumerate(names)]
+                    + [rate("membw[cpu-64 MiB]", noisy(1.341e10, 12, 3))])
+    report = compare_runs(base, cand)
+    for width in (80, 99, 100, 160):
+        lines = _compare_at(width, report)
+        text = " ".join(" ".join(lines).split())
+        assert max(len(line) for line in lines) <= width and "…" not in text
+        header = next(line for line in lines if line.startswith("┃ benchmark"))
+        columns = ["benchmark", "base", "cand", "change", "p", "verdict"] if width < 100 else [
+            "benchmark", "base", "cand", "ratio", "change", "p", "A", "verdict"]
+        assert [h.strip() for h in header.split("┃")[1:-1]] == columns
+        table_rows = [line for line in lines if line.startswith("│")]
+        # every figure whole: its number on one line (wrapped or not, the unit follows it)
+        figures = [fmt_value(v, r.unit) for r in report.rows for v in (r.base, r.cand) if v is not None]
+        assert len(figures) == 7
+        for number in (f.split()[0] for f in figures):
+            assert any(f" {number} " in row for row in table_rows), (width, number)
+        if width < 100:
+            assert "(ratio of the medians and the A effect size: on a terminal 100 columns wide, or --json)" in text
+        else:
+            assert "A: the Vargha-Delaney probability" in text and "ratio: of the medians" in text
+    wide = _compare_at(160, report)
+    first = report.rows[0]
+    assert any(first.name in line and f" {figures[0]} " in line and f" {first.ratio:.3f} " in line for line in wide)
 
 
 def test_the_command_list_gives_each_command_its_whole_first_sentence():

@@ -13,7 +13,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from . import __version__
 from .backends import ScanJob, all_backends, describe, get_backend
@@ -23,6 +22,7 @@ from .cli_energy import energy_check
 from .cli_options import CommandGroup, db_option, devices_option, interrupted
 from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
+from .cli_table import Table
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
 from .header import Header, bits_to_target, parse_bits, parse_target
 from .units import format_rate, si_prefix

@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .cli_options import CommandGroup
+from .cli_table import Table
 from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
 from .market import (
@@ -242,7 +242,7 @@ def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate
     for title, section in (("Mining", report.mining), ("AI inference", report.ai)):
         if section is None:
             continue
-        table = Table("figure", "value", "kind", "source", title=title, title_justify="left")
+        table = Table("figure", "value", "kind", "source", whole=("value",), title=title, title_justify="left")
         notes = Footnotes()
         for key, s in section.inputs.items():
             table.add_row(label(key), fmt(key, s.value), s.kind, notes.source(s))
@@ -260,7 +260,8 @@ def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate
 
 def _snapshot_table(snapshot: MarketSnapshot, notes: Footnotes) -> Table:
     """One row per figure; its source, range and note go to a numbered footnote so the table fits 80 columns."""
-    table = Table("figure", "value", "as of", "kind", "source", title=escape(snapshot.label), title_justify="left")
+    table = Table("figure", "value", "as of", "kind", "source", whole=("value", "as of"),
+                  title=escape(snapshot.label), title_justify="left")
     for key in FIGURES:
         if key in snapshot.figures:
             f = snapshot.figures[key]
@@ -336,8 +337,10 @@ def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_w
 def _scenario_table(site_plan) -> Table:
     """Metrics down, scenarios across: three money columns fit an 80-column terminal."""
     scenarios = (site_plan.mining, site_plan.ai, site_plan.best)
-    table = Table("per day (facility energy)", *(sc.name for sc in scenarios),
-                  title="mining vs AI under the cap (estimated; profit counts power only)", title_justify="left")
+    table = Table(title="mining vs AI under the cap (estimated; profit counts power only)", title_justify="left")
+    table.add_column("per day (facility energy)", ratio=1, overflow="fold")
+    for sc in scenarios:  # figures are never cut: on a narrow terminal the row names fold instead
+        table.add_column(sc.name, no_wrap=True, justify="right")
     per_mwh = lambda v: "n/a" if v is None else f"{format_usd(v)}/MWh"  # noqa: E731
     rows = (("mining MW (peak)", lambda sc: f"{sc.mw_of('mining'):.3f}"),
             ("AI MW (peak)", lambda sc: f"{sc.mw_of('ai'):.3f}"),
@@ -361,7 +364,8 @@ def _print_site(site_plan, grid) -> None:
               f"{notes.source(s.power_usd_per_kwh)}]; uptime {_pct(s.uptime.value)} \\[{s.uptime.kind}, "
               f"{notes.source(s.uptime)}]; pool fee {_pct(s.pool_fee.value)} \\[{s.pool_fee.kind}, "
               f"{notes.source(s.pool_fee)}]")
-    fleets = Table("fleet", "per unit", "kind", "source", title="hardware (per unit)", title_justify="left")
+    fleets = Table("fleet", "per unit", "kind", "source", whole=("kind",), title="hardware (per unit)",
+                   title_justify="left")
     for a in s.asics:
         fleets.add_row(escape(a.label), fmt("hashrate_hps", a.hashrate_hps.value), a.hashrate_hps.kind,
                        notes.source(a.hashrate_hps))
@@ -382,7 +386,7 @@ def _print_site(site_plan, grid) -> None:
                         "(estimated)", title_justify="left")
     alloc.add_column("#")
     alloc.add_column("fleet", ratio=1, overflow="fold")  # a cut "Whatsmin…" hid which model
-    for name in ("units run", "peak MW", "profit/day", "per MW-day"):
+    for name in ("units\nrun", "peak\nMW", "profit\n/day", "per\nMW-day"):  # two-line headers: 60 columns fit
         alloc.add_column(name, no_wrap=True, justify="right")
     alloc.add_column("why not all", ratio=1, overflow="fold")
     for item in site_plan.best.items:

@@ -11,9 +11,9 @@ import re
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .cli_options import devices_option
+from .cli_table import Table
 from .energy import EnergyConfig, EnergyUnavailable, energy_device
 from .energy.check import (
     DEFAULT_SECONDS,

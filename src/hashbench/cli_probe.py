@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 from rich.console import Console, Group
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from .cli_options import interrupted
+from .cli_table import Table
 from .energy import MODES, EnergyConfig, EnergyPlan
 from .probes.device import DTYPE_NAMES
 from .probes.llama import PRESETS

@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .cli_options import db_option
+from .cli_table import Table
 from .errors import InputError
 from .jsonfile import write_atomic
 from .results.exporters import FORMATS as EXPORT_FORMATS
@@ -176,32 +176,43 @@ def fmt_p(p: float | None) -> str:
     return "<1e-4" if p < 1e-4 else f"{p:.2g}"
 
 
-def _compare_table(report) -> Table:
+# Below this many columns `compare` leaves out ratio and A (both in --json): eight columns need about 90
+COMPARE_FULL_WIDTH = 100
+
+
+def _compare_table(report, width: int) -> Table:
     g = report.gate
-    table = Table(
-                  title=f"{escape(report.base_label)} → {escape(report.cand_label)} (gate: Hodges-Lehmann change "
+    full = width >= COMPARE_FULL_WIDTH
+    caption = ("ratio: of the medians; change: the Hodges-Lehmann estimate; A: the Vargha-Delaney probability that a "
+               "candidate sample lies on the verdict's side of a base sample (0.5 = no effect)" if full else
+               f"change: the Hodges-Lehmann estimate (ratio of the medians and the A effect size: on a terminal "
+               f"{COMPARE_FULL_WIDTH} columns wide, or --json)")
+    table = Table(title=f"{escape(report.base_label)} → {escape(report.cand_label)} (gate: Hodges-Lehmann change "
                         f"worse than -{g.threshold * 100:g}% and one-sided Mann-Whitney p < {g.alpha:g})",
                   title_justify="left", caption_justify="left",
-                  caption="ratio: of the medians; change: the Hodges-Lehmann estimate; A: the Vargha-Delaney "
-                          "probability that a candidate sample lies on the verdict's side of a base sample (0.5 = no "
-                          "effect); slower? / faster?: beyond the threshold but not significant")
-    table.add_column("benchmark", overflow="fold", min_width=16)  # never cut: the name is what matches across runs
-    for name in ("base", "cand"):
-        table.add_column(name, justify="right")
-    for name in ("ratio", "change", "p", "A", "verdict"):
-        table.add_column(name, no_wrap=True, justify="left" if name == "verdict" else "right")
-    for r in report.rows:
+                  caption=f"{caption}; slower? / faster?: beyond the threshold but not significant")
+    table.add_column("benchmark", min_width=16)  # folds, never cut: the name is what matches across runs
+    # a figure may wrap between its number and its unit, never inside the number; on a narrow terminal it does
+    # (rich stops narrowing wrapping columns once they are as wide as each other, then crops the table)
+    cells = [(fmt_value(r.base, r.unit), fmt_value(r.cand, r.unit)) for r in report.rows]
+    for i, name in enumerate(("base", "cand")):
+        words = [len(word) for c in cells for word in c[i].split()] or [1]
+        table.add_column(name, justify="right", min_width=max(words), max_width=None if full else max(words))
+    stats = ("ratio", "change", "p", "A") if full else ("change", "p")
+    for name in stats:
+        table.add_column(name, no_wrap=True, justify="right")
+    table.add_column("verdict", min_width=9)  # "only in candidate" may take two lines; "unchanged" one
+    for r, (base, cand) in zip(report.rows, cells, strict=True):
         style = VERDICT_STYLE.get(r.verdict, "")
-        verdict = f"[{style}]{r.verdict}[/{style}]" if style else r.verdict
-        ratio = "–" if r.ratio is None else f"{r.ratio:.3f}"
-        table.add_row(escape(r.name), fmt_value(r.base, r.unit), fmt_value(r.cand, r.unit), ratio, fmt_change(r.change),
-                      fmt_p(r.p_value),
-                      "–" if r.effect is None else f"{r.effect:.2f}", verdict)
+        figures = {"ratio": "–" if r.ratio is None else f"{r.ratio:.3f}", "change": fmt_change(r.change),
+                   "p": fmt_p(r.p_value), "A": "–" if r.effect is None else f"{r.effect:.2f}"}
+        table.add_row(escape(r.name), base, cand, *(figures[name] for name in stats),
+                      f"[{style}]{r.verdict}[/{style}]" if style else r.verdict)
     return table
 
 
 def _print_report(report) -> None:
-    out.print(_compare_table(report))
+    out.print(_compare_table(report, out.width), soft_wrap=False)  # notes stay one line; the table fits the width
     for note in report.notes:
         out.print(f"[dim]{escape(note)}[/dim]")
     for failure in report.failures:
