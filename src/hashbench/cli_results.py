@@ -344,8 +344,8 @@ def report_cmd(results: tuple[str, ...], from_history: bool, html_out: Path, sit
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default: stdout).")
 @db_option
 def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: Path | None, db: str | None) -> None:
-    """Write results as github-action-benchmark (customBiggerIsBetter; github-action-smaller: customSmallerIsBetter),
-    Bencher BMF, OpenMetrics text or CSV."""
+    """Write results as github-action-benchmark JSON (the speeds; github-action-smaller: the timings), Bencher BMF,
+    OpenMetrics text or CSV."""
     from .results.exporters import exporter, notes
 
     if results and from_history:  # which history runs would join the files is no rule anyone could guess
