@@ -168,6 +168,30 @@ def test_trend_per_machine_and_benchmark_as_json(tmp_path):
     h.close()
 
 
+def test_the_first_run_with_a_cpu_id_says_where_the_machines_older_runs_went(tmp_path):
+    """Reading the CPU's family/model/stepping gave a machine a new fingerprint: its runs from before stay a series
+    of their own (nothing says they ran on this CPU), and the first run of the new series says so once, with the
+    command that sets the two side by side. Other machines' runs, and later runs, say nothing."""
+    db = str(tmp_path / "h.sqlite")
+    older = [make_run(started=f"2025-11-2{i}T10:00:00+00:00") for i in (1, 2)]
+    for run in older:
+        assert store_run(run, db) == f"sqlite:///{tmp_path / 'h.sqlite'}"
+    store_run(make_run(host=replace(OTHER_HOST, cpu_id="GenuineIntel family 6 model 85 stepping 7")), db)
+    zen3 = replace(HOST, cpu_id="AuthenticAMD family 25 model 1 stepping 1")
+    first = make_run(host=zen3, started="2025-11-23T10:00:00+00:00")
+    assert store_run(first, db) == (
+        f"sqlite:///{tmp_path / 'h.sqlite'}; the 2 earlier run(s) of this CPU model recorded without its "
+        f"family/model/stepping (fingerprint {HOST.fingerprint}) stay a series of their own, as nothing says they "
+        f"ran on this CPU: `hashbench compare @{older[1].run_id[:8]} @latest --force` sets them side by side")
+    assert first.fingerprint != HOST.fingerprint
+    later = make_run(host=zen3, started="2025-11-24T10:00:00+00:00")
+    assert store_run(later, db) == f"sqlite:///{tmp_path / 'h.sqlite'}"
+    code, _, err = run_cli("compare", f"@{older[1].run_id[:8]}", "@latest", "--db", db)
+    assert code == 2 and f"@{older[1].run_id[:8]} was recorded without the CPU's family/model/stepping" in err
+    code, out, err = run_cli("compare", f"@{older[1].run_id[:8]}", "@latest", "--db", db, "--force")
+    assert code in (0, 1) and "forced across machines: cpu_id: not recorded vs" in " ".join(out.split()), err
+
+
 def test_storing_and_checking_a_location_touch_only_what_they_should(tmp_path):
     """store_run stores into the database it was given (not $HASHBENCH_DB) and says where; the check before a long
     run creates nothing; a history opened to read refuses to write."""

@@ -96,7 +96,8 @@ def pipeline(monkeypatch, tmp_path):
     by_name = {b.name: b for b in rig.backends}
     monkeypatch.setattr(run_mod, "all_backends", lambda: rig.backends)
     monkeypatch.setattr(run_mod, "get_backend", lambda name: by_name[name])
-    rig.host = types.SimpleNamespace(usable_cpus=8, cpu_model="Test CPU 9000", cpu_flags=("avx2",))
+    rig.host = types.SimpleNamespace(usable_cpus=8, cpu_model="Test CPU 9000", cpu_flags=("avx2", "sha_ni"),
+                                     cpu_id="GenuineIntel family 6 model 85 stepping 7")
     monkeypatch.setattr(run_mod, "detect_host", lambda: rig.host)
     monkeypatch.setattr(run_mod, "detect_fingerprint", lambda host: rig.fingerprinted.append(host) or HOST)
     monkeypatch.setattr("hashbench.probes.available_devices", lambda: [])  # no device for the AI probes
@@ -381,6 +382,11 @@ def test_run_exit_status_says_whether_every_backend_gave_the_right_nonces(pipeli
     code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", out)
     assert code == 0, err
     assert "result written to" in stdout and "skipped pycuda: no pycuda" in stdout
+    assert ("host: Test CPU 9000 (GenuineIntel family 6 model 85 stepping 7), 8 usable CPU(s), flags avx2 sha_ni"
+            in " ".join(stdout.split()))
+    pipeline.host.cpu_id = ""  # where the OS does not say: nothing in brackets
+    code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", out)
+    assert "host: Test CPU 9000, 8 usable CPU(s), flags avx2 sha_ni" in " ".join(stdout.split())
     pipeline.fail_verify = {"numba"}
     code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", out)
     assert code == 1 and "Traceback" not in err

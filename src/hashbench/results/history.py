@@ -25,7 +25,7 @@ import os
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -544,10 +544,25 @@ def check_location(db: str | None = None) -> None:
 
 
 def store_run(run: RunResult, db: str | None = None) -> str:
-    """Stores `run`; returns where, for the message the caller prints."""
+    """Stores `run`; returns where, for the message the caller prints, and whether this machine's earlier runs form
+    a series of their own (recorded before hashbench read the CPU's family/model/stepping)."""
     history = open_history(db)
     try:
         history.store(run)
+        older = older_series(history, run)
     finally:
         history.close()
-    return display_url(history.url)
+    where = display_url(history.url)
+    if not older:
+        return where
+    return (f"{where}; the {len(older)} earlier run(s) of this CPU model recorded without its family/model/stepping "
+            f"(fingerprint {older[0].fingerprint}) stay a series of their own, as nothing says they ran on this CPU: "
+            f"`hashbench compare @{older[0].run_id[:8]} @latest --force` sets them side by side")
+
+
+def older_series(history: History, run: RunResult) -> list[RunSummary]:
+    """When `run` is the first of its machine's series: the runs, newest first, whose host differs from its only in
+    not knowing the CPU's identity numbers (an older hashbench's records of what may be the same machine)."""
+    if not run.host.cpu_id or len(history.runs(fingerprint=run.fingerprint, limit=2)) > 1:
+        return []
+    return history.runs(fingerprint=replace(run.host, cpu_id="").fingerprint)
