@@ -28,18 +28,21 @@ def kernel_job(header: Header, target: int):
     return precompute(header.midstate(), header.tail_words(), target_words(target))
 
 
-def final_h7(header: Header, nonce: int) -> int:
+def final_state(header: Header, nonce: int) -> tuple[int, ...]:
+    """The second hash's final state words H0..H7 (the digest read as big-endian words)."""
     digest = hashlib.sha256(hashlib.sha256(header.serialize(nonce)).digest()).digest()
-    return int.from_bytes(digest[28:32], "big")
+    return tuple(int.from_bytes(digest[i:i + 4], "big") for i in range(0, 32, 4))
 
 
 def check_nonce(header: Header, target: int, nonce: int, job=None) -> bool:
     """Kernel model == hashlib for this nonce; returns whether it is a hit."""
     job = job or kernel_job(header, target)
     trace = emulate_nonce(job, nonce)
-    h7 = final_h7(header, nonce)
+    state = final_state(header, nonce)
+    h7 = state[7]
     assert trace.h7 == h7  # H7 from rounds 0..60 only is the real H7
     assert trace.candidate == (bswap32(h7) <= target_words(target)[0])
+    assert trace.state == (state if trace.candidate else None)  # the cold path's full hash, for candidates only
     hit = hash_int(header, nonce) <= target
     assert trace.hit == hit
     assert not hit or trace.candidate  # the early reject never drops a hit
@@ -94,3 +97,15 @@ def test_target_equal_to_the_hash_is_the_border(prefix, nonce, delta):
     target = hash_int(header, nonce) + delta
     if 0 < target < 1 << 256:
         assert check_nonce(header, target, nonce) == (delta >= 0)
+
+
+@pytest.mark.parametrize("midstate, tail, target", [
+    ((0,) * 7, (0,) * 3, (0,) * 8), ((0,) * 9, (0,) * 3, (0,) * 8),
+    ((0,) * 8, (0,) * 2, (0,) * 8), ((0,) * 8, (0,) * 4, (0,) * 8),
+    ((0,) * 8, (0,) * 3, (0,) * 7), ((0,) * 8, (0,) * 3, (0,) * 9),
+])
+def test_precompute_refuses_words_of_the_wrong_count(midstate, tail, target):
+    """Each of the three must have its exact count, one word short or over: a 7-word target would otherwise reach the
+    kernel's parameters short and compare as a prefix in the cold path."""
+    with pytest.raises(ValueError, match="^midstate, tail and target must be 8, 3 and 8 words$"):
+        precompute(midstate, tail, target)

@@ -190,8 +190,14 @@ def disassemble(cubin: bytes) -> tuple[str, str]:
 
 
 def resource_usage(log: str, function: str = KERNEL_NAME) -> tuple[int, int, int]:
-    """(registers, spill bytes, stack frame bytes) of `function` from ptxas -v output."""
-    section = log[log.find(f"Function properties for {function}"):]
+    """(registers, spill bytes, stack frame bytes) of `function` from ptxas -v output.
+
+    The section is the function's own, by its whole name (hb_sha256d_scan_v2's is not hb_sha256d_scan's), up to the
+    next function's."""
+    header = re.search(rf"Function properties for {re.escape(function)}[ \t]*$", log, re.MULTILINE)
+    section = ""
+    if header:
+        section = log[header.end():].split("Function properties for ")[0]
     regs = re.search(r"Used (\d+) registers", section)
     stack = re.search(r"(\d+) bytes stack frame", section)
     stores = re.search(r"(\d+) bytes spill stores", section)
