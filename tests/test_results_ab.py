@@ -286,3 +286,28 @@ def test_git_errors_say_which_command_failed(tiny_repo, tmp_path):
         repo_root(tmp_path)
     assert str(caught.value) == f"{tmp_path} is not inside a git checkout: `hashbench ab` compares commits"
     assert repo_root(tiny_repo / ".git" / "..") == tiny_repo.resolve()
+
+
+def test_ab_cli_counts_samples_per_side_once_both_sides_have_them(tiny_repo, monkeypatch):
+    """Every tenth pair goes B then A (ABBA...): "10 samples per side" came after B's tenth, before A's."""
+    from hashbench.results import ab
+
+    _fake_host(monkeypatch)
+    taken = {"A": 0, "B": 0}
+
+    class Counting(FakeWorker):
+        def sample(self, start: int, count: int) -> float:
+            taken[self.key] += 1
+            sys.stderr.write(f"taken {taken['A']} {taken['B']}\n")
+            return super().sample(start, count)
+
+    monkeypatch.setattr(ab, "SubprocessWorker", lambda side, spec: Counting(side, spec, {"A": 1e7, "B": 1e7}))
+    monkeypatch.chdir(tiny_repo)
+    code, out, err = run_cli("ab", "--base", "HEAD~1", "--backend", "python", "--no-build", "--samples", "20")
+    assert code == 0, err
+    lines = err.splitlines()
+    progress = [i for i, line in enumerate(lines) if "samples per side" in line]
+    assert [lines[i] for i in progress] == ["10 samples per side", "20 samples per side"]
+    assert [lines[i - 1] for i in progress] == ["taken 10 10", "taken 20 20"]
+    assert out.startswith(f"A = base HEAD~1 ({_git(tiny_repo, 'rev-parse', 'HEAD~1')[:12]}) [sim], B = head (working "
+                          "tree) [sim]; 20 samples each, alternating ABBAABBA…")
