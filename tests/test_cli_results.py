@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from results_helpers import HOST, hash_measurement, make_run, noisy, run_cli
 
@@ -124,3 +126,103 @@ def test_compare_report_ends_with_its_verdict(monkeypatch, rows, failures, last)
     assert lines[-1] == last
     assert "a [note]" in lines and all(f"fails the gate: {f}" in lines for f in failures)
     assert lines[0].startswith("@latest~1 → new [run].json (gate:")
+
+
+# --- the command bodies (mutmut leaves click-decorated functions alone: these were mutated by hand) ----------------
+
+@pytest.fixture
+def wide(monkeypatch):
+    """The commands' stdout console, wide enough that no table wraps."""
+    from rich.console import Console
+
+    from hashbench import cli_results
+
+    console = Console(width=250, record=True, highlight=False, soft_wrap=True)
+    monkeypatch.setattr(cli_results, "out", console)
+    return console
+
+
+def test_history_runs_table_names_source_commit_completion_and_verification(tmp_path, wide):
+    from dataclasses import replace
+
+    from hashbench.results.schema import Check
+
+    def run(day, **changes):
+        return replace(make_run([hash_measurement([2e7] * 5)], started=f"2025-11-{day}T10:00:00Z"), **changes)
+
+    runs = [run(20, source="hashbench ab", host=replace(HOST, git_dirty=True), complete=False),
+            run(21, source="pytest-benchmark", checks=[Check("cython", "avx2", 4, True)]),
+            run(22, checks=[Check("numba", "cpu", 4, False, ("height 2016",))]),
+            run(23, source="elsewhere", host=replace(HOST, git_commit=None))]
+    db = _stored(tmp_path, *runs)
+    code, _, err = run_cli("history", "--db", db, "--runs")
+    assert code == 0, err
+    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    fp = HOST.fingerprint[:8]
+    rows = [f"{runs[3].run_id[:8]} 2025-11-23 10:00 elsewhere yes – {fp}",  # newest first
+            f"{runs[2].run_id[:8]} 2025-11-22 10:00 run aaaaaaa yes FAILED {fp}",
+            f"{runs[1].run_id[:8]} 2025-11-21 10:00 pytest aaaaaaa yes yes {fp}",
+            f"{runs[0].run_id[:8]} 2025-11-20 10:00 ab aaaaaaa+ no – {fp}"]
+    assert [line for line in lines if line[:8] in {r.run_id[:8] for r in runs}] == rows
+    assert f"run {runs[2].run_id[:8]}: numba (cpu) failed verification on real block headers (wrong nonces): its " \
+           "hashrates time a kernel that gives wrong answers" in lines
+    machine = json.loads(run_cli("history", "--db", db, "--runs", "--json")[1])[0]["machine"]
+    assert lines[-1] == f"machine {HOST.fingerprint}: {machine}"
+    code, out, _ = run_cli("history", "--db", db, "--runs", "--limit", "2", "--json")
+    assert [r["run_id"] for r in json.loads(out)] == [runs[3].run_id, runs[2].run_id]
+
+
+def test_history_trend_row_first_last_change_and_the_last_ten_as_a_sparkline(tmp_path, wide):
+    from hashbench.results.schema import Check
+
+    values = [1e7 + i * 1e6 for i in range(12)]
+    runs = [make_run([hash_measurement([v] * 5)], started=f"2025-11-{10 + i}T10:00:00Z") for i, v in enumerate(values)]
+    # a benchmark whose only run failed verification: a row that says so, with nothing to show
+    runs.append(make_run([hash_measurement([5e6] * 5, impl="portable")], started="2025-11-30T10:00:00Z",
+                         checks=[Check("cython", "portable", 4, False, ("height 1",))]))
+    db = _stored(tmp_path, *runs)
+    code, _, err = run_cli("history", "--db", db)
+    assert code == 0, err
+    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    assert "sha256d[cython-avx2-x1] 12 10.00 MH/s 21.00 MH/s +110.0% ▁▂▃▃▄▅▆▆▇█" in lines
+    assert "sha256d[cython-portable-x1] 0 – – –" in lines
+
+
+def test_compare_keep_outliers_tests_every_sample(tmp_path):
+    paths = []
+    for i, center in enumerate((2e7, 1.9e7)):
+        paths.append(str(tmp_path / f"{i}.json"))
+        write_result(make_run([hash_measurement(noisy(center, 12, i))]), paths[-1])
+    assert json.loads(run_cli("compare", *paths, "--json")[1])["drop_outliers"] is True
+    assert json.loads(run_cli("compare", *paths, "--json", "--keep-outliers")[1])["drop_outliers"] is False
+
+
+def test_export_from_history_csv_is_every_run_oldest_first_other_formats_the_latest(tmp_path):
+    runs = [make_run([hash_measurement([v] * 3)], started=f"2025-11-2{i}T10:00:00Z")
+            for i, v in enumerate((1e7, 2e7, 3e7))]
+    db = _stored(tmp_path, *runs)
+    code, out, err = run_cli("export", "csv", "--from-history", "--db", db)
+    assert code == 0, err
+    assert [line.split(",")[0] for line in out.splitlines()[1:]] == [r.run_id for r in runs]
+    code, out, err = run_cli("export", "bencher", "--from-history", "--db", db)
+    assert code == 0, err
+    assert json.loads(out)["sha256d[cython-avx2-x1]"]["hashrate"]["value"] == 3e7
+    target = tmp_path / "out.csv"
+    code, out, err = run_cli("export", "csv", "--from-history", "--db", db, "--output", str(target))
+    assert code == 0 and out == "" and err == f"csv written to {target}\n"
+    assert len(target.read_text().splitlines()) == 4
+
+
+def test_report_names_each_section_it_could_not_plot(tmp_path):
+    path = tmp_path / "r.json"
+    write_result(make_run([hash_measurement([2e7] * 5)]), path)
+    html = tmp_path / "r.html"
+    code, out, err = run_cli("report", str(path), "--html", str(html))
+    assert code == 0, err
+    first, *rest = out.splitlines()
+    plotted, total = (int(n) for n in first.rsplit(": ", 1)[1].split()[:3:2])
+    assert first == f"report written to {html}: {plotted} of {total} sections plotted"
+    assert 0 < len(rest) == total - plotted  # one line for each section left without a figure, saying why
+    assert [line.split(":")[0] for line in rest] == ["Energy per terahash", "Inference probes", "History"]
+    assert rest[1] == "Inference probes: no probe in these results (hashbench probe, or hashbench run without " \
+                      "--no-probes)"
