@@ -288,7 +288,7 @@ def test_git_errors_say_which_command_failed(tiny_repo, tmp_path):
     assert repo_root(tiny_repo / ".git" / "..") == tiny_repo.resolve()
 
 
-def test_ab_cli_counts_samples_per_side_once_both_sides_have_them(tiny_repo, monkeypatch):
+def test_ab_cli_counts_samples_per_side_once_both_sides_have_them_and_passes_its_options_on(tiny_repo, monkeypatch):
     """Every tenth pair goes B then A (ABBA...): "10 samples per side" came after B's tenth, before A's."""
     from hashbench.results import ab
 
@@ -296,6 +296,10 @@ def test_ab_cli_counts_samples_per_side_once_both_sides_have_them(tiny_repo, mon
     taken = {"A": 0, "B": 0}
 
     class Counting(FakeWorker):
+        def __init__(self, side, spec, speeds) -> None:
+            super().__init__(side, spec, speeds)
+            self.impl = f"sim-{side.key}"
+
         def sample(self, start: int, count: int) -> float:
             taken[self.key] += 1
             sys.stderr.write(f"taken {taken['A']} {taken['B']}\n")
@@ -309,5 +313,17 @@ def test_ab_cli_counts_samples_per_side_once_both_sides_have_them(tiny_repo, mon
     progress = [i for i, line in enumerate(lines) if "samples per side" in line]
     assert [lines[i] for i in progress] == ["10 samples per side", "20 samples per side"]
     assert [lines[i - 1] for i in progress] == ["taken 10 10", "taken 20 20"]
-    assert out.startswith(f"A = base HEAD~1 ({_git(tiny_repo, 'rev-parse', 'HEAD~1')[:12]}) [sim], B = head (working "
-                          "tree) [sim]; 20 samples each, alternating ABBAABBA…")
+    base = _git(tiny_repo, "rev-parse", "HEAD~1")
+    assert out.startswith(f"A = base HEAD~1 ({base[:12]}) [sim-A], B = head (working tree) [sim-B]; 20 samples each, "
+                          "alternating ABBAABBA…")
+    assert lines[0].startswith(f"checkout: {base[:12]} -> ") and lines[0].endswith("/base")
+    assert "no regression" in out.splitlines()
+    assert "the sides ran different implementations: base sim-A, head sim-B" in out
+    code, out, err = run_cli("ab", "--base", "HEAD~1", "--backend", "python", "--no-build", "--samples", "10",
+                             "--threads", "2", "--sample-seconds", "0.5", "--threshold", "30%", "--alpha", "0.1",
+                             "--json")
+    data = json.loads(out)
+    assert code == 0 and "samples per side" not in err
+    assert (data["backend"], data["threads"], data["sample_seconds"], len(data["samples"]["head"])) == \
+        ("python", 2, 0.5, 10)
+    assert (data["compare"]["threshold"], data["compare"]["alpha"]) == (0.3, 0.1)
