@@ -56,6 +56,9 @@ USAGE = [
     (["run", "--db", " "], "--db is empty"),  # refused before measuring
     (["report", "--from-history", "--db", ""], "--db is empty"),
     (["ab", "--base", "HEAD", "--no-build", "--backend", "nope"], "unknown backend 'nope'"),  # before any checkout
+    # was accepted: the calibration then grew its scans to 2^28 nonces and the worker died on int(inf)
+    (["ab", "--base", "HEAD", "--no-build", "--backend", "python", "--sample-seconds", "inf"],
+     "--sample-seconds must be > 0 and finite, got inf"),
     # click's message on one line
     (["export"], "Missing argument 'FORMAT'. Choose from: github-action, github-action-smaller, bencher"),
 ]

@@ -140,7 +140,8 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         return
     if not series:
         out.print(f"no runs in the history {escape(display_url(history.url))}"
-                  + (f" for backend {backend!r}" if backend else ""))
+                  + (f" for backend {escape(repr(backend))}" if backend else "")
+                  + (f" for machine {escape(fingerprint)}" if fingerprint else ""))
         return
     for fp in dict.fromkeys(s.fingerprint for s in series):
         mine = [s for s in series if s.fingerprint == fp]
@@ -279,8 +280,8 @@ def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, 
     def listen(event: str, payload) -> None:
         if event in ("checkout", "build"):
             err.print(f"{event}: {escape(str(payload))}")
-        elif event == "sample" and not as_json and payload[0] % 10 == 9 and payload[1] == "B":
-            err.print(f"[dim]{payload[0] + 1} samples per side[/dim]")
+        elif event == "sample" and not as_json and payload[0] % 10 == 9 and payload[1] == "BA"[payload[0] % 2]:
+            err.print(f"[dim]{payload[0] + 1} samples per side[/dim]")  # after the pair's second: AB BA AB ...
 
     spec = BenchSpec(backend, impl, threads, sample_seconds, samples)
     result = run_ab(base_rev, head_rev, spec=spec, build=not no_build, gate=gate, listen=listen)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -197,10 +198,16 @@ class SubprocessWorker:
         self.errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives with the worker; close() closes it
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      text=True, bufsize=1)
-        hello = self._read()
+        try:
+            hello = self._read("impl", "count")
+        except BaseException:  # no one will close() a worker that never started: stop and reap it here
+            self.proc.kill()
+            self.proc.communicate()
+            self.errors.close()
+            raise
         self.impl, self.count = str(hello["impl"]), int(hello["count"])
 
-    def _read(self) -> dict:
+    def _read(self, *keys: str) -> dict:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=WORKER_TIMEOUT_S)
@@ -208,14 +215,17 @@ class SubprocessWorker:
             why = (self.errors.read().strip().splitlines() or ["no output"])[-1]
             raise HashbenchError(f"{self.label}: the benchmark worker stopped: {why}")
         try:
-            return json.loads(line)
+            answer = json.loads(line)
         except ValueError:
-            raise HashbenchError(f"{self.label}: unexpected worker output {line[:200]!r}") from None
+            answer = None
+        if not isinstance(answer, dict) or not all(key in answer for key in keys):
+            raise HashbenchError(f"{self.label}: unexpected worker output {line[:200]!r}")
+        return answer
 
     def sample(self, start: int, count: int) -> float:
         self.proc.stdin.write(f"scan {start} {count}\n")
         self.proc.stdin.flush()
-        answer = self._read()
+        answer = self._read("hashes", "seconds")
         return answer["hashes"] / answer["seconds"]
 
     def close(self) -> None:
@@ -225,6 +235,7 @@ class SubprocessWorker:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+        self.proc.stdout.close()
         self.errors.close()
 
 
@@ -283,8 +294,8 @@ def run_ab(base_rev: str, head_rev: str | None = None, *, repo: Path | None = No
            listen: Listener | None = None) -> AbResult:
     if spec.samples < 3:
         raise InputError(f"--samples must be at least 3 per side, got {spec.samples}")
-    if not spec.sample_seconds > 0:
-        raise InputError(f"--sample-seconds must be > 0, got {spec.sample_seconds}")
+    if not 0 < spec.sample_seconds < math.inf:  # inf: the calibration would scan 2^28 nonces, then fail
+        raise InputError(f"--sample-seconds must be > 0 and finite, got {spec.sample_seconds}")
     listen = listen or (lambda *_: None)
     workers = workers or SubprocessWorker
     root = repo_root(repo)
