@@ -88,19 +88,28 @@ def _rows():
 def test_compare_table_columns_cells_and_words():
     from hashbench.cli_results import _compare_table
 
-    table = _compare_table(_report(_rows()))
+    table = _compare_table(_report(_rows()), 100)
     assert table.title == (r"@latest~1 → new \[run].json (gate: Hodges-Lehmann change worse than -5% and one-sided "
                            "Mann-Whitney p < 0.01)")
     assert table.caption == ("ratio: of the medians; change: the Hodges-Lehmann estimate; A: the Vargha-Delaney "
                              "probability that a candidate sample lies on the verdict's side of a base sample (0.5 = "
                              "no effect); slower? / faster?: beyond the threshold but not significant")
     assert (table.title_justify, table.caption_justify) == ("left", "left")
-    layout = [(c.header, c.justify, c.no_wrap, c.overflow, c.min_width) for c in table.columns]
-    assert layout == [("benchmark", "left", False, "fold", 16),  # never cut: the name matches across runs
-                      ("base", "right", False, "ellipsis", None), ("cand", "right", False, "ellipsis", None),
-                      ("ratio", "right", True, "ellipsis", None), ("change", "right", True, "ellipsis", None),
-                      ("p", "right", True, "ellipsis", None), ("A", "right", True, "ellipsis", None),
-                      ("verdict", "left", True, "ellipsis", None)]
+    layout = [(c.header, c.justify, c.no_wrap, c.overflow, c.min_width, c.max_width) for c in table.columns]
+    # never cut: the name matches across runs; a figure wraps only between its number and its unit
+    assert layout == [("benchmark", "left", False, "fold", 16, None),
+                      ("base", "right", False, "fold", 5, None), ("cand", "right", False, "fold", 5, None),
+                      ("ratio", "right", True, "fold", None, None), ("change", "right", True, "fold", None, None),
+                      ("p", "right", True, "fold", None, None), ("A", "right", True, "fold", None, None),
+                      ("verdict", "left", False, "fold", 9, None)]
+    narrow = _compare_table(_report(_rows()), 99)  # under 100 columns: ratio and A are left to --json
+    assert [(c.header, c.min_width, c.max_width) for c in narrow.columns] == [
+        ("benchmark", 16, None), ("base", 5, 5), ("cand", 5, 5), ("change", None, None), ("p", None, None),
+        ("verdict", 9, None)]
+    assert narrow.caption == ("change: the Hodges-Lehmann estimate (ratio of the medians and the A effect size: on a "
+                              "terminal 100 columns wide, or --json); slower? / faster?: beyond the threshold but not "
+                              "significant")
+    assert [list(c.cells) for c in narrow.columns][3:5] == [["-25.0%", "-4.9%", "–"], ["<1e-4", "0.2", "–"]]
     cells = [list(c.cells) for c in table.columns]
     assert cells == [
         [r"sha256d\[cython-avx2-x1]", r"bench_\[x]", r"sha256d\[numba-cpu-x1]"],
