@@ -306,7 +306,9 @@ USAGE = [
     (["--device", "xcpu"], "--device must be cpu, cuda:N or cuda:N,M,..., got 'xcpu'"),
     (["--device", "cuda:0,"], "--device must be cpu, cuda:N or cuda:N,M,..., got 'cuda:0,'"),
     (["--device", ""], "--device must be cpu, cuda:N or cuda:N,M,..., got ''"),
+    (["--device", " GPU0"], "--device must be cpu, cuda:N or cuda:N,M,..., got ' GPU0'"),  # as typed
     (["--backend", "nope"], "unknown load 'nope' (a backend: cuda, cython, python; or idle)"),
+    (["--backend", ""], "unknown load '' (a backend: cuda, cython, python; or idle)"),  # an unset shell variable
 ]
 
 
