@@ -74,6 +74,13 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     """Meter one window of hashing with every source at once — NVML counter and NVML sampled power on a GPU, RAPL on
     a CPU, IPMI and Redfish for the node — and check that sources of the same layer agree. Exit 1 when a pair
     differs by more than --tolerance."""
+    return _energy_check(backend_name, device, seconds, threads, tolerance, as_json)
+
+
+def _energy_check(backend_name: str | None, device: str | None, seconds: float, threads: int | None,
+                  tolerance: float, as_json: bool) -> int:
+    # The command's body, undecorated: mutmut mutates no function under a decorator, so the click command only
+    # delegates and this is what benchmarks/checks/mutation.py tests.
     from .backends import all_backends, get_backend
     from .host import detect_host
 
@@ -83,10 +90,11 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
         raise InputError(f"--tolerance must be between 0 and 1 (0.05 = 5 %), got {tolerance}")
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
-    device = device.strip().lower() if device is not None else None
+    given, device = device, device.strip().lower() if device is not None else None
     if device is not None and not re.fullmatch(r"cpu|cuda(:\d+(,\d+)*)?", device):
-        raise InputError(f"--device must be cpu, cuda:N or cuda:N,M,..., got {device!r}")
-    name = backend_name or _default_backend()
+        raise InputError(f"--device must be cpu, cuda:N or cuda:N,M,..., got {given!r}")  # as typed
+    # --backend "" (an unset shell variable) is an unknown load, not the default one.
+    name = _default_backend() if backend_name is None else backend_name
     known = [b.name for b in all_backends()]
     if name != "idle" and name not in known:
         raise InputError(f"unknown load {name!r} (a backend: {', '.join(known)}; or idle)")
