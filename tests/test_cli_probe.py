@@ -440,3 +440,14 @@ def test_energy_options_parse_into_the_commands_arguments():
     # the order the options were given in
     assert help_text.index("--energy") < help_text.index("--watts") < help_text.index("--idle-watts") < \
         help_text.index("--idle-seconds")
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_model_dir_is_refused_not_read_as_the_current_directory(capsys, fake, value):
+    """--model-dir "" (an unset shell variable) became Path("") == "." and ran whatever checkpoint the current
+    directory held, or failed naming "--model-dir ." — a directory nobody gave."""
+    f = fake(make_run())
+    code, out, err = invoke(capsys, "probe", "--model-dir", value, "--json")
+    assert code == 2 and not out and not f.seen
+    assert err.strip() == ("hashbench: error: --model-dir is empty: give a local Hugging Face model directory, or "
+                           "leave --model-dir out for random weights")
