@@ -16,6 +16,7 @@ from rich.text import Text
 from .cli_options import interrupted
 from .cli_table import Table
 from .energy import MODES, EnergyConfig, EnergyPlan
+from .errors import InputError
 from .probes.device import DTYPE_NAMES
 from .probes.llama import PRESETS
 from .probes.runner import PROBES, ProbeSettings
@@ -138,13 +139,20 @@ def energy_config(energy_mode: str, watts: float | None, idle_watts: float | Non
     return EnergyConfig.from_env(mode=energy_mode, watts=watts, idle_watts=idle_watts, idle_seconds=idle_seconds)
 
 
+def _model_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is not None and not value.strip():  # --model-dir "" (an unset shell variable) read as the current dir
+        raise InputError("--model-dir is empty: give a local Hugging Face model directory, or leave --model-dir out "
+                         "for random weights")
+    return None if value is None else Path(value)
+
+
 @click.command("probe")
 @click.option("--device", default=None, help="cpu or cuda:N (default: cuda:0 when torch sees a GPU, else cpu).")
 @click.option("--probe", "probe_names", multiple=True, type=click.Choice(PROBES),
               help="Probe to run (repeatable; default: all). Roofs a probe needs are measured too.")
 @click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)),
               help="LLM shape (repeatable; default: llama-1b/8b/70b on a GPU, cpu-small on a CPU).")
-@click.option("--model-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, callback=_model_dir,
               help=("A local Hugging Face Llama or Mistral directory (config.json + BF16/F16/F32 safetensors, "
                     "sharded or not) instead of random weights; RoPE default, linear, llama3, yarn or dynamic; "
                     "quantized or biased checkpoints are refused."))

@@ -92,6 +92,10 @@ class ProbeSettings:
         if self.dtype is not None and self.dtype not in DTYPE_NAMES:
             raise InputError(f"--dtype must be one of {', '.join(DTYPE_NAMES)}, got {self.dtype!r}")
         if self.model_dir is not None:
+            if self.presets:
+                # the checkpoint replaced the presets, which ran nowhere and were named nowhere
+                raise InputError(f"--preset {self.presets[0]} and --model-dir {self.model_dir}: one model or the "
+                                 "other (a checkpoint runs instead of the presets' random weights)")
             if not Path(self.model_dir).is_dir():
                 raise InputError(f"--model-dir {self.model_dir}: not a directory")
             from .hf_local import check_local_model
