@@ -16,14 +16,6 @@
 #define HB_AVX512_FN
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__)
-/* GCC's reassociation pass regroups each round's chain of vpaddd and undoes the order the template
- * chose to keep the e-chain short (x + Ch first, Sigma1(e) last): on a Zen 5 EPYC (2026-12-02, one
- * core, GCC 12.2) this path ran at 37.5 MH/s as GCC reordered it, 48.6 MH/s with the pass off for
- * this file, 46.5 MH/s built by clang 15, which keeps the order. The other paths gain nothing. */
-#pragma GCC optimize("no-tree-reassoc")
-#endif
-
 #define HBL_NAME hbl_scan_avx512
 #define HBL_FN HB_AVX512_FN
 #define HBL_LANES 16
