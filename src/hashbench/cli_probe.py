@@ -85,7 +85,7 @@ def results_table(rows: list[dict]) -> Group:
         table = Table(title=f"AI probes on {device} (measured)")
         for name, justify in (("probe", "left"), ("shape", "left"), ("measured", "right"), ("roof", "right"),
                               ("energy", "right")):
-            table.add_column(name, justify=justify, no_wrap=name != "shape", overflow="fold")
+            table.add_column(name, justify=justify, no_wrap=name != "shape")
         for r in rows:
             if r["device"] == device:
                 table.add_row(_row_label(r), escape(_shape(r)), format_rate(r["value"], r["unit"]),

@@ -148,7 +148,7 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         table = Table(title=f"{escape(mine[0].machine)} — fingerprint {fp}", title_justify="left",
                       caption="change: the last run against the first, + for better (a higher rate, a shorter time)",
                       caption_justify="left")
-        table.add_column("benchmark", overflow="fold", min_width=27)  # never cut: `compare` matches on it
+        table.add_column("benchmark", min_width=27)  # never cut: `compare` matches on it
         for name in ("runs", "first", "last", "change", "trend"):
             table.add_column(name, no_wrap=True, justify="left" if name == "trend" else "right")
         left_out = []

@@ -201,7 +201,7 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
                 f"{base_label} and {cand_label} ran on the same CPU (a model name such as {base.host.cpu_model!r} "
                 "can cover several generations): measure the base again, or pass --force if you know it is the same "
                 "machine")
-        if not force:
+        elif not force:
             raise FingerprintMismatch(
                 f"{base_label} and {cand_label} were measured on different machines ({diffs}); a different machine "
                 "is not a code change: compare runs from one machine, or pass --force")

@@ -2,10 +2,9 @@
 
 Two results may be compared only when their *fingerprint* matches: the same CPU model (and, where recorded, its
 family, model and stepping numbers), the kernel-relevant CPU flags, the logical CPU count, the architecture and the
-GPU models. Hostnames are left out on purpose (CI runners
-on identical hardware get new names every job) and so are software versions (comparing those is the point).
-Conditions that change speed without changing the machine (CPU governor, turbo, GPU driver, Python and package
-versions) are recorded and reported as differences, not refused."""
+GPU models. Hostnames are left out on purpose (CI runners on identical hardware get new names every job) and so are
+software versions (comparing those is the point). Conditions that change speed without changing the machine (CPU
+governor, turbo, GPU driver, Python and package versions) are recorded and reported as differences, not refused."""
 
 from __future__ import annotations
 

@@ -62,10 +62,10 @@ def notes(runs: list[RunResult], fmt: str) -> list[str]:
             out.append(f"{name}: {run.verification.removeprefix('FAILED: ')} failed verification on real block "
                        f"headers (wrong nonces): the {', '.join(sorted(failed))} benchmarks are {FAILED_VERIFY[fmt]}")
         if fmt.startswith("github-action"):
-            from .github_action import TOOLS, left_to_other, other_format
+            from .github_action import TOOLS, describe_others, left_to_other, other_format
 
             if others := left_to_other(run, fmt):
-                out.append(f"{name}: {len(others)} {'smaller' if TOOLS[fmt][1] else 'bigger'}-is-better "
-                           f"benchmark(s) ({', '.join(sorted({m.unit for m in others}))}) are not in this "
+                kind, units = describe_others(others, fmt)
+                out.append(f"{name}: {len(others)} {kind}-is-better benchmark(s) ({units}) are not in this "
                            f"{TOOLS[fmt][0]} file: export them as {other_format(fmt)} for a second chart")
     return out

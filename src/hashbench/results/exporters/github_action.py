@@ -30,8 +30,13 @@ def left_to_other(run: RunResult, fmt: str) -> list:
     return [m for m in kept(run) if m.higher_is_better != TOOLS[fmt][1]]
 
 
+def describe_others(others: list, fmt: str) -> tuple[str, str]:
+    """("smaller" or "bigger", their units) of the measurements `fmt` leaves to the other format."""
+    return "smaller" if TOOLS[fmt][1] else "bigger", ", ".join(sorted({m.unit for m in others}))
+
+
 def entries(run: RunResult, fmt: str = "github-action") -> list[dict]:
-    tool, bigger = TOOLS[fmt]
+    bigger = TOOLS[fmt][1]
     out = []
     measurements = kept(run)
     for m in measurements:
@@ -55,10 +60,9 @@ def export_as(fmt: str, runs: list[RunResult]) -> str:
     run = single(runs, fmt)
     out = entries(run, fmt)
     if not out and (others := left_to_other(run, fmt)):
-        tool, units = TOOLS[fmt][0], ", ".join(sorted({m.unit for m in others}))
-        raise InputError(f"nothing to export as {tool}: the {len(others)} benchmark(s) of run {run.run_id[:8]} are "
-                         f"{'smaller' if TOOLS[fmt][1] else 'bigger'}-is-better ({units}): export them as "
-                         f"{other_format(fmt)}")
+        kind, units = describe_others(others, fmt)
+        raise InputError(f"nothing to export as {TOOLS[fmt][0]}: the {len(others)} benchmark(s) of run "
+                         f"{run.run_id[:8]} are {kind}-is-better ({units}): export them as {other_format(fmt)}")
     return json.dumps(out, indent=2) + "\n"
 
 
