@@ -10,11 +10,22 @@ person can add the test that kills each one, or say why it is equivalent (same b
 The checkout is never touched: tracked files (and the built C extension) are copied to a temporary directory, mutmut's
 configuration is written there, and mutmut runs there. `--keep DIR` keeps the copy so `mutmut show NAME` can be run
 in it afterwards. Slow: every mutant runs the selected tests (with the benchmark plugin and cache off).
+
+mutmut 3 leaves decorated functions alone, so the body of every click command would never be mutated. In the copy,
+each decorated module-level function of the mutated modules is rewritten as a plain function followed by the same
+decorators applied by assignment (`f = a(b(f))`, which is what `@a @b def f` means); the checkout keeps its decorators.
+
+Many tests run `python -m hashbench ...` in a subprocess, as a user would. mutmut only sees the test process, so by
+itself it would never run a mutant there nor know which tests reach the mutated function. A small pytest plugin
+(loaded in the copy) puts the mutated sources first on the children's PYTHONPATH, so a child runs the mutant under
+test, and in mutmut's coverage pass a sitecustomize in each child writes the functions it reached to a file that the
+plugin hands to mutmut before the test's teardown, so those tests are chosen for those mutants.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
@@ -42,6 +53,79 @@ def copy_checkout(dest: Path) -> None:
         shutil.copy2(built, dest / "src" / "hashbench" / built.name)
 
 
+KEEP_DECORATORS = {"staticmethod", "classmethod", "property", "overload", "typing.overload"}
+
+
+def undecorate(source: str) -> str:
+    """`@a(...) @b def f(...): ...` at module level -> `def f(...): ...` then `f = a(...)(b(f))`, same behaviour."""
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    edits = []  # (first decorator line, def line, last body line, assignment), all 1-based
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.decorator_list:
+            continue
+        texts = [ast.get_source_segment(source, d) for d in node.decorator_list]
+        if any(t in KEEP_DECORATORS for t in texts):
+            continue
+        applied = node.name
+        for text in reversed(texts):
+            applied = f"({text})({applied})"
+        first = min(d.lineno for d in node.decorator_list)
+        def_line = node.lineno
+        edits.append((first, def_line, node.end_lineno, f"{node.name} = {applied}\n"))
+    for first, def_line, end, assignment in reversed(edits):
+        lines[end:end] = [assignment]
+        del lines[first - 1:def_line - 1]
+    return "".join(lines)
+
+
+SUBPROCESS_PLUGIN = '''"""Written by benchmarks/checks/mutation.py: let mutmut see hashbench run in child processes."""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SRC = str(Path(__file__).resolve().parent)  # mutants/src: the mutated package
+_HITS = Path(tempfile.mkdtemp(prefix="mutmut-hits-")) / "hits"
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
+os.environ["HASHBENCH_MUTMUT_HITS"] = str(_HITS)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    _HITS.write_text("")
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # Before mutmut's own teardown hook, which files the functions reached so far under this test.
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats" and _HITS.exists():
+        from mutmut.state import state
+        state()._stats.update(_HITS.read_text().split())
+    yield
+'''
+
+SUBPROCESS_SITECUSTOMIZE = '''"""Written by mutation.py: note the functions a child process reaches."""
+import os
+
+if os.environ.get("MUTANT_UNDER_TEST") == "stats" and os.environ.get("HASHBENCH_MUTMUT_HITS"):
+    import mutmut.mutation.trampoline as _trampoline
+
+    def _record(name, caller=None, _path=os.environ["HASHBENCH_MUTMUT_HITS"]):
+        with open(_path, "a") as fh:
+            fh.write(name + "\\n")
+
+    _trampoline.record_trampoline_hit = _record
+'''
+
+
+def write_subprocess_support(dest: Path) -> None:
+    (dest / "src" / "mutmut_subprocess_plugin.py").write_text(SUBPROCESS_PLUGIN)
+    (dest / "src" / "sitecustomize.py").write_text(SUBPROCESS_SITECUSTOMIZE)
+
+
 def write_config(dest: Path, modules: list[str], tests: list[str]) -> None:
     lines = [
         "[mutmut]",
@@ -49,6 +133,8 @@ def write_config(dest: Path, modules: list[str], tests: list[str]) -> None:
         "only_mutate =",
         *(f"    {m}" for m in modules),
         "pytest_add_cli_args =",
+        "    -p",
+        "    mutmut_subprocess_plugin",
         "    -p",
         "    no:cacheprovider",
         "    -p",
@@ -110,6 +196,10 @@ def main() -> int:
         workdir = Path(tempfile.mkdtemp(prefix="hashbench-mutation-"))
     try:
         copy_checkout(workdir)
+        for module in args.modules:
+            target = workdir / module
+            target.write_text(undecorate(target.read_text()))
+        write_subprocess_support(workdir)
         write_config(workdir, args.modules, args.tests)
         env = dict(os.environ)
         # torch's OpenMP pool hangs in the forked children mutmut runs each mutant in (they time out, minutes each):
