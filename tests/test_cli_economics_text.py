@@ -377,17 +377,21 @@ def test_narrow_terminals_fold_names_and_keep_every_figure_whole_and_right_align
 def test_no_table_cuts_a_figure_on_a_narrow_terminal(files):
     """rich ends text too long for a narrowed column in "…": at 60 columns the scenario table printed
     "$1,896.32/M…", the sensitivity grid "$108,5…" and `market show` "$91,000.…". Every table folds instead, and
-    the scenario figures stay whole on their lines while the row names wrap."""
+    the scenario figures stay whole on their lines while the row names wrap; a table that cannot keep its figures
+    and words whole at all prints one block per row."""
     result = invoke("plan", "sites.toml", "--market", "market.json", "--btc-prices", "56k,108.5k,126k",
                     env={"COLUMNS": "60"})
     assert result.exit_code == 0, result.stderr
     assert "…" not in result.stdout and max(len(line) for line in result.stdout.splitlines()) <= 60
     assert "│ revenue per │ $51.35/MWh │ $1,896.32/MWh │ $147.32/MWh │" in rows(result.stdout)
     grid = " ".join(result.stdout.split())
-    assert "$108,5" in grid and "$126,0" in grid  # folded over two lines at this width, never cut
+    assert "┃ difficulty \\ BTC ┃ $56,000 ┃ $108,500 ┃ $126,000 ┃" in grid  # whole: the spare width goes to them
     shown = invoke("market", "show", "--market", "market.json", env={"COLUMNS": "60"})
     assert shown.exit_code == 0 and "…" not in shown.stdout
-    assert any(line.startswith("│ BTC") and "│ $80,000.00 " in line for line in shown.stdout.splitlines())
+    # five columns do not fit 60 with every word whole: one block per figure, each value whole on its line
+    shown_rows = rows(shown.stdout)
+    assert "│ figure │ BTC price │" in shown_rows and "│ value │ $80,000.00 │" in shown_rows
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 60
 
 
 def test_a_fleet_exactly_at_its_breakeven_shows_no_margin_as_plus_zero(files):

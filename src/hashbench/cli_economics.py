@@ -338,7 +338,7 @@ def _scenario_table(site_plan) -> Table:
     """Metrics down, scenarios across: three money columns fit an 80-column terminal."""
     scenarios = (site_plan.mining, site_plan.ai, site_plan.best)
     table = Table(title="mining vs AI under the cap (estimated; profit counts power only)", title_justify="left")
-    table.add_column("per day (facility energy)", ratio=1)
+    table.add_column("per day (facility energy)")
     for sc in scenarios:  # figures are never cut: on a narrow terminal the row names fold instead
         table.add_column(sc.name, no_wrap=True, justify="right")
     per_mwh = lambda v: "n/a" if v is None else f"{format_usd(v)}/MWh"  # noqa: E731
@@ -385,10 +385,10 @@ def _print_site(site_plan, grid) -> None:
     alloc = Table(title="best split: fleets ranked by profit per MW, the cap filled with the best whole units "
                         "(estimated)", title_justify="left")
     alloc.add_column("#")
-    alloc.add_column("fleet", ratio=1)  # a cut "Whatsmin…" hid which model
+    alloc.add_column("fleet")  # wraps between words: a cut "Whatsmin…" hid which model
     for name in ("units\nrun", "peak\nMW", "profit\n/day", "per\nMW-day"):  # two-line headers: 60 columns fit
         alloc.add_column(name, no_wrap=True, justify="right")
-    alloc.add_column("why not all", ratio=1)
+    alloc.add_column("why not all")
     for item in site_plan.best.items:
         alloc.add_row(str(item.rank), escape(item.label.split(" × ", 1)[-1]), f"{item.units:,}/{item.available:,}",
                       f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
@@ -398,7 +398,7 @@ def _print_site(site_plan, grid) -> None:
     # far the site's price may rise before the others stop paying.
     price = s.power_usd_per_kwh.value
     breakeven = Table(title="breakeven power price at the meter, per fleet (estimated)", title_justify="left")
-    breakeven.add_column("fleet", ratio=1)
+    breakeven.add_column("fleet")
     breakeven.add_column("kind", no_wrap=True)
     breakeven.add_column("breakeven", no_wrap=True, justify="right")
     breakeven.add_column(f"over {_per_kwh(price)}", no_wrap=True, justify="right")
@@ -434,7 +434,7 @@ def _print_portfolio(pf) -> None:
     sites = f"{len(pf.rows)} site{'s' if len(pf.rows) != 1 else ''}"
     table = Table(title=f"portfolio: {sites} ranked by best-split profit per MW of cap (estimated; "
                         "profit counts power only)", title_justify="left", show_lines=True)
-    table.add_column("site", ratio=1)
+    table.add_column("site")
     for name in ("cap\npower", "best split\nMW", "profit\n/day", "profit /day\nper cap MW", "best fleet\nper MW"):
         table.add_column(name, justify="right", no_wrap=True)
     per_mw = lambda item: "n/a" if item is None else format_usd_short(item.profit_usd_per_mw_day)  # noqa: E731
