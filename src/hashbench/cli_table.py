@@ -12,8 +12,8 @@ and every word unbroken (up to WORD_FLOOR characters) at the terminal's width is
 block per row, a line per column (header, then value), as psql's expanded mode does; longer, but nothing is lost.
 
 Where the table fits, rich's own shrinking takes from the widest wrapping columns without regard to their words
-("Whatsmine r M60S" at 80 columns while other columns had room); here each wrapping column keeps its longest word
-and the spare width makes whole first the columns that lack least, so that as many as can be read on one line.
+("Whatsmine r M60S" at 80 columns while the next column had room); here no wrapping column goes below its longest
+word (up to WORD_FLOOR characters), and what that needs is taken from the columns with the most room to spare.
 
 This leans on rich's private `_measure_column`, `_calculate_column_widths`, `_get_padding_width`, `_extra_width` and
 `Column._cells` (checked with rich 15; tests/test_cli_table.py pins the behaviour)."""
@@ -52,19 +52,18 @@ class Table(table.Table):
         return sum(self.least_widths(console, options)) + self._extra_width
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
-        ranges = [self._measure_column(console, options, column) for column in self.columns]
-        widest = [r.maximum or 1 for r in ranges]
-        if sum(widest) <= options.max_width or self.expand:
-            return super()._calculate_column_widths(console, options)
-        least = [min(w, m) for w, m in zip(widest, self.least_widths(console, options), strict=True)]
-        spare = options.max_width - sum(least)
-        if spare < 0:  # not even the words fit: rich's squeeze (only reached when printed inside another renderable)
-            return super()._calculate_column_widths(console, options)
-        widths = list(least)
-        for i in sorted(range(len(widths)), key=lambda i: widest[i] - least[i]):  # the smallest lack first:
-            grant = min(widest[i] - least[i], spare)  # as many columns as can be are whole on one line
-            widths[i] += grant
-            spare -= grant
+        """rich's widths, except that no wrapping column is narrower than its floor (see least_widths): what that
+        takes is taken from the columns with the most room above their own floor, a character at a time."""
+        widths = super()._calculate_column_widths(console, options)
+        if sum(widths) < options.max_width or self.expand:
+            return widths
+        least = self.least_widths(console, options)
+        if sum(least) > options.max_width:  # not even that fits: rich's squeeze (records are printed instead)
+            return widths
+        widths = [max(w, m) for w, m in zip(widths, least, strict=True)]
+        for _ in range(sum(widths) - options.max_width):
+            widest = max(range(len(widths)), key=lambda i: widths[i] - least[i])
+            widths[widest] -= 1
         return widths
 
     def records(self) -> table.Table:
