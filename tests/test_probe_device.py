@@ -284,3 +284,38 @@ def test_calibrate_stops_at_the_cap(clock):
     assert calibrate(clock.work(1e-6), CPU, 1.0) == 1 << 16  # the default cap
     # Below the cap the estimate is kept: 1/1024 s a call, 1024 · 1.1 = 1126.4, so 1126 calls.
     assert calibrate(clock.work(1 / 1024), CPU, 1.0, cap=5000) == 1126
+
+
+def test_runs_dtype_tries_decodes_masked_attention_and_prefills_causal_one(monkeypatch):
+    """Decode attends with an additive mask in the model's dtype over the keys, prefill with is_causal: a torch
+    lacking either kernel in a precision cannot run the decoder in it."""
+    F = torch.nn.functional
+    real = F.scaled_dot_product_attention
+    calls = []
+
+    def sdpa(q, k, v, attn_mask=None, is_causal=False, **kwargs):
+        calls.append((q.dtype, None if attn_mask is None else (attn_mask.dtype, attn_mask.dim()), is_causal))
+        return real(q, k, v, attn_mask=attn_mask, is_causal=is_causal, **kwargs)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", sdpa)
+    assert CPU.runs_dtype("bf16")
+    assert calls == [(torch.bfloat16, (torch.bfloat16, 4), False), (torch.bfloat16, None, True)]
+
+    def no_masked_fp16(q, k, v, attn_mask=None, is_causal=False, **kwargs):
+        if q.dtype == torch.float16 and attn_mask is not None:
+            raise RuntimeError("no masked fp16 attention")
+        return real(q, k, v, attn_mask=attn_mask, is_causal=is_causal, **kwargs)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", no_masked_fp16)
+    assert [CPU.runs_dtype(n) for n in ("fp32", "bf16", "fp16")] == [True, True, False]
+
+    def no_causal_bf16(q, k, v, attn_mask=None, is_causal=False, **kwargs):
+        if q.dtype == torch.bfloat16 and is_causal:
+            raise NotImplementedError("no causal bf16 attention")
+        return real(q, k, v, attn_mask=attn_mask, is_causal=is_causal, **kwargs)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", no_causal_bf16)
+    assert [CPU.runs_dtype(n) for n in ("fp32", "bf16", "fp16")] == [True, False, True]
+
+
+def test_cpu_flags_survive_bytes_that_are_not_utf8(monkeypatch, tmp_path):
+    (tmp_path / "cpuinfo").write_bytes(b"model name\t: \xff\xfe odd vendor string\nflags\t\t: fpu avx512_bf16\n")
+    redirect(monkeypatch, "/proc/cpuinfo", tmp_path / "cpuinfo")
+    assert dev._cpu_flags() == {"fpu", "avx512_bf16"}
