@@ -319,3 +319,15 @@ def test_cpu_flags_survive_bytes_that_are_not_utf8(monkeypatch, tmp_path):
     (tmp_path / "cpuinfo").write_bytes(b"model name\t: \xff\xfe odd vendor string\nflags\t\t: fpu avx512_bf16\n")
     redirect(monkeypatch, "/proc/cpuinfo", tmp_path / "cpuinfo")
     assert dev._cpu_flags() == {"fpu", "avx512_bf16"}
+
+
+def test_without_torch_the_probes_say_how_to_get_it(monkeypatch):
+    import sys
+
+    from hashbench.probes.device import ProbeUnavailable, require_torch
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(ProbeUnavailable) as raised:
+        require_torch()
+    assert str(raised.value) == "the AI probes need torch: pip install 'hashbench[ai]'"
+    assert raised.value.exit_code == 2 and raised.value.__cause__ is None
