@@ -330,4 +330,4 @@ def test_without_torch_the_probes_say_how_to_get_it(monkeypatch):
     with pytest.raises(ProbeUnavailable) as raised:
         require_torch()
     assert str(raised.value) == "the AI probes need torch: pip install 'hashbench[ai]'"
-    assert raised.value.exit_code == 2 and raised.value.__cause__ is None
+    assert raised.value.exit_code == 2 and raised.value.__suppress_context__  # no ImportError traceback above it
