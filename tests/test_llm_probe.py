@@ -117,6 +117,16 @@ def test_prefill_result_records_its_rates_work_and_figures(no_cache):
         "flop_per_prefill": flop, "flop_per_s": pytest.approx(flop / t, rel=1e-12)}  # no dtype_source: random
 
 
+def test_prefill_flags_a_cache_that_holds_weights_and_the_prompts_kv(monkeypatch):
+    batch, prompt = 2, 6
+    loaded = load_model(CPU, TINY, None, "fp32", batch, prompt, 3)
+    fits = working_set(TINY, batch, prompt)  # the prompt's KV: prefill writes no generated positions
+    monkeypatch.setattr(Device, "last_level_cache", lambda self: fits)
+    r = run_prefill(loaded, CPU, batch, prompt, 1e-9, no_energy())
+    assert r.flags == [f"weights + KV cache ({fits / 1e6:.1f} MB) fit in the {fits / 1e6:.0f} MB last-level cache: "
+                       "rates can exceed what DRAM allows and the roofline fraction can pass 1"]
+
+
 def test_prefill_runs_until_the_time_budget_is_spent(no_cache):
     loaded = load_model(CPU, TINY, None, "fp32", 1, 4, 1)
     seconds = 0.05  # many repetitions of a prefill that takes well under a millisecond
@@ -143,11 +153,12 @@ def test_prompt_tokens_are_the_same_every_run_whatever_the_global_seed():
     device, and twice the same."""
     loaded = LoadedModel(TINY, None, None, "fp32", "random")
     torch.manual_seed(123)
-    a = llm._tokens(loaded, CPU, 3, 50)
+    a = llm._tokens(loaded, CPU, 4, 200)
     torch.manual_seed(456)
-    b = llm._tokens(loaded, CPU, 3, 50)
-    assert torch.equal(a, b) and a.shape == (3, 50) and a.dtype == torch.long and a.device.type == "cpu"
-    assert 0 <= a.min() and a.max() < TINY.vocab and len(a.unique()) > 20
+    b = llm._tokens(loaded, CPU, 4, 200)
+    assert torch.equal(a, b) and a.shape == (4, 200) and a.dtype == torch.long and a.device.type == "cpu"
+    # the whole vocabulary, token 0 included, and nothing past it
+    assert a.unique().tolist() == list(range(TINY.vocab))
 
 
 def test_a_checkpoint_result_says_where_its_weights_and_dtype_came_from(no_cache, tmp_path):
@@ -264,3 +275,53 @@ def test_a_checkpoint_dtype_without_native_instructions_says_what_it_costs(tmp_p
     device = cpu_with("fp32", "bf16")
     assert checkpoint_run_dtype(device, None, tmp_path) == DtypeChoice(
         "bf16", "the checkpoint's own (config.json torch_dtype bfloat16)", None)
+
+
+# --- memory and loading -----------------------------------------------------------------------------------------------
+
+def test_memory_estimate_by_hand():
+    """TINY (18,912 weights, see above) at batch 2, 10 prompt + 6 generated tokens, fp32. Weights 75,648 bytes; KV for
+    16 positions 2 layers · 2 · 2 · 16 · 16 · 4 = 8,192; the widest prefill point per token 3·32 + 3·48 + 32 + 2·16 =
+    304 elements, 20 tokens: 24,320; logits in fp32 2 · 53 · 4 = 424; 2 % of the weights 1,512.96; the CPU's
+    margin 256 MiB: 268,545,552 bytes. On a GPU the decode graphs' pool adds 2 · (304 + 53) · 4 = 2,856 for a
+    step's activations and logits, 424 for its fp32 logits and 16 · (4 + 9) = 208 for the mask and positions, and
+    the margin is 1 GiB: 1,073,855,408."""
+    assert llm.memory_needed(TINY, 2, 10, 6, 4, is_cuda=False) == 268_545_552
+    assert llm.memory_needed(TINY, 2, 10, 6, 4, is_cuda=True) == 1_073_855_408
+
+
+def test_a_model_fits_while_it_needs_no_more_than_is_free(monkeypatch):
+    need = llm.memory_needed(TINY, 2, 10, 6, 4, is_cuda=False)
+    monkeypatch.setattr(Device, "free_memory", lambda self: need)
+    assert llm.why_not_fits(CPU, TINY, 2, 10, 6, "fp32") is None
+    monkeypatch.setattr(Device, "free_memory", lambda self: need - 1)
+    assert llm.why_not_fits(CPU, TINY, 2, 10, 6, "fp32") == ("test-tiny in fp32 at batch 2, 10+6 tokens needs 0.3 GB; "
+                                                             "0.3 GB free on cpu")
+    with pytest.raises(llm.ProbeSkipped) as raised:
+        load_model(CPU, TINY, None, "fp32", 2, 10, 6)
+    assert str(raised.value) == "test-tiny in fp32 at batch 2, 10+6 tokens needs 0.3 GB; 0.3 GB free on cpu"
+
+
+@pytest.mark.parametrize("dtype, torch_dtype", [("bf16", torch.bfloat16), ("fp16", torch.float16)])
+def test_random_weights_model_and_cache_are_in_the_dtype_asked(dtype, torch_dtype):
+    loaded = load_model(CPU, TINY, None, dtype, 2, 5, 3)
+    assert (loaded.dtype, loaded.weights, loaded.shape) == (dtype, "random", TINY)
+    assert loaded.model.w.embed.dtype == torch_dtype and loaded.model.w.layers[0].wqkv.dtype == torch_dtype
+    assert loaded.cache.k.dtype == torch_dtype and loaded.cache.k.shape == (2, 2, 2, 8, 8)
+
+
+def test_a_local_checkpoint_loads_with_its_directory_and_dtype_source(tmp_path):
+    from hashbench.probes.hf_local import expected_weights, shape_from_config, write_safetensors
+
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 32,
+              "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+              "vocab_size": 53, "rope_theta": 10000.0, "rms_norm_eps": 1e-5}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    shape = shape_from_config(config, "x")
+    gen = torch.Generator().manual_seed(0)
+    write_safetensors(tmp_path / "model.safetensors", {name: torch.rand(dims, generator=gen)
+                                                       for name, dims in expected_weights(shape).items()})
+    loaded = load_model(CPU, None, tmp_path, "bf16", 1, 4, 2, dtype_source="--dtype bf16 (say why)")
+    assert loaded.weights == str(tmp_path) and loaded.dtype_source == "--dtype bf16 (say why)"
+    assert loaded.shape.name == f"hf:{tmp_path.name}" and loaded.shape.params() == TINY.params()
+    assert loaded.model.w.embed.dtype == torch.bfloat16 and loaded.cache.max_len == 6
