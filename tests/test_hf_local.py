@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -335,3 +336,51 @@ def test_an_index_reads_each_shard_once_and_only_the_shards_it_names(tmp_path):
         {"weight_map": {name: "model.safetensors" for name in tensors}}))
     shape, found = check_local_model(tmp_path)
     assert set(found) == set(tensors)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_every_weight_lands_where_the_decoder_reads_it(tmp_path, tie):
+    """Each tensor of the files, converted to the dtype asked, in its place: q|k|v and gate|up fused in that order,
+    the three norms' gains (random here, where random_weights' are all ones and a dropped gain would not show), a
+    tied head the embedding itself."""
+    from hashbench.probes.hf_local import load_local_model
+
+    (tmp_path / "config.json").write_text(json.dumps(config(num_hidden_layers=2, tie_word_embeddings=tie)))
+    shape = shape_from_config(config(num_hidden_layers=2, tie_word_embeddings=tie), "x")
+    gen = torch.Generator().manual_seed(1)
+    tensors = {name: torch.rand(dims, generator=gen) + 0.5 for name, dims in expected_weights(shape).items()}
+    write_safetensors(tmp_path / "model.safetensors", tensors)
+    loaded_shape, w = load_local_model(tmp_path, "cpu", torch.float64)
+    name = f"hf:{tmp_path.name}"
+    assert loaded_shape == replace(shape, name=name, description=f"local checkpoint {name}")
+
+    def same(got, name):
+        assert got.dtype == torch.float64 and torch.equal(got, tensors[name].double()), name
+
+    same(w.embed, "model.embed_tokens.weight")
+    same(w.norm, "model.norm.weight")
+    if tie:
+        assert w.lm_head is w.embed
+    else:
+        same(w.lm_head, "lm_head.weight")
+    for i, layer in enumerate(w.layers):
+        p = f"model.layers.{i}."
+        same(layer.attn_norm, p + "input_layernorm.weight")
+        same(layer.mlp_norm, p + "post_attention_layernorm.weight")
+        same(layer.wo, p + "self_attn.o_proj.weight")
+        same(layer.w_down, p + "mlp.down_proj.weight")
+        assert torch.equal(layer.wqkv, torch.cat([tensors[p + f"self_attn.{x}_proj.weight"] for x in "qkv"]).double())
+        assert torch.equal(layer.w_gate_up, torch.cat([tensors[p + "mlp.gate_proj.weight"],
+                                                       tensors[p + "mlp.up_proj.weight"]]).double())
+    assert len(w.layers) == 2
+
+
+@pytest.mark.parametrize("scaling, message", [
+    ({"mscale": "big", "mscale_all_dim": 1.0}, "yarn rope_scaling mscale must be a positive number, got 'big'"),
+    ({"mscale": 1.0, "mscale_all_dim": "big"}, "yarn rope_scaling mscale_all_dim must be a positive number"),
+    ({"beta_slow": -1}, "yarn rope_scaling beta_slow must be a positive number, got -1"),
+    ({"attention_factor": "x"}, "yarn rope_scaling attention_factor must be a positive number, got 'x'"),
+])
+def test_yarn_numbers_name_their_key(scaling, message):
+    rope = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8} | scaling
+    assert refused(shape_from_config, config(rope_scaling=rope), "hf:x").startswith(f"hf:x: {message}")
