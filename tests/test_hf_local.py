@@ -281,7 +281,7 @@ def test_the_dtype_a_checkpoint_names(tmp_path, config_json, answer):
 # --- the weight files -------------------------------------------------------------------------------------------------
 
 def write_checkpoint(path, tie: bool = False, **changes) -> dict:
-    (path / "config.json").write_text(json.dumps(config(**changes)))
+    (path / "config.json").write_text(json.dumps(config(tie_word_embeddings=tie, **changes)))
     shape = shape_from_config(config(tie_word_embeddings=tie, **changes), "x")
     tensors = {name: torch.zeros(dims) for name, dims in expected_weights(shape).items()}
     write_safetensors(path / "model.safetensors", tensors)
@@ -384,3 +384,58 @@ def test_every_weight_lands_where_the_decoder_reads_it(tmp_path, tie):
 def test_yarn_numbers_name_their_key(scaling, message):
     rope = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8} | scaling
     assert refused(shape_from_config, config(rope_scaling=rope), "hf:x").startswith(f"hf:x: {message}")
+
+
+def test_header_lengths_and_sizes_are_read_as_unsigned_and_named_exactly(tmp_path):
+    f = tmp_path / "x.safetensors"
+    f.write_bytes(b"\xff" * 8 + b"{}")  # 2^64 - 1, not -1
+    assert refused(read_header, f) == (f"{f}: header length 18446744073709551615 is beyond the file's 10 bytes or "
+                                       "the format's 100000000 (not a safetensors file, or truncated)")
+    raw_file(f, {"a": {"dtype": "F32", "shape": [2], "data_offsets": [4, 8]}}, bytes(8))
+    assert refused(read_header, f) == f"{f}: tensor a: 4 bytes for shape [2] in F32"
+    missing = tmp_path / "missing.safetensors"
+    assert refused(read_header, missing) == f"{missing}: cannot read (No such file or directory)"
+
+
+@pytest.mark.parametrize("names", [["a"], ["ab"], ["abc", "d"], ["a" * 5, "b" * 6, "c" * 7], ["x" * 11]])
+def test_written_files_align_the_data_to_8_bytes_and_keep_empty_tensors_in_place(tmp_path, names):
+    f = tmp_path / "x.safetensors"
+    tensors = {"empty": torch.zeros(0, dtype=torch.float32)} | {n: torch.arange(3, dtype=torch.float16) + i
+                                                                for i, n in enumerate(names)}
+    write_safetensors(f, tensors)
+    header_len = int.from_bytes(f.read_bytes()[:8], "little")
+    assert header_len % 8 == 0 and f.stat().st_size == 8 + header_len + 6 * len(names)
+    back = read_safetensors(f)
+    assert all(torch.equal(back[n], t) for n, t in tensors.items())
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"hidden_size": 0}, "config.json hidden_size must be a positive integer, got 0"),
+    ({"num_hidden_layers": -1}, "config.json num_hidden_layers must be a positive integer, got -1"),
+    ({"num_key_value_heads": 0}, "config.json num_key_value_heads must be a positive integer, got 0"),
+    ({"max_position_embeddings": 0}, "config.json max_position_embeddings must be a positive integer, got 0"),
+    ({"head_dim": 0}, "config.json head_dim must be a positive integer, got 0"),
+    ({"rope_theta": ..., "rope_parameters": {"rope_type": "default", "rope_theta": -1}},
+     "rope_parameters rope_theta must be a positive number, got -1"),
+    ({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                       "original_max_position_embeddings": 0}},
+     "rope_scaling original_max_position_embeddings must be a positive integer, got 0"),
+])
+def test_config_numbers_name_where_they_are(changes, message):
+    assert refused(shape_from_config, config(**changes), "hf:x") == f"hf:x: {message}"
+
+
+def test_quantized_or_foreign_tensors_are_refused_in_full_tied_or_not(tmp_path):
+    tensors = write_checkpoint(tmp_path, tie=True)
+    write_safetensors(tmp_path / "model.safetensors", tensors | {"model.layers.0.self_attn.q_proj.bias":
+                                                                 torch.zeros(32)})
+    f = tmp_path / "model.safetensors"
+    # a tied checkpoint may carry an lm_head.weight (ignored), but nothing else the decoder does not read
+    assert refused(check_local_model, tmp_path) == (
+        f"{f}: tensor model.layers.0.self_attn.q_proj.bias is not part of the Llama decoder hashbench runs (a bias, "
+        "a quantization scale, another head?); refusing rather than leaving it out")
+    write_safetensors(f, tensors | {"lm_head.weight": torch.zeros(11, 32)})
+    assert check_local_model(tmp_path)[0].tie_embeddings
+    write_safetensors(f, tensors | {"model.norm.weight": torch.zeros(32, dtype=torch.int32)})
+    assert refused(check_local_model, tmp_path) == (f"{f}: tensor model.norm.weight is I32: quantized checkpoints are "
+                                                    "not supported (weights must be BF16, F16 or F32)")
