@@ -195,6 +195,7 @@ def test_backends_table_and_json(capsys, monkeypatch):
     assert cells(lines, "weird") == ["weird", "no", "", "needs [bold]libfoo[/bold]"]  # the reason as written
     code, out, err = hashbench(capsys, "backends", "--json")
     assert code == 0 and err == ""
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"  # indented for a person, as every --json
     assert json.loads(out) == [
         {"name": "cython", "available": True, "reason": "", "impls": ["avx2", "portable"], "default_impl": "avx2"},
         {"name": "weird", "available": False, "reason": "needs [bold]libfoo[/bold]", "impls": [],
@@ -247,6 +248,15 @@ def test_scan_text_lines(capsys, monkeypatch):
     code, out, _ = hashbench(capsys, "scan", "--header", GENESIS, "--count", "2", "--max-found", "1")
     assert out.splitlines()[1:] == [f"target {Header.from_hex(GENESIS).target:064x}: 3 hit(s) (the first 1 listed: "
                                     "--max-found)", f"  nonce          5  hash {'00' * 32}"]
+
+
+def test_scan_never_breaks_a_target_or_hash_line_on_a_narrow_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(cli.out, "_width", 40)
+    registry(monkeypatch, FakeBackend("cython", found=[Share(5, "00" * 32)], hits=4))
+    code, out, _ = hashbench(capsys, "scan", "--header", GENESIS, "--target", "ff", "--max-found", "1")
+    assert code == 0
+    assert f"target {0xFF:064x}: 4 hit(s) (the first 1 listed: --max-found)" in out.splitlines()
+    assert f"  nonce          5  hash {'00' * 32}" in out.splitlines()
 
 
 # --- bench ------------------------------------------------------------------------------------------------------------
@@ -591,6 +601,20 @@ def test_run_prints_the_host_table_notes_and_where_the_result_went(capsys, run_r
     bars = [" ".join(ln.split()) for ln in said[7:]]
     assert bars[0].startswith("cython avx2 ×1 ━") and bars[0].endswith(" 2.50 MH/s 0:00:00")
     assert bars[1].startswith("python python ×1 ") and "MH/s" not in bars[1] and len(bars) == 2
+
+
+def test_run_history_lines_are_never_broken_on_a_narrow_terminal(capsys, monkeypatch, run_rig):
+    """Each is a command to paste."""
+    monkeypatch.setattr(cli.out, "_width", 40)
+    monkeypatch.setattr(cli.err, "_width", 40)
+    run_rig.events = [("history", None, "history not stored: locked; store it later with: hashbench history --add "
+                                        "/some/long/path/run.json")]
+    run_rig.record.history_note = run_rig.events[0][2].replace("locked", "offline")
+    _, out, _ = hashbench(capsys, "run")
+    assert out.splitlines()[-1] == run_rig.record.history_note
+    run_rig.stop = True
+    _, _, err = hashbench(capsys, "run")
+    assert err.splitlines()[-1] == run_rig.events[0][2]
 
 
 def test_run_without_a_cpu_id_energy_or_skips(capsys, run_rig):
