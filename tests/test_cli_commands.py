@@ -169,6 +169,17 @@ def test_rate_table_with_energy_and_verification():
     assert cells(lines, "backend")[5:] == ["ok"] and cells(lines, "cython")[5:] == ["yes"]
 
 
+def test_rate_table_alignment_and_cells_cut_not_wrapped_on_a_narrow_terminal():
+    rows = [bench_row(power_source="rapl", joules_per_th=5.0), bench_row("python", "python", 16)]
+    lines = rendered(rate_table(rows, {"cython": True}))
+    assert "│ cython  │ avx2   │   1 │ 2.00 MH/s │ 1.00 – 3.50 │ 5.00 │ yes │" in lines
+    assert "│ python  │ python │  16 │ 2.00 MH/s │ 1.00 – 3.50 │    — │ NO  │" in lines
+    console = Console(width=45, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(rate_table(rows, {"cython": True}))
+    console.file.close()
+    assert len([ln for ln in console.export_text().splitlines() if ln.startswith("│")]) == 2  # one line a row
+
+
 def test_rate_table_spread_with_thousands():
     lines = rendered(rate_table([bench_row(rates=(999.0, 1_000.0, 1_234_567.0))]))
     assert cells(lines, "cython")[3:] == ["1.00 kH/s", "1.00 – 1,234.57"]
@@ -506,7 +517,8 @@ def run_rig(monkeypatch, tmp_path):
 
     cython = Config("cython", "avx2", 1)
     rig = types.SimpleNamespace(asked=[], checked=[], stop=False, out=tmp_path / "run.json")
-    rig.events = [("plan", None, [cython, Config("python", "python", 1)]),
+    python = Config("python", "python", 1)
+    rig.events = [("plan", None, [cython, python, Config("numba", "numba", 2)]),
                   ("energy", None, ("cpu", "rapl [package]")),
                   ("verify", Config("cython", "avx2", 1), None),
                   ("verified", Config("cython", "avx2", 1), VerifyResult("cython", "avx2", 12, True)),
@@ -516,6 +528,7 @@ def run_rig(monkeypatch, tmp_path):
                   ("start", cython, None), ("sample", cython, (0.5, 1.5e6)), ("done", cython,
                                                                                BenchResult("cython", "avx2", 1,
                                                                                            [2.5e6], 1, 1.0)),
+                  ("start", python, None), ("sample", python, (0.25, 7.5e5)),
                   ("probe-start", None, ("gemm [fp32]", None)),
                   ("probe-fail", None, ("llm [cpu]", RuntimeError("out of [memory]"))),
                   ("history", None, "stored as run 7 in [the] history")]
@@ -597,10 +610,11 @@ def test_run_prints_the_host_table_notes_and_where_the_result_went(capsys, run_r
                         "  cython (avx2): 12 headers pass", "verifying python on real block headers…",
                         "  python (python): 12 headers FAIL ['h 1: missed']", "probe gemm [fp32]…",
                         "probe llm [cpu] failed: out of [memory]"]
-    # the bars as they stood at the end: cython done at its measured rate, python never started
-    bars = [" ".join(ln.split()) for ln in said[7:]]
-    assert bars[0].startswith("cython avx2 ×1 ━") and bars[0].endswith(" 2.50 MH/s 0:00:00")
-    assert bars[1].startswith("python python ×1 ") and "MH/s" not in bars[1] and len(bars) == 2
+    # the bars as they stood at the end: cython done at its median, python a quarter through at its last sample,
+    # numba never started
+    assert [" ".join(ln.split()) for ln in said[7:]] == [f"cython avx2 ×1 {'━' * 40} 2.50 MH/s 0:00:00",
+                                                         f"python python ×1 {'━' * 10} 750.00 kH/s 0:00:00",
+                                                         f"numba numba ×2 {'━' * 40} -:--:--"]
 
 
 def test_run_history_lines_are_never_broken_on_a_narrow_terminal(capsys, monkeypatch, run_rig):
@@ -761,6 +775,22 @@ def test_a_click_abort_says_which_signal_stopped_it(capsys, monkeypatch):
     assert hashbench(capsys, "backends") == (130, "", "hashbench: interrupted\n")
     failing_backends(monkeypatch, click.Abort())
     assert hashbench(capsys, "backends") == (130, "", "hashbench: interrupted\n")
+
+
+def test_a_signal_or_exit_outside_the_command_still_ends_right(capsys, monkeypatch):
+    import click
+
+    def raising(exc):
+        def main(**_):
+            raise exc
+        return main
+
+    monkeypatch.setattr(cli.cli, "main", raising(cli.Interrupted(15)))
+    assert hashbench(capsys, "backends") == (143, "", "hashbench: terminated\n")
+    monkeypatch.setattr(cli.cli, "main", raising(KeyboardInterrupt()))
+    assert hashbench(capsys, "backends") == (130, "", "hashbench: interrupted\n")
+    monkeypatch.setattr(cli.cli, "main", raising(click.exceptions.Exit(3)))  # ctx.exit(3), as market fetch does
+    assert hashbench(capsys, "backends") == (3, "", "")
 
 
 def test_a_click_message_is_kept_to_one_line(capsys, monkeypatch):
