@@ -169,15 +169,33 @@ def test_rate_table_with_energy_and_verification():
     assert cells(lines, "backend")[5:] == ["ok"] and cells(lines, "cython")[5:] == ["yes"]
 
 
-def test_rate_table_alignment_and_cells_cut_not_wrapped_on_a_narrow_terminal():
-    rows = [bench_row(power_source="rapl", joules_per_th=5.0), bench_row("python", "python", 16)]
+def test_rate_table_alignment():
+    rows = [bench_row(power_source="rapl", joules_per_th=5.0),
+            bench_row("python", "python", 16, (700.0e3, 750.0e3, 1_000.0e3))]
     lines = rendered(rate_table(rows, {"cython": True}))
-    assert "│ cython  │ avx2   │   1 │ 2.00 MH/s │ 1.00 – 3.50 │ 5.00 │ yes │" in lines
-    assert "│ python  │ python │  16 │ 2.00 MH/s │ 1.00 – 3.50 │    — │ NO  │" in lines
-    console = Console(width=45, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    assert "│ cython  │ avx2   │   1 │   2.00 MH/s │       1.00 – 3.50 │ 5.00 │ yes │" in lines
+    assert "│ python  │ python │  16 │ 750.00 kH/s │ 700.00 – 1,000.00 │    — │ NO  │" in lines
+
+
+def test_rate_table_never_cuts_a_cell_on_a_narrow_terminal():
+    """At 60 columns (the table is about 65 wide) cells fold onto a second line: once "16" threads read "1" and the
+    ok column was empty."""
+    rows = [bench_row("cython", "avx512-sha", 16, (11.0e6, 12.34e6, 13.5e6), power_source="rapl",
+                      joules_per_th=8_333.0),
+            bench_row("python", "python", 1, (700.12e3, 750.0e3, 800.0e3), power_source="rapl", joules_per_th=None)]
+    console = Console(width=60, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(rate_table(rows, {"cython": True}))
     console.file.close()
-    assert len([ln for ln in console.export_text().splitlines() if ln.startswith("│")]) == 2  # one line a row
+    body = [[c.strip() for c in ln.split("│")[1:-1]] for ln in console.export_text().splitlines()
+            if ln.startswith("│")]
+    table_rows: list[list[str]] = []
+    for line in body:  # a row's first line names its backend; the lines under it continue its cells
+        if line[0]:
+            table_rows.append(line)
+        else:
+            table_rows[-1] = [f"{a} {b}".strip() for a, b in zip(table_rows[-1], line, strict=True)]
+    assert table_rows == [["cython", "avx512- sha", "16", "12.34 MH/s", "11.00 – 13.50", "8.33k", "yes"],
+                          ["python", "python", "1", "750.00 kH/s", "700.12 – 800.00", "—", "NO"]]
 
 
 def test_rate_table_spread_with_thousands():
