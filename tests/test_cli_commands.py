@@ -405,6 +405,12 @@ def test_bench_refusals_before_any_measurement(capsys, bench_rig, args, message)
     assert bench_rig.asked == [] and FakePlan.made == []
 
 
+def test_bench_hands_on_the_impl_asked_for(capsys, bench_rig):
+    code, out, _ = hashbench(capsys, "bench", "--backend", "cython", "--impl", "portable", "--json")
+    assert code == 0 and bench_rig.asked[0][1]["impl"] == "portable" and json.loads(out)[0]["impl"] == "portable"
+    assert bench_rig.known["cython"].resolved == ["portable"]
+
+
 def test_bench_at_its_smallest_limits(capsys, bench_rig):
     code, _, _ = hashbench(capsys, "bench", "--backend", "python", "--seconds", "1e-9", "--threads", "1", "--json")
     assert code == 0 and bench_rig.asked[0][1] == {"impl": None, "threads": 1, "seconds": 1e-9}
