@@ -534,13 +534,13 @@ def as_record(data: dict):
 @pytest.fixture
 def run_rig(monkeypatch, tmp_path):
     """run over a fake execute: `rig.events` are what it tells the display, `rig.record` what it returns, and
-    `rig.asked` the arguments it was handed; `rig.stop` raises Ctrl-C after the events."""
+    `rig.asked` the arguments it was handed; `rig.stop` is raised after the events (Ctrl-C, SIGTERM)."""
     import hashbench.results.history as history_mod
     import hashbench.run as run_mod
     from hashbench.run import Config
 
     cython = Config("cython", "avx2", 1)
-    rig = types.SimpleNamespace(asked=[], checked=[], stop=False, out=tmp_path / "run.json")
+    rig = types.SimpleNamespace(asked=[], checked=[], stop=None, out=tmp_path / "run.json")
     python = Config("python", "python", 1)
     rig.events = [("plan", None, [cython, python, Config("numba", "numba", 2)]),
                   ("energy", None, ("cpu", "rapl [package]")),
@@ -570,7 +570,7 @@ def run_rig(monkeypatch, tmp_path):
         for event in rig.events:
             kwargs["listen"](*event)
         if rig.stop:
-            raise KeyboardInterrupt
+            raise rig.stop
         return rig.record
 
     monkeypatch.setattr(run_mod, "execute", execute)
@@ -604,12 +604,15 @@ def test_run_hands_on_its_options(capsys, run_rig, tmp_path):
     code, _, _ = hashbench(capsys, "run", "--no-history", "--db", "nope://x", "--seconds", "1e-9")
     assert code == 0 and run_rig.checked == [None, str(tmp_path / "h.sqlite")]  # the history is never opened
     assert run_rig.asked[-1][1]["history"] is False and run_rig.asked[-1][1]["seconds"] == 1e-9
+    hashbench(capsys, "run", "--quick", "--idle-seconds", "3", "--no-history")
+    assert run_rig.asked[-1][1]["energy"].idle_seconds == 3.0  # given: --quick does not shorten it
 
 
 @pytest.mark.parametrize("args, message", [
     (["--seconds", "0"], "--seconds must be > 0 and finite, got 0.0"),
     (["--seconds", "-2"], "--seconds must be > 0 and finite, got -2.0"),
     (["--seconds", "nan"], "--seconds must be > 0 and finite, got nan"),
+    (["--seconds", "inf"], "--seconds must be > 0 and finite, got inf"),
     (["--output", "no-such-folder/run.json"], "output folder 'no-such-folder' does not exist"),
     (["--watts", "0"], "--watts must be > 0 and finite, got 0.0"),
 ])
@@ -650,7 +653,7 @@ def test_run_history_lines_are_never_broken_on_a_narrow_terminal(capsys, monkeyp
     run_rig.record.history_note = run_rig.events[0][2].replace("locked", "offline")
     _, out, _ = hashbench(capsys, "run")
     assert out.splitlines()[-1] == run_rig.record.history_note
-    run_rig.stop = True
+    run_rig.stop = KeyboardInterrupt()
     _, _, err = hashbench(capsys, "run")
     assert err.splitlines()[-1] == run_rig.events[0][2]
 
@@ -694,7 +697,7 @@ def test_run_exit_code(capsys, run_rig, failed_check, probe_failures, code):
 
 
 def test_run_stopped_says_where_the_finished_measurements_are(capsys, run_rig):
-    run_rig.stop = True
+    run_rig.stop = KeyboardInterrupt()
     code, out, err = hashbench(capsys, "run")
     assert code == 130 and out == ""
     assert err.splitlines()[-2:] == [f"interrupted: finished measurements kept in {run_rig.out}",
@@ -702,6 +705,9 @@ def test_run_stopped_says_where_the_finished_measurements_are(capsys, run_rig):
     run_rig.events = []
     code, out, err = hashbench(capsys, "run")
     assert code == 130 and err == f"interrupted: finished measurements kept in {run_rig.out}\n"
+    run_rig.stop = cli.Interrupted(15)  # SIGTERM: the same, with its own exit code
+    code, out, err = hashbench(capsys, "run")
+    assert code == 143 and err == f"interrupted: finished measurements kept in {run_rig.out}\n"
 
 
 # --- kernel-stats -----------------------------------------------------------------------------------------------------
@@ -753,6 +759,18 @@ def test_version(capsys):
     from hashbench import __version__
 
     assert hashbench(capsys, "--version") == (0, f"hashbench, version {__version__}\n", "")
+
+
+def test_help_and_a_bare_hashbench_name_the_program(capsys):
+    code, out, err = hashbench(capsys, "--help")
+    assert code == 0 and out.startswith("Usage: hashbench [OPTIONS] COMMAND [ARGS]...") and err == ""
+    code, out, err = hashbench(capsys, "-h")
+    assert code == 0 and out.startswith("Usage: hashbench [OPTIONS] COMMAND [ARGS]...")
+    code, out, err = hashbench(capsys)  # the help, as click prints it, not an error
+    assert code == 2 and out == "" and err.startswith("Usage: hashbench [OPTIONS] COMMAND [ARGS]...")
+    assert "error" not in err
+    code, out, err = hashbench(capsys, "scan", "--help")
+    assert code == 0 and out.startswith("Usage: hashbench scan [OPTIONS]")
 
 
 def failing_backends(monkeypatch, exc: BaseException) -> list:
