@@ -831,6 +831,10 @@ def test_a_signal_or_exit_outside_the_command_still_ends_right(capsys, monkeypat
     assert hashbench(capsys, "backends") == (143, "", "hashbench: terminated\n")
     monkeypatch.setattr(cli.cli, "main", raising(KeyboardInterrupt()))
     assert hashbench(capsys, "backends") == (130, "", "hashbench: interrupted\n")
+    chained = cli.Interrupted(15)
+    chained.__cause__ = OSError("the write it stopped")  # only click's Abort is unwrapped to its cause
+    monkeypatch.setattr(cli.cli, "main", raising(chained))
+    assert hashbench(capsys, "backends") == (143, "", "hashbench: terminated\n")
     monkeypatch.setattr(cli.cli, "main", raising(click.exceptions.Exit(3)))  # ctx.exit(3), as market fetch does
     assert hashbench(capsys, "backends") == (3, "", "")
 
