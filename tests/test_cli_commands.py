@@ -2,7 +2,14 @@
 runs and kernels: what each command asks of them (the names, impl, threads, range and target handed on, the
 devices metered once each), the lines, cells and JSON it prints, its refusals (one line, exit 2) and its exit code.
 Pinned by mutation testing (benchmarks/checks/mutation.py on cli.py); the real hashing behind each command is
-tested through child processes in test_cli.py, test_cli_output.py and test_bad_input.py."""
+tested through child processes in test_cli.py, test_cli_output.py and test_bad_input.py.
+
+With this file and test_run_pipeline.py, 681 of cli.py's 696 mutants are killed; the 15 left change nothing a person
+sees: an unknown justify ("XXleftXX", "LEFT") on a left column or the kernel-stats title is left all the same (the title
+only loses trailing padding); transient=None or left out, and start=None, are the False they replace; completed=2.0
+fills a bar of total 1.0 as 1.0 does; standalone_mode=None is falsy like False; kernel-stats formats an int through
+the float path to the same text (below 2**53) and rstrip("XX0XX") / rstrip("XX.XX") strip nothing more from figures
+that hold no X."""
 
 from __future__ import annotations
 
