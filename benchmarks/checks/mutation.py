@@ -19,7 +19,9 @@ Many tests run `python -m hashbench ...` in a subprocess, as a user would. mutmu
 itself it would never run a mutant there nor know which tests reach the mutated function. A small pytest plugin
 (loaded in the copy) puts the mutated sources first on the children's PYTHONPATH, so a child runs the mutant under
 test, and in mutmut's coverage pass a sitecustomize in each child writes the functions it reached to a file that the
-plugin hands to mutmut before the test's teardown, so those tests are chosen for those mutants.
+plugin hands to mutmut before the test's teardown, so those tests are chosen for those mutants. mutmut's workers ignore
+SIGINT, which a child would inherit; the sitecustomize gives it Python's usual Ctrl-C handler back, so tests that stop
+a child with SIGINT behave as they do outside mutmut.
 """
 
 from __future__ import annotations
@@ -107,8 +109,14 @@ def pytest_runtest_teardown(item, nextitem):
     yield
 '''
 
-SUBPROCESS_SITECUSTOMIZE = '''"""Written by mutation.py: note the functions a child process reaches."""
+SUBPROCESS_SITECUSTOMIZE = '''"""Written by mutation.py: note the functions a child reaches; let Ctrl-C reach it."""
 import os
+import signal
+
+# mutmut's workers ignore SIGINT (their parent owns shutdown) and a child inherits that, so Python installs no
+# KeyboardInterrupt handler there: a test that stops `hashbench run` with SIGINT saw it run on to the end and fail.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 if os.environ.get("MUTANT_UNDER_TEST") == "stats" and os.environ.get("HASHBENCH_MUTMUT_HITS"):
     import mutmut.mutation.trampoline as _trampoline
