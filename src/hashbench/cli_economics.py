@@ -334,6 +334,11 @@ def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_w
 
 # --- plan -----------------------------------------------------------------------------------------------------------
 
+def _model(label: str) -> str:
+    """A fleet's model without its count, as the split and breakeven tables name it: "100 × Antminer S21 XP"."""
+    return label.split(" × ", 1)[-1]
+
+
 def _scenario_table(site_plan) -> Table:
     """Metrics down, scenarios across: three money columns fit an 80-column terminal."""
     scenarios = (site_plan.mining, site_plan.ai, site_plan.best)
@@ -356,6 +361,8 @@ def _scenario_table(site_plan) -> Table:
 
 
 def _print_site(site_plan, grid) -> None:
+    from .plan import AI
+
     s = site_plan.site
     out.rule(f"site {escape(s.name)!s}")
     notes = Footnotes()
@@ -390,7 +397,7 @@ def _print_site(site_plan, grid) -> None:
         alloc.add_column(name, no_wrap=True, justify="right")
     alloc.add_column("why not all")
     for item in site_plan.best.items:
-        alloc.add_row(str(item.rank), escape(item.label.split(" × ", 1)[-1]), f"{item.units:,}/{item.available:,}",
+        alloc.add_row(str(item.rank), escape(_model(item.label)), f"{item.units:,}/{item.available:,}",
                       f"{item.peak_facility_mw:.3f}", format_usd(item.profit_usd_per_day, 0),
                       format_usd(item.profit_usd_per_mw_day, 0), item.reason)
     out.print(alloc)
@@ -405,7 +412,7 @@ def _print_site(site_plan, grid) -> None:
     for item in site_plan.best.items:
         margin = item.breakeven_usd_per_kwh - price
         text = ("+" if margin >= 0 else "-") + _per_kwh(abs(margin))
-        breakeven.add_row(escape(item.label.split(" × ", 1)[-1]), "AI" if item.kind == "ai" else item.kind,
+        breakeven.add_row(escape(_model(item.label)), "AI" if item.kind == AI else item.kind,
                           _per_kwh(item.breakeven_usd_per_kwh), text if margin >= 0 else f"[red]{text}[/red]")
     out.print(breakeven)
     if grid is not None:
@@ -418,10 +425,9 @@ def _print_site(site_plan, grid) -> None:
                 for b in range(len(grid.btc_prices)):
                     c = grid.at(p, d, b)
                     share = c.mining_mw / s.mw
-                    style = "red" if c.profit_usd_per_day < 0 else ""
-                    # Two short lines by design: one long line wrapped mid-figure at 80 and at 100 columns.
-                    text = f"{format_usd_short(c.profit_usd_per_day)}\n{share * 100:.0f}% BTC"
-                    cells.append(f"[{style}]{text}[/{style}]" if style else text)
+                    # Two short lines by design: one long line wrapped mid-figure at 80 and at 100 columns. Never a
+                    # loss to mark: the best split leaves every fleet that loses money off.
+                    cells.append(f"{format_usd_short(c.profit_usd_per_day)}\n{share * 100:.0f}% BTC")
                 table.add_row(format_si(diff, ""), *cells)
             out.print(table)
     _note_lines(out, site_plan.notes)
@@ -430,6 +436,8 @@ def _print_site(site_plan, grid) -> None:
 def _print_portfolio(pf) -> None:
     """The whole portfolio in one table after the sites: which site uses its cap best, and where a megawatt of
     mining or of AI earns most. Printed last so it is what a terminal still shows after 40 sites."""
+    from .plan import AI, MINING
+
     # Two short lines a cell (as in the grid): nine figures a site fit 80 columns without cutting one.
     sites = f"{len(pf.rows)} site{'s' if len(pf.rows) != 1 else ''}"
     table = Table(title=f"portfolio: {sites} ranked by best-split profit per MW of cap (estimated; "
@@ -449,11 +457,11 @@ def _print_portfolio(pf) -> None:
     out.print(table)
     out.print("[dim]best fleet per MW: profit a day per MW of peak facility power of the site's best mining (BTC) and "
               "AI fleet[/dim]")
-    for kind, words in (("mining", "mining"), ("ai", "AI")):
+    for kind, words in ((MINING, "mining"), (AI, "AI")):
         row = pf.best_for(kind)
         if row is not None:
-            item = row.best_mining if kind == "mining" else row.best_ai
-            out.print(escape(f"a MW of {words} earns most at {row.site}: {item.label.split(' × ', 1)[-1]}, "
+            item = row.best_mining if kind == MINING else row.best_ai
+            out.print(escape(f"a MW of {words} earns most at {row.site}: {_model(item.label)}, "
                              f"{format_usd(item.profit_usd_per_mw_day, 0)} per MW-day (estimated)"))
 
 

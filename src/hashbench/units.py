@@ -23,11 +23,16 @@ def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) ->
     else:
         raw = str(text).strip().replace(",", "").replace("_", "")
         match = _NUMBER.match(raw)
+        known = {u.lower() for u in units}
         unit = match.group(3).strip().lower() if match else ""
-        if not match or (unit and unit not in {u.lower() for u in units}):
+        if match and raw[match.end(1):].strip().lower() in known:
+            # A unit that starts with a prefix's letter is that unit: "1000 tokens/s" is not 1000 T "okens/s".
+            value = float(match.group(1))
+        elif not match or (unit and unit not in known):
             hint = f" (units: {', '.join(units)})" if units else ""
             raise InputError(f"{what}: cannot read {str(text)!r} as a number with an optional SI prefix{hint}")
-        value = float(match.group(1)) * _PREFIXES[match.group(2).lower()]
+        else:
+            value = float(match.group(1)) * _PREFIXES[match.group(2).lower()]
     if not math.isfinite(value):
         raise InputError(f"{what}: {text!r} is not a finite number")
     return value
