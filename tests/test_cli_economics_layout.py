@@ -1,5 +1,6 @@
 """How `plan`, `yield` and `market show` lay their tables out on a narrow terminal: the columns of figures (and of
-the one-word kinds) stay whole and right-aligned while the names beside them fold; and, on a colour terminal, a
+the one-word kinds) stay whole and right-aligned while the names beside them fold, or, where the figures and names
+cannot fit, the table prints a block per row with each figure whole; and, on a colour terminal, a
 fleet's breakeven margin is red only when the site pays more than the fleet's breakeven. Written from the survivors
 of mutation testing cli_economics.py (benchmarks/checks/mutation.py): test_cli_economics_text.py reads the same
 tables with runs of spaces made one, so a figure column could fold or lose its alignment and every test still
@@ -58,22 +59,41 @@ def assert_whole(rows: list[str], index: int, figures: list[str], right: bool = 
         assert all(cell.endswith(f"{figure} ") for cell, figure in zip(cells, figures, strict=True)), cells
 
 
+def record(lines: list[str], title: str, header: str, nth: int = 0) -> list[str]:
+    """The values beside `header` in the nth table titled `title` printed as records (a block per row, a line per
+    column: what the shared Table prints when its figures cannot fit); a value's continuation lines joined."""
+    starts = [n for n, line in enumerate(lines) if line.startswith(title)]
+    values, current = [], None
+    for line in lines[starts[nth]:]:
+        if line.startswith("└"):
+            return values
+        if not line.startswith("│"):
+            continue
+        _, name, value, _ = line.split("│")
+        if name.strip():
+            current = name.strip()
+            if current == header:
+                values.append(value.strip())
+        elif current == header:
+            values[-1] += " " + value.strip()
+    raise AssertionError(f"no end to the table {title!r}")
+
+
 def test_plan_at_60_columns_keeps_the_splits_figures_whole(files):
+    """The split's figures need more than 60 columns beside the fleet names: one block per fleet, nothing cut."""
     lines = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=60)
-    alpha = table(lines, "best split:")
-    # the fleet and reason columns fold ("Antmin / er S21 / XP"); units, MW and money stay whole, right-aligned
-    assert column(alpha, 1)[:2] == [" H100   ", " SXM    "]
-    for index, figures in ((2, ["16/16", "8/8", "100/100"]), (3, ["0.020", "0.012", "0.456"]),
-                           (4, ["$708", "$289", "$13"]), (5, ["$35,379", "$24,120", "$29"])):
-        assert_whole(alpha, index, figures, right=True)
-    beta = table(lines, "best split:", 1)
-    for index, figures in ((2, ["137/200", "0/10"]), (3, ["0.499", "0.000"]), (4, ["$306", "$0"]),
-                           (5, ["$612", "-$340"])):
-        assert_whole(beta, index, figures, right=True)
+    assert record(lines, "best split:", "fleet") == ["H100 SXM (8b tokens)", "H200 (GPU-hours)", "Antminer S21 XP"]
+    for header, figures in (("units run", ["16/16", "8/8", "100/100"]), ("peak MW", ["0.020", "0.012", "0.456"]),
+                            ("profit /day", ["$708", "$289", "$13"]), ("per MW-day", ["$35,379", "$24,120", "$29"])):
+        assert record(lines, "best split:", header) == figures
+    for header, figures in (("units run", ["137/200", "0/10"]), ("peak MW", ["0.499", "0.000"]),
+                            ("profit /day", ["$306", "$0"]), ("per MW-day", ["$612", "-$340"]),
+                            ("why not all", ["power cap reached", "loses money at this power price"])):
+        assert record(lines, "best split:", header, 1) == figures
 
 
-def test_plan_at_50_columns_keeps_each_fleets_kind_and_breakeven_whole(files):
-    lines = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=50)
+def test_plan_at_60_columns_keeps_each_fleets_kind_and_breakeven_whole_and_right_aligned(files):
+    lines = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=60)
     alpha = table(lines, "breakeven power price")
     assert_whole(alpha, 1, ["AI", "AI", "mining"])
     assert_whole(alpha, 2, ["$2.5698/kWh", "$1.1667/kWh", "$0.0514/kWh"], right=True)
@@ -81,27 +101,34 @@ def test_plan_at_50_columns_keeps_each_fleets_kind_and_breakeven_whole(files):
     beta = table(lines, "breakeven power price", 1)
     assert_whole(beta, 1, ["mining", "mining"])
     assert_whole(beta, 2, ["$0.0655/kWh", "$0.0258/kWh"], right=True)
+    narrow = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=50)
+    assert record(narrow, "breakeven power price", "kind") == ["AI", "AI", "mining"]
+    assert record(narrow, "breakeven power price", "over $0.0500/kWh") == ["+$2.5198/kWh", "+$1.1167/kWh",
+                                                                            "+$0.0014/kWh"]
 
 
 def test_plan_at_44_columns_keeps_each_hardware_figures_kind_whole(files):
-    """The hardware table's kind is one word: the fleet, figure and source columns fold around it."""
     lines = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=44)
-    assert_whole(table(lines, "hardware (per unit)"), 2, ["nameplate", "nameplate", "declared", "declared",
-                                                          "estimated", "declared", "declared", "declared",
-                                                          "declared", "declared"])
-    assert_whole(table(lines, "hardware (per unit)", 1), 2, ["nameplate"] * 4)
+    assert record(lines, "hardware (per unit)", "kind") == ["nameplate", "nameplate", "declared", "declared",
+                                                            "estimated", "declared", "declared", "declared",
+                                                            "declared", "declared"]
+    assert record(lines, "hardware (per unit)", "kind", 1) == ["nameplate"] * 4
 
 
-def test_plan_at_68_columns_keeps_the_portfolios_figures_whole(files):
-    """Two short lines a cell; the site names fold in a narrow first column instead."""
-    rows = table(printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=68), "portfolio:")
-    assert column(rows, 0)[:2] == [" Alp ", " ha  "]
+def test_plan_keeps_the_portfolios_figures_whole(files):
+    """Two short lines a cell, right-aligned, at 80 columns; at 68 a block per site (a 26-letter site name and the
+    figures beside it do not fit), each figure whole."""
+    rows = table(printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=80), "portfolio:")
     for index, figures in (
             (1, ["1 MW", "$50.0/MWh", "0.5 MW", "$40.0/MWh", "1.5 MW"]),
             (2, ["BTC 0.46", "AI 0.03", "BTC 0.50", "AI 0.00", "BTC 0.95", "AI 0.03"]),
             (3, ["$1,010", "$306", "$1,316"]), (4, ["$1,010", "$611"]),
             (5, ["BTC $29", "AI $35.4k", "BTC $612", "AI n/a"])):
         assert_whole(rows, index, figures, right=True)
+    lines = printed("plan", "sites.toml", "--market", "market.json", "--no-grid", columns=68)
+    assert record(lines, "portfolio:", "site") == ["Alpha", "Beta-hydro-lower-river-dam", "all sites"]
+    assert record(lines, "portfolio:", "cap power") == ["1 MW $50.0/MWh", "0.5 MW $40.0/MWh", "1.5 MW"]
+    assert record(lines, "portfolio:", "best fleet per MW") == ["BTC $29 AI $35.4k", "BTC $612 AI n/a"]
 
 
 def test_plan_scenario_figures_are_right_aligned_under_their_scenario(files):
@@ -124,11 +151,15 @@ def test_yield_at_60_columns_keeps_every_value_whole(files):
 
 
 def test_market_show_at_60_columns_keeps_every_value_and_date_whole(files):
-    rows = table(printed("market", "show", "--market", "market.json", columns=60), "market snapshot")
+    lines = printed("market", "show", "--market", "market.json", columns=60)
+    assert record(lines, "market snapshot", "value") == [
+        "$80,000.00", "120.00 T", "1,050,000", "0.02 BTC", "$38.20/PH/s/day", "$0.0400/kWh", "$2.00/GPU-hour",
+        "$3.00/GPU-hour", "$6.00/GPU-hour", "$0.100/Mtok", "$0.500/Mtok"]
+    assert record(lines, "market snapshot", "as of") == (["2026-02-01"] * 4 + ["2025-11-18"] + ["2026-02-01"] * 3
+                                                         + ["2025"] + ["2026-02-01"] * 2)
+    rows = table(printed("market", "show", "--market", "market.json", columns=80), "market snapshot")
     assert_whole(rows, 1, ["$80,000.00", "120.00 T", "1,050,000", "0.02 BTC", "$38.20/PH/s/day", "$0.0400/kWh",
                            "$2.00/GPU-hour", "$3.00/GPU-hour", "$6.00/GPU-hour", "$0.100/Mtok", "$0.500/Mtok"])
-    assert_whole(rows, 2, ["2026-02-01"] * 3 + ["2026-02-01", "2025-11-18"] + ["2026-02-01"] * 3 + ["2025"]
-                 + ["2026-02-01"] * 2)
 
 
 def test_on_a_colour_terminal_only_a_fleet_under_water_has_its_margin_in_red(files, monkeypatch):

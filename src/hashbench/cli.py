@@ -52,17 +52,18 @@ def _three_figures(x: float) -> str:
 def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Table:
     """Bench results (their JSON form) as one table: median, the min-max spread of the samples, and J/TH
     when an energy meter was running (its source is printed under the table by energy_notes)."""
-    # No column is no_wrap: on a terminal narrower than the table (about 65 columns with J/TH and ok) rich cut such
-    # cells silently, "16" threads read "1" and "yes" vanished; folded, every character stays on screen.
+    # The figures stay on one line and the names wrap; on a terminal too narrow for the figures (about 76 columns
+    # with J/TH and ok) the shared Table prints a block per row. Before it, rich cut such cells silently there: at 60
+    # columns "16" threads read "1", "12.34 MH/s" read "12.34 MH/" and "yes" vanished.
     table = Table(title="SHA-256d at a difficulty-1 share target (measured)")
-    for name, justify in (("backend", "left"), ("impl", "left"), ("thr", "right"), ("median", "right"),
-                          ("min – max", "right")):
-        table.add_column(name, justify=justify)
+    for name, justify, whole in (("backend", "left", False), ("impl", "left", False), ("thr", "right", True),
+                                 ("median", "right", True), ("min – max", "right", True)):
+        table.add_column(name, justify=justify, no_wrap=whole)
     with_energy = any("power_source" in r for r in rows)
     if with_energy:
-        table.add_column("J/TH", justify="right")
+        table.add_column("J/TH", justify="right", no_wrap=True)
     if verified is not None:
-        table.add_column("ok")
+        table.add_column("ok", no_wrap=True)
     for r in rows:
         median = format_rate(r["hashrate"], "H/s")
         _, scale = si_prefix(r["hashrate"])  # the prefix the median is printed with
