@@ -89,7 +89,8 @@ from pathlib import Path
 import pytest
 
 _SRC = str(Path(__file__).resolve().parent)  # mutants/src: the mutated package
-_HITS = Path(tempfile.mkdtemp(prefix="mutmut-hits-")) / "hits"
+# in the copy (the work directory above mutants/): removed with it
+_HITS = Path(tempfile.mkdtemp(prefix="mutmut-hits-", dir=Path(__file__).resolve().parents[2])) / "hits"
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)
 os.environ["HASHBENCH_MUTMUT_HITS"] = str(_HITS)
 
