@@ -147,3 +147,21 @@ def test_plan_with_fleets_of_a_hundred_thousand_keeps_every_figure_whole_at_any_
     # each fleet's name whole in the split table or its record
     for name in names:
         assert any(name in line for line in lines), (width, name)
+
+
+def test_records_keep_the_tables_title_caption_and_header_style_and_fold_a_value_too_long_for_the_terminal():
+    """The record blocks are the same table: its title and caption (with their justification and style), its box,
+    its header style on the names; a value longer than the terminal folds (a hash, an id) instead of being cut."""
+    wide = Table("name", "value", whole=("value",), title="t" * 3, title_justify="left", title_style="italic",
+                 caption="the caption", caption_justify="right", header_style="bold")
+    wide.add_row("digest", "0123456789abcdef" * 3)
+    console = Console(width=30, file=io.StringIO(), force_terminal=True, color_system="standard", highlight=False)
+    console.print(wide)
+    text = console.file.getvalue()
+    assert "\x1b[3mttt" in text and "\x1b[1mname" in text and "\x1b[1mvalue" in text  # italic title, bold names
+    lines = render(wide, 30)
+    assert lines[0] == "ttt" and lines[-1] == " " * 19 + "the caption"
+    assert lines[1].startswith("┌") and all(len(line) <= 30 for line in lines)
+    cells = [[c.strip() for c in line.split("│")[1:3]] for line in lines if line.startswith("│")]
+    assert cells[0] == ["name", "digest"] and cells[1][0] == "value" and all(not c[0] for c in cells[2:])
+    assert "".join(c[1] for c in cells[1:]) == "0123456789abcdef" * 3
