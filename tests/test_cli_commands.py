@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from test_bad_input import hashbench, one_line
 
 from hashbench import cli
 from hashbench.backends.base import ScanResult, Share
@@ -41,19 +42,6 @@ def wide(monkeypatch):
     """Tables at 200 columns: a cell is never folded, so a test reads it whole."""
     monkeypatch.setattr(cli.out, "_width", 200)
     monkeypatch.setattr(cli.err, "_width", 200)
-
-
-def hashbench(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exited.value.code, out, err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("hashbench: error: "), err
-    return lines[0]
 
 
 # --- fake backends ----------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the AI probes need torch (pip install 'hashbench[ai]')")
 
+from test_probes import one_thread  # noqa: E402, F401 (the fixture: one torch thread)
+
 from hashbench.energy import EnergyConfig, EnergyPlan  # noqa: E402
 from hashbench.probes import llm  # noqa: E402
 from hashbench.probes.device import Device  # noqa: E402
@@ -32,14 +34,6 @@ from hashbench.probes.llm import (  # noqa: E402
 TINY = LlamaShape("test-tiny", hidden=32, intermediate=48, layers=2, heads=4, kv_heads=2, vocab=53,
                   rope_theta=10000.0)
 CPU = Device("cpu", torch.device("cpu"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -9,26 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import test_market
 from economics_helpers import assert_one_line_error, invoke, invoke_json, write_json
-from test_market import MEMPOOL, Slow, serve
+from test_market import MEMPOOL, Slow
 
-
-@pytest.fixture
-def mempool(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)  # 127.0.0.1 must be reached directly
-    servers = []
-
-    def start(routes: dict = MEMPOOL) -> str:
-        server, url = serve(routes)
-        servers.append(server)
-        return url
-
-    start.servers = servers
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+mempool = test_market.mempool  # the fixture: a mempool-style server on 127.0.0.1
 
 
 @pytest.fixture
