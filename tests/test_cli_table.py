@@ -165,3 +165,23 @@ def test_records_keep_the_tables_title_caption_and_header_style_and_fold_a_value
     cells = [[c.strip() for c in line.split("│")[1:3]] for line in lines if line.startswith("│")]
     assert cells[0] == ["name", "digest"] and cells[1][0] == "value" and all(not c[0] for c in cells[2:])
     assert "".join(c[1] for c in cells[1:]) == "0123456789abcdef" * 3
+
+
+def test_lifting_a_column_to_its_word_takes_the_width_from_the_column_with_most_room_never_from_a_figure():
+    """At 40 columns rich gave the fleet 9 characters ("Whatsmine" over "r M60S"); the one it lacks comes from the
+    reasons, which have the most room above their longest word, not from the last column (a figure, none to spare)."""
+    def build(cls):
+        t = cls(title="x", title_justify="left")
+        t.add_column("fleet", overflow="fold")
+        t.add_column("why not all", overflow="fold")
+        t.add_column("profit /day", no_wrap=True, justify="right")
+        t.add_row("Whatsminer M60S", "loses money at this power price and more words here", "$1,234,567")
+        return t
+
+    assert "│ Whatsmine │" in render(build(table.Table), 40)[5]
+    assert render(build(Table), 40)[5:9] == [
+        "│ Whatsminer │ loses     │  $1,234,567 │",
+        "│ M60S       │ money at  │             │",
+        "│            │ this      │             │",
+        "│            │ power     │             │",
+    ]
