@@ -74,13 +74,6 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     """Meter one window of hashing with every source at once — NVML counter and NVML sampled power on a GPU, RAPL on
     a CPU, IPMI and Redfish for the node — and check that sources of the same layer agree. Exit 1 when a pair
     differs by more than --tolerance."""
-    return _energy_check(backend_name, device, seconds, threads, tolerance, as_json)
-
-
-def _energy_check(backend_name: str | None, device: str | None, seconds: float, threads: int | None,
-                  tolerance: float, as_json: bool) -> int:
-    # The command's body, undecorated: mutmut mutates no function under a decorator, so the click command only
-    # delegates and this is what benchmarks/checks/mutation.py tests.
     from .backends import all_backends, get_backend
     from .host import detect_host
 
