@@ -14,7 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the AI probes need torch (pip install 'hashbench[ai]')")
 
-from test_probes import one_thread  # noqa: E402, F401 (the fixture: one torch thread)
+from test_probes import CPU, one_thread  # noqa: E402, F401 (the fixture: one torch thread)
 
 from hashbench.energy import EnergyConfig, EnergyPlan  # noqa: E402
 from hashbench.probes import llm  # noqa: E402
@@ -33,7 +33,6 @@ from hashbench.probes.llm import (  # noqa: E402
 # Small enough that a prefill or a decode step takes well under a millisecond on one core.
 TINY = LlamaShape("test-tiny", hidden=32, intermediate=48, layers=2, heads=4, kv_heads=2, vocab=53,
                   rope_theta=10000.0)
-CPU = Device("cpu", torch.device("cpu"))
 
 
 @pytest.fixture
