@@ -5,6 +5,7 @@ presets). Fast: no torch work runs."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -40,11 +41,12 @@ class FakeRunProbes:
     def __init__(self, run: ProbeRun, stop: BaseException | None = None) -> None:
         self.run = run
         self.stop = stop
+        self.note = "running [bold]bf16[/bold] on cpu"  # the first thing it says; a test may give its own
         self.seen: list[tuple[ProbeSettings, object]] = []
 
     def __call__(self, settings, energy, listen):
         self.seen.append((settings, energy.config))
-        listen("note", "hf:m", "running [bold]bf16[/bold] on cpu")
+        listen("note", "hf:m", self.note)
         for r in self.run.results:
             label = f"{r.probe} {r.dtype} [x]"
             listen("start", label, None)
@@ -127,6 +129,23 @@ def test_json_is_the_records_and_stderr_has_each_event_on_one_line(capsys, fake,
                                 "skipped llm-decode llama-70b: " + run.skipped[0].reason]
 
 
+def test_a_long_failure_and_a_long_note_stay_one_line_each(capsys, fake, monkeypatch):
+    """As a skip does: logs and benchmarks/gpu/summarize.py read `failed ...` and `note: ...` back a line at a
+    time, so a reason longer than the terminal is not wrapped onto lines without the prefix."""
+    monkeypatch.setenv("COLUMNS", "60")
+    note = "hf:m's config.json says bfloat16; running fp32 as --dtype asks, " + "w " * 40 + "end"
+    reason = "CUDA error: an illegal memory access was encountered; " + "y " * 60 + "end"
+    run = replace(make_run(), failed=[Skipped("membw", "4 MiB", reason)])
+    fake(run).note = note
+    code, out, err = invoke(capsys, "probe", "--json")
+    assert code == 1 and [r["probe"] for r in json.loads(out)] == ["gemm", "llm-prefill"]
+    assert err.splitlines() == [
+        f"note: {note}",
+        "skipped llm-decode llama-70b: " + run.skipped[0].reason,
+        f"failed membw 4 MiB: {reason}",
+    ]
+
+
 def test_a_failed_probe_exits_1_with_what_was_measured(capsys, fake):
     run = make_run(failed=True)
     fake(run)
@@ -195,8 +214,6 @@ def test_list_presets_as_json(capsys):
 
 
 def test_list_presets_table(capsys, monkeypatch):
-    from dataclasses import replace
-
     monkeypatch.setenv("COLUMNS", "200")
     small = replace(PRESETS["cpu-tiny"], name="tiny-nocontext", max_positions=None)
     monkeypatch.setattr(cli_probe, "PRESETS", {"cpu-tiny": PRESETS["cpu-tiny"], "llama-8b": PRESETS["llama-8b"],
