@@ -390,7 +390,7 @@ def test_a_bad_header_csv_is_one_line_not_a_failed_check(capsys, tmp_path, rows)
     csv_file.write_text("height,header_hex,nonce,block_hash\n" + rows)
     code, _, err = hashbench(capsys, "verify", "--backend", "python", "--headers", str(csv_file))
     line = one_line(err)
-    assert code == 2 and line.startswith("hashbench: error: header CSV") and "NoneType" not in line
+    assert code == 2 and line.startswith(f"hashbench: error: {csv_file}: header CSV") and "NoneType" not in line
 
 
 def test_a_redfish_url_with_a_password_is_refused_without_echoing_it(capsys, monkeypatch):

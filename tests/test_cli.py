@@ -97,9 +97,10 @@ def test_verify_a_csv_of_real_headers(tmp_path):
     [row] = json.loads(p.stdout)
     assert row["headers"] == 2 and len(row["failures"]) == 1
     assert row["failures"][0].startswith(f"testnet3 {height}: expected nonce {int(nonce) ^ 1}")
-    (tmp_path / "nonsense.csv").write_text("height,header_hex,nonce,block_hash\n1,zz,2,ab\n")
-    p = hashbench("verify", "--headers", str(tmp_path / "nonsense.csv"))
-    assert p.returncode == 2 and p.stderr.startswith("hashbench: error: header CSV line 2:")
+    nonsense = tmp_path / "nonsense.csv"
+    nonsense.write_text("height,header_hex,nonce,block_hash\n1,zz,2,ab\n")
+    p = hashbench("verify", "--headers", str(nonsense))
+    assert p.returncode == 2 and p.stderr.startswith(f"hashbench: error: {nonsense}: header CSV line 2:")
     assert p.stderr.count("\n") == 1
 
 

@@ -275,6 +275,17 @@ def test_read_headers_errors(tmp_path):
     with pytest.raises(InputError) as raised:
         read_headers(empty)
     assert str(raised.value) == f"{empty}: no header rows"
+    # `verify --headers` reads several files: a bad row or column names its file before the line.
+    short = tmp_path / "short.csv"
+    short.write_text(CSV_COLUMNS + "1\n")
+    with pytest.raises(InputError) as raised:
+        read_headers(short)
+    assert str(raised.value) == f"{short}: header CSV line 2: no header_hex, nonce, block_hash"
+    columns = tmp_path / "columns.csv"
+    columns.write_text("height,header_hex\n1,ab\n")
+    with pytest.raises(InputError) as raised:
+        read_headers(columns)
+    assert str(raised.value) == f"{columns}: header CSV lacks column(s) block_hash, nonce"
 
 
 def test_bench_header_is_the_newest_mainnet_header_shipped():

@@ -61,7 +61,10 @@ def read_headers(path: Path) -> tuple[RealHeader, ...]:
             from None
     name = Path(path).name.lower()
     network = next((n for n in ("testnet3", "testnet4", "testnet", "signet", "regtest") if n in name), "mainnet")
-    headers = parse_headers(text, network)
+    try:
+        headers = parse_headers(text, network)
+    except InputError as exc:  # `verify --headers` takes several files: say which one
+        raise InputError(f"{path}: {exc}") from None
     if not headers:
         raise InputError(f"{path}: no header rows")
     return headers
