@@ -262,6 +262,21 @@ def test_a_missing_package_is_named_with_the_extra_that_brings_it(monkeypatch, t
     assert resolve_url(str(tmp_path / "h.sqlite")) == f"sqlite:///{tmp_path / 'h.sqlite'}"  # a named file needs none
 
 
+def test_a_history_command_without_sqlalchemy_is_one_line_naming_the_extra(tmp_path, monkeypatch):
+    """The base install has no SQLAlchemy: `history` says what needs it and which extra brings it, in one line."""
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # import sqlalchemy now raises ImportError
+    history_mod._tables.cache_clear()
+    try:
+        code, out, err = run_cli("history", "--runs", "--db", str(tmp_path / "h.sqlite"))
+    finally:
+        monkeypatch.delitem(sys.modules, "sqlalchemy")
+        history_mod._tables.cache_clear()
+    assert (code, out) == (1, "") and err.count("\n") == 1
+    assert err.startswith("hashbench: error: the history database needs sqlalchemy (")
+    assert err.endswith("); install it with pip install 'hashbench[results]'\n")
+    assert not (tmp_path / "h.sqlite").exists()
+
+
 def test_display_url_masks_passwords_that_hold_url_characters():
     """A password with = in it, and a :// later in the URL (an option's value), still shows no part of it."""
     assert display_url("postgresql://u@db/hb?password=a=b&sslmode=require") == \
@@ -340,4 +355,45 @@ def test_hashbench_db_may_name_a_server(monkeypatch):
     h = open_history(None, connect=False)
     assert h.engine.dialect.name == "postgresql" and display_url(h.url) == "postgresql+psycopg://u:***@127.0.0.1:1/hb"
     h.close()
+
+
+
+def test_a_kind_of_database_sqlalchemy_does_not_know_is_one_line_before_anything_runs(tmp_path, monkeypatch):
+    """A --db whose scheme names no SQLAlchemy dialect (a typo: postgersql://) is bad input, said in one line with
+    SQLAlchemy's words, by a read, by a store, and by the check `hashbench run` makes before it measures; a folder that
+    does not exist is refused by that check too. A missing driver or a server that does not answer is left to the
+    store, which notes it beside the kept result file: the check lets those through."""
+    from hashbench.results.pbjson import write_result
+
+    url = "postgersql://u:pw@db/hb"
+    said = "cannot use history database postgersql://u:***@db/hb: Can't load plugin: sqlalchemy.dialects:postgersql"
+    result = tmp_path / "r.json"
+    write_result(make_run(), result)
+    for args in (("--runs",), ("--add", str(result))):
+        code, out, err = run_cli("history", *args, "--db", url)
+        assert (code, out, err) == (2, "", f"hashbench: error: {said}\n")
+    with pytest.raises(InputError) as caught:
+        check_location(url)
+    assert str(caught.value) == said
+    missing = tmp_path / "missing" / "h.sqlite"
+    with pytest.raises(InputError, match=f"^history database sqlite:///{missing}: folder '{missing.parent}' does not "
+                                         "exist$"):
+        check_location(str(missing))
+    for driver in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, driver, None)  # import fails as if not installed
+    check_location("postgresql://u@db/hb")  # no driver here: the store will say so, after the run
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_the_first_run_with_a_cpu_id_names_the_fingerprint_of_a_single_older_run(tmp_path):
+    """One earlier run recorded without the CPU's numbers: the note counts it and names its fingerprint and id."""
+    db = str(tmp_path / "h.sqlite")
+    older = make_run(started="2025-11-21T10:00:00+00:00")
+    store_run(older, db)
+    first = make_run(host=replace(HOST, cpu_id="AuthenticAMD family 25 model 1 stepping 1"),
+                     started="2025-11-22T10:00:00+00:00")
+    assert store_run(first, db) == (
+        f"sqlite:///{tmp_path / 'h.sqlite'}; the 1 earlier run(s) of this CPU model recorded without its "
+        f"family/model/stepping (fingerprint {HOST.fingerprint}) stay a series of their own, as nothing says they "
+        f"ran on this CPU: `hashbench compare @{older.run_id[:8]} @latest --force` sets them side by side")
 

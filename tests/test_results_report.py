@@ -299,6 +299,20 @@ def test_hashrate_axis_is_log_and_holds_a_gpu_and_the_python_reference():
     assert math.log10(min(lows)) > axis.range[0] and axis.range[1] > math.log10(max(highs))
 
 
+def test_hashrate_and_energy_axes_reach_down_to_a_figure_below_one():
+    """The log axes start a decade below the smallest figure above zero, one under 1 (0.4 H/s, 0.5 J/TH) as much as
+    a larger one: only a zero (no log10) is left off."""
+    from hashbench.results.report import _energy_section, _hashrate_section
+
+    go = _go()
+    run = make_run([hash_measurement((0.4, 0.5, 0.6)), hash_measurement((2e7,) * 3, impl="portable", energy_j=3e-6)])
+    hashrate = _hashrate_section(go, [run]).figure.layout.yaxis
+    assert list(hashrate.range) == pytest.approx([-1, math.log10(2e7) + 0.12])
+    energy = _energy_section(go, [run]).figure
+    assert list(energy.data[0].y) == pytest.approx([0.5])  # 3 µJ over 6e6 hashes
+    assert list(energy.layout.yaxis.range) == pytest.approx([-1, math.log10(0.5) + 0.12])
+
+
 # --- what each section plots, figure by figure ------------------------------------------------------------------------
 
 def _go():
@@ -509,6 +523,7 @@ def test_report_values_and_plans_with_the_market_and_sites_files_it_is_given(tmp
     money = sections["Mining vs AI, per kWh"].figure.data[0]
     assert money.y[list(money.x).index("Antminer S21 XP, mining (nameplate)")] == pytest.approx(
         _s21_xp_usd_per_kwh(182_000))
+    assert money.x[0] == "this machine, mining (measured power)"  # the run given is valued beside the references
     heatmap = sections["Sensitivity: BTC price × difficulty"]
     assert heatmap.figure.layout.title.text == "West Texas: best-split profit per day at $0.035/kWh [estimated]"
     assert heatmap.figure.data[0].x[2] == "$182k"  # the axis is centred on the file's BTC price

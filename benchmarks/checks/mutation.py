@@ -19,9 +19,11 @@ Many tests run `python -m hashbench ...` in a subprocess, as a user would. mutmu
 itself it would never run a mutant there nor know which tests reach the mutated function. A small pytest plugin
 (loaded in the copy) puts the mutated sources first on the children's PYTHONPATH, so a child runs the mutant under
 test, and in mutmut's coverage pass a sitecustomize in each child writes the functions it reached to a file that the
-plugin hands to mutmut before the test's teardown, so those tests are chosen for those mutants. mutmut's workers ignore
-SIGINT, which a child would inherit; the sitecustomize gives it Python's usual Ctrl-C handler back, so tests that stop
-a child with SIGINT behave as they do outside mutmut.
+plugin hands to mutmut before the test's teardown, so those tests are chosen for those mutants. The plugin also empties
+the functools caches of the mutated modules before each test: a cached function (history's _tables) would otherwise
+be reached by the first test alone, and a mutant's run, forked from a process that has run the tests, would reuse what
+the unmutated code made. mutmut's workers ignore SIGINT, which a child would inherit; the sitecustomize gives it
+Python's usual Ctrl-C handler back, so tests that stop a child with SIGINT behave as they do outside mutmut.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def undecorate(source: str) -> str:
 
 SUBPROCESS_PLUGIN = '''"""Written by benchmarks/checks/mutation.py: let mutmut see hashbench run in child processes."""
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -95,9 +98,25 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYT
 os.environ["HASHBENCH_MUTMUT_HITS"] = str(_HITS)
 
 
+def _clear_mutated_caches():
+    # A cached function (functools.lru_cache: history's _tables) runs once per process: mutmut's stats pass would
+    # file it under the first test that called it alone, and a mutant's run, forked from a process that has run the
+    # tests, would be handed what the unmutated code made (every mutant of it "survived"). Each test starts with the
+    # caches of the mutated modules (those holding mutmut's x_NAME__mutmut_orig functions) empty, as in a fresh process.
+    for name, module in list(sys.modules.items()):
+        if not (name == "hashbench" or name.startswith("hashbench.")):
+            continue
+        names = list(vars(module))
+        if any(n.endswith("__mutmut_orig") for n in names):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
     _HITS.write_text("")
+    _clear_mutated_caches()
     yield
 
 
