@@ -345,6 +345,12 @@ def test_the_default_location_is_made_and_a_named_folder_that_is_missing_is_one_
         assert (code, out) == (2, "")
         assert err == f"hashbench: error: history database sqlite:///{db}: folder '{db.parent}' does not exist\n"
     assert not db.parent.exists()
+    # A folder given where the database file goes: SQLite answered "disk I/O error", exit 1.
+    for args in (("--add", str(result)), ("--runs",)):
+        code, out, err = run_cli("history", *args, "--db", str(tmp_path))
+        assert (code, out) == (2, "")
+        assert err == f"hashbench: error: history database sqlite:///{tmp_path}: '{tmp_path}' is a folder, not a " \
+                      "database file\n"
 
 
 def test_hashbench_db_may_name_a_server(monkeypatch):

@@ -252,6 +252,9 @@ class History:
                 raise _unreadable_url(url, exc) from None
             if path and path != ":memory:":
                 folder = Path(path).parent
+                if Path(path).is_dir():  # SQLite's own answer is "disk I/O error"
+                    raise InputError(f"history database {display_url(url)}: {path!r} is a folder, not a database "
+                                     "file")
                 if readonly:
                     if not Path(path).exists() and (make_folder or folder.is_dir()):
                         self._empty()  # nothing stored yet: nothing to read, and nothing to create
