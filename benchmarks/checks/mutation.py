@@ -120,6 +120,22 @@ def pytest_runtest_setup(item):
     yield
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # mutmut's forced-fail check makes every mutated function raise and expects that exception back from pytest.
+    # tests/conftest.py calls the backends while it is imported (to parametrize over them); pytest wraps what it
+    # raises there in a usage error (exit 4), which mutmut takes for a bad command line and stops: unwrap it.
+    from _pytest.config import ConftestImportFailure
+    from mutmut.core import MutmutProgrammaticFailException
+
+    try:
+        return (yield)
+    except ConftestImportFailure as exc:
+        if isinstance(exc.cause, MutmutProgrammaticFailException):
+            raise exc.cause from None
+        raise
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     # Before mutmut's own teardown hook, which files the functions reached so far under this test.
@@ -234,6 +250,11 @@ def main() -> int:
         # one thread each.
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("MKL_NUM_THREADS", "1")
+        # numba picks its OpenMP threading layer where it finds GNU OpenMP, and a process forked after that layer
+        # ran raises SIGTERM on its first parallel call ("fork() called from a process already using GNU OpenMP"):
+        # every mutant whose tests reach a numba scan ended as 'suspicious' (exit -15). The workqueue layer resets
+        # itself in a forked child.
+        env.setdefault("NUMBA_THREADING_LAYER", "workqueue")
         shared = ROOT.parent / "shared" / "data"
         if shared.is_dir():
             env.setdefault("HASHBENCH_SHARED_DATA", str(shared))
