@@ -353,8 +353,8 @@ def test_two_chassis_each_holding_a_computer_system_leave_the_choice_open(server
 
 def test_chassis_that_failed_count_as_maybe_the_node_parts_do_not(server):
     """A chassis that could not be read, or was read and gave no power, may still be the node: the detail says the
-    choice is open. An unread one is named by its URL's last segment when it gives no Id (iLO's trailing slash)."""
-    node = "/redfish/v1/Chassis/Node/"  # as HPE iLO writes its links
+    choice is open. A chassis without an Id is named by its URL's last segment, trailing slash or not."""
+    node = "/redfish/v1/Chassis/DGX/"  # a trailing slash, as HPE iLO writes its links
     server.docs[node] = {"@odata.id": node, "Power": {"@odata.id": node + "Power/"}}
     server.docs[node + "Power/"] = {"PowerControl": [{"PowerConsumedWatts": 410}]}
     gpus = [_chassis(server, f"GPU{i}", 700.0, ChassisType="Card") for i in range(2)]
@@ -364,7 +364,7 @@ def test_chassis_that_failed_count_as_maybe_the_node_parts_do_not(server):
         source = RedfishSource(RedfishClient(chassis))
         assert source.read_watts() == 410.0
         assert source.detail.endswith(
-            "PowerControl[0] (0) (chassis Node, the first with a power reading of 2 that may be the node (the BMC "
+            "PowerControl[0] (0) (chassis DGX, the first with a power reading of 2 that may be the node (the BMC "
             f"does not say which contains which), of 4 listed at {chassis}; name another in HASHBENCH_REDFISH_URL); "
             "plain HTTP, not authenticated by TLS")
     # Without the node, the parts are named, each one, and not metered.
