@@ -225,6 +225,9 @@ def test_driver_uuid_formats_sixteen_bytes_and_gives_up_on_any_failure(monkeypat
     monkeypatch.setitem(sys.modules, "cuda.bindings.driver", fake_driver(uuids, v2=True))
     assert handle_for(fake, "cuda:0") == ("GPU-00010203-0405-0607-0809-0a0b0c0d0e0f",) * 2
     assert handle_for(fake, "cuda:1") == ("gpu1", "NVML index 1")
+    # cuda-bindings without cuDeviceGetUuid_v2 (older releases): the first call gives the same UUID.
+    monkeypatch.setitem(sys.modules, "cuda.bindings.driver", fake_driver(uuids))
+    assert handle_for(fake, "cuda:0") == ("GPU-00010203-0405-0607-0809-0a0b0c0d0e0f",) * 2
     monkeypatch.setitem(sys.modules, "cuda.bindings.driver", fake_driver(uuids, init_ok=False))
     assert handle_for(fake, "cuda:0") == ("gpu0", "NVML index 0")
     monkeypatch.setitem(sys.modules, "cuda.bindings.driver", fake_driver(uuids, uuid_ok=False))

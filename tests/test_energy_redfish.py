@@ -294,11 +294,97 @@ def test_chassis_past_the_read_limit_are_not_read_and_the_failure_says_so(server
     monkeypatch.setattr(redfish, "MAX_CHASSIS", 2)
     members = [_chassis(server, "A"), _chassis(server, "B"), _chassis(server, "C", 500.0)]
     _collection(server, members)
-    with pytest.raises(RedfishUnavailable, match=r"; only the first 2 were read; name the node's chassis in "):
-        RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    chassis = f"{server.base}/redfish/v1/Chassis"
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(chassis))
+    assert str(info.value).startswith(f"{chassis}: no node power found; none of the 3 chassis listed at {chassis} "
+                                      f"gave a power reading: {server.base}{members[0]}: ")
+    assert str(info.value).endswith("; only the first 2 were read; name the node's chassis in HASHBENCH_REDFISH_URL")
     assert len(server.headers) == 3  # the collection, A and B: C, past the limit, was never asked for
+    _collection(server, members[:2])  # as many as the limit: all were read, and the message does not say otherwise
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(chassis))
+    assert "none of the 2 chassis listed" in str(info.value) and "only the first" not in str(info.value)
+    _collection(server, members)
     monkeypatch.setattr(redfish, "MAX_CHASSIS", 3)
     assert RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis")).read_watts() == 500.0
+
+
+def test_a_path_through_a_chassis_list_reads_six_documents_at_most_as_a_chain_does(server):
+    # /d0 -> /d1 -> /d2 -> the Chassis collection -> Node -> Node's Power: six documents along the path, as many as a
+    # chain of single links may take. Reading Node inside the list used to count twice, so it stopped one short.
+    node = _chassis(server, "Node", 500.0)
+    _collection(server, [_chassis(server, "GPU", 700.0, ChassisType="Card"), node])
+    chassis = f"{server.base}/redfish/v1/Chassis"
+    for here, there in (("/e", "/d0"), ("/d0", "/d1"), ("/d1", "/d2"), ("/d2", "/redfish/v1/Chassis")):
+        server.docs[here] = {"Chassis": {"@odata.id": there}}
+    assert RedfishSource(RedfishClient(server.base + "/d0")).power_url == server.base + node + "/Power"
+    # From /e the list is the fifth document: GPU and Node are read (the sixth), Node's Power would be the seventh.
+    server.headers.clear()
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(server.base + "/e"))
+    assert len(server.headers) == 7
+    assert str(info.value) == (
+        f"{chassis}: no node power found; none of the 2 chassis listed at {chassis} gave a power reading: "
+        f"{server.base}{node}: {server.base}/e: no PowerControl[].PowerConsumedWatts or EnvironmentMetrics PowerWatts "
+        "found (give the URL of a Chassis Power resource, e.g. https://BMC/redfish/v1/Chassis/1/Power); not tried, "
+        f"being part of another chassis or a part by type (their power is a share of the node's): {server.base}"
+        "/redfish/v1/Chassis/GPU; name the node's chassis in HASHBENCH_REDFISH_URL")
+    # A list reached as the sixth document has no reads left for its chassis: none is asked for.
+    server.docs["/f"] = {"Chassis": {"@odata.id": "/e"}}
+    server.headers.clear()
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(server.base + "/f"))
+    assert len(server.headers) == 6
+    assert str(info.value) == (f"{chassis}: no node power found; none of the 2 chassis listed at {chassis} gave a "
+                               "power reading; name the node's chassis in HASHBENCH_REDFISH_URL")
+
+
+def test_two_chassis_each_holding_a_computer_system_leave_the_choice_open(server):
+    def blade(name: str, watts: float) -> str:
+        return _chassis(server, name, watts, Links={"ComputerSystems": [{"@odata.id": f"/redfish/v1/Systems/{name}"}]})
+
+    _collection(server, [blade("Blade1", 800.0), blade("Blade2", 750.0)])
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert source.read_watts() == 800.0
+    assert "(chassis Blade1, the first with a power reading of 2 that may be the node (the BMC does not say which " \
+        "contains which), of 2 listed at " in source.detail
+
+
+def test_chassis_that_failed_count_as_maybe_the_node_parts_do_not(server):
+    """A chassis that could not be read, or was read and gave no power, may still be the node: the detail says the
+    choice is open. A chassis without an Id is named by its URL's last segment, trailing slash or not."""
+    node = "/redfish/v1/Chassis/DGX/"  # a trailing slash, as HPE iLO writes its links
+    server.docs[node] = {"@odata.id": node, "Power": {"@odata.id": node + "Power/"}}
+    server.docs[node + "Power/"] = {"PowerControl": [{"PowerConsumedWatts": 410}]}
+    gpus = [_chassis(server, f"GPU{i}", 700.0, ChassisType="Card") for i in range(2)]
+    chassis = f"{server.base}/redfish/v1/Chassis"
+    for first in ("/redfish/v1/Chassis/Dead", _chassis(server, "Empty")):  # a 404; a chassis without power
+        _collection(server, [first, *gpus, node])
+        source = RedfishSource(RedfishClient(chassis))
+        assert source.read_watts() == 410.0
+        assert source.detail.endswith(
+            "PowerControl[0] (0) (chassis DGX, the first with a power reading of 2 that may be the node (the BMC "
+            f"does not say which contains which), of 4 listed at {chassis}; name another in HASHBENCH_REDFISH_URL); "
+            "plain HTTP, not authenticated by TLS")
+    # Without the node, the parts are named, each one, and not metered.
+    _collection(server, ["/redfish/v1/Chassis/Dead", *gpus])
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishSource(RedfishClient(chassis))
+    assert str(info.value) == (
+        f"{chassis}: no node power found; none of the 3 chassis listed at {chassis} gave a power reading: "
+        f"{chassis}/Dead: HTTP 404 Not Found; not tried, being part of another chassis or a part by type (their power "
+        f"is a share of the node's): {chassis}/GPU0, {chassis}/GPU1; name the node's chassis in HASHBENCH_REDFISH_URL")
+
+
+def test_links_and_answers_of_the_wrong_shape_are_stepped_over(server):
+    # A chassis answering a JSON array, and Links entries without an @odata.id, hold no link: nothing to follow,
+    # nothing contained, and the node is still found.
+    server.docs["/redfish/v1/Chassis/Odd"] = ["not", "a", "chassis"]
+    node = _chassis(server, "Node", 500.0, Links={"ContainedBy": {"Name": "rack 4"}, "ComputerSystems": ["1", {}]})
+    _collection(server, ["/redfish/v1/Chassis/Odd", node, _chassis(server, "GPU", 700.0, ChassisType="Card")])
+    source = RedfishSource(RedfishClient(server.base + "/redfish/v1/Chassis"))
+    assert source.read_watts() == 500.0 and "(chassis Node, the first with a power reading of 2 " in source.detail
 
 
 def test_a_reading_that_turns_null_names_the_resource(server):

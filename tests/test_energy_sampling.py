@@ -19,7 +19,14 @@ from hashbench.energy.sampling import (
     integrate,
     open_window,
 )
-from hashbench.energy.source import CounterSource, EnergySource
+from hashbench.energy.source import (
+    CounterSource,
+    DeclaredSource,
+    EnergySource,
+    PowerSource,
+    SumCounterSource,
+    SumPowerSource,
+)
 
 # --- integrate --------------------------------------------------------------------------------------------------------
 
@@ -148,13 +155,16 @@ def test_power_window_interval_is_the_mean_gap_between_samples(interval):
 
     window = PowerWindow(read, interval)
     window.start()
-    if interval < 1:
+    if interval > 1:
+        threading.Event().wait(0.05)  # the two reads at least 50 ms apart: a gap far above the scheduler's jitter
+    else:
         deadline = clock() + 5.0
         while len(stamps) < 4 and clock() < deadline:
             threading.Event().wait(0.001)
     r = window.stop()
     assert r.samples == len(stamps) and (r.samples == 2) == (interval > 1) and r.failures == 0 and r.error == ""
-    # Each sample is stamped at the middle of its read, microseconds from the stamp taken inside it.
+    # Each sample is stamped at the middle of its read, microseconds from the stamp taken inside it; with two samples
+    # the interval is their whole gap, 50 ms and more.
     assert r.interval_s == pytest.approx((stamps[-1] - stamps[0]) / (len(stamps) - 1), abs=1e-3)
 
 
@@ -219,6 +229,51 @@ def test_reading_records_exactly():
 def test_per_unit_of_no_work_is_none():
     r = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 300.0)
     assert r.per_unit(0) is None and r.per_unit(-1) is None and r.per_unit(150) == 2.0
+
+
+def test_per_unit_net_takes_the_idle_power_off():
+    # 300 J gross over 2 s with 60 W idle: 180 J net, 1.2 J per unit over 150 units; gross stays 2 J per unit.
+    r = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 300.0, idle_watts=60.0)
+    assert r.per_unit(150, net=True) == 1.2 and r.per_unit(150) == 2.0
+    assert EnergyReading("rapl", "cpu package", "energy counter", 2.0, 300.0).per_unit(150, net=True) is None
+
+
+# --- sources summed, declared -----------------------------------------------------------------------------------------
+
+
+class Power(PowerSource):
+    name, layer = "power", "gpu board"
+
+    def __init__(self, watts: float, interval_s: float) -> None:
+        self.watts, self.interval_s, self.detail = watts, interval_s, f"board at {interval_s:g} s"
+
+    def read_watts(self) -> float:
+        return self.watts
+
+
+def test_summed_counters_poll_as_often_as_the_fastest_part_and_move_as_seldom_as_the_slowest():
+    fast, slow = Counter([10.0]), Counter([2.5])
+    fast.poll_interval_s, slow.poll_interval_s = 0.5, 1.0
+    fast.update_period_s, slow.update_period_s = 0.02, 0.1
+    fast.detail, slow.detail = "GPU 0", "GPU 1"
+    summed = SumCounterSource([fast, slow])
+    assert (summed.name, summed.layer, summed.detail) == ("counter", "cpu package", "GPU 0 + GPU 1")
+    assert (summed.poll_interval_s, summed.update_period_s) == (0.5, 0.1)
+    assert summed.read_joules() == 12.5
+    # A part whose update period is unknown leaves the others' to go by; none known gives none.
+    assert SumCounterSource([Counter([]), slow]).update_period_s == 0.1
+    assert SumCounterSource([Counter([]), Counter([])]).update_period_s is None
+
+
+def test_summed_power_is_sampled_as_slowly_as_the_slowest_part():
+    summed = SumPowerSource([Power(300.0, 0.05), Power(250.5, 1.0)])
+    assert (summed.interval_s, summed.read_watts(), summed.detail) == (1.0, 550.5, "board at 0.05 s + board at 1 s")
+
+
+def test_declared_source_says_what_was_declared():
+    assert DeclaredSource(65.0).detail == "declared 65 W"
+    assert DeclaredSource(65.0, 15.0).detail == "declared 65 W, idle 15 W"
+    assert DeclaredSource(65.0).window_flags(30.0) == ["declared power, not measured"]
 
 
 def test_a_poll_that_failed_between_good_edges_keeps_the_joules_and_says_so():

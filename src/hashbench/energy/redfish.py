@@ -196,7 +196,8 @@ class RedfishClient:
         parts = [m for m in docs if m not in nodes]
         for member in nodes:
             try:
-                power_url, which = self._walk(member, hops - 1, docs[member])
+                # the member's document, read above, is the walk's first: its hops include it
+                power_url, which = self._walk(member, hops, docs[member])
             except RedfishUnavailable as exc:
                 failed[member] = str(exc)
                 continue
