@@ -44,6 +44,7 @@ def test_a_bench_result_is_read_with_the_power_at_its_median_hashrate():
     ({"joules_per_unit": None, "energy_j": JOULES, "hashes": HASHES}, 24.0),
     ({"joules_per_unit": 2e-6, "watts": 99.0}, 24.0),  # J/hash over a stated mean power
     ({"energy_j": JOULES, "seconds": SECONDS}, 28.0),  # no hash count: the window's mean power
+    ({"energy_j": 0.5, "seconds": 0.25}, 2.0),  # a short window under a joule
     ({"energy": JOULES, "seconds": SECONDS}, 28.0),  # an older file's bare number under `energy`
     ({"watts": 30.0}, 30.0),
     ({"watts": 30.0, "energy_j": JOULES, "seconds": SECONDS}, 30.0),  # a stated power is not recomputed
@@ -102,6 +103,13 @@ def test_an_entry_without_a_positive_finite_hashrate_is_no_figure(rate):
     assert run.hashing == () and "r.json has no hashing benchmark with a hashrate" in run.notes
 
 
+def test_slow_rates_are_figures_too():
+    """A model too big for a CPU's memory bandwidth decodes at under a token a second: still a measurement."""
+    run = parse_run({"benchmarks": [{"backend": "python", "hashrate": 0.5}], "probes": [decode(value=0.5)]}, "r")
+    assert run.hashing[0].hashrate_hps == 0.5 and run.tokens[0].tokens_per_second == 0.5
+    assert parse_run({"benchmarks": [{"backend": "python", "hashrate": 1}]}, "r").hashing[0].hashrate_hps == 1.0
+
+
 def test_pytest_benchmark_layout_reads_figures_under_extra_info_and_the_entrys_own_fields_first():
     inner = {"backend": "cython", "impl": "avx2", "threads": 2, "hashrate": RATE, "energy_j": JOULES,
              "hashes": HASHES}
@@ -154,6 +162,8 @@ def test_a_decode_probe_is_read_as_tokens_per_second_with_its_energy_per_token()
     (t,) = tokens({"probe": "llm-prefill", "value": 80.0, "unit": "tokens/s", "preset": "", "dtype": "fp32"})
     assert (t.device, t.batch, t.joules_per_token, t.watts, t.power_source) == ("?", None, None, None, "")
     assert t.label == "llm-prefill fp32 on ?"  # no preset: no double space
+    (t,) = tokens({"probe": "llm-decode", "value": 80.0, "unit": "tokens/s"})  # no preset or precision named
+    assert (t.preset, t.dtype) == ("", "")
 
 
 @pytest.mark.parametrize("fields, joules_per_token", [
@@ -250,6 +260,10 @@ def test_a_backend_that_failed_verification_is_never_the_best_and_is_named():
     # a file with both lists: `verify` is the run's own
     run = parse_run({"benchmarks": entries, "verify": checks[1:], "checks": checks}, "r.json")
     assert not any(h.verify_failed for h in run.hashing)
+    # a failed check that names no backend disqualifies the figures that name none either
+    unnamed = parse_run({"benchmarks": [{"hashrate": 9e9}, *entries], "verify": [{"passed": False}]}, "r")
+    assert [h.verify_failed for h in unnamed.hashing] == [True, False, False]
+    assert unnamed.best_hashing(need_energy=False).label == "cuda cuda"
     for checks in ({"backend": "cuda", "passed": False}, None):  # not a list: nothing known to have failed
         assert not parse_run({"benchmarks": entries, "verify": checks}, "r").hashing[0].verify_failed
     two = parse_run({"benchmarks": entries, "verify": [{"backend": "numba", "passed": False},
