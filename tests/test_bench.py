@@ -21,7 +21,11 @@ MH = 1 << 20  # H/s of the simulated backend unless told
 class Simulated(Backend):
     """Scans take count / rate simulated seconds; `rates` (one per scan, then `rate`) script a varying speed.
     `log` is what happened, in order: warm-up, and each scan's size and whether the energy window was open.
-    `interrupt_at` makes that scan (0-based) come back interrupted after half its nonces, as Ctrl-C does."""
+    `interrupt_at` makes that scan (0-based) come back interrupted after half its nonces, as Ctrl-C does.
+    A bench asking for more than MAX_SCANS scans (none here needs a hundred) fails the test: a calibration or a
+    sampling loop that never stops is a bug to report, not a test run to hang until CI kills it."""
+
+    MAX_SCANS = 1000
 
     name = "simulated"
 
@@ -44,6 +48,7 @@ class Simulated(Backend):
         raise NotImplementedError
 
     def scan(self, job, start, count, *, impl=None, threads=1, max_found=0, stop=None) -> ScanResult:
+        assert self.scans < self.MAX_SCANS, f"bench never stopped: {self.scans} scans, the last of {count} nonces"
         rate = self.rates.pop(0) if self.rates else self.rate
         self.log.append(("scan", count, self.window_open))
         interrupted = self.scans == self.interrupt_at

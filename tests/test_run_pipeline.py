@@ -412,3 +412,27 @@ def test_default_output_names_the_run_by_its_local_start_time():
 def test_a_record_made_without_a_fingerprint_fingerprints_its_own_host(pipeline):
     record = run_mod.RunRecord(host=pipeline.host, started="2026-01-01T00:00:00+00:00")
     assert record.to_result().host == HOST and pipeline.fingerprinted == [pipeline.host]
+
+
+def test_a_probe_handed_over_as_the_runner_gives_it_is_written_as_its_figures(pipeline, monkeypatch):
+    """run_probes hands each finished probe over as a ProbeResult, not a dict: the run writes its JSON (median,
+    samples, energy per token) to the file at once, as it does for the dicts of older records."""
+    import hashbench.probes as probes_mod
+    from hashbench.energy import EnergyReading
+    from hashbench.probes.result import ProbeResult
+
+    decode = ProbeResult(probe="llm-decode", device="cpu", preset="cpu-tiny", dtype="fp32", batch=2, unit="tokens/s",
+                         samples=[40.0, 60.0, 50.0], work=150.0, per="token", seconds=3.0,
+                         energy=EnergyReading("rapl", "cpu package", "energy counter", 3.0, 75.0))
+    monkeypatch.setattr(probes_mod, "available_devices", lambda: ["cpu"])
+    monkeypatch.setattr(probes_mod, "run_probes", lambda settings, meters, on_probe: on_probe(
+        "done", "llm-decode cpu-tiny", decode))
+    record = pipeline.execute(quick=True, probes=True)
+    assert record.complete and record.probes == [decode]
+    written = json.loads(pipeline.out.read_text())["benchmarks"]
+    assert len(written) == 9 and written[-1]["name"] == "llm-decode[cpu-cpu-tiny-fp32-b2]"  # after the 8 hashing
+    info = written[-1]["extra_info"]
+    # the median of the three repetitions, each of them, and 75 J over the 150 tokens the window held
+    assert (info["value"], info["samples"], info["unit"]) == (50.0, [40.0, 60.0, 50.0], "tokens/s")
+    assert (info["energy_j"], info["joules_per_unit"], info["per"]) == (75.0, 0.5, "token")
+    assert pipeline.files[-2]["benchmarks"][-1]["name"] == "llm-decode[cpu-cpu-tiny-fp32-b2]"  # before the end
