@@ -164,6 +164,7 @@ def test_a_decode_probe_is_read_as_tokens_per_second_with_its_energy_per_token()
     assert t.label == "llm-prefill fp32 on ?"  # no preset: no double space
     (t,) = tokens({"probe": "llm-decode", "value": 80.0, "unit": "tokens/s"})  # no preset or precision named
     assert (t.preset, t.dtype) == ("", "")
+    assert t.label == "llm-decode on ?"  # neither: one space between each word still
 
 
 @pytest.mark.parametrize("fields, joules_per_token", [

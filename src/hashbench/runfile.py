@@ -41,8 +41,8 @@ class TokenMeasurement:
 
     @property
     def label(self) -> str:
-        batch = f" batch {self.batch}" if self.batch is not None else ""
-        return f"{self.probe} {self.preset} {self.dtype}{batch} on {self.device}".replace("  ", " ")
+        batch = f"batch {self.batch}" if self.batch is not None else ""
+        return " ".join(part for part in (self.probe, self.preset, self.dtype, batch, "on", self.device) if part)
 
     @property
     def watts(self) -> float | None:
