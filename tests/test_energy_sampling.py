@@ -217,13 +217,14 @@ def test_reading_records_exactly():
         "source": "rapl", "layer": "cpu package", "method": "energy counter", "label": "rapl (cpu package)",
         "provenance": "measured", "joules": 300.0, "joules_gross": 300.0, "joules_net": 180.0, "idle_watts": 60.0,
         "idle_seconds": 5.0, "watts": 150.0, "window_s": 2.0, "samples": 3, "update_period_s": 0.001,
-        "detail": "RAPL domains package-0", "flags": ["short"]}
+        "detail": "RAPL domains package-0", "flags": ["short"], "cpu_load": None}
     declared = EnergyReading("declared", "declared", "declared constant", 2.0, 130.0).to_json()
     assert (declared["label"], declared["provenance"], declared["watts"]) == ("declared 65 W", "declared", 65.0)
     assert no_reading(1.5, "no energy source for cpu").to_json() == {
         "source": "none", "layer": "none", "method": "", "label": "none", "provenance": None, "joules": None,
         "joules_gross": None, "joules_net": None, "idle_watts": None, "idle_seconds": None, "watts": None,
-        "window_s": 1.5, "samples": None, "update_period_s": None, "detail": "no energy source for cpu", "flags": []}
+        "window_s": 1.5, "samples": None, "update_period_s": None, "detail": "no energy source for cpu", "flags": [],
+        "cpu_load": None}
 
 
 def test_per_unit_of_no_work_is_none():

@@ -20,7 +20,7 @@ from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
 from .cli_options import CommandGroup, db_option, devices_option, interrupted
-from .cli_probe import energy_config, energy_options, probe, probe_flags, results_table
+from .cli_probe import cpu_notes, energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .cli_table import Table
 from .errors import HashbenchError, InputError, Interrupted, interrupt_exit_code
@@ -80,9 +80,12 @@ def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Tab
 
 
 def energy_notes(rows: list[dict]) -> list[str]:
-    """Where each J/TH came from, once per distinct source."""
-    return [f"J/TH energy: {label}" for label in dict.fromkeys(r.get("power_source") or "none" for r in rows
-                                                              if "power_source" in r)]
+    """Where each J/TH came from, once per distinct source; then each flag of the windows once (a window shorter
+    than the counter's updates, no idle measurement, ...) and the benches measured on shared CPUs, as notes."""
+    sources = dict.fromkeys(r.get("power_source") or "none" for r in rows if "power_source" in r)
+    flags = dict.fromkeys(f for r in rows for f in (r.get("energy") or {}).get("flags", ()))
+    shared = cpu_notes(rows, lambda r: f"{r['backend']} {r['impl']} ×{r['threads']}", "benches")
+    return [*(f"J/TH energy: {s}" for s in sources), *(f"note: {f}" for f in [*flags, *shared])]
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from .cli_options import interrupted
 from .cli_table import Table
+from .cpuload import shared_note
 from .energy import MODES, EnergyConfig, EnergyPlan
 from .errors import InputError
 from .probes.device import DTYPE_NAMES
@@ -97,9 +98,17 @@ def results_table(rows: list[dict]) -> Group:
     return Group(*parts)
 
 
+def cpu_notes(rows: list[dict], label: Callable[[dict], str], noun: str) -> list[str]:
+    """A line naming the records measured while other work shared the CPUs (each energy window's cpu_load)."""
+    note = shared_note([(label(r), load) for r in rows if (load := (r.get("energy") or {}).get("cpu_load"))], noun)
+    return [note] if note else []
+
+
 def probe_flags(rows: list[dict]) -> list[str]:
-    """Every flag of the probe records once: declared power, a model that fits in cache, ..."""
-    return list(dict.fromkeys(f for r in rows for f in [*r["energy"]["flags"], *r["flags"]]))
+    """Every flag of the probe records once: declared power, a model that fits in cache, ...; then the probes
+    measured on shared CPUs."""
+    return [*dict.fromkeys(f for r in rows for f in [*r["energy"]["flags"], *r["flags"]]),
+            *cpu_notes(rows, lambda r: f"{_row_label(r)} {_shape(r)}", "probes")]
 
 
 def presets_table() -> Table:

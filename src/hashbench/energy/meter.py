@@ -13,6 +13,7 @@ import time
 from types import TracebackType
 from typing import Self
 
+from ..cpuload import CpuWatch
 from .config import EnergyConfig
 from .ipmi import IpmiSource, IpmiUnavailable
 from .nvml import NvmlUnavailable, open_nvml
@@ -148,6 +149,7 @@ class EnergyMeter:
         self._window = None
         self._t0 = 0.0
         self._reading: EnergyReading | None = None
+        self._cpus = CpuWatch()  # what else the CPUs did in the window: measured with it, not with the idle power
 
     def __enter__(self) -> Self:
         if self.source is not None:
@@ -155,13 +157,15 @@ class EnergyMeter:
                 self.idle = measure_idle(self.source, self.idle_seconds)
             self._window = open_window(self.source)
             self._window.start()
+        self._cpus.__enter__()
         self._t0 = clock()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._cpus.__exit__(exc_type, exc, tb)
         if self._window is None:
-            self._reading = no_reading(clock() - self._t0, self.why_none)
+            self._reading = no_reading(clock() - self._t0, self.why_none, self._cpus.load)
             return
         result = self._window.stop()
         source = self.source
@@ -173,7 +177,7 @@ class EnergyMeter:
             idle_seconds=self.idle.seconds if self.idle and not declared else None,
             samples=None if declared else result.samples, update_period_s=period,
             detail=source.detail if result.joules is not None else result.error,
-            flags=tuple(_flags(source, result, self.idle, self.net)))
+            flags=tuple(_flags(source, result, self.idle, self.net)), cpu_load=self._cpus.load)
 
     def reading(self) -> EnergyReading:
         if self._reading is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cpuload import CpuLoad
 from ..errors import HashbenchError
 
 # Layers, from the smallest part of the machine to the whole of it: a GPU-board joule is not a node joule.
@@ -51,6 +52,9 @@ class EnergyReading:
     update_period_s: float | None = None  # how often the counter moves (counters) or the sampling interval achieved
     detail: str = ""  # which device/domains/URL, or why there is no reading
     flags: tuple[str, ...] = field(default=())
+    # What else the CPUs did over the same window (None where Linux's accounting is not readable); its note, when
+    # other work shared them, is printed beside the figure: the rate, not the joules, is what it puts in doubt.
+    cpu_load: CpuLoad | None = None
 
     @property
     def joules_net(self) -> float | None:
@@ -103,8 +107,10 @@ class EnergyReading:
             "update_period_s": self.update_period_s,
             "detail": self.detail,
             "flags": list(self.flags),
+            "cpu_load": self.cpu_load.to_json() if self.cpu_load else None,
         }
 
 
-def no_reading(window_s: float, why: str) -> EnergyReading:
-    return EnergyReading(source="none", layer=NO_LAYER, method="", window_s=window_s, joules_gross=None, detail=why)
+def no_reading(window_s: float, why: str, cpu_load: CpuLoad | None = None) -> EnergyReading:
+    return EnergyReading(source="none", layer=NO_LAYER, method="", window_s=window_s, joules_gross=None, detail=why,
+                         cpu_load=cpu_load)

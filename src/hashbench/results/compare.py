@@ -27,6 +27,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from ..cpuload import shared_note
 from ..errors import InputError
 from .schema import Measurement, RunResult
 from .stats import hodges_lehmann, mannwhitneyu, min_one_sided_p, quartiles
@@ -236,6 +237,9 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
             if not check.passed:
                 said.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
                             "(wrong nonces): its rows time a kernel that gives wrong answers")
+        # A slower row whose run shared its CPUs with other work may be that work, not the code.
+        if shared := shared_note([(m.name, m.cpu_load) for m in run.measurements], "benchmarks"):
+            notes.append(f"{label}: {shared}")
     too_few = [r.name for r in rows if r.verdict == TOO_FEW]
     # A file that kept the median alone (pytest-benchmark's --benchmark-save/--benchmark-autosave without
     # --benchmark-save-data) has its rounds measured but not written: measuring longer would not help.

@@ -97,6 +97,13 @@ class Measurement:
         return self.energy.source if self.energy else "none"
 
     @property
+    def cpu_load(self) -> dict | None:
+        """What else the CPUs did in the measurement's window (cpuload.CpuLoad's JSON), where it was recorded."""
+        reading = self.extra.get("energy_reading")
+        load = reading.get("cpu_load") if isinstance(reading, Mapping) else None
+        return load if isinstance(load, Mapping) else None
+
+    @property
     def energy_per(self) -> str:
         """What joules_per_unit is per: "hash", "token", "TFLOP", ..."""
         return (self.energy.per if self.energy and self.energy.per else "") or unit_noun(self.unit)

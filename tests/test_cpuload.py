@@ -1,0 +1,204 @@
+"""The CPU load recorded with every measurement window: other work, a hypervisor's steal, idle CPUs, and the note a
+person reads when they were shared."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from results_helpers import hash_measurement, make_run, noisy
+
+from hashbench.cli import energy_notes
+from hashbench.cli_probe import probe_flags
+from hashbench.cpuload import CpuLoad, CpuTimes, CpuWatch, shared_note
+from hashbench.energy.meter import EnergyMeter
+from hashbench.results.compare import compare_runs
+from hashbench.results.pbjson import parse_result, to_pytest_benchmark
+
+TICK = os.sysconf("SC_CLK_TCK")
+STAT = """cpu  900 90 900 9000 90 9 9 90 7 7
+cpu0 100 10 100 1000 10 1 1 10 7 7
+cpu1 200 20 200 2000 20 2 2 20 0 0
+cpu2 300 30 300 3000 30 3 3 30
+cpu3 400 40 400 4000
+intr 1 2 3
+ctxt 99
+"""
+
+
+def stat_file(tmp_path: Path, text: str = STAT) -> Path:
+    path = tmp_path / "stat"
+    path.write_text(text)
+    return path
+
+
+def test_times_sum_the_columns_of_the_cpus_this_process_may_run_on(tmp_path):
+    t = CpuTimes.read(stat_file(tmp_path), cpus={0, 2})
+    # busy = user + nice + system + irq + softirq (guest is inside user, so not added again); idle = idle + iowait
+    assert t.cpus == 2
+    assert t.busy == pytest.approx((100 + 10 + 100 + 1 + 1 + 300 + 30 + 300 + 3 + 3) / TICK)
+    assert t.idle == pytest.approx((1000 + 10 + 3000 + 30) / TICK)
+    assert t.steal == pytest.approx((10 + 30) / TICK)
+    assert t.own > 0  # this process has run: getrusage counts it
+
+
+def test_an_old_kernels_short_lines_count_as_zero_and_the_summary_line_is_not_a_cpu(tmp_path):
+    t = CpuTimes.read(stat_file(tmp_path), cpus={3})
+    assert (t.cpus, t.busy, t.idle, t.steal) == (1, pytest.approx(840 / TICK), pytest.approx(4000 / TICK), 0.0)
+    every = CpuTimes.read(stat_file(tmp_path), cpus={0, 1, 2, 3, 4})
+    assert every.cpus == 4  # "cpu" (the sum) is not counted again, and cpu4 is not in the file
+
+
+@pytest.mark.parametrize("text, cpus", [("intr 1 2\n", None), (STAT, {7})])
+def test_no_matching_cpu_lines_record_nothing(tmp_path, text, cpus):
+    assert CpuTimes.read(stat_file(tmp_path, text), cpus=cpus) is None
+
+
+def test_a_missing_proc_stat_records_nothing(tmp_path):
+    assert CpuTimes.read(tmp_path / "absent") is None
+    with CpuWatch(tmp_path / "absent") as watch:
+        pass
+    assert watch.load is None
+
+
+def times(busy: float, idle: float, steal: float, own: float, cpus: int = 2) -> CpuTimes:
+    return CpuTimes(cpus, busy, idle, steal, own)
+
+
+def test_load_is_other_work_per_second_of_window():
+    load = CpuLoad.between(times(100, 50, 3, 10), times(104, 50.5, 3.2, 11.5), 2.0)
+    # 4 busy CPU-seconds, 1.5 of them this process's: 2.5 others over 2 s
+    assert (load.cpus, load.window_s) == (2, 2.0)
+    assert (load.others, load.idle, load.steal) == (pytest.approx(1.25), pytest.approx(0.25), pytest.approx(0.1))
+    # this process's time counted in ns by getrusage, the others' in ticks: a tick short never goes below zero
+    assert CpuLoad.between(times(100, 0, 0, 10), times(101, 0, 0, 11.02), 1.0).others == 0.0
+
+
+@pytest.mark.parametrize("window, cpus_end", [(0.0, 2), (-1.0, 2), (1.0, 3)])
+def test_no_load_from_an_empty_window_or_a_changed_cpu_set(window, cpus_end):
+    assert CpuLoad.between(times(1, 1, 0, 0), times(2, 1, 0, 0, cpus=cpus_end), window) is None
+
+
+@pytest.mark.parametrize("others, idle, steal, shared", [
+    (0.25, 0.49, 0.0, True),  # a quarter of a CPU of other work and nowhere idle to put it
+    (0.24, 0.0, 0.0, False),
+    (1.9, 0.5, 0.0, False),  # other work on CPUs the measurement left idle: it had them to itself
+    (0.0, 1.0, 0.1, True),  # a hypervisor's steal is taken from this machine's own CPUs
+    (0.0, 1.0, 0.09, False),
+])
+def test_shared_cpus(others, idle, steal, shared):
+    load = CpuLoad(2, 1.5, others, steal, idle)
+    assert load.shared is shared
+    assert (load.note() is not None) is shared
+    assert load.to_json()["shared"] is shared and load.to_json()["note"] == load.note()
+
+
+def test_the_note_gives_the_figures_of_the_window():
+    note = CpuLoad(4, 2.5, 1.94, 0.31, 0.1).note()
+    assert "other work kept 1.9 of the 4 CPUs busy" in note
+    assert "the hypervisor gave 0.3 of the 4 CPUs to other guests" in note
+    assert "2.50 s" in note and "may be below what this machine does alone" in note
+    assert "other work" not in CpuLoad(4, 2.5, 1.94, 0.31, 2.0).note()  # steal alone: idle CPUs were there
+
+
+def load_json(others: float, steal: float = 0.0, idle: float = 0.0, cpus: int = 2) -> dict:
+    return CpuLoad(cpus, 1.0, others, steal, idle).to_json()
+
+
+def test_one_line_names_the_shared_records_and_the_spread():
+    assert shared_note([("a", load_json(0.0, idle=1.0)), ("b", None)], "benches") is None
+    everyone = shared_note([("a", load_json(0.6)), ("b", load_json(1.3)), ("c", None)], "benches")
+    # "all": of the records that have a load; a record from elsewhere without one is not counted
+    assert everyone.startswith("CPUs shared while all 2 benches were measured: other work kept 0.6–1.3 of the 2")
+    assert "their figures may be" in everyone
+    some = shared_note([("a", load_json(0.0, idle=2.0)), ("b", load_json(1.0)), ("c", load_json(1.04))], "probes")
+    assert some.startswith("CPUs shared while b, c were measured: other work kept 1.0 of the 2 CPUs busy")
+    one = shared_note([("gemm fp32", load_json(0.0, steal=0.4, idle=1.5)), ("x", load_json(0.0, idle=2.0))], "p")
+    assert one == ("CPUs shared while gemm fp32 was measured: the hypervisor gave 0.4 of them to other guests "
+                   "(window means); its figure may be below what this machine does alone")
+
+
+def bench_row(load: dict | None, impl: str = "avx2", flags: tuple[str, ...] = ()) -> dict:
+    return {"backend": "cython", "impl": impl, "threads": 2, "power_source": "none",
+            "energy": {"flags": list(flags), "cpu_load": load}}
+
+
+def test_bench_notes_name_the_benches_measured_on_shared_cpus_and_each_window_flag_once():
+    rows = [bench_row(load_json(1.2), flags=("no idle measurement: net energy unknown",)),
+            bench_row(load_json(0.0, idle=1.0), impl="sha-ni", flags=("no idle measurement: net energy unknown",))]
+    assert energy_notes(rows) == [
+        "J/TH energy: none", "note: no idle measurement: net energy unknown",
+        "note: CPUs shared while cython avx2 ×2 was measured: other work kept 1.2 of the 2 CPUs busy (window means); "
+        "its figure may be below what this machine does alone"]
+    assert energy_notes([bench_row(None)]) == ["J/TH energy: none"]  # nothing recorded: nothing said
+
+
+def test_probe_notes_name_the_probes_measured_on_shared_cpus():
+    row = {"probe": "gemm", "dtype": "fp32", "preset": "512x512x512", "batch": None, "flags": [],
+           "energy": {"flags": [], "cpu_load": load_json(1.0)}}
+    assert probe_flags([row]) == [
+        "CPUs shared while gemm fp32 512³ was measured: other work kept 1.0 of the 2 CPUs busy (window means); its "
+        "figure may be below what this machine does alone"]
+
+
+def with_load(m, load: dict | None):
+    from dataclasses import replace
+
+    return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+
+def test_compare_says_which_side_was_measured_on_shared_cpus_through_a_result_file():
+    base = make_run([with_load(hash_measurement(noisy(2.0e7, 12, 1)), load_json(0.0, idle=2.0))])
+    shared = make_run([with_load(hash_measurement(noisy(2.0e7, 12, 2)), load_json(1.5))])
+    cand = parse_result(to_pytest_benchmark(shared), "cand.json")  # the load survives the file
+    assert cand.measurements[0].cpu_load == load_json(1.5)
+    notes = compare_runs(base, cand).notes
+    assert [n for n in notes if "CPUs shared" in n] == [
+        "candidate: CPUs shared while sha256d[cython-avx2-x1] was measured: other work kept 1.5 of the 2 CPUs busy "
+        "(window means); its figure may be below what this machine does alone"]
+    assert not any("CPUs shared" in n for n in compare_runs(base, base).notes)
+
+
+def spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="no /proc/stat (not Linux): no CPU load is recorded")
+def test_a_window_beside_busy_processes_is_recorded_as_shared():
+    # As many busy processes as this process has CPUs, and this process busy too: there is no idle CPU for anyone.
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in os.sched_getaffinity(0)]
+    try:
+        time.sleep(0.3)  # they are running
+        with EnergyMeter(None) as meter:
+            spin(1.0)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    load = meter.reading().cpu_load
+    assert load is not None and load.window_s >= 1.0
+    assert load.others >= 0.5 * len(busy) and load.idle < 0.5 and load.shared
+    assert meter.reading().to_json()["cpu_load"]["note"].startswith("CPUs shared while it was measured")
+
+
+def test_this_process_own_time_counts_every_thread(tmp_path):
+    # Its own time is what is taken out of the busy time; a worker thread's (a C kernel's, numba's) must be in it.
+    import threading
+
+    def work() -> None:
+        end = time.thread_time() + 0.3  # CPU time, not wall time: the same work however busy the machine is
+        while time.thread_time() < end:
+            pass
+
+    before = CpuTimes.read(stat_file(tmp_path))
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    after = CpuTimes.read(stat_file(tmp_path))
+    assert after.own - before.own >= 0.3
