@@ -202,3 +202,152 @@ def test_this_process_own_time_counts_every_thread(tmp_path):
     worker.join()
     after = CpuTimes.read(stat_file(tmp_path))
     assert after.own - before.own >= 0.3
+
+
+# --- the cgroup's CPU quota ---------------------------------------------------------------------------------------
+
+HYBRID_CGROUP = "4:memory:/jobs/42\n1:cpu:/jobs/42\n0::/\n"  # cgroup v1 holding cpu, v2 mounted beside it
+HYBRID_MOUNTS = """31 23 0:28 / {root} rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / {root}/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / {root}/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:38 / {root}/unified rw,relatime - cgroup2 cgroup2 rw
+"""
+
+
+def proc_files(tmp_path: Path, cgroup: str, mounts: str) -> tuple[Path, Path]:
+    (tmp_path / "cgroup").write_text(cgroup)
+    (tmp_path / "mountinfo").write_text(mounts.format(root=tmp_path / "fs"))
+    return tmp_path / "cgroup", tmp_path / "mountinfo"
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_v1_cpu_hierarchy_is_found_and_read_up_to_its_root(tmp_path):
+    from hashbench.cpuload import Cgroup
+
+    fs = tmp_path / "fs" / "cpu"
+    write(fs / "jobs" / "42" / "cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 1500000000\n")
+    write(fs / "jobs" / "42" / "cpu.cfs_quota_us", "-1\n")
+    write(fs / "jobs" / "42" / "cpu.cfs_period_us", "100000\n")
+    write(fs / "jobs" / "cpu.stat", "throttled_time 250000000\n")
+    write(fs / "jobs" / "cpu.cfs_quota_us", "150000\n")  # the parent's quota holds the child too
+    write(fs / "jobs" / "cpu.cfs_period_us", "100000\n")
+    cg = Cgroup.find(*proc_files(tmp_path, HYBRID_CGROUP, HYBRID_MOUNTS))
+    assert cg == Cgroup((fs / "jobs" / "42", fs / "jobs", fs), v2=False)
+    assert cg.throttled() == (pytest.approx(1.5), pytest.approx(0.25), 0.0)  # ns; the root has no file here
+    assert cg.quota() == pytest.approx(1.5)
+
+
+def test_v2_is_read_where_no_v1_hierarchy_holds_cpu(tmp_path):
+    from hashbench.cpuload import Cgroup
+
+    mounts = "40 23 0:38 / {root} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+    fs = tmp_path / "fs"
+    write(fs / "system.slice" / "x.service" / "cpu.stat", "usage_usec 9\nthrottled_usec 700000\n")
+    write(fs / "system.slice" / "x.service" / "cpu.max", "50000 100000\n")
+    write(fs / "system.slice" / "cpu.max", "max 100000\n")
+    cg = Cgroup.find(*proc_files(tmp_path, "0::/system.slice/x.service\n", mounts))
+    assert cg.v2 and cg.dirs[0] == fs / "system.slice" / "x.service" and cg.dirs[-1] == fs
+    assert cg.throttled()[0] == pytest.approx(0.7)
+    assert cg.quota() == pytest.approx(0.5)
+    write(fs / "system.slice" / "x.service" / "cpu.max", "max\n")
+    assert cg.quota() is None  # "max" is no limit; the period may be left out
+
+
+def test_a_containers_namespaced_mount_is_its_own_cgroup(tmp_path):
+    from hashbench.cpuload import Cgroup
+
+    fs = tmp_path / "fs"
+    write(fs / "cpu.stat", "throttled_usec 5\n")
+    # a cgroup namespace: the container's cgroup is "/" to it and the mount's root is "/" too
+    namespaced = Cgroup.find(*proc_files(tmp_path, "0::/\n", "40 23 0:38 / {root} rw - cgroup2 cgroup2 rw\n"))
+    assert namespaced == Cgroup((fs,), v2=True)
+    # no namespace, but only the container's subtree is mounted (Docker's older layout): the path is taken below it
+    write(fs / "inner" / "cpu.stat", "throttled_usec 5\n")
+    bind = Cgroup.find(*proc_files(tmp_path, "0::/docker/abc/inner\n",
+                                   "40 23 0:38 /docker/abc {root} rw - cgroup2 cgroup2 rw\n"))
+    assert bind.dirs == (fs / "inner", fs)
+
+
+@pytest.mark.parametrize("cgroup, mounts", [
+    ("4:memory:/x\n", HYBRID_MOUNTS),  # this process is in no cpu hierarchy
+    (HYBRID_CGROUP, "31 23 0:28 / {root} rw - tmpfs tmpfs rw\n"),  # and nothing mounted that holds cpu
+    ("1:cpu:/x\n", "garbled\n"),
+])
+def test_no_cpu_cgroup_is_none(tmp_path, cgroup, mounts):
+    from hashbench.cpuload import Cgroup
+
+    assert Cgroup.find(*proc_files(tmp_path, cgroup, mounts)) is None
+    assert Cgroup.find(tmp_path / "absent", tmp_path / "absent") is None
+
+
+def test_the_window_takes_the_cgroup_held_back_hardest():
+    start = CpuTimes(2, 10, 10, 0, 1, throttled=(1.0, 5.0), quota=1.5)
+    end = CpuTimes(2, 11, 10, 0, 2, throttled=(1.2, 5.9), quota=1.5)
+    load = CpuLoad.between(start, end, 2.0)
+    assert (load.throttled, load.quota) == (pytest.approx(0.45), 1.5)
+    assert load.shared and "its cgroup's CPU quota of 1.5 CPUs held it off 0.5 CPUs" in load.note()
+    assert load.to_json()["throttled_cpus"] == 0.45 and load.to_json()["quota_cpus"] == 1.5
+    unthrottled = CpuLoad.between(start, CpuTimes(2, 11, 11, 0, 2, throttled=(1.05, 5.1)), 2.0)
+    assert unthrottled.throttled == pytest.approx(0.05) and not unthrottled.shared
+    assert CpuLoad.between(CpuTimes(2, 1, 1, 0, 0), CpuTimes(2, 2, 2, 0, 0), 1.0).to_json()["quota_cpus"] is None
+
+
+def test_the_one_line_note_gives_the_quota_and_reads_records_from_before_it_was_recorded():
+    throttled = CpuLoad(4, 1.0, 0.0, 0.0, 2.0, throttled=0.8, quota=2.0).to_json()
+    older = {k: v for k, v in load_json(1.0, cpus=4).items() if k not in ("throttled_cpus", "quota_cpus")}
+    assert shared_note([("numba ×4", throttled), ("cython ×4", older)], "benches") == (
+        "CPUs shared while all 2 benches were measured: other work kept 1.0 of the 4 CPUs busy and the cgroup's CPU "
+        "quota of 2 CPUs held it off 0.8 CPUs (window means); their figures may be below what this machine does alone")
+
+
+def make_cpu_cgroup(name: str):
+    """A real cgroup with a CPU quota of 0.2 CPUs under this process's own cpu hierarchy, or a reason it cannot be."""
+    from hashbench.cpuload import Cgroup
+
+    cg = Cgroup.find()
+    if cg is None:
+        return None, "no cpu cgroup hierarchy is mounted"
+    path = cg.dirs[0] / name
+    try:
+        if cg.v2:
+            (cg.dirs[0] / "cgroup.subtree_control").write_text("+cpu")
+        path.mkdir()
+        if cg.v2:
+            (path / "cpu.max").write_text("20000 100000")
+        else:
+            (path / "cpu.cfs_period_us").write_text("100000")
+            (path / "cpu.cfs_quota_us").write_text("20000")
+    except OSError as exc:
+        if path.exists():
+            path.rmdir()
+        return None, f"cannot make a cgroup with a CPU quota here ({exc.strerror}; needs root and a writable cgroup fs)"
+    return path, ""
+
+
+def test_a_real_cgroup_quota_is_recorded_as_throttling():
+    path, why = make_cpu_cgroup(f"hashbench-test-{os.getpid()}")
+    if path is None:
+        pytest.skip(why)
+    child = ("import json, os, sys, time\n"
+             "from hashbench.cpuload import CpuWatch\n"
+             "open(sys.argv[1] + '/cgroup.procs', 'w').write(str(os.getpid()))\n"
+             "with CpuWatch() as w:\n"
+             "    end = time.monotonic() + 1.0\n"
+             "    while time.monotonic() < end: pass\n"
+             "print(json.dumps(w.load.to_json()))\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, check=True,
+                             timeout=60)
+    finally:
+        path.rmdir()  # the child has exited, so the cgroup is empty
+    import json
+
+    load = json.loads(out.stdout)
+    # 0.2 CPUs of quota for a thread that wants 1: held off about 0.8 CPUs of each second
+    assert load["quota_cpus"] == 0.2
+    assert load["throttled_cpus"] >= 0.5 and load["shared"], load
+    assert "its cgroup's CPU quota of 0.2 CPUs held it off" in load["note"]
