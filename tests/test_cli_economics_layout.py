@@ -176,3 +176,14 @@ def test_on_a_colour_terminal_only_a_fleet_under_water_has_its_margin_in_red(fil
     assert "+$0.0014/kWh" in shown and "+$0.0255/kWh" in shown
     even = invoke("plan", "even.toml", "--market", "market.json", "--no-grid").stdout
     assert "+$0.0000/kWh" in even and red.findall(even) == []
+
+
+def test_plans_sensitivity_grid_as_records_names_difficulty_and_btc_price(files):
+    """Five BTC prices do not fit 60 columns: the grid prints one block per difficulty, each line named by its axis
+    ("difficulty", "BTC $56,000"), not by the pivot's corner and bare prices."""
+    lines = printed("plan", "sites.toml", "--market", "market.json", "--btc-prices", "56k,73.5k,91k,108.5k,126k",
+                    columns=60)
+    grid = [line.split("│")[1].strip() for line in lines
+            if line.startswith("│ difficulty") or line.startswith("│ BTC $")]
+    assert grid[:6] == ["difficulty", "BTC $56,000", "BTC $73,500", "BTC $91,000", "BTC $108,500", "BTC $126,000"]
+    assert not any("difficulty \\ BTC" in line for line in lines)

@@ -185,3 +185,15 @@ def test_lifting_a_column_to_its_word_takes_the_width_from_the_column_with_most_
         "│            │ this      │             │",
         "│            │ power     │             │",
     ]
+
+
+def test_a_pivot_names_its_axes_in_records_where_its_corner_header_no_longer_reads():
+    """The sensitivity grid's corner "difficulty \\ BTC" and its "$56,000" columns read as a pivot; as records,
+    each block named its difficulty "difficulty \\ BTC" and each profit "$56,000". record_names name them."""
+    pivot = Table("difficulty \\ BTC", "$56,000", "$126,000", record_names=("difficulty", "BTC $56,000"))
+    pivot.add_row("126.00 T", "$53.2k\n93% BTC", "$92.0k\n93% BTC")
+    assert "┃ difficulty \\ BTC ┃ $56,000 ┃ $126,000 ┃" in render(pivot, 80)  # the table keeps its headers
+    narrow = [[c.strip() for c in line.split("│")[1:3]] for line in render(pivot, 30) if line.startswith("│")]
+    assert narrow == [["difficulty", "126.00 T"], ["BTC $56,000", "$53.2k"], ["", "93% BTC"],
+                      ["$126,000", "$92.0k"], ["", "93% BTC"]]  # a column left unnamed keeps its header
+

@@ -417,7 +417,8 @@ def _print_site(site_plan, grid) -> None:
     out.print(breakeven)
     if grid is not None:
         for p, price in enumerate(grid.power_prices):
-            table = Table("difficulty \\ BTC", *(format_usd(b, 0) for b in grid.btc_prices),
+            btc = [format_usd(b, 0) for b in grid.btc_prices]
+            table = Table("difficulty \\ BTC", *btc, record_names=("difficulty", *(f"BTC {b}" for b in btc)),
                           title=f"at {_per_kwh(price)}: best-split profit/day, mining % of the cap (estimated)",
                           title_justify="left", show_lines=True)
             for d, diff in enumerate(grid.difficulties):

@@ -27,10 +27,14 @@ WORD_FLOOR = 10  # "Whatsminer", "difficulty": the longest words of the prose co
 
 
 class Table(table.Table):
-    def __init__(self, *headers: str, whole: tuple[str, ...] = (), **kwargs) -> None:
+    def __init__(self, *headers: str, whole: tuple[str, ...] = (), record_names: tuple[str, ...] = (),
+                 **kwargs) -> None:
         """`whole`: the headers of columns whose cells stay on one line (the figures), so a narrow terminal wraps
-        the words in the other columns first."""
+        the words in the other columns first. `record_names`: what each column is called in the records layout,
+        where a header that leans on the table's shape no longer reads (a pivot's corner "difficulty \\ BTC" and
+        its "$56,000" columns become "difficulty" and "BTC $56,000"); the headers where not given."""
         super().__init__(**kwargs)
+        self.record_names = record_names
         for header in headers:
             self.add_column(header, no_wrap=header in whole)
 
@@ -74,6 +78,7 @@ class Table(table.Table):
         out.add_column(no_wrap=True, style=self.header_style)
         out.add_column(overflow="fold")
         names = [" ".join(str(column.header).split()) for column in self.columns]
+        names[:len(self.record_names)] = self.record_names[:len(names)]
         for row in range(self.row_count):
             cells = [(name, column._cells[row]) for name, column in zip(names, self.columns, strict=True)]
             cells = [(name, cell) for name, cell in cells if not (isinstance(cell, str) and not cell.strip())]
