@@ -705,3 +705,35 @@ def test_report_without_plotly_or_a_writable_place_is_one_clear_error(tmp_path, 
     with pytest.raises(ReportUnavailable, match=r"^the HTML report needs plotly \(.*\); install it with pip install "
                                                 r"'hashbench\[results\]'$"):
         write_report(tmp_path / "r.html", [run], [])
+
+
+def test_hashrate_and_probe_charts_name_the_runs_measured_on_shared_cpus():
+    """A bar measured while other work held the CPUs is low for that reason: the section says so under the chart,
+    per run, as `compare` and the terminal do; a run measured alone adds nothing."""
+    from dataclasses import replace
+
+    from results_helpers import probe_records
+
+    from hashbench.cpuload import CpuLoad
+    from hashbench.results.report import _hashrate_section, _probe_section
+    from hashbench.results.schema import measurement_from_probe
+
+    busy = CpuLoad(2, 3.0, 1.4, 0.0, 0.1).to_json()
+    alone = CpuLoad(2, 3.0, 0.0, 0.0, 1.0).to_json()
+
+    def loaded(m, load):
+        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+    go = _go()
+    quiet = make_run([loaded(hash_measurement(noisy(2e7, 10, 1)), alone)], started="2025-11-20T10:00:00+00:00")
+    probes = [measurement_from_probe(p) for p in probe_records()]
+    shared = make_run([loaded(hash_measurement(noisy(1e7, 10, 2)), busy),
+                       loaded(hash_measurement(noisy(4e6, 10, 3), impl="portable"), alone),
+                       loaded(probes[0], busy), *probes[1:]], started="2025-11-21T10:00:00+00:00")
+    assert _hashrate_section(go, [quiet, shared]).notes == [
+        "2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while cython-avx2-x1 was measured: other work kept 1.4 of the 2 "
+        "CPUs busy (window means); its figure may be below what this machine does alone"]
+    notes = _probe_section(go, [quiet, shared]).notes
+    assert notes == [f"2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while {probes[0].name} was measured: other work "
+                     "kept 1.4 of the 2 CPUs busy (window means); its figure may be below what this machine does alone"]
+    assert _hashrate_section(go, [quiet]).notes == []

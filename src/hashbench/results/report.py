@@ -100,7 +100,20 @@ def _hashrate_section(go, runs: list[RunResult]) -> Section:
     fig.update_layout(title="SHA-256d hashrate (median; bars span min–max of the samples) [measured]",
                       yaxis_title="H/s (log)", yaxis=_log_axis([v for v in ends if v > 0]),
                       xaxis_title="backend-impl-threads", barmode="group")
-    return Section("Hashrate per backend", fig, [])
+    return Section("Hashrate per backend", fig, _shared_notes(runs, HASHRATE, "benchmarks", _config))
+
+
+def _shared_notes(runs: list[RunResult], kind: str, noun: str, name=lambda n: n) -> list[str]:
+    """Per run, the line naming its measurements of this kind taken while other work shared the CPUs (as `compare`
+    and the terminal say it): a bar that is low for that reason should not read as the machine's speed."""
+    from ..cpuload import shared_note
+
+    notes = []
+    for run in runs:
+        note = shared_note([(name(m.name), m.cpu_load) for m in run.measurements if m.kind == kind], noun)
+        if note:
+            notes.append(f"{_label(run)}: {note}")
+    return notes
 
 
 def _energy_section(go, runs: list[RunResult]) -> Section:
@@ -181,6 +194,7 @@ def _probe_section(go, runs: list[RunResult]) -> Section:
             fig.update_yaxes(_log_axis(values), **cell(i))
     fig.update_xaxes(tickangle=-20)
     notes = [] if metered else ["no energy was metered with the token probes: no J/token"]
+    notes += _shared_notes(runs, PROBE, "probes")
     fig.update_layout(title="Inference probes (random weights, real shapes) [measured]", barmode="group",
                       height=450 * rows, showlegend=len({run.run_id for run in runs
                                                          if any(m.kind == PROBE for m in run.measurements)}) > 1)
