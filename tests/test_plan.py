@@ -586,3 +586,24 @@ def test_plan_at_80_columns_cuts_no_name_or_figure(tmp_path):
     for text in ("WhatsminerM60S", "WhatsminerM66S+", "B200(GPU-hours)", "portfolio:1siteranked",
                  "aMWofminingearnsmostatParaguayhydro1", "aMWofAIearnsmostatParaguayhydro1"):
         assert text in joined.replace("│", "").replace("┃", ""), text
+
+
+def test_gpu_from_a_run_measured_on_shared_cpus_says_so(tmp_path):
+    """tokens/s measured while other work held the CPUs (a CPU-side decode, a busy host) may be below what the
+    machine does alone: the plan names the measurement and why; a fleet that declares its own rate does not."""
+    from hashbench.cpuload import CpuLoad
+
+    load = CpuLoad(2, 4.0, 1.5, 0.0, 0.0).to_json()
+    write_json(tmp_path / "run.json", {"benchmarks": [], "probes": [
+        {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
+         "value": 6000.0, "unit": "tokens/s", "joules_per_unit": 0.1, "power_source": "nvml",
+         "energy": {"source": "nvml", "cpu_load": load}}]})
+    fleet = '[[site]]\nname = "lab"\nmw = 1\n[[site.gpu]]\nmodel = "H100 SXM"\ncount = 2\nfrom_run = "run.json"\n'
+    site_file = tmp_path / "s.toml"
+    site_file.write_text(fleet, encoding="utf-8")
+    (site,) = load_sites(site_file, packaged_snapshot())
+    assert [n for n in site.notes if "CPUs shared" in n] == [
+        f"H100 SXM: tokens/s from run.json, llm-decode llama-3.1-8b fp8 batch 64 on cuda:0: {load['note']}"]
+    site_file.write_text(fleet + "tokens_per_second = 5000\nwatts = 700\n", encoding="utf-8")
+    (declared,) = load_sites(site_file, packaged_snapshot())
+    assert not any("CPUs shared" in n for n in declared.notes)

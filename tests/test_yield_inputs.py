@@ -420,3 +420,39 @@ def test_typed_tokens_beside_a_run_and_a_preset_are_sold_at_the_presets_class(tm
     assert ai["inputs"]["usd_per_mtok"]["value"] == 0.5
     assert ai["inputs"]["usd_per_mtok"]["detail"].startswith("70b class (from --preset 'llama-3.1-70b'): ")
     assert ai["revenue_usd_per_day"] == pytest.approx(1000 * DAY * 0.5 / 1e6)
+
+
+def _shared(entry: dict, others: float = 1.3) -> dict:
+    """The entry as measured while other work held the CPUs: its energy reading's cpu_load, as `run` records it."""
+    from hashbench.cpuload import CpuLoad
+
+    return {**entry, "energy_reading": {"cpu_load": CpuLoad(2, 5.0, others, 0.0, 0.1).to_json()}}
+
+
+SHARED_NOTE = ("CPUs shared while it was measured: other work kept 1.3 of the 2 CPUs busy (means over its 5.00 s); "
+               "the figure may be below what this machine does alone")
+
+
+def test_a_figure_measured_on_shared_cpus_says_so_where_it_is_valued(tmp_path, market):
+    """Revenue from a hashrate or a token rate measured while other work shared the CPUs is low for that reason:
+    each section names the measurement it values and why it may be low. Only measurements it uses: the slower
+    backend shared too, but it is not what is valued."""
+    run = _run(tmp_path, "shared.json",
+               [_shared(_hashing("cython", 2e8, 1000.0, "rapl")), _shared(_hashing("numba", 1e8, 1000.0, "rapl"))],
+               [_shared(_tokens("llm-decode", 5000.0, 0.12, "nvml")), _tokens("llm-prefill", 50_000.0, 0.01, "nvml")])
+    out = invoke_json("yield", "--from-run", run, "--market", market)
+    mining = [n for n in out["mining"]["notes"] if "CPUs shared" in n]
+    assert mining == [f"{run}: cython avx2 ×16: {SHARED_NOTE}"]  # once, though rate and watts both come from it
+    assert [n for n in out["ai"]["notes"] if "CPUs shared" in n] == [
+        f"{run}: llm-decode llama-3.1-8b fp8 batch 64 on cuda:0: {SHARED_NOTE}"]
+    # typed figures use nothing of the run's: nothing to say
+    typed = invoke_json("yield", "--from-run", run, "--market", market, "--hashrate", "1e8", "--watts", "100",
+                        "--tokens-per-second", "100", "--ai-watts", "50")
+    assert not any("CPUs shared" in n for section in ("mining", "ai") for n in typed[section]["notes"])
+    # the prefill rate is used once prompt tokens are time-shared with it: its own window is named too
+    both = _run(tmp_path, "both.json", [],
+                [_tokens("llm-decode", 5000.0, 0.12, "nvml"), _shared(_tokens("llm-prefill", 50_000.0, 0.01, "nvml"))])
+    ai = invoke_json("yield", "--from-run", both, "--market", market, "--input-per-output", "4",
+                     "--usd-per-mtok-input", "0.05")["ai"]
+    assert [n for n in ai["notes"] if "CPUs shared" in n] == [
+        f"{both}: llm-prefill llama-3.1-8b fp8 batch 64 on cuda:0: {SHARED_NOTE}"]

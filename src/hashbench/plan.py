@@ -754,6 +754,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
             raise where.error(f"{run_path} has no llm-decode probe")
         if not run.complete:
             notes.append(f"{gpu.model}: tokens/s from {run_path}, an incomplete run (stopped before it finished)")
+        if decode.cpu_note and "tokens_per_second" not in raw:
+            notes.append(f"{gpu.model}: tokens/s from {run_path}, {decode.label}: {decode.cpu_note}")
         if cls is None and (cls := model_class_of(decode.preset)) is None:
             if pricing == TOKENS and mtok is None:
                 raise where.error(f"preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the classes "

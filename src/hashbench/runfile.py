@@ -24,6 +24,7 @@ class HashMeasurement:
     power_kind: str = "measured"  # "declared" when the run's energy came from a declared wattage (--watts)
     backend: str = ""
     verify_failed: bool = False  # its backend scanned real block headers to a wrong nonce in the same run
+    cpu_note: str | None = None  # other work shared the CPUs in its window (cpuload.CpuLoad.note)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class TokenMeasurement:
     power_source: str
     power_kind: str = "measured"  # as HashMeasurement.power_kind
     idle_watts: float | None = None  # the same meter's idle power, measured before the window
+    cpu_note: str | None = None  # as HashMeasurement.cpu_note
 
     @property
     def label(self) -> str:
@@ -114,6 +116,15 @@ def _idle_watts(entry: dict) -> float | None:
     return None
 
 
+def _cpu_note(entry: dict) -> str | None:
+    """The window's shared-CPU note, where the run recorded one (cpu_load in the entry's energy reading)."""
+    for nested in (entry.get("energy"), entry.get("energy_reading")):
+        load = nested.get("cpu_load") if isinstance(nested, dict) else None
+        if isinstance(load, dict) and load.get("shared") and isinstance(load.get("note"), str):
+            return load["note"]
+    return None
+
+
 def _power_kind(entry: dict) -> str:
     """"declared" when the energy behind an entry is a declared wattage, else "measured": a run made with
     --energy declared --watts W carries W, and a yield valued from it must not call W measured."""
@@ -152,7 +163,8 @@ def _hash_measurement(entry: dict, failed: set[str]) -> HashMeasurement | None:
         label += f" ×{threads}"
     backend = str(entry.get("backend", ""))
     return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source,
-                           power_kind=_power_kind(entry), backend=backend, verify_failed=backend in failed)
+                           power_kind=_power_kind(entry), backend=backend, verify_failed=backend in failed,
+                           cpu_note=_cpu_note(entry))
 
 
 def _token_measurement(entry: dict) -> TokenMeasurement | None:
@@ -172,7 +184,7 @@ def _token_measurement(entry: dict) -> TokenMeasurement | None:
                             batch=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
                             tokens_per_second=rate, joules_per_token=jpt if jpt and jpt > 0 else None,
                             power_source=str(entry.get("power_source", "") or ""), power_kind=_power_kind(entry),
-                            idle_watts=_idle_watts(entry) if jpt else None)
+                            idle_watts=_idle_watts(entry) if jpt else None, cpu_note=_cpu_note(entry))
 
 
 def parse_run(data: object, origin: str) -> RunMeasurements:

@@ -264,7 +264,17 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
                      f"({best.j_per_th:g} J/TH nameplate, at the wall)")
     if inputs["watts"].source == RUN and (note := _layer_note(run.best_hashing(True).power_source)):
         notes.append(note)
+    used = [run.best_hashing(req.watts is None)] if inputs["hashrate_hps"].source == RUN else []
+    if inputs["watts"].source == RUN:
+        used.append(run.best_hashing(True))
+    notes += _cpu_notes(run, used)
     return Section(inputs, result, kinds, market.label, tuple(notes))
+
+
+def _cpu_notes(run: RunMeasurements | None, used: list) -> list[str]:
+    """The shared-CPU note of each run measurement whose figures this valuation uses: its rate may be below what
+    the machine does alone, and so then is the revenue."""
+    return list(dict.fromkeys(f"{run.label}: {m.label}: {m.cpu_note}" for m in used if m and m.cpu_note))
 
 
 # --- AI ---------------------------------------------------------------------------------------------------------
@@ -457,6 +467,10 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         notes.append(f"no idle power known: the unsold {(1 - inputs['utilization'].value) * 100:.0f} % of the day is "
                      "billed at full-load power (an upper bound on the energy); pass --idle-watts")
     inputs["power_usd_per_kwh"] = _power_price(req, market)
+    used = [decode] if decode and any(v.source in (RUN, RUN_DECLARED) for v in inputs.values()) else []
+    if "input_tokens_per_second" in inputs and inputs["input_tokens_per_second"].source == RUN:
+        used.append(run.matching(PREFILL, decode))
+    notes += _cpu_notes(run, used)
     return inputs, notes
 
 
