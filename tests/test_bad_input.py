@@ -188,6 +188,17 @@ def test_a_file_that_is_not_a_database_is_one_line(capsys, tmp_path):
     assert "sqlalche.me" not in err
 
 
+@pytest.mark.parametrize("command", [["report", "PNG"], ["compare", "PNG", "PNG"], ["yield", "--from-run", "PNG"]])
+def test_a_picture_given_as_a_result_is_one_line_saying_what_it_is_not(capsys, tmp_path, command):
+    """A PNG given where a result belongs: said as "not UTF-8 text", not as Python's codec message."""
+    png = tmp_path / "chart.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    code, _, err = hashbench(capsys, *(str(png) if a == "PNG" else a for a in command))
+    assert code == 2
+    assert one_line(err).endswith(f"{str(png)!r} is not UTF-8 text (byte 0 is 0x89)"), err
+    assert "codec" not in err
+
+
 # --- interruption ---------------------------------------------------------------------------------------------------
 
 def test_an_interrupted_result_write_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):

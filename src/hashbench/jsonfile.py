@@ -17,8 +17,11 @@ def read_text(path: Path | str, what: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{what} {str(path)!r} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {what} {str(path)!r}: {exc}") from None
+    except UnicodeDecodeError as exc:  # a picture, an archive, a UTF-16 export: say so, not the codec's words
+        raise InputError(f"{what} {str(path)!r} is not UTF-8 text (byte {exc.start} is "
+                         f"0x{exc.object[exc.start]:02x})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def read_json(path: Path | str, what: str) -> object:
