@@ -409,6 +409,23 @@ def test_check_meters_the_hashing_window_with_every_source_and_records_it():
         "pairs": [pair.to_json()], "passed": True, "not_opened": ["rapl: no powercap interface"]}
 
 
+def test_a_load_that_opened_no_window_metered_nothing_and_did_not_pass():
+    bmc, pdu = node_power("bmc", 100.0), node_power("pdu", 100.0)
+    result = run_check(Opened([bmc, pdu], ["ipmi: no ipmitool"]), "cpu", 0.05, lambda window: ("nothing", 0, None))
+    assert (result.seconds, result.names, result.readings, result.verdicts, result.passed) == (0.0, [], [], [], False)
+    # Its record still writes (before, two names against no readings made to_json raise).
+    assert result.to_json() == {"device": "cpu", "load": "nothing", "seconds": 0.0, "hashes": 0, "hashrate": None,
+                                "sources": [], "pairs": [], "passed": False, "not_opened": ["ipmi: no ipmitool"]}
+
+
+def test_a_record_never_pairs_names_and_readings_of_different_lengths():
+    # Two sources named, one reading: written short, the record would drop the second source without a word.
+    reading = EnergyReading("bmc", "node", "sampled power", 2.0, 200.0)
+    result = CheckResult("cpu", "idle", 2.0, 0, None, ["bmc sampled power", "pdu sampled power"], [reading], [], [])
+    with pytest.raises(ValueError):
+        result.to_json()
+
+
 def test_check_under_idle_load_and_the_meter_set_reading():
     bmc, pdu = node_power("bmc", 100.0), node_power("pdu", 100.0)
     result = run_check(Opened([bmc, pdu], []), "cpu", 0.05, idle_load(0.05))
