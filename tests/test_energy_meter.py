@@ -23,6 +23,7 @@ from test_energy import (
 )
 
 from hashbench.backends.base import Backend, ScanResult
+from hashbench.cpuload import CpuLoad
 from hashbench.energy import EnergyConfig, EnergyMeter, EnergyPlan, EnergyReading, EnergyUnavailable, IdlePower
 from hashbench.energy import meter as meter_module
 from hashbench.energy import nvml as nvml_module
@@ -40,7 +41,7 @@ from hashbench.energy.check import (
     verdicts,
 )
 from hashbench.energy.ipmi import IpmiSource, IpmiUnavailable
-from hashbench.energy.meter import _flags, measure_idle, select_source
+from hashbench.energy.meter import _flags, measure_idle, open_source, select_source
 from hashbench.energy.rapl import RaplSource, RaplUnavailable
 from hashbench.energy.redfish import RedfishClient, RedfishSource, RedfishUnavailable
 from hashbench.energy.sampling import WindowResult, clock
@@ -98,6 +99,8 @@ def test_counter_granularity_flags_at_one_and_at_ten_updates():
 def test_a_counter_that_did_not_move_is_said_and_one_that_moved_is_not():
     assert _flags(Counter(), WindowResult(0.0, 0.5, 3), None, net=False) == ["counter did not move during the window"]
     assert _flags(Counter(), WindowResult(0.001, 0.5, 3), None, net=False) == []
+    # A window of no time (both reads at one clock tick) gives the counter no chance to move: not a stuck counter.
+    assert _flags(Counter(), WindowResult(0.0, 0.0, 2), None, net=False) == []
 
 
 def test_power_sampling_flags_at_ten_hertz_and_three_samples():
@@ -180,6 +183,47 @@ def test_measure_idle_reports_what_it_measured_and_with_which_source():
     assert measure_idle(FailingCounter(1, "lost"), 0.02) is None
 
 
+class InstantWindow:
+    """A window whose two reads fell on one tick of a coarse clock: 0 J over 0 s."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> WindowResult:
+        return WindowResult(0.0, 0.0, 2)
+
+
+def test_an_idle_window_of_no_time_is_no_idle_power_not_a_division_by_zero(monkeypatch):
+    monkeypatch.setattr(meter_module, "open_window", lambda source: InstantWindow())
+    assert measure_idle(Counter(), 0.001) is None  # 0 J / 0 s is no power at all
+
+
+def test_the_cpu_load_over_the_window_is_in_the_reading_with_a_source_and_without(monkeypatch):
+    # Other work kept 3.5 of 4 CPUs busy and 0.2 were idle: shared (over 0.25 busy, under 0.5 idle), and the reading
+    # says so beside its joules whatever metered them.
+    shared = CpuLoad(4, 0.5, 3.5, 0.0, 0.2)
+
+    class Watch:
+        def __init__(self) -> None:
+            self.load = None
+
+        def __enter__(self) -> Watch:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.load = shared
+
+    monkeypatch.setattr(meter_module, "CpuWatch", Watch)
+    for source in (None, FakePower(30.0)):
+        with EnergyMeter(source) as meter:
+            pass
+        r = meter.reading()
+        assert r.cpu_load is shared
+        assert r.to_json()["cpu_load"]["note"] == ("CPUs shared while it was measured: other work kept 3.5 of the 4 "
+                                                   "CPUs busy (means over its 0.50 s); the figure may be below what "
+                                                   "this machine does alone")
+
+
 # --- choosing the source ----------------------------------------------------------------------------------------------
 
 
@@ -228,6 +272,9 @@ def test_named_sources_get_their_settings_or_say_what_is_missing(tmp_path, monke
         select_source(EnergyConfig(mode="redfish"), "cpu")
     with pytest.raises(EnergyUnavailable, match=r"^no declared wattage \(--watts\)$"):
         select_source(EnergyConfig(mode="declared"), "cpu")
+    # A kind no source has (a caller's typo, never a user's: the CLI offers only these) is named in the error.
+    with pytest.raises(ValueError, match=r"^pdu$"):
+        open_source(EnergyConfig(), "pdu", "cpu")
 
 
 # --- the plan: one source and one idle per device ---------------------------------------------------------------------
@@ -271,6 +318,16 @@ def test_plan_opens_one_source_per_device_and_measures_its_idle_once(monkeypatch
     plan.close()
     assert [s.closed for s in (cpu, gpu0, gpu1)] == [1, 1, 1]
     assert plan.source_for("cpu")[0] is not cpu  # closed sources are forgotten: the next use opens a new one
+
+
+def test_leaving_a_plan_closes_its_sources_also_when_the_run_failed(monkeypatch):
+    # NVML handles, Redfish sessions and ipmitool settings are released with the plan, not when the process ends.
+    monkeypatch.setattr(meter_module, "open_source", lambda config, kind, device: ClosingPower(40.0, device))
+    with pytest.raises(KeyError):
+        with EnergyPlan(EnergyConfig(mode="ipmi")) as plan:
+            cpu, gpu = plan.source_for("cpu")[0], plan.source_for("cuda:0")[0]
+            raise KeyError("the run failed")
+    assert (cpu.closed, gpu.closed) == (1, 1)
 
 
 def test_plan_without_a_source_says_why_in_the_reading_and_in_its_description():
@@ -407,6 +464,43 @@ def test_check_meters_the_hashing_window_with_every_source_and_records_it():
                     {**second.to_json(), "name": "pdu sampled power",
                      "joules_per_th": second.joules_gross / terahashes}],
         "pairs": [pair.to_json()], "passed": True, "not_opened": ["rapl: no powercap interface"]}
+
+
+def test_check_hashes_on_one_thread_unless_told():
+    result = run_check(Opened([node_power("bmc", 100.0)], []), "cpu", 0.05, hashing_load(SimulatedBackend(), 0.1))
+    assert result.load == "simulated (simulated, 1 thread(s))"
+
+
+def test_a_load_that_opened_no_window_metered_nothing_and_did_not_pass():
+    bmc, pdu = node_power("bmc", 100.0), node_power("pdu", 100.0)
+    result = run_check(Opened([bmc, pdu], ["ipmi: no ipmitool"]), "cpu", 0.05, lambda window: ("nothing", 0, None))
+    assert (result.seconds, result.names, result.readings, result.verdicts, result.passed) == (0.0, [], [], [], False)
+    # Its record still writes (before, two names against no readings made to_json raise).
+    assert result.to_json() == {"device": "cpu", "load": "nothing", "seconds": 0.0, "hashes": 0, "hashrate": None,
+                                "sources": [], "pairs": [], "passed": False, "not_opened": ["ipmi: no ipmitool"]}
+
+
+def test_a_record_never_pairs_names_and_readings_of_different_lengths():
+    # Two sources named, one reading: written short, the record would drop the second source without a word.
+    reading = EnergyReading("bmc", "node", "sampled power", 2.0, 200.0)
+    result = CheckResult("cpu", "idle", 2.0, 0, None, ["bmc sampled power", "pdu sampled power"], [reading], [], [])
+    with pytest.raises(ValueError):
+        result.to_json()
+
+
+class BrokenFlags(FakePower):
+    """A source that fails as its window is read (a sensor driver gone between the reads)."""
+
+    def window_flags(self, window_s: float) -> list[str]:
+        raise RuntimeError("sensor gone")
+
+
+def test_a_meter_that_fails_while_the_workload_failed_keeps_the_workload_error_in_the_traceback():
+    # As nested with-statements do: the second error's context is the first, so both are in the traceback.
+    with pytest.raises(RuntimeError, match="^sensor gone$") as info:
+        with MeterSet([node_power("bmc", 100.0), BrokenFlags(100.0)]):
+            raise KeyError("workload")
+    assert isinstance(info.value.__context__, KeyError)
 
 
 def test_check_under_idle_load_and_the_meter_set_reading():

@@ -168,7 +168,9 @@ def run_check(opened: Opened, device: str, tolerance: float, load: Load) -> Chec
 
     what, hashes, rate = load(window)
     readings = meter_sets[-1].readings() if meter_sets else []
-    names = [describe(s) for s in opened.sources]
+    # A name for each reading: a load that opened no window metered nothing, and its result (no sources, not passed)
+    # must still print and serialise, which pair names with readings one to one.
+    names = [describe(s) for s in opened.sources] if readings else []
     found = verdicts(opened.sources, readings, tolerance) if readings else []
     elapsed = readings[0].window_s if readings else 0.0
     return CheckResult(device, what, elapsed, hashes, rate, names, readings, found, opened.missing)
