@@ -403,3 +403,36 @@ def test_the_first_run_with_a_cpu_id_names_the_fingerprint_of_a_single_older_run
         f"family/model/stepping (fingerprint {HOST.fingerprint}) stay a series of their own, as nothing says they "
         f"ran on this CPU: `hashbench compare @{older.run_id[:8]} @latest --force` sets them side by side")
 
+
+
+def test_a_port_that_is_no_number_is_named_as_a_url_that_cannot_be_read(tmp_path):
+    """SQLAlchemy's URL parser raises a bare ValueError (int()'s words about '54x2'); the message says what was wrong
+    with the --db: it is not a database URL at all, not that some database failed."""
+    with pytest.raises(InputError) as caught:
+        open_history("postgresql://u:pw@db:54x2/hb", connect=False)
+    message = str(caught.value)
+    assert message.startswith("cannot use history database postgresql")
+    assert ":pw@" not in message and ": cannot read it as a database URL (invalid literal for int()" in message
+
+
+def test_a_history_that_does_not_exist_reads_as_empty_from_any_thread(tmp_path):
+    """A read of a database that is not there answers from an empty in-memory one. SQLAlchemy would give each thread
+    its own in-memory database (without the tables: "no such table") and sqlite3 refuses a connection made in
+    another thread, so a reader opened in one thread and used in another (a report served by a worker) failed."""
+    import threading
+
+    h = open_history(str(tmp_path / "none.sqlite"), readonly=True)
+    answers: list = []
+
+    def read() -> None:
+        try:
+            answers.append((h.runs(), h.trend()))
+        except Exception as exc:  # noqa: BLE001 -- the failure is the answer under test
+            answers.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join()
+    h.close()
+    assert answers == [([], [])]
+    assert list(tmp_path.iterdir()) == []
