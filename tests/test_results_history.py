@@ -750,6 +750,20 @@ def test_a_read_only_mount_of_a_history_being_written_reads_the_runs_still_in_it
     assert done.returncode != 0 and done.stdout == "", done.stdout
     [line] = done.stderr.strip().splitlines()
     assert "h.sqlite-wal" in line and "-shm is missing" in line
+    assert line.endswith("copy the database and its -wal file to a writable folder and read it there")
+
+
+def test_a_read_only_mount_with_an_empty_log_and_no_index_reads_the_main_file(tmp_path, readonly_view):
+    """An empty -wal (a writer that checkpointed everything, a copy of one) holds no runs: the main file holds every
+    committed one and is read whole without the index, not refused as a log that cannot be read."""
+    folder = tmp_path / "hist"
+    folder.mkdir()
+    runs = _store_runs(folder / "h.sqlite", 2)
+    (folder / "h.sqlite-wal").touch()
+    assert sorted(os.listdir(folder)) == ["h.sqlite", "h.sqlite-wal"]
+    done = readonly_view(folder, "history", "--runs", "--json", "--db", "{ro}/h.sqlite")
+    assert done.returncode == 0, done.stderr
+    assert [r["run_id"] for r in json.loads(done.stdout)] == [runs[1].run_id, runs[0].run_id]
 
 
 def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path):

@@ -436,3 +436,90 @@ def test_a_history_that_does_not_exist_reads_as_empty_from_any_thread(tmp_path):
     h.close()
     assert answers == [([], [])]
     assert list(tmp_path.iterdir()) == []
+
+
+# Layout 1 as databases already out there hold it: a change here without a new DB_LAYOUT and a migration would
+# leave those databases with columns this hashbench does not expect (or limits PostgreSQL enforces and SQLite not).
+# name: (declared type, NOT NULL)
+LAYOUT_1 = {
+    "hb_runs": {"run_id": ("VARCHAR(64)", True), "fingerprint": ("VARCHAR(32)", True),
+                "machine": ("VARCHAR(300)", True), "started": ("VARCHAR(64)", True),
+                "started_utc": ("VARCHAR(32)", True), "stored_ns": ("BIGINT", True), "source": ("VARCHAR(40)", True),
+                "git_commit": ("VARCHAR(64)", False), "git_dirty": ("BOOLEAN", False), "complete": ("BOOLEAN", True),
+                "schema_version": ("INTEGER", True), "document": ("TEXT", True)},
+    "hb_measurements": {"id": ("INTEGER", True), "run_id": ("VARCHAR(64)", True), "name": ("VARCHAR(300)", True),
+                        "kind": ("VARCHAR(20)", True), "backend": ("VARCHAR(60)", False),
+                        "unit": ("VARCHAR(20)", True), "value": ("FLOAT", True), "min": ("FLOAT", True),
+                        "max": ("FLOAT", True), "stddev": ("FLOAT", True), "n": ("INTEGER", True),
+                        "provenance": ("VARCHAR(12)", True), "energy_j": ("FLOAT", False),
+                        "energy_source": ("VARCHAR(80)", True), "joules_per_unit": ("FLOAT", False)},
+    "hb_meta": {"key": ("VARCHAR(40)", True), "value": ("VARCHAR(200)", True)},
+}
+LAYOUT_1_KEYS = {"hb_runs": ["run_id"], "hb_measurements": ["id"], "hb_meta": ["key"]}
+# the columns the listing filters and the trend joins and sorts on, so neither reads every row of a long history
+LAYOUT_1_INDEXES = {"hb_runs": {("fingerprint",), ("started_utc",)},
+                    "hb_measurements": {("run_id",), ("name",)}, "hb_meta": set()}
+
+
+def test_a_new_database_has_layout_1_column_by_column(tmp_path):
+    db = tmp_path / "h.sqlite"
+    open_history(str(db)).close()
+    conn = sqlite3.connect(db)
+    try:
+        for table, columns in LAYOUT_1.items():
+            info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk
+            assert {row[1]: (row[2], bool(row[3])) for row in info} == columns, table
+            assert [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]] == LAYOUT_1_KEYS[table]
+            indexes = {tuple(col[2] for col in conn.execute(f"PRAGMA index_info({idx[1]})"))
+                       for idx in conn.execute(f"PRAGMA index_list({table})") if idx[3] == "c"}  # made, not keys
+            assert indexes == LAYOUT_1_INDEXES[table], table
+        # a run's measurements go with it: (table, from, to, on update, on delete)
+        assert [(fk[2], fk[3], fk[4], fk[6]) for fk in conn.execute("PRAGMA foreign_key_list(hb_measurements)")] \
+            == [("hb_runs", "run_id", "run_id", "CASCADE")]
+        assert conn.execute("SELECT key, value FROM hb_meta").fetchall() == [("layout", "1")]
+    finally:
+        conn.close()
+
+
+def test_postgresql_numbers_each_measurement_itself():
+    """SQLite numbers an INTEGER PRIMARY KEY whatever it is told; PostgreSQL only a SERIAL one: without it every
+    store of a run with measurements failed there on a NULL id. The DDL PostgreSQL would be sent, no server needed."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    sa, _md, _runs, measurements, _meta = history_mod._tables()
+    ddl = str(CreateTable(measurements).compile(dialect=postgresql.dialect()))
+    assert "\tid SERIAL NOT NULL, \n" in ddl and "PRIMARY KEY (id)" in ddl
+
+
+def test_a_reader_takes_a_database_whose_layout_was_never_recorded_for_an_empty_history(tmp_path):
+    """The hb_meta table without its layout row (a first writer stopped between CREATE TABLE and the insert on a
+    database without transactional DDL, or a table of that name made by hand): no runs to read, not a TypeError."""
+    db = tmp_path / "h.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute('CREATE TABLE hb_meta ("key" VARCHAR(40) PRIMARY KEY, value VARCHAR(200) NOT NULL)')
+    conn.commit()
+    conn.close()
+    h = open_history(str(db), readonly=True)
+    assert h.runs() == [] and h.trend() == []
+    h.close()
+    assert _rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("hb_meta",)]  # nothing created
+
+
+def test_runs_of_one_second_are_ordered_by_when_they_were_stored_not_by_where_they_landed(tmp_path):
+    """stored_ns is taken before the write lock, so two writers can insert in the other order than they stored, and
+    PostgreSQL keeps no insertion order at all: ties of one second follow stored_ns, not SQLite's row order."""
+    db = tmp_path / "h.sqlite"
+    h = open_history(str(db))
+    first, second = (make_run([rate("a_rate", (float(v),))], run_id=c * 32, started="2025-11-20T10:00:00+00:00")
+                     for c, v in (("a", 1), ("b", 2)))
+    h.store(first)
+    h.store(second)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE hb_runs SET stored_ns = CASE run_id WHEN ? THEN 2000 ELSE 1000 END", (first.run_id,))
+    conn.commit()
+    conn.close()
+    assert [p.run_id for p in h.trend()[0].points] == [second.run_id, first.run_id]
+    assert [r.run_id for r in h.runs()] == [first.run_id, second.run_id]  # newest first
+    assert h.resolve("latest").run_id == first.run_id
+    h.close()
