@@ -523,3 +523,39 @@ def test_runs_of_one_second_are_ordered_by_when_they_were_stored_not_by_where_th
     assert [r.run_id for r in h.runs()] == [first.run_id, second.run_id]  # newest first
     assert h.resolve("latest").run_id == first.run_id
     h.close()
+
+
+def test_a_bare_path_names_one_file_wherever_the_command_runs_and_a_url_is_kept_whole(tmp_path, monkeypatch):
+    """A relative or ~ path is made absolute when given: sqlite:///h.sqlite would be another file in each folder a
+    later command ran in, and SQLite does not expand ~. Only the scheme of a URL is rewritten, never what follows a
+    second :// in its query."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert resolve_url("h.sqlite") == f"sqlite:///{tmp_path}/h.sqlite"
+    assert resolve_url("~/hist/h.sqlite") == f"sqlite:///{tmp_path}/home/hist/h.sqlite"
+    assert resolve_url("postgres://u@db/hb?application_name=ci://main") == \
+        "postgresql+psycopg://u@db/hb?application_name=ci://main"
+    assert resolve_url("postgresql://u@db/hb?application_name=ci://main") == \
+        "postgresql+psycopg://u@db/hb?application_name=ci://main"
+
+
+def test_a_writers_transaction_takes_the_write_lock_at_once_and_a_readers_takes_none(tmp_path):
+    """A writer that began deferred and upgraded mid-way (create_all reads the schema, then writes) met another
+    writer's commit with SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out. A reader that asked for the write
+    lock would stop every writer while it read, and could not begin at all on a read-only file."""
+    db = tmp_path / "h.sqlite"
+    writer = open_history(str(db))
+    reader = open_history(str(db), readonly=True)
+    other = sqlite3.connect(db, timeout=0, isolation_level=None)  # fails at once where it would have to wait
+    try:
+        with writer.engine.begin():
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with reader.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM hb_runs").all()
+            other.execute("BEGIN IMMEDIATE")  # the reader holds a snapshot, not the lock
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+        reader.close()
+        writer.close()
