@@ -559,3 +559,48 @@ def test_a_writers_transaction_takes_the_write_lock_at_once_and_a_readers_takes_
         other.close()
         reader.close()
         writer.close()
+
+
+def _failing_begin(monkeypatch, history, errors: list[Exception]) -> list[int]:
+    """history.engine.begin raising each of `errors` in turn, then beginning for real; the backoff sleeps skipped.
+    Returns the list of attempts, one entry each."""
+    attempts: list[int] = []
+    begin = history.engine.begin
+
+    def failing():
+        attempts.append(1)
+        if len(attempts) <= len(errors):
+            raise errors[len(attempts) - 1]
+        return begin()
+
+    monkeypatch.setattr(history.engine, "begin", failing)
+    monkeypatch.setattr(history_mod.time, "sleep", lambda seconds: None)
+    return attempts
+
+
+def _operational(message: str, *, invalidated: bool = False):
+    import sqlalchemy as sa
+
+    return sa.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError(message),
+                                   connection_invalidated=invalidated)
+
+
+def test_lock_errors_and_dropped_connections_are_retried_then_one_history_error(tmp_path, monkeypatch):
+    """SQLite's "database is locked"/"busy" and a connection the server dropped (a restart) leave nothing half done,
+    so the transaction runs again, up to LOCK_RETRIES times in all; past that, or for any other operational error,
+    one HistoryError with the driver's words, never an AssertionError from the loop's end."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    retried = [_operational("database is locked"), _operational("database is busy"),
+               _operational("server closed the connection unexpectedly", invalidated=True)]
+    attempts = _failing_begin(monkeypatch, h, retried)
+    h.store(make_run())
+    assert len(attempts) == 4 and len(h.runs()) == 1
+    attempts = _failing_begin(monkeypatch, h, [_operational("database is locked")] * history_mod.LOCK_RETRIES)
+    with pytest.raises(HistoryError, match="database is locked$"):
+        h.runs()
+    assert len(attempts) == history_mod.LOCK_RETRIES
+    attempts = _failing_begin(monkeypatch, h, [_operational("disk I/O error")])
+    with pytest.raises(HistoryError, match="disk I/O error$"):
+        h.runs()
+    assert len(attempts) == 1
+    h.close()
