@@ -436,6 +436,17 @@ def test_a_history_that_does_not_exist_reads_as_empty_from_any_thread(tmp_path):
     h.close()
     assert answers == [([], [])]
     assert list(tmp_path.iterdir()) == []
+    # and a database that is there, opened read-only (its own connections, made by hand): the same from any thread
+    run = make_run()
+    store_run(run, str(tmp_path / "h.sqlite"))
+    h = open_history(str(tmp_path / "h.sqlite"), readonly=True)
+    assert [r.run_id for r in h.runs()] == [run.run_id]  # a connection made here, pooled, then used there
+    answers.clear()
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join()
+    h.close()
+    assert [(len(runs), len(series)) for runs, series in answers] == [(1, len(run.measurements))], answers
 
 
 # Layout 1 as databases already out there hold it: a change here without a new DB_LAYOUT and a migration would
