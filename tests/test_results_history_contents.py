@@ -59,6 +59,8 @@ def test_each_column_holds_what_the_run_said(tmp_path):
     assert stored[:10] == (run.run_id, run.fingerprint, long_host.label[:300], "2025-11-20T11:00:00+01:00",
                            "2025-11-20T10:00:00.000000Z", "hashbench run", "a" * 40, 0, 1, run.schema_version)
     assert json.loads(stored[10]) == run.to_json()  # whole, the 400-character names included
+    # without the ", " and ": " of json.dumps' default: every run's document is kept, so a long history is smaller
+    assert stored[10] == json.dumps(json.loads(stored[10]), separators=(",", ":"))
     assert _rows(db, "SELECT key, value FROM hb_meta") == [("layout", str(history_mod.DB_LAYOUT))]
     rows = _rows(db, "SELECT name, kind, backend, unit, value, min, max, stddev, n, provenance, energy_j, "
                      "energy_source, joules_per_unit FROM hb_measurements ORDER BY id")
