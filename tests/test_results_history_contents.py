@@ -617,3 +617,17 @@ def test_lock_errors_and_dropped_connections_are_retried_then_one_history_error(
         h.runs()
     assert len(attempts) == 1
     h.close()
+
+
+def test_a_run_without_measurements_is_stored_and_listed_with_none(tmp_path):
+    """A run stopped before its first benchmark still has its host, start and checks to keep: one row, no
+    measurement rows (an INSERT of none would be one row of NULLs, refused by the NOT NULL columns)."""
+    db = tmp_path / "h.sqlite"
+    run = make_run([])
+    h = open_history(str(db))
+    h.store(run)
+    [summary] = h.runs()
+    assert (summary.run_id, summary.measurements) == (run.run_id, 0)
+    assert h.load(run.run_id) == run and h.trend() == []
+    h.close()
+    assert _rows(db, "SELECT count(*) FROM hb_measurements") == [(0,)]
