@@ -503,6 +503,8 @@ def test_postgresql_numbers_each_measurement_itself():
     sa, _md, _runs, measurements, _meta = history_mod._tables()
     ddl = str(CreateTable(measurements).compile(dialect=postgresql.dialect()))
     assert "\tid SERIAL NOT NULL, \n" in ddl and "PRIMARY KEY (id)" in ddl
+    # unquoted, so lower case: "HB_MEASUREMENTS" would be another table than the one PostgreSQL databases hold
+    assert ddl.lstrip().startswith("CREATE TABLE hb_measurements (")
 
 
 def test_a_reader_takes_a_database_whose_layout_was_never_recorded_for_an_empty_history(tmp_path):
