@@ -576,10 +576,11 @@ def test_a_writers_transaction_takes_the_write_lock_at_once_and_a_readers_takes_
         writer.close()
 
 
-def _failing_begin(monkeypatch, history, errors: list[Exception]) -> list[int]:
-    """history.engine.begin raising each of `errors` in turn, then beginning for real; the backoff sleeps skipped.
-    Returns the list of attempts, one entry each."""
+def _failing_begin(monkeypatch, history, errors: list[Exception], slept: list[float] | None = None) -> list[int]:
+    """history.engine.begin raising each of `errors` in turn, then beginning for real; the backoff sleeps skipped
+    (their lengths noted in `slept`). Returns the list of attempts, one entry each."""
     attempts: list[int] = []
+    slept = [] if slept is None else slept
     begin = history.engine.begin
 
     def failing():
@@ -589,7 +590,7 @@ def _failing_begin(monkeypatch, history, errors: list[Exception]) -> list[int]:
         return begin()
 
     monkeypatch.setattr(history.engine, "begin", failing)
-    monkeypatch.setattr(history_mod.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(history_mod.time, "sleep", lambda seconds: slept.append(float(seconds)))
     return attempts
 
 
@@ -610,10 +611,13 @@ def test_lock_errors_and_dropped_connections_are_retried_then_one_history_error(
     attempts = _failing_begin(monkeypatch, h, retried)
     h.store(make_run())
     assert len(attempts) == 4 and len(h.runs()) == 1
-    attempts = _failing_begin(monkeypatch, h, [_operational("database is locked")] * history_mod.LOCK_RETRIES)
+    slept: list[float] = []
+    attempts = _failing_begin(monkeypatch, h, [_operational("database is locked")] * history_mod.LOCK_RETRIES, slept)
     with pytest.raises(HistoryError, match="database is locked$"):
         h.runs()
     assert len(attempts) == history_mod.LOCK_RETRIES
+    # backing off: each wait twice the one before, from 50 ms, all of them well within SQLite's one-minute busy wait
+    assert slept == [0.05 * 2**i for i in range(history_mod.LOCK_RETRIES - 1)] and sum(slept) < 10
     attempts = _failing_begin(monkeypatch, h, [_operational("disk I/O error")])
     with pytest.raises(HistoryError, match="disk I/O error$"):
         h.runs()
