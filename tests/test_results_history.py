@@ -750,6 +750,20 @@ def test_a_read_only_mount_of_a_history_being_written_reads_the_runs_still_in_it
     assert done.returncode != 0 and done.stdout == "", done.stdout
     [line] = done.stderr.strip().splitlines()
     assert "h.sqlite-wal" in line and "-shm is missing" in line
+    assert line.endswith("copy the database and its -wal file to a writable folder and read it there")
+
+
+def test_a_read_only_mount_with_an_empty_log_and_no_index_reads_the_main_file(tmp_path, readonly_view):
+    """An empty -wal (a writer that checkpointed everything, a copy of one) holds no runs: the main file holds every
+    committed one and is read whole without the index, not refused as a log that cannot be read."""
+    folder = tmp_path / "hist"
+    folder.mkdir()
+    runs = _store_runs(folder / "h.sqlite", 2)
+    (folder / "h.sqlite-wal").touch()
+    assert sorted(os.listdir(folder)) == ["h.sqlite", "h.sqlite-wal"]
+    done = readonly_view(folder, "history", "--runs", "--json", "--db", "{ro}/h.sqlite")
+    assert done.returncode == 0, done.stderr
+    assert [r["run_id"] for r in json.loads(done.stdout)] == [runs[1].run_id, runs[0].run_id]
 
 
 def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path):
@@ -809,3 +823,39 @@ def test_postgresql_stores_names_longer_than_their_columns(pg_url):
     [series] = h.trend(backend="b" * 60)
     assert series.name == "n" * 300 and series.machine == h.runs()[0].machine == run.host.label[:300]
     h.close()
+
+
+def test_postgresql_first_writers_and_writers_of_one_run_take_their_advisory_locks(pg_url):
+    """Two concurrent CREATE TABLEs of one name collide on PostgreSQL's catalog, and two writers of one run both find
+    nothing to replace: each waits on an advisory lock. Held here by another session, with a lock_timeout on the
+    history's connections, the wait shows as the server's lock timeout, not as a race that a test may not hit."""
+    import sqlalchemy as sa
+
+    url = _clean(pg_url)
+    impatient = url + ("&" if "?" in url else "?") + "options=-c%20lock_timeout%3D300"
+    key = history_mod._PG_LOCK_KEY
+    holder = sa.create_engine(resolve_url(url), isolation_level="AUTOCOMMIT")
+    run = make_run()
+    try:
+        with holder.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+            with pytest.raises(history_mod.HistoryError, match="lock timeout"):
+                open_history(impatient)
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+            h = open_history(impatient)
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key, hashtext(:run_id))"),
+                         {"key": key, "run_id": run.run_id})
+            try:
+                with pytest.raises(history_mod.HistoryError, match="lock timeout"):
+                    h.store(run)
+                other = make_run()
+                h.store(other)  # another run id, another lock
+                assert [r.run_id for r in h.runs()] == [other.run_id]
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key, hashtext(:run_id))"),
+                             {"key": key, "run_id": run.run_id})
+            h.store(run)
+            assert len(h.runs()) == 2
+            h.close()
+    finally:
+        holder.dispose()

@@ -59,6 +59,8 @@ def test_each_column_holds_what_the_run_said(tmp_path):
     assert stored[:10] == (run.run_id, run.fingerprint, long_host.label[:300], "2025-11-20T11:00:00+01:00",
                            "2025-11-20T10:00:00.000000Z", "hashbench run", "a" * 40, 0, 1, run.schema_version)
     assert json.loads(stored[10]) == run.to_json()  # whole, the 400-character names included
+    # without the ", " and ": " of json.dumps' default: every run's document is kept, so a long history is smaller
+    assert stored[10] == json.dumps(json.loads(stored[10]), separators=(",", ":"))
     assert _rows(db, "SELECT key, value FROM hb_meta") == [("layout", str(history_mod.DB_LAYOUT))]
     rows = _rows(db, "SELECT name, kind, backend, unit, value, min, max, stddev, n, provenance, energy_j, "
                      "energy_source, joules_per_unit FROM hb_measurements ORDER BY id")
@@ -403,3 +405,235 @@ def test_the_first_run_with_a_cpu_id_names_the_fingerprint_of_a_single_older_run
         f"family/model/stepping (fingerprint {HOST.fingerprint}) stay a series of their own, as nothing says they "
         f"ran on this CPU: `hashbench compare @{older.run_id[:8]} @latest --force` sets them side by side")
 
+
+
+def test_a_port_that_is_no_number_is_named_as_a_url_that_cannot_be_read(tmp_path):
+    """SQLAlchemy's URL parser raises a bare ValueError (int()'s words about '54x2'); the message says what was wrong
+    with the --db: it is not a database URL at all, not that some database failed."""
+    with pytest.raises(InputError) as caught:
+        open_history("postgresql://u:pw@db:54x2/hb", connect=False)
+    message = str(caught.value)
+    assert message.startswith("cannot use history database postgresql")
+    assert ":pw@" not in message and ": cannot read it as a database URL (invalid literal for int()" in message
+
+
+def test_a_history_that_does_not_exist_reads_as_empty_from_any_thread(tmp_path):
+    """A read of a database that is not there answers from an empty in-memory one. SQLAlchemy would give each thread
+    its own in-memory database (without the tables: "no such table") and sqlite3 refuses a connection made in
+    another thread, so a reader opened in one thread and used in another (a report served by a worker) failed."""
+    import threading
+
+    h = open_history(str(tmp_path / "none.sqlite"), readonly=True)
+    answers: list = []
+
+    def read() -> None:
+        try:
+            answers.append((h.runs(), h.trend()))
+        except Exception as exc:  # noqa: BLE001 -- the failure is the answer under test
+            answers.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join()
+    h.close()
+    assert answers == [([], [])]
+    assert list(tmp_path.iterdir()) == []
+    # and a database that is there, opened read-only (its own connections, made by hand): the same from any thread
+    run = make_run()
+    store_run(run, str(tmp_path / "h.sqlite"))
+    h = open_history(str(tmp_path / "h.sqlite"), readonly=True)
+    assert [r.run_id for r in h.runs()] == [run.run_id]  # a connection made here, pooled, then used there
+    answers.clear()
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join()
+    h.close()
+    assert [(len(runs), len(series)) for runs, series in answers] == [(1, len(run.measurements))], answers
+
+
+# Layout 1 as databases already out there hold it: a change here without a new DB_LAYOUT and a migration would
+# leave those databases with columns this hashbench does not expect (or limits PostgreSQL enforces and SQLite not).
+# name: (declared type, NOT NULL)
+LAYOUT_1 = {
+    "hb_runs": {"run_id": ("VARCHAR(64)", True), "fingerprint": ("VARCHAR(32)", True),
+                "machine": ("VARCHAR(300)", True), "started": ("VARCHAR(64)", True),
+                "started_utc": ("VARCHAR(32)", True), "stored_ns": ("BIGINT", True), "source": ("VARCHAR(40)", True),
+                "git_commit": ("VARCHAR(64)", False), "git_dirty": ("BOOLEAN", False), "complete": ("BOOLEAN", True),
+                "schema_version": ("INTEGER", True), "document": ("TEXT", True)},
+    "hb_measurements": {"id": ("INTEGER", True), "run_id": ("VARCHAR(64)", True), "name": ("VARCHAR(300)", True),
+                        "kind": ("VARCHAR(20)", True), "backend": ("VARCHAR(60)", False),
+                        "unit": ("VARCHAR(20)", True), "value": ("FLOAT", True), "min": ("FLOAT", True),
+                        "max": ("FLOAT", True), "stddev": ("FLOAT", True), "n": ("INTEGER", True),
+                        "provenance": ("VARCHAR(12)", True), "energy_j": ("FLOAT", False),
+                        "energy_source": ("VARCHAR(80)", True), "joules_per_unit": ("FLOAT", False)},
+    "hb_meta": {"key": ("VARCHAR(40)", True), "value": ("VARCHAR(200)", True)},
+}
+LAYOUT_1_KEYS = {"hb_runs": ["run_id"], "hb_measurements": ["id"], "hb_meta": ["key"]}
+# the columns the listing filters and the trend joins and sorts on, so neither reads every row of a long history
+LAYOUT_1_INDEXES = {"hb_runs": {("fingerprint",), ("started_utc",)},
+                    "hb_measurements": {("run_id",), ("name",)}, "hb_meta": set()}
+
+
+def test_a_new_database_has_layout_1_column_by_column(tmp_path):
+    db = tmp_path / "h.sqlite"
+    open_history(str(db)).close()
+    conn = sqlite3.connect(db)
+    try:
+        for table, columns in LAYOUT_1.items():
+            info = conn.execute(f"PRAGMA table_info({table})").fetchall()  # cid, name, type, notnull, default, pk
+            assert {row[1]: (row[2], bool(row[3])) for row in info} == columns, table
+            assert [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]] == LAYOUT_1_KEYS[table]
+            indexes = {tuple(col[2] for col in conn.execute(f"PRAGMA index_info({idx[1]})"))
+                       for idx in conn.execute(f"PRAGMA index_list({table})") if idx[3] == "c"}  # made, not keys
+            assert indexes == LAYOUT_1_INDEXES[table], table
+        # a run's measurements go with it: (table, from, to, on update, on delete)
+        assert [(fk[2], fk[3], fk[4], fk[6]) for fk in conn.execute("PRAGMA foreign_key_list(hb_measurements)")] \
+            == [("hb_runs", "run_id", "run_id", "CASCADE")]
+        assert conn.execute("SELECT key, value FROM hb_meta").fetchall() == [("layout", "1")]
+    finally:
+        conn.close()
+
+
+def test_postgresql_numbers_each_measurement_itself():
+    """SQLite numbers an INTEGER PRIMARY KEY whatever it is told; PostgreSQL only a SERIAL one: without it every
+    store of a run with measurements failed there on a NULL id. The DDL PostgreSQL would be sent, no server needed."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    sa, _md, _runs, measurements, _meta = history_mod._tables()
+    ddl = str(CreateTable(measurements).compile(dialect=postgresql.dialect()))
+    assert "\tid SERIAL NOT NULL, \n" in ddl and "PRIMARY KEY (id)" in ddl
+    # unquoted, so lower case: "HB_MEASUREMENTS" would be another table than the one PostgreSQL databases hold
+    assert ddl.lstrip().startswith("CREATE TABLE hb_measurements (")
+
+
+def test_a_reader_takes_a_database_whose_layout_was_never_recorded_for_an_empty_history(tmp_path):
+    """The hb_meta table without its layout row (a first writer stopped between CREATE TABLE and the insert on a
+    database without transactional DDL, or a table of that name made by hand): no runs to read, not a TypeError."""
+    db = tmp_path / "h.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute('CREATE TABLE hb_meta ("key" VARCHAR(40) PRIMARY KEY, value VARCHAR(200) NOT NULL)')
+    conn.commit()
+    conn.close()
+    h = open_history(str(db), readonly=True)
+    assert h.runs() == [] and h.trend() == []
+    h.close()
+    assert _rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("hb_meta",)]  # nothing created
+
+
+def test_runs_of_one_second_are_ordered_by_when_they_were_stored_not_by_where_they_landed(tmp_path):
+    """stored_ns is taken before the write lock, so two writers can insert in the other order than they stored, and
+    PostgreSQL keeps no insertion order at all: ties of one second follow stored_ns, not SQLite's row order."""
+    db = tmp_path / "h.sqlite"
+    h = open_history(str(db))
+    first, second = (make_run([rate("a_rate", (float(v),))], run_id=c * 32, started="2025-11-20T10:00:00+00:00")
+                     for c, v in (("a", 1), ("b", 2)))
+    h.store(first)
+    h.store(second)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE hb_runs SET stored_ns = CASE run_id WHEN ? THEN 2000 ELSE 1000 END", (first.run_id,))
+    conn.commit()
+    conn.close()
+    assert [p.run_id for p in h.trend()[0].points] == [second.run_id, first.run_id]
+    assert [r.run_id for r in h.runs()] == [first.run_id, second.run_id]  # newest first
+    assert h.resolve("latest").run_id == first.run_id
+    h.close()
+
+
+def test_a_bare_path_names_one_file_wherever_the_command_runs_and_a_url_is_kept_whole(tmp_path, monkeypatch):
+    """A relative or ~ path is made absolute when given: sqlite:///h.sqlite would be another file in each folder a
+    later command ran in, and SQLite does not expand ~. Only the scheme of a URL is rewritten, never what follows a
+    second :// in its query."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert resolve_url("h.sqlite") == f"sqlite:///{tmp_path}/h.sqlite"
+    assert resolve_url("~/hist/h.sqlite") == f"sqlite:///{tmp_path}/home/hist/h.sqlite"
+    assert resolve_url("postgres://u@db/hb?application_name=ci://main") == \
+        "postgresql+psycopg://u@db/hb?application_name=ci://main"
+    assert resolve_url("postgresql://u@db/hb?application_name=ci://main") == \
+        "postgresql+psycopg://u@db/hb?application_name=ci://main"
+
+
+def test_a_writers_transaction_takes_the_write_lock_at_once_and_a_readers_takes_none(tmp_path):
+    """A writer that began deferred and upgraded mid-way (create_all reads the schema, then writes) met another
+    writer's commit with SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out. A reader that asked for the write
+    lock would stop every writer while it read, and could not begin at all on a read-only file."""
+    db = tmp_path / "h.sqlite"
+    writer = open_history(str(db))
+    reader = open_history(str(db), readonly=True)
+    other = sqlite3.connect(db, timeout=0, isolation_level=None)  # fails at once where it would have to wait
+    try:
+        with writer.engine.begin():
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with reader.engine.begin() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM hb_runs").all()
+            other.execute("BEGIN IMMEDIATE")  # the reader holds a snapshot, not the lock
+            other.execute("ROLLBACK")
+    finally:
+        other.close()
+        reader.close()
+        writer.close()
+
+
+def _failing_begin(monkeypatch, history, errors: list[Exception], slept: list[float] | None = None) -> list[int]:
+    """history.engine.begin raising each of `errors` in turn, then beginning for real; the backoff sleeps skipped
+    (their lengths noted in `slept`). Returns the list of attempts, one entry each."""
+    attempts: list[int] = []
+    slept = [] if slept is None else slept
+    begin = history.engine.begin
+
+    def failing():
+        attempts.append(1)
+        if len(attempts) <= len(errors):
+            raise errors[len(attempts) - 1]
+        return begin()
+
+    monkeypatch.setattr(history.engine, "begin", failing)
+    monkeypatch.setattr(history_mod.time, "sleep", lambda seconds: slept.append(float(seconds)))
+    return attempts
+
+
+def _operational(message: str, *, invalidated: bool = False):
+    import sqlalchemy as sa
+
+    return sa.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError(message),
+                                   connection_invalidated=invalidated)
+
+
+def test_lock_errors_and_dropped_connections_are_retried_then_one_history_error(tmp_path, monkeypatch):
+    """SQLite's "database is locked"/"busy" and a connection the server dropped (a restart) leave nothing half done,
+    so the transaction runs again, up to LOCK_RETRIES times in all; past that, or for any other operational error,
+    one HistoryError with the driver's words, never an AssertionError from the loop's end."""
+    h = open_history(str(tmp_path / "h.sqlite"))
+    retried = [_operational("database is locked"), _operational("database is busy"),
+               _operational("server closed the connection unexpectedly", invalidated=True)]
+    attempts = _failing_begin(monkeypatch, h, retried)
+    h.store(make_run())
+    assert len(attempts) == 4 and len(h.runs()) == 1
+    slept: list[float] = []
+    attempts = _failing_begin(monkeypatch, h, [_operational("database is locked")] * history_mod.LOCK_RETRIES, slept)
+    with pytest.raises(HistoryError, match="database is locked$"):
+        h.runs()
+    assert len(attempts) == history_mod.LOCK_RETRIES
+    # backing off: each wait twice the one before, from 50 ms, all of them well within SQLite's one-minute busy wait
+    assert slept == [0.05 * 2**i for i in range(history_mod.LOCK_RETRIES - 1)] and sum(slept) < 10
+    attempts = _failing_begin(monkeypatch, h, [_operational("disk I/O error")])
+    with pytest.raises(HistoryError, match="disk I/O error$"):
+        h.runs()
+    assert len(attempts) == 1
+    h.close()
+
+
+def test_a_run_without_measurements_is_stored_and_listed_with_none(tmp_path):
+    """A run stopped before its first benchmark still has its host, start and checks to keep: one row, no
+    measurement rows (an INSERT of none would be one row of NULLs, refused by the NOT NULL columns)."""
+    db = tmp_path / "h.sqlite"
+    run = make_run([])
+    h = open_history(str(db))
+    h.store(run)
+    [summary] = h.runs()
+    assert (summary.run_id, summary.measurements) == (run.run_id, 0)
+    assert h.load(run.run_id) == run and h.trend() == []
+    h.close()
+    assert _rows(db, "SELECT count(*) FROM hb_measurements") == [(0,)]
