@@ -285,9 +285,9 @@ def test_no_cpu_cgroup_is_none(tmp_path, cgroup, mounts):
 
 
 def test_the_window_takes_the_cgroup_held_back_hardest():
-    start = CpuTimes(2, 10, 10, 0, 1, throttled=(1.0, 5.0), quota=1.5)
-    end = CpuTimes(2, 11, 10, 0, 2, throttled=(1.2, 5.9), quota=1.5)
-    load = CpuLoad.between(start, end, 2.0)
+    start = CpuTimes(2, 10, 10, 0, 1, throttled=(1.0, 5.0))
+    end = CpuTimes(2, 11, 10, 0, 2, throttled=(1.2, 5.9))
+    load = CpuLoad.between(start, end, 2.0, quota=1.5)
     assert (load.throttled, load.quota) == (pytest.approx(0.45), 1.5)
     assert load.shared and "its cgroup's CPU quota of 1.5 CPUs held it off 0.5 CPUs" in load.note()
     assert load.to_json()["throttled_cpus"] == 0.45 and load.to_json()["quota_cpus"] == 1.5

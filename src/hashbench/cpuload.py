@@ -137,7 +137,6 @@ class CpuTimes:
     steal: float
     own: float
     throttled: tuple[float, ...] = ()  # seconds throttled, per cgroup directory (Cgroup.dirs)
-    quota: float | None = None  # CPUs
 
     @classmethod
     def read(cls, proc_stat: Path = PROC_STAT, cpus: set[int] | None = None,
@@ -165,7 +164,7 @@ class CpuTimes:
             return None
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return cls(seen, busy / tick, idle / tick, steal / tick, usage.ru_utime + usage.ru_stime,
-                   cgroup.throttled() if cgroup else (), cgroup.quota() if cgroup else None)
+                   cgroup.throttled() if cgroup else ())
 
 
 @dataclass(frozen=True)
@@ -181,30 +180,49 @@ class CpuLoad:
     quota: float | None = None
 
     @classmethod
-    def between(cls, start: CpuTimes, end: CpuTimes, window_s: float) -> CpuLoad | None:
+    def between(cls, start: CpuTimes, end: CpuTimes, window_s: float, quota: float | None = None) -> CpuLoad | None:
+        """The load from two readings `window_s` apart; `quota` is the cgroup's (Cgroup.quota), read once."""
         if window_s <= 0 or start.cpus != end.cpus:
             return None
         others = (end.busy - start.busy) - (end.own - start.own)
         # The cgroup held back hardest (a parent's quota throttles every child, and shows in the parent's own file).
         throttled = max((b - a for a, b in zip(start.throttled, end.throttled, strict=True)), default=0.0)
         return cls(end.cpus, window_s, max(others, 0.0) / window_s, (end.steal - start.steal) / window_s,
-                   (end.idle - start.idle) / window_s, max(throttled, 0.0) / window_s, end.quota)
+                   (end.idle - start.idle) / window_s, max(throttled, 0.0) / window_s, quota)
+
+    @classmethod
+    def from_json(cls, data: dict) -> CpuLoad:
+        """Back from to_json (records written before the cgroup figures were read have none: 0 and None)."""
+        return cls(data["cpus"], data["window_s"], data["others_cpus"], data["steal_cpus"], data["idle_cpus"],
+                   data.get("throttled_cpus", 0.0), data.get("quota_cpus"))
+
+    # What makes a window shared, one property per cause; the notes name the causes that hold.
+    @property
+    def crowded(self) -> bool:
+        return self.others >= OTHERS_CPUS and self.idle < IDLE_CPUS
+
+    @property
+    def stolen(self) -> bool:
+        return self.steal >= STEAL_CPUS
+
+    @property
+    def held_back(self) -> bool:
+        return self.throttled >= THROTTLED_CPUS
 
     @property
     def shared(self) -> bool:
-        return (self.steal >= STEAL_CPUS or (self.others >= OTHERS_CPUS and self.idle < IDLE_CPUS)
-                or self.throttled >= THROTTLED_CPUS)
+        return self.crowded or self.stolen or self.held_back
 
     def note(self) -> str | None:
         """One line when the CPUs were shared during the window, else None."""
         if not self.shared:
             return None
         parts = []
-        if self.others >= OTHERS_CPUS and self.idle < IDLE_CPUS:
+        if self.crowded:
             parts.append(f"other work kept {self.others:.1f} of the {self.cpus} CPUs busy")
-        if self.steal >= STEAL_CPUS:
+        if self.stolen:
             parts.append(f"the hypervisor gave {self.steal:.1f} of the {self.cpus} CPUs to other guests")
-        if self.throttled >= THROTTLED_CPUS:
+        if self.held_back:
             parts.append(f"its cgroup's CPU quota{_quota(self.quota)} held it off {self.throttled:.1f} CPUs")
         return (f"CPUs shared while it was measured: {' and '.join(parts)} (means over its {self.window_s:.2f} s); "
                 "the figure may be below what this machine does alone")
@@ -242,7 +260,8 @@ class CpuWatch:
                  tb: TracebackType | None) -> None:
         window = time.monotonic() - self._t0
         end = CpuTimes.read(self.proc_stat, cgroup=self.cgroup) if self._start is not None else None
-        self.load = CpuLoad.between(self._start, end, window) if end is not None else None
+        quota = self.cgroup.quota() if self.cgroup else None
+        self.load = CpuLoad.between(self._start, end, window, quota) if end is not None else None
 
 
 def _span(values: list[float]) -> str:
@@ -253,7 +272,8 @@ def _span(values: list[float]) -> str:
 def shared_note(records: list[tuple[str, dict | None]], noun: str) -> str | None:
     """One line for the records (label, cpu_load JSON) measured on shared CPUs, or None when none was: which ones,
     and the spread of what else took the CPUs. `noun` names them all ("benches", "probes")."""
-    shared = [(label, load) for label, load in records if load and load.get("shared")]
+    # The verdict each record was written with; its figures, read back, say why.
+    shared = [(label, CpuLoad.from_json(load)) for label, load in records if load and load.get("shared")]
     if not shared:
         return None
     measured = sum(1 for _, load in records if load)
@@ -261,17 +281,16 @@ def shared_note(records: list[tuple[str, dict | None]], noun: str) -> str | None
         names = f"all {measured} {noun} were"
     else:
         names = ", ".join(label for label, _ in shared) + (" were" if len(shared) > 1 else " was")
-    others = [load["others_cpus"] for _, load in shared
-              if load["others_cpus"] >= OTHERS_CPUS and load["idle_cpus"] < IDLE_CPUS]
-    steal = [load["steal_cpus"] for _, load in shared if load["steal_cpus"] >= STEAL_CPUS]
-    cpus = max(load["cpus"] for _, load in shared)
+    loads = [load for _, load in shared]
+    others = [load.others for load in loads if load.crowded]
+    steal = [load.steal for load in loads if load.stolen]
+    cpus = max(load.cpus for load in loads)
     parts = [f"other work kept {_span(others)} of the {cpus} CPUs busy"] if others else []
     if steal:
         parts.append(f"the hypervisor gave {_span(steal)} of them to other guests")
-    throttled = [load.get("throttled_cpus", 0.0) for _, load in shared]  # absent from records before 2026-12
-    throttled = [t for t in throttled if t >= THROTTLED_CPUS]
+    throttled = [load.throttled for load in loads if load.held_back]
     if throttled:
-        quotas = [q for _, load in shared if (q := load.get("quota_cpus")) is not None]
+        quotas = [load.quota for load in loads if load.quota is not None]
         parts.append(f"the cgroup's CPU quota{_quota(min(quotas) if quotas else None)} held it off "
                      f"{_span(throttled)} CPUs")
     return (f"CPUs shared while {names} measured: {' and '.join(parts)} (window means); "

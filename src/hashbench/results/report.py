@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
+from ..cpuload import shared_note
 from ..errors import HashbenchError, InputError
 from ..jsonfile import write_atomic
 from .history import Series
@@ -106,8 +107,6 @@ def _hashrate_section(go, runs: list[RunResult]) -> Section:
 def _shared_notes(runs: list[RunResult], kind: str, noun: str, name=lambda n: n) -> list[str]:
     """Per run, the line naming its measurements of this kind taken while other work shared the CPUs (as `compare`
     and the terminal say it): a bar that is low for that reason should not read as the machine's speed."""
-    from ..cpuload import shared_note
-
     notes = []
     for run in runs:
         note = shared_note([(name(m.name), m.cpu_load) for m in run.measurements if m.kind == kind], noun)
