@@ -13,7 +13,7 @@ from results_helpers import HOST, hash_measurement, make_run
 
 from hashbench import __version__
 from hashbench.errors import InputError
-from hashbench.results.exporters import exporter, notes
+from hashbench.results.exporters import FORMATS, exporter, notes
 from hashbench.results.schema import Check, Energy, Measurement
 
 RUN_ID = "0123456789abcdef" * 2
@@ -169,7 +169,7 @@ def test_csv_columns_exactly():
     text = exporter("csv")([run, bare])
     lines = text.split("\n")
     assert lines[0] == ("run_id,started,source,fingerprint,machine,git_commit,name,kind,unit,value,min,max,mean,stddev,"
-                        "n,provenance,energy_j,energy_source,joules_per_unit,params,complete,verified")
+                        "n,provenance,energy_j,energy_source,joules_per_unit,params,complete,verified,cpus_shared")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 5 and text.endswith("\n") and "\r" not in text
     avx2, step, steps, gemm, p = rows
@@ -182,7 +182,7 @@ def test_csv_columns_exactly():
                     "mean": repr(m.summary.mean), "stddev": repr(m.summary.stddev), "n": "3", "provenance": "measured",
                     "energy_j": "3.0", "energy_source": "rapl", "joules_per_unit": repr(m.joules_per_unit),
                     "params": '{"backend": "cython", "impl": "avx2", "threads": 1}', "complete": "false",
-                    "verified": "passed"}
+                    "verified": "passed", "cpus_shared": ""}
     assert (step["energy_j"], step["energy_source"], step["joules_per_unit"], step["params"], step["verified"]) == \
         ("", "none", "", "{}", "")
     assert (steps["energy_j"], steps["joules_per_unit"], steps["params"]) == ("30.0", "0.5", '{"batch": 8}')
@@ -211,6 +211,35 @@ def test_notes_and_errors_say_exactly_what_became_of_a_run():
             f"{name}: numba (numba), cython (avx2), cython (sha-ni) failed verification on real block headers (wrong "
             f"nonces): the cython, numba benchmarks are {fate}", *more]
     assert notes([_run()], "csv") == []
+
+
+def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_and_noted_for_every_format():
+    """A CI runner that shared its CPUs with another job reads as a regression on a dashboard: the export says which
+    figures were measured so, where the format can carry it, and on stderr for all of them."""
+    from dataclasses import replace
+
+    from hashbench.cpuload import CpuLoad
+
+    def loaded(m, others: float):
+        load = CpuLoad(2, 3.0, others, 0.0, 0.1 if others else 1.0).to_json()
+        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+    plain = hash_measurement((2e7, 1.9e7, 2.2e7), impl="portable")
+    run = make_run([loaded(hash_measurement((2e7, 1.9e7, 2.2e7)), 1.5),
+                    loaded(hash_measurement((2e7, 1.9e7, 2.2e7), impl="sha-ni"), 0.0), plain])
+    rows = list(csv.DictReader(io.StringIO(exporter("csv")([run]))))
+    assert [(r["name"], r["cpus_shared"]) for r in rows] == [
+        ("sha256d[cython-avx2-x1]", "true"), ("sha256d[cython-sha-ni-x1]", "false"),
+        ("sha256d[cython-portable-x1]", "")]
+    text = exporter("openmetrics")([run])
+    shared = [line for line in text.splitlines() if line.startswith("hashbench_benchmark_cpus_shared{")]
+    assert [(line.split('benchmark="')[1].split('"')[0], line.rsplit(" ", 1)[1]) for line in shared] == [
+        ("sha256d[cython-avx2-x1]", "1"), ("sha256d[cython-sha-ni-x1]", "0")]
+    assert "# TYPE hashbench_benchmark_cpus_shared gauge" in text
+    for fmt in FORMATS:
+        assert notes([run], fmt)[0] == (
+            f"run {run.run_id[:8]} ({run.started}): CPUs shared while sha256d[cython-avx2-x1] was measured: other "
+            "work kept 1.5 of the 2 CPUs busy (window means); its figure may be below what this machine does alone")
     with pytest.raises(InputError) as caught:
         exporter("xml")
     assert str(caught.value) == ("unknown export format 'xml' (known: github-action, github-action-smaller, bencher, "

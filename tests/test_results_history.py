@@ -859,3 +859,39 @@ def test_postgresql_first_writers_and_writers_of_one_run_take_their_advisory_loc
             h.close()
     finally:
         holder.dispose()
+
+
+def test_history_marks_the_points_measured_on_shared_cpus_and_keeps_them_in_the_trend(tmp_path):
+    """A run measured while other work held the CPUs was an ordinary point of the trend: its first/last/change could
+    read a crowded machine as a regression with nothing said. It stays a point (the figure is real), named."""
+    from dataclasses import replace
+
+    from hashbench.cpuload import CpuLoad
+    from hashbench.results.pbjson import write_result
+
+    def loaded(m, others: float):
+        load = CpuLoad(2, 3.0, others, 0.0, 1.0 if others == 0 else 0.1).to_json()
+        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+    db = str(tmp_path / "s.sqlite")
+    files = []
+    for i, (center, others) in enumerate(((2.0e7, 0.0), (1.1e7, 1.6), (2.1e7, 0.0))):
+        path = tmp_path / f"r{i}.json"
+        write_result(make_run([loaded(hash_measurement([center] * 10), others),
+                               loaded(hash_measurement([center / 2] * 10, impl="sha-ni"), 0.0)],
+                              started=f"2025-11-2{i}T10:00:00Z"), path)
+        files.append(str(path))
+    code, out, err = run_cli("history", "--db", db, *[a for f in files for a in ("--add", f)])
+    assert code == 0, err
+    assert "+5.0" in out  # still first against last, the crowded run among the points
+    note = [line for line in out.splitlines() if line.startswith("CPUs shared while measured")]
+    assert len(note) == 1 and "kept in the trend" in note[0]
+    crowded = json.loads(Path(files[1]).read_text())["run_id"]
+    assert note[0].endswith(f": sha256d[cython-avx2-x1] in run {crowded[:8]} (2025-11-21 10:00)")
+    code, out, _ = run_cli("history", "--db", db, "--json")
+    shared = {s["name"]: [p["shared"] for p in s["points"]] for s in json.loads(out)}
+    assert shared == {"sha256d[cython-avx2-x1]": [False, True, False], "sha256d[cython-sha-ni-x1]": [False] * 3}
+    # a quiet history says nothing of it
+    quiet = str(tmp_path / "q.sqlite")
+    code, out, _ = run_cli("history", "--db", quiet, "--add", files[0], "--add", files[2])
+    assert code == 0 and "CPUs shared" not in out

@@ -161,7 +161,8 @@ def test_trend_per_machine_and_benchmark_as_json(tmp_path):
         "fingerprint": HOST.fingerprint, "machine": HOST.label, "name": "llm-decode[cuda:0-llama-3.1-8b-fp8-b64]",
         "unit": "tokens/s", "change": None,
         "points": [{"run_id": "9" * 32, "started": run.started, "git_commit": "a" * 40, "value": 5000.0,
-                    "min": 5000.0, "max": 5000.0, "n": 0, "joules_per_unit": 0.12, "verify_failed": False}]}
+                    "min": 5000.0, "max": 5000.0, "n": 0, "joules_per_unit": 0.12, "verify_failed": False,
+                    "shared": False}]}
     [avx2] = h.trend(name="sha256d[cython-avx2-x1]")
     assert [(p.value, p.min, p.max, p.n) for p in avx2.points] == [(2.0e7, 1.9e7, 2.2e7, 3)]
     assert avx2.points[0].joules_per_unit == pytest.approx(run.measurements[0].joules_per_unit)

@@ -591,11 +591,11 @@ def test_trend_lines_per_benchmark_and_machine_with_commit_and_value_on_hover():
     avx2 = lines[0]
     assert list(avx2.x) == ["2025-11-21T10:00:00+00:00", "2025-11-22T10:00:00+00:00"]  # in time order
     assert list(avx2.y) == [100.0, 50.0] and list(lines[2].y) == pytest.approx([100.0, 120.0])
-    assert [list(c) for c in avx2.customdata] == [["2e+07 H/s", "bbbbbbbbbb"], ["1e+07 H/s", "cccccccccc"]]
+    assert [list(c) for c in avx2.customdata] == [["2e+07 H/s", "bbbbbbbbbb", ""], ["1e+07 H/s", "cccccccccc", ""]]
     assert avx2.hovertemplate == ("%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
-                                  "<extra>%{fullData.name}</extra>")
+                                  "%{customdata[2]}<extra>%{fullData.name}</extra>")
     assert len(crosses) == 2 and list(crosses[0].x) == ["2025-11-23T10:00:00+00:00"]
-    assert list(crosses[0].y) == [150.0] and [list(c) for c in crosses[0].customdata] == [["3e+07 H/s", ""]]
+    assert list(crosses[0].y) == [150.0] and [list(c) for c in crosses[0].customdata] == [["3e+07 H/s", "", ""]]
     assert crosses[0].name == "sha256d[cython-avx2-x1]: verification failed" and crosses[0].showlegend is False
     assert (crosses[0].marker.symbol, crosses[0].marker.color, crosses[0].marker.size) == ("x", "#d62728", 10)
     assert crosses[0].hovertemplate == ("%{x}<br>%{customdata[0]}<br>commit %{customdata[1]}<br>verification FAILED: "
@@ -654,6 +654,30 @@ def test_trend_points_carry_each_runs_figures_and_join_the_historys_series():
     assert [(s.fingerprint, s.machine, s.name, s.unit, len(s.points)) for s in joined] == [
         ("f" * 16, "stored machine", "gemm[cuda:0-bf16]", "FLOP/s", 2),
         (runs[0].fingerprint, runs[0].host.label, "sha256d[cython-avx2-x1]", "H/s", 2)]
+
+
+def test_trend_points_measured_on_shared_cpus_stay_on_the_line_hollow_and_are_counted():
+    from dataclasses import replace
+
+    from hashbench.cpuload import CpuLoad
+    from hashbench.results.report import _trend_section
+
+    def loaded(m, others: float):
+        load = CpuLoad(2, 3.0, others, 0.0, 0.1 if others else 1.0).to_json()
+        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+    runs = [make_run([loaded(hash_measurement((h,)), others)], started=f"2025-11-2{i}T10:00:00+00:00")
+            for i, (h, others) in enumerate(((2e7, 0.0), (1e7, 1.5), (2e7, 0.0)))]
+    series = series_from_runs(runs)
+    assert [p.shared for p in series[0].points] == [False, True, False]
+    section = _trend_section(_go(), series)
+    [line] = section.figure.data
+    assert list(line.y) == [100.0, 50.0, 100.0] and list(line.marker.symbol) == ["circle", "circle-open", "circle"]
+    assert "CPUs shared in its window" in line.customdata[1][2] and line.customdata[0][2] == ""
+    assert section.notes[-1] == ("1 point(s) measured while other work, a hypervisor or a CPU quota took CPU time in "
+                                 "their window are hollow: their figures may be below what the machine does alone")
+    quiet = _trend_section(_go(), series_from_runs([runs[0], runs[2]]))
+    assert not any("hollow" in n for n in quiet.notes)
 
 
 def test_report_page_is_one_document_with_one_plotly_and_a_row_per_run(tmp_path):

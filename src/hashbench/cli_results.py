@@ -151,11 +151,11 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         table.add_column("benchmark", min_width=27)  # never cut: `compare` matches on it
         for name in ("runs", "first", "last", "change", "trend"):
             table.add_column(name, no_wrap=True, justify="left" if name == "trend" else "right")
-        left_out = []
+        left_out, shared = [], []
         for s in mine:
             values = [p.value for p in s.verified_points]
-            left_out += [f"{s.name} in run {p.run_id[:8]} ({p.started[:16].replace('T', ' ')})"
-                         for p in s.points if p.verify_failed]
+            left_out += [_point_label(s, p) for p in s.points if p.verify_failed]
+            shared += [_point_label(s, p) for p in s.verified_points if p.shared]
             if not values:
                 table.add_row(escape(s.name), "0", "–", "–", "–", "")
                 continue
@@ -165,6 +165,15 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
         if left_out:
             out.print(escape(f"left out of the trend, their backend failed verification on real block headers in "
                              f"that run (wrong nonces): {'; '.join(left_out)}"))
+        if shared:
+            out.print(escape(f"CPUs shared while measured (other work, a hypervisor or a CPU quota took CPU time "
+                             f"in the window; the figure may be below what this machine does alone; kept in the "
+                             f"trend): {'; '.join(shared)}"))
+
+
+def _point_label(s, p) -> str:
+    """One point of a series in a note: the benchmark, its run's id and start."""
+    return f"{s.name} in run {p.run_id[:8]} ({p.started[:16].replace('T', ' ')})"
 
 
 # --- compare ---------------------------------------------------------------------------------------------------------

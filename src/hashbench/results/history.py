@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import HashbenchError, InputError
-from .schema import Check, RunResult, failed_backends, higher_is_better, verification_summary
+from .schema import Check, Measurement, RunResult, failed_backends, higher_is_better, verification_summary
 
 ENV_DB = "HASHBENCH_DB"
 DB_LAYOUT = 1  # the table layout below; bump with a migration when it changes
@@ -82,6 +82,7 @@ class Point:
     n: int
     joules_per_unit: float | None
     verify_failed: bool = False  # its backend scanned real block headers to wrong nonces in that run
+    shared: bool = False  # other work, a hypervisor or a CPU quota took CPU time in its window (cpuload.CpuLoad)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -472,22 +473,30 @@ class History:
         if name:
             q = q.where(m.c.name == name)
         rows = self._transaction(lambda conn: conn.execute(q).all())
-        failed = self._failed_backends({row[5] for row in rows})
+        facts = self._run_facts({row[5] for row in rows})
         series: dict[tuple[str, str, str], Series] = {}
         for fp, machine, mname, unit, backend, *point in rows:
             key = (fp, mname, unit)
             if key not in series:
                 series[key] = Series(fp, machine, mname, unit)
-            series[key].points.append(Point(*point, verify_failed=backend in failed[point[0]]))
+            failed, shared = facts[point[0]]
+            series[key].points.append(Point(*point, verify_failed=backend in failed, shared=mname in shared))
         return list(series.values())
 
-    def _failed_backends(self, run_ids: set[str]) -> dict[str, set[str]]:
-        """Per run, the backends that failed verification in it, from the stored document's checks (the tables
-        hold no column for them: the document is the run as written)."""
+    def _run_facts(self, run_ids: set[str]) -> dict[str, tuple[set[str], set[str]]]:
+        """Per run, from the stored document (the tables hold no column for them: the document is the run as
+        written): the backends that failed verification in it, and the names of its measurements whose window's
+        CPUs were shared (as stored in hb_measurements.name)."""
         r = self._runs
         q = self._sa.select(r.c.run_id, r.c.document).where(r.c.run_id.in_(run_ids))
         rows = self._transaction(lambda conn: conn.execute(q).all()) if run_ids else []
-        return {run_id: failed_backends(_checks(doc)) for run_id, doc in rows}
+        facts = {}
+        for run_id, doc in rows:
+            data = json.loads(doc)
+            shared = {m.name[:300] for m in map(Measurement.from_json, data.get("measurements") or ())
+                      if (m.cpu_load or {}).get("shared")}
+            facts[run_id] = (failed_backends(_checks(data)), shared)
+        return facts
 
     def close(self) -> None:
         self.engine.dispose()
@@ -518,8 +527,8 @@ def _readonly_uri(path: Path, url: str) -> str:
     return f"{uri}?immutable=1"
 
 
-def _checks(document: str) -> list[Check]:
-    data = json.loads(document)
+def _checks(document: str | dict) -> list[Check]:
+    data = json.loads(document) if isinstance(document, str) else document
     return [Check.from_json(c) for c in data.get("checks") or () if isinstance(c, dict)]
 
 

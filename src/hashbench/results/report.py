@@ -305,7 +305,8 @@ def _speed_pct(s: Series, points, first: float) -> list[float]:
 
 
 def _hover(s: Series, points) -> list[list[str]]:
-    return [[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10]] for p in points]
+    return [[f"{p.value:.4g} {s.unit}", (p.git_commit or "")[:10],
+             "<br>CPUs shared in its window: may be below this machine alone" if p.shared else ""] for p in points]
 
 
 def _trend_section(go, series: list[Series]) -> Section:
@@ -313,7 +314,7 @@ def _trend_section(go, series: list[Series]) -> Section:
         return Section("History", None, ["no trend to plot: it takes two runs or more of one machine (several "
                                          "results, or --from-history)"])
     fig = go.Figure()
-    failed = 0
+    failed = shared = 0
     for s in series:
         # Relative to each series' first verified run, as a speed: hashrates, token rates and timings share one
         # axis, and a regression points down whatever the unit (a time that doubles is half the speed: 50 %, not
@@ -321,10 +322,13 @@ def _trend_section(go, series: list[Series]) -> Section:
         # The first run that measured something: a run at 0 (every scan stopped at once) is no base for a ratio.
         good = s.verified_points
         first = next((p.value for p in (good or s.points) if p.value), 1.0)
+        # A point measured while other work shared the CPUs stays on the line, hollow.
+        shared += sum(p.shared for p in good)
         fig.add_scatter(x=[p.started for p in good], y=_speed_pct(s, good, first), mode="lines+markers",
                         name=f"{s.name} ({s.machine[:30]})", customdata=_hover(s, good),
+                        marker={"symbol": ["circle-open" if p.shared else "circle" for p in good], "size": 8},
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
-                                      "<extra>%{fullData.name}</extra>")
+                                      "%{customdata[2]}<extra>%{fullData.name}</extra>")
         if bad := [p for p in s.points if p.verify_failed]:
             failed += len(bad)
             fig.add_scatter(x=[p.started for p in bad], y=_speed_pct(s, bad, first), mode="markers",
@@ -342,6 +346,9 @@ def _trend_section(go, series: list[Series]) -> Section:
     if failed:
         notes.append(f"{failed} point(s) from runs whose backend failed verification (wrong nonces) are red crosses, "
                      "not part of any line")
+    if shared:
+        notes.append(f"{shared} point(s) measured while other work, a hypervisor or a CPU quota took CPU time in "
+                     "their window are hollow: their figures may be below what the machine does alone")
     return Section("History", fig, notes)
 
 
@@ -362,7 +369,8 @@ def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> l
                 out[key] = Series(run.fingerprint, run.host.label, m.name, m.unit)
             s = m.summary
             out[key].points.append(Point(run.run_id, run.started, run.host.git_commit, m.value, s.min, s.max,
-                                         len(m.samples), m.joules_per_unit, run.verified(m) == VERIFY_FAILED))
+                                         len(m.samples), m.joules_per_unit, run.verified(m) == VERIFY_FAILED,
+                                         bool((m.cpu_load or {}).get("shared"))))
     for series in out.values():
         series.points.sort(key=lambda p: utc_key(p.started))
     return [s for s in out.values() if len(s.points) > 1]

@@ -51,10 +51,14 @@ def kept(run: RunResult) -> list:
 
 def notes(runs: list[RunResult], fmt: str) -> list[str]:
     """What the export of `runs` in `fmt` must say beside the data: a run stopped before it finished, a backend
-    that failed verification and what became of its benchmarks."""
+    that failed verification and what became of its benchmarks, benchmarks measured on shared CPUs."""
+    from ...cpuload import shared_note
+
     out = []
     for run in runs:
         name = f"run {run.run_id[:8]} ({run.started})"
+        if shared := shared_note([(m.name, m.cpu_load) for m in run.measurements], "benchmarks"):
+            out.append(f"{name}: {shared}")
         if not run.complete:
             out.append(f"{name} is an incomplete run (stopped before it finished): benchmarks it never reached are "
                        "missing")

@@ -2,7 +2,9 @@
 
 `verified` says whether the row's backend passed verification on real block headers in its run (passed, failed,
 not checked; empty for a probe), so a hashrate of a kernel that gave wrong nonces never reads as an ordinary
-figure; `complete` is false for a run that was stopped before it finished."""
+figure; `complete` is false for a run that was stopped before it finished; `cpus_shared` is true for a measurement
+taken while other work, a hypervisor or a CPU quota took CPU time in its window (empty where that was not
+recorded)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ..schema import RunResult
 
 COLUMNS = ("run_id", "started", "source", "fingerprint", "machine", "git_commit", "name", "kind", "unit", "value",
            "min", "max", "mean", "stddev", "n", "provenance", "energy_j", "energy_source", "joules_per_unit",
-           "params", "complete", "verified")
+           "params", "complete", "verified", "cpus_shared")
 
 
 def rows(runs: list[RunResult]):
@@ -29,7 +31,8 @@ def rows(runs: list[RunResult]):
                    "energy_source": m.energy_source,
                    "joules_per_unit": "" if m.joules_per_unit is None else repr(m.joules_per_unit),
                    "params": json.dumps(m.params, sort_keys=True), "complete": str(run.complete).lower(),
-                   "verified": run.verified(m)}
+                   "verified": run.verified(m),
+                   "cpus_shared": "" if (load := m.cpu_load) is None else str(bool(load.get("shared"))).lower()}
 
 
 def export(runs: list[RunResult]) -> str:

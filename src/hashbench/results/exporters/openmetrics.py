@@ -7,9 +7,10 @@ the run's identity. Whether a benchmark's backend passed verification on real bl
 `hashbench_benchmark_verification` (one sample per state: passed, failed, not_checked; 1 for the run's), with the
 benchmark's labels: as a label on the speeds it started a new hashrate series on every dashboard whenever the
 status changed or verification was added. A panel that must drop a wrong kernel's speed joins on it;
-`hashbench_verification_passed` has each check's result. No sample timestamps: OpenMetrics wants seconds and the
-Prometheus text format milliseconds, so the start time is a gauge of its own and the file reads the same in both
-parsers."""
+`hashbench_verification_passed` has each check's result; `hashbench_benchmark_cpus_shared` is 1 for a benchmark
+measured while other work shared the CPUs (where its window's CPU load was recorded). No sample timestamps:
+OpenMetrics wants seconds and the Prometheus text format milliseconds, so the start time is a gauge of its own and
+the file reads the same in both parsers."""
 
 from __future__ import annotations
 
@@ -99,6 +100,10 @@ def export(runs: list[RunResult]) -> str:
                       "block headers in this run: 1 for its state (passed, failed: wrong nonces, not_checked)")] += [
                 f"hashbench_benchmark_verification{_labels({**labels, 'state': state.replace(' ', '_')})} "
                 f"{int(state == verified)}" for state in _STATES]
+        if (load := m.cpu_load) is not None:
+            families[("hashbench_benchmark_cpus_shared", "", "1 when other work, a hypervisor or a CPU quota took CPU "
+                      "time in the benchmark's window (its figure may be below what the machine does alone)")].append(
+                f"hashbench_benchmark_cpus_shared{_labels(labels)} {int(bool(load.get('shared')))}")
     for c in run.checks:
         labels = {"backend": c.backend, "impl": c.impl, "fingerprint": run.fingerprint}
         families[("hashbench_verification_passed", "", "1 when the backend scanned real block headers back to their "
