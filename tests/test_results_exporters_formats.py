@@ -236,6 +236,11 @@ def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_an
     assert [(line.split('benchmark="')[1].split('"')[0], line.rsplit(" ", 1)[1]) for line in shared] == [
         ("sha256d[cython-avx2-x1]", "1"), ("sha256d[cython-sha-ni-x1]", "0")]
     assert "# TYPE hashbench_benchmark_cpus_shared gauge" in text
+    chart = json.loads(exporter("github-action")([run]))
+    assert chart[0]["extra"].split("\n")[-1] == (
+        "CPUs shared while it was measured: other work kept 1.5 of the 2 CPUs busy (means over its 3.00 s); the figure "
+        "may be below what this machine does alone")
+    assert not any("CPUs shared" in entry["extra"] for entry in chart[1:])
     for fmt in FORMATS:
         assert notes([run], fmt)[0] == (
             f"run {run.run_id[:8]} ({run.started}): CPUs shared while sha256d[cython-avx2-x1] was measured: other "

@@ -4,15 +4,16 @@
 The action reads one direction per file: `github-action` exports the speeds (bigger is better),
 `github-action-smaller` the timings (seconds: smaller is better) for a second chart; each says on stderr what it left
 to the other, and one that would be empty while the run has benchmarks of the other kind is an error. The action
-keeps its own history per commit and alerts on its own threshold, so the spread and the provenance ride along in
-`range` and `extra` for whoever reads the chart. A benchmark whose backend failed verification in the run is left out
-(the format has no flag a chart or an alert would heed, and a wrong kernel's speed plotted as a point would move
-both); the CLI says so on stderr."""
+keeps its own history per commit and alerts on its own threshold, so the spread, the provenance and a shared-CPU note
+ride along in `range` and `extra` for whoever reads the chart. A benchmark whose backend failed verification in the
+run is left out (the format has no flag a chart or an alert would heed, and a wrong kernel's speed plotted as a point
+would move both); the CLI says so on stderr."""
 
 from __future__ import annotations
 
 import json
 
+from ...cpuload import CpuLoad
 from ...errors import InputError
 from ..schema import RunResult
 from . import kept, single
@@ -51,6 +52,8 @@ def entries(run: RunResult, fmt: str = "github-action") -> list[dict]:
             extra.append(f"commit {run.host.git_commit[:12]}")
         if not run.complete:
             extra.append("incomplete run (stopped before it finished)")
+        if note := CpuLoad.from_json(m.cpu_load).note() if m.cpu_load else None:
+            extra.append(note)
         out.append({"name": m.name, "unit": m.unit, "value": m.value, "range": f"± {(s.max - s.min) / 2:.6g}",
                     "extra": "\n".join(extra)})
     return out
