@@ -165,9 +165,9 @@ def test_the_table_output(capsys, fake):
     assert lines[0] == "cpu: Fake [CPU] 9000, torch 2.13.0, 4 thread(s)"
     assert "AI probes on cpu (measured)" in out and "64³" in out and "50 %" in out and "25 J/TFLOP" in out
     assert "energy: declared 100 W [label]" in lines
-    # each flag once, the energy reading's and the probe's, in the order first seen; markup shown as written
+    # each flag once: the energy reading's, then the probe's own after its name; markup shown as written
     assert [line for line in lines if line.startswith("note: ")] == ["note: declared power",
-                                                                     "note: model fits in [cache]"]
+                                                                     "note: gemm fp32 64³: model fits in [cache]"]
     assert err.splitlines() == ["note: running [bold]bf16[/bold] on cpu", "gemm fp32 [x]…", "llm-prefill fp32 [x]…",
                                 "llm-decode llama-70b…",
                                 "skipped llm-decode llama-70b: " + make_run().skipped[0].reason]
@@ -303,9 +303,16 @@ def test_results_table_one_per_device_with_an_empty_roof_as_a_dash():
     assert header.split() == ["┃", "probe", "┃", "shape", "┃", "measured", "┃", "roof", "┃", "energy", "┃"]
 
 
-def test_probe_flags_once_each_in_order():
-    rows = [{"energy": {"flags": ["b", "a"]}, "flags": ["c", "b"]}, {"energy": {"flags": []}, "flags": ["a", "d"]}]
-    assert cli_probe.probe_flags(rows) == ["b", "a", "c", "d"]
+def test_probe_flags_once_each_in_order_a_probes_own_after_the_probes_it_holds_for():
+    def row(probe: str, window: list[str], own: list[str]) -> dict:
+        return {"probe": probe, "dtype": "bf16", "preset": "cpu-small", "batch": 1, "energy": {"flags": window},
+                "flags": own}
+
+    rows = [row("llm-prefill", ["b", "a"], ["c", "fits in cache (3 MB)", "a"]),
+            row("llm-decode", ["a"], ["c", "fits in cache (4 MB)"])]
+    assert cli_probe.probe_flags(rows) == [
+        "b", "a", "llm-prefill bf16 cpu-small ×1, llm-decode bf16 cpu-small ×1: c",
+        "llm-prefill bf16 cpu-small ×1: fits in cache (3 MB)", "llm-decode bf16 cpu-small ×1: fits in cache (4 MB)"]
 
 
 

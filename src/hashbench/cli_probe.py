@@ -105,10 +105,18 @@ def cpu_notes(rows: list[dict], label: Callable[[dict], str], noun: str) -> list
 
 
 def probe_flags(rows: list[dict]) -> list[str]:
-    """Every flag of the probe records once: declared power, a model that fits in cache, ...; then the probes
+    """Every flag of the probe records once: first their energy windows' (declared power, no idle measurement),
+    then each probe's own (a model that fits in cache, no native bf16) after the probes it holds for; then the probes
     measured on shared CPUs."""
-    return [*dict.fromkeys(f for r in rows for f in [*r["energy"]["flags"], *r["flags"]]),
-            *cpu_notes(rows, lambda r: f"{_row_label(r)} {_shape(r)}", "probes")]
+    label = lambda r: f"{_row_label(r)} {_shape(r)}"  # noqa: E731
+    window = dict.fromkeys(f for r in rows for f in r["energy"]["flags"])
+    own: dict[str, list[str]] = {}
+    for r in rows:
+        for flag in r["flags"]:
+            if flag not in window:  # said once already
+                own.setdefault(flag, []).append(label(r))
+    return [*window, *(f"{', '.join(dict.fromkeys(probes))}: {flag}" for flag, probes in own.items()),
+            *cpu_notes(rows, label, "probes")]
 
 
 def presets_table() -> Table:
