@@ -235,7 +235,9 @@ def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_an
     shared = [line for line in text.splitlines() if line.startswith("hashbench_benchmark_cpus_shared{")]
     assert [(line.split('benchmark="')[1].split('"')[0], line.rsplit(" ", 1)[1]) for line in shared] == [
         ("sha256d[cython-avx2-x1]", "1"), ("sha256d[cython-sha-ni-x1]", "0")]
-    assert "# TYPE hashbench_benchmark_cpus_shared gauge" in text
+    family = text.split("\n# TYPE hashbench_benchmark_cpus_shared gauge\n", 1)[1].split("\n", 1)[0]
+    assert family == ("# HELP hashbench_benchmark_cpus_shared 1 when other work, a hypervisor or a CPU quota took CPU "
+                      "time in the benchmark's window (its figure may be below what the machine does alone)")
     chart = json.loads(exporter("github-action")([run]))
     assert chart[0]["extra"].split("\n")[-1] == (
         "CPUs shared while it was measured: other work kept 1.5 of the 2 CPUs busy (means over its 3.00 s); the figure "
@@ -245,6 +247,9 @@ def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_an
         assert notes([run], fmt)[0] == (
             f"run {run.run_id[:8]} ({run.started}): CPUs shared while sha256d[cython-avx2-x1] was measured: other "
             "work kept 1.5 of the 2 CPUs busy (window means); its figure may be below what this machine does alone")
+    crowded = make_run([loaded(hash_measurement((2e7,)), 1.5), loaded(hash_measurement((2e7,), impl="sha-ni"), 1.2)])
+    assert notes([crowded], "csv")[0].startswith(f"run {crowded.run_id[:8]} ({crowded.started}): CPUs shared while all "
+                                                 "2 benchmarks were measured: other work kept 1.2–1.5 of the 2 CPUs")
     with pytest.raises(InputError) as caught:
         exporter("xml")
     assert str(caught.value) == ("unknown export format 'xml' (known: github-action, github-action-smaller, bencher, "

@@ -36,7 +36,7 @@ def describe_others(others: list, fmt: str) -> tuple[str, str]:
     return "smaller" if TOOLS[fmt][1] else "bigger", ", ".join(sorted({m.unit for m in others}))
 
 
-def entries(run: RunResult, fmt: str = "github-action") -> list[dict]:
+def entries(run: RunResult, fmt: str) -> list[dict]:
     bigger = TOOLS[fmt][1]
     out = []
     measurements = kept(run)

@@ -47,8 +47,9 @@ def _escape(value: object) -> str:
 
 
 def _labels(pairs: dict) -> str:
-    inner = ",".join(f'{_LABEL.sub("_", str(k))}="{_escape(v)}"' for k, v in pairs.items() if v is not None)
-    return "{" + inner + "}" if inner else ""
+    """Every series has labels (the fingerprint at least); their names are valid already (hashbench's own, and
+    parameters through _param_label)."""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in pairs.items() if v is not None) + "}"
 
 
 def _number(v: float) -> str:
