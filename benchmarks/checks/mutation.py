@@ -6,6 +6,9 @@ person can add the test that kills each one, or say why it is equivalent (same b
 
     pip install mutmut            # not a project dependency: a development check, run by hand
     python benchmarks/checks/mutation.py src/hashbench/units.py --tests tests/test_cli_output.py tests/test_plan.py
+    # one function's mutants (fnmatch on mutmut's names: module.x_function__mutmut_N, x_Class_method__mutmut_N)
+    python benchmarks/checks/mutation.py src/hashbench/results/history.py --tests tests/test_results_history.py \
+        --only 'hashbench.results.history.x_History__init__*'
 
 The checkout is never touched: tracked files (and the built C extension) are copied to a temporary directory, mutmut's
 configuration is written there, and mutmut runs there. `--keep DIR` keeps the copy so `mutmut show NAME` can be run
@@ -221,6 +224,9 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="keep the mutated copy in this (new) directory")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--only", nargs="+", metavar="PATTERN",
+                        help="run only the mutants these fnmatch patterns name, e.g. "
+                             "'hashbench.results.history.x_History__init__*' (the others count as not checked)")
     args = parser.parse_args()
 
     for path in [*args.modules, *(t.split("::")[0] for t in args.tests)]:
@@ -261,7 +267,7 @@ def main() -> int:
         log = workdir / "mutmut-run.log"
         with log.open("w") as fh:
             rc = subprocess.run(
-                [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *(args.only or ())],
                 cwd=workdir, env=env, stdout=fh, stderr=subprocess.STDOUT,
             ).returncode
         counts, survivors = tally(workdir, env)
