@@ -895,3 +895,80 @@ def test_history_marks_the_points_measured_on_shared_cpus_and_keeps_them_in_the_
     quiet = str(tmp_path / "q.sqlite")
     code, out, _ = run_cli("history", "--db", quiet, "--add", files[0], "--add", files[2])
     assert code == 0 and "CPUs shared" not in out
+
+
+# --- opening: what mutation testing found unpinned ------------------------------------------------------------------
+
+def test_the_default_location_is_made_once_and_found_again(tmp_path, monkeypatch):
+    """The second run on a machine finds the default folder there: an existing folder is no error."""
+    monkeypatch.delenv("HASHBENCH_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for started in ("2025-11-20T10:00:00+00:00", "2025-11-21T10:00:00+00:00"):
+        store = history_mod.store_run(make_run([hash_measurement([2e7] * 3)], started=started))
+        assert store == f"sqlite:///{tmp_path / 'data' / 'hashbench' / 'history.sqlite'}"
+    h = open_history(readonly=True)
+    assert len(h.runs()) == 2
+    h.close()
+
+
+def test_a_default_folder_that_cannot_be_made_is_named_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.delenv("HASHBENCH_DB", raising=False)
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "file" / "data"))
+    folder = tmp_path / "file" / "data" / "hashbench"
+    with pytest.raises(InputError) as caught:
+        open_history()
+    assert str(caught.value) == (f"history database sqlite:///{folder / 'history.sqlite'}: cannot create its folder "
+                                 f"{str(folder)!r} (Not a directory): give --db PATH or $HASHBENCH_DB, or run with "
+                                 "--no-history")
+
+
+def test_an_sqlite_url_sqlalchemy_cannot_read_is_one_line():
+    with pytest.raises(InputError) as caught:
+        history_mod.History("sqlite://u@h:5x4/p.db", connect=False)
+    assert str(caught.value) == ("cannot use history database sqlite://u@h:5x4/p.db: cannot read it as a database URL "
+                                 "(invalid literal for int() with base 10: '5x4')")
+
+
+def test_a_missing_driver_hint_names_the_postgres_extra_only_for_postgresql(monkeypatch):
+    for driver in ("psycopg", "psycopg2", "MySQLdb"):
+        monkeypatch.setitem(sys.modules, driver, None)
+    with pytest.raises(HistoryUnavailable) as caught:
+        history_mod.History("postgresql+psycopg2://u@db/hb", connect=False)
+    assert str(caught.value).endswith("; install its driver with pip install 'hashbench[postgres]'")
+    with pytest.raises(HistoryUnavailable) as caught:
+        history_mod.History("mysql://u@db/hb", connect=False)
+    assert str(caught.value).startswith("cannot use history database mysql://u@db/hb: ")
+    assert "postgres" not in str(caught.value)
+
+
+def test_a_connect_timeout_in_the_url_is_left_as_given(monkeypatch):
+    import sqlalchemy as sa
+
+    given = {}
+
+    def create_engine(url, **kwargs):
+        given["args"] = kwargs.get("connect_args")
+        raise ImportError("stop here")
+
+    monkeypatch.setattr(sa, "create_engine", create_engine)
+    with pytest.raises(HistoryUnavailable):
+        history_mod.History("postgresql://u@db/hb?connect_timeout=3", connect=False)
+    assert given["args"] is None  # the URL's 3 s, not hashbench's default beside it
+
+
+def test_a_benchmark_name_past_the_column_width_is_still_marked_shared(tmp_path):
+    """The measurements table keeps 300 characters of a name; the shared-CPU mark is matched on the same cut."""
+    from dataclasses import replace
+
+    from hashbench.cpuload import CpuLoad
+
+    load = CpuLoad(2, 3.0, 1.6, 0.0, 0.1).to_json()
+    h = open_history(str(tmp_path / "long.sqlite"))
+    for day in (20, 21):
+        m = replace(hash_measurement([2e7] * 3), name="sha256d[" + "x" * 340 + "]",
+                    extra={"energy_reading": {"source": "none", "cpu_load": load}})
+        h.store(make_run([m], started=f"2025-11-{day}T10:00:00+00:00"))
+    [series] = h.trend()
+    assert len(series.name) == 300 and [p.shared for p in series.points] == [True, True]
+    h.close()

@@ -122,7 +122,7 @@ def _require(module: str, why: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise HistoryUnavailable(f"{why} needs {module.split('.')[0]} ({exc}); install it with "
+        raise HistoryUnavailable(f"{why} needs {module} ({exc}); install it with "
                                  "pip install 'hashbench[results]'") from None
 
 
