@@ -938,8 +938,8 @@ def test_a_missing_driver_hint_names_the_postgres_extra_only_for_postgresql(monk
     assert str(caught.value).endswith("; install its driver with pip install 'hashbench[postgres]'")
     with pytest.raises(HistoryUnavailable) as caught:
         history_mod.History("mysql://u@db/hb", connect=False)
-    assert str(caught.value).startswith("cannot use history database mysql://u@db/hb: ")
-    assert "postgres" not in str(caught.value)
+    assert str(caught.value) == ("cannot use history database mysql://u@db/hb: import of MySQLdb halted; None in "
+                                 "sys.modules")
 
 
 def test_a_connect_timeout_in_the_url_is_left_as_given(monkeypatch):
