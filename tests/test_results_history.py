@@ -972,3 +972,16 @@ def test_a_benchmark_name_past_the_column_width_is_still_marked_shared(tmp_path)
     [series] = h.trend()
     assert len(series.name) == 300 and [p.shared for p in series.points] == [True, True]
     h.close()
+
+
+def test_a_history_given_as_an_sqlite_url_is_read_back_read_only(tmp_path):
+    """--db sqlite:///PATH (a URL, not a bare path): the reader finds the file the URL names."""
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    h = open_history(url)
+    h.store(make_run([hash_measurement([2e7] * 3)]))
+    h.close()
+    reader = open_history(url, readonly=True)
+    assert len(reader.runs()) == 1
+    reader.close()
+    assert open_history(f"sqlite:///{tmp_path / 'none.sqlite'}", readonly=True).runs() == []
+    assert not (tmp_path / "none.sqlite").exists()
