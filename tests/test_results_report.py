@@ -666,15 +666,18 @@ def test_trend_points_measured_on_shared_cpus_stay_on_the_line_hollow_and_are_co
         load = CpuLoad(2, 3.0, others, 0.0, 0.1 if others else 1.0).to_json()
         return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
 
-    runs = [make_run([loaded(hash_measurement((h,)), others)], started=f"2025-11-2{i}T10:00:00+00:00")
+    runs = [make_run([loaded(hash_measurement((h,)), others),
+                      loaded(hash_measurement((h / 2,), impl="sha-ni"), 1.5 if i == 1 else 0.0)],
+                     started=f"2025-11-2{i}T10:00:00+00:00")
             for i, (h, others) in enumerate(((2e7, 0.0), (1e7, 1.5), (2e7, 0.0)))]
     series = series_from_runs(runs)
     assert [p.shared for p in series[0].points] == [False, True, False]
     section = _trend_section(_go(), series)
-    [line] = section.figure.data
+    line, other = section.figure.data
     assert list(line.y) == [100.0, 50.0, 100.0] and list(line.marker.symbol) == ["circle", "circle-open", "circle"]
-    assert "CPUs shared in its window" in line.customdata[1][2] and line.customdata[0][2] == ""
-    assert section.notes[-1] == ("1 point(s) measured while other work, a hypervisor or a CPU quota took CPU time in "
+    assert line.customdata[1][2] == "<br>CPUs shared in its window: may be below this machine alone"
+    assert line.customdata[0][2] == "" and list(other.marker.symbol) == ["circle", "circle-open", "circle"]
+    assert section.notes[-1] == ("2 point(s) measured while other work, a hypervisor or a CPU quota took CPU time in "
                                  "their window are hollow: their figures may be below what the machine does alone")
     quiet = _trend_section(_go(), series_from_runs([runs[0], runs[2]]))
     assert not any("hollow" in n for n in quiet.notes)
