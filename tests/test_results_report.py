@@ -404,7 +404,6 @@ def test_probe_chart_panels_bars_and_legend():
     from hashbench.results.report import PALETTE, _probe_section
     from hashbench.results.schema import measurement_from_probe
 
-    go = _go()
     images = {"probe": "vision", "device": "cuda:0", "preset": "resnet-50", "dtype": "bf16", "batch": 32,
               "value": 1200.0, "unit": "images/s", "energy_j": None, "joules_per_unit": None, "power_source": "nvml"}
     stalled = {**images, "preset": "vit-h", "value": 0.0}
@@ -412,7 +411,7 @@ def test_probe_chart_panels_bars_and_legend():
             make_run([], started="2025-11-21T10:00:00+00:00"),  # no probe: a colour slot, no bars
             make_run([measurement_from_probe(p) for p in (*probe_records(), images, stalled)],
                      started="2025-11-22T10:00:00+00:00")]
-    section = _probe_section(go, runs)
+    section = _probe_section(runs)
     fig = section.figure
     assert [a.text for a in fig.layout.annotations] == [
         "GEMM, FLOP/s (higher is better, log)", "tokens/s (higher is better, log)",
@@ -443,9 +442,9 @@ def test_probe_chart_panels_bars_and_legend():
     assert axis.type == "log" and list(axis.range) == [3, pytest.approx(math.log10(1200.0) + 0.12)]
     assert section.notes == []
 
-    alone = _probe_section(go, runs[:2]).figure  # one run has probes: its legend would only repeat the title
+    alone = _probe_section(runs[:2]).figure  # one run has probes: its legend would only repeat the title
     assert alone.layout.showlegend is False and [a.text for a in alone.layout.annotations][-1].startswith("J/token")
-    assert _probe_section(go, runs[1:2]).notes == [
+    assert _probe_section(runs[1:2]).notes == [
         "no probe in these results (hashbench probe, or hashbench run without --no-probes)"]
 
 
@@ -760,7 +759,20 @@ def test_hashrate_and_probe_charts_name_the_runs_measured_on_shared_cpus():
     assert _hashrate_section(go, [quiet, shared]).notes == [
         "2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while cython-avx2-x1 was measured: other work kept 1.4 of the 2 "
         "CPUs busy (window means); its figure may be below what this machine does alone"]
-    notes = _probe_section(go, [quiet, shared]).notes
+    notes = _probe_section([quiet, shared]).notes
     assert notes == [f"2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while {probes[0].name} was measured: other work "
                      "kept 1.4 of the 2 CPUs busy (window means); its figure may be below what this machine does alone"]
     assert _hashrate_section(go, [quiet]).notes == []
+    crowded = make_run([loaded(hash_measurement(noisy(1e7, 10, 4)), busy),
+                        loaded(hash_measurement(noisy(4e6, 10, 5), impl="portable"), busy),
+                        *(loaded(p, busy) for p in probes[:2])], started="2025-11-22T10:00:00+00:00")
+    assert _hashrate_section(go, [crowded]).notes[0].startswith(
+        "2025-11-22 10:00 @ aaaaaaaaaa: CPUs shared while all 2 benchmarks were measured: ")
+    assert _probe_section([crowded]).notes[-1].startswith(
+        "2025-11-22 10:00 @ aaaaaaaaaa: CPUs shared while all 2 probes were measured: ")
+
+
+def test_dollar_figures_put_the_sign_before_the_dollar_and_none_on_zero():
+    from hashbench.results.report import _usd
+
+    assert (_usd(-0.0625), _usd(0.0), _usd(12.5)) == ("-$0.0625", "$0", "$12.5")

@@ -143,7 +143,7 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
 PROBE_PANELS = (("FLOP/s", "GEMM, FLOP/s"), ("B/s", "memory bandwidth, B/s"), ("tokens/s", "tokens/s"))
 
 
-def _probe_section(go, runs: list[RunResult]) -> Section:
+def _probe_section(runs: list[RunResult]) -> Section:
     from plotly.subplots import make_subplots
 
     probes = [m for run in runs for m in run.measurements if m.kind == PROBE]
@@ -379,7 +379,7 @@ def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> l
 def build_sections(runs: list[RunResult], series: list[Series], *, sites_file: Path | None = None,
                    market_file: Path | None = None) -> list[Section]:
     go, _ = _plotly()
-    return [_hashrate_section(go, runs), _energy_section(go, runs), _probe_section(go, runs),
+    return [_hashrate_section(go, runs), _energy_section(go, runs), _probe_section(runs),
             _money_section(go, runs, market_file), _heatmap_section(go, sites_file, market_file),
             _trend_section(go, series)]
 
