@@ -891,6 +891,13 @@ def test_history_marks_the_points_measured_on_shared_cpus_and_keeps_them_in_the_
     code, out, _ = run_cli("history", "--db", db, "--json")
     shared = {s["name"]: [p["shared"] for p in s["points"]] for s in json.loads(out)}
     assert shared == {"sha256d[cython-avx2-x1]": [False, True, False], "sha256d[cython-sha-ni-x1]": [False] * 3}
+    code, out, _ = run_cli("history", "--db", db, "--runs")
+    assert code == 0 and (f"run {crowded[:8]}: CPUs shared while 1 of its 2 measurement(s) were taken (other work, a "
+                          "hypervisor or a CPU quota took CPU time in the window); their figures may be below what "
+                          "this machine does alone") in out.splitlines()
+    assert sum("CPUs shared while" in line for line in out.splitlines()) == 1
+    code, out, _ = run_cli("history", "--db", db, "--runs", "--json")
+    assert [r["shared"] for r in json.loads(out)] == [0, 1, 0]  # newest first
     # a quiet history says nothing of it
     quiet = str(tmp_path / "q.sqlite")
     code, out, _ = run_cli("history", "--db", quiet, "--add", files[0], "--add", files[2])

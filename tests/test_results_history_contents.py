@@ -95,10 +95,10 @@ def test_runs_lists_every_run_newest_first_with_its_summary(tmp_path):
     assert [r.to_json() for r in listing] == [
         {"run_id": "0" * 32, "started": second.started, "source": "pytest-benchmark", "fingerprint": HOST.fingerprint,
          "machine": HOST.label, "git_commit": None, "git_dirty": True, "complete": False, "measurements": 1,
-         "verified": "FAILED: cython (avx2)"},
+         "verified": "FAILED: cython (avx2)", "shared": 0},
         {"run_id": "1" * 32, "started": first.started, "source": "hashbench run", "fingerprint": HOST.fingerprint,
          "machine": HOST.label, "git_commit": "a" * 40, "git_dirty": False, "complete": True, "measurements": 3,
-         "verified": "not checked"}]
+         "verified": "not checked", "shared": 0}]
     assert [r.run_id for r in h.runs(limit=1)] == ["0" * 32]
     assert [r.run_id for r in h.runs(source="hashbench run")] == ["1" * 32]
     assert h.resolve("latest").run_id == "0" * 32

@@ -129,6 +129,10 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
                     out.print(escape(f"run {r.run_id[:8]}: {r.verified.removeprefix('FAILED: ')} failed verification "
                                      "on real block headers (wrong nonces): its hashrates time a kernel that gives "
                                      "wrong answers"))
+                if r.shared:
+                    out.print(escape(f"run {r.run_id[:8]}: CPUs shared while {r.shared} of its {r.measurements} "
+                                     "measurement(s) were taken (other work, a hypervisor or a CPU quota took CPU "
+                                     "time in the window); their figures may be below what this machine does alone"))
             for fp, machine in dict.fromkeys((r.fingerprint, r.machine) for r in runs):
                 out.print(f"machine {fp}: {escape(machine)}")
             return

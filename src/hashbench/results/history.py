@@ -66,6 +66,7 @@ class RunSummary:
     complete: bool
     measurements: int
     verified: str = "not checked"  # "yes", "not checked" or "FAILED: cython (avx2)", as the HTML report's runs
+    shared: int = 0  # measurements taken while other work, a hypervisor or a CPU quota took CPU time in the window
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -424,8 +425,12 @@ class History:
         if limit:
             q = q.limit(limit)
         rows = self._transaction(lambda conn: conn.execute(q).all())
-        return [RunSummary(*row[:7], bool(row[7]), int(row[8]), verification_summary(_checks(row[9])))
-                for row in rows]
+        summaries = []
+        for row in rows:
+            data = json.loads(row[9])
+            summaries.append(RunSummary(*row[:7], bool(row[7]), int(row[8]), verification_summary(_checks(data)),
+                                        len(_shared_names(data))))
+        return summaries
 
     def load(self, run_id: str) -> RunResult:
         """A stored run by its id or a unique prefix of it."""
@@ -493,9 +498,7 @@ class History:
         facts = {}
         for run_id, doc in rows:
             data = json.loads(doc)
-            shared = {m.name[:300] for m in map(Measurement.from_json, data.get("measurements") or ())
-                      if (m.cpu_load or {}).get("shared")}
-            facts[run_id] = (failed_backends(_checks(data)), shared)
+            facts[run_id] = (failed_backends(_checks(data)), _shared_names(data))
         return facts
 
     def close(self) -> None:
@@ -530,6 +533,13 @@ def _readonly_uri(path: Path, url: str) -> str:
 def _checks(document: str | dict) -> list[Check]:
     data = json.loads(document) if isinstance(document, str) else document
     return [Check.from_json(c) for c in data.get("checks") or () if isinstance(c, dict)]
+
+
+def _shared_names(document: dict) -> set[str]:
+    """The names (as hb_measurements.name holds them) of a stored run's measurements whose window's CPUs were
+    shared."""
+    return {m.name[:300] for m in map(Measurement.from_json, document.get("measurements") or ())
+            if (m.cpu_load or {}).get("shared")}
 
 
 def _backend_of(params: dict) -> str | None:
