@@ -46,6 +46,16 @@ def probe_records() -> list[dict]:
     ]
 
 
+def with_cpu_load(m: Measurement, load: float | dict | None) -> Measurement:
+    """`m` as recorded with its window's CPU load: the cpu_load JSON given, or, for a number, a window on 2 CPUs in
+    which other work kept that many busy (0: measured alone, an idle CPU beside it)."""
+    if isinstance(load, int | float):
+        from hashbench.cpuload import CpuLoad
+
+        load = CpuLoad(2, 3.0, load, 0.0, 0.1 if load else 1.0).to_json()
+    return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
+
+
 def make_run(measurements: list[Measurement] | None = None, *, host: HostFingerprint = HOST,
              started: str = "2025-11-20T10:00:00+00:00", probes: bool = False, **kwargs) -> RunResult:
     ms = list(measurements) if measurements is not None else [

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from results_helpers import hash_measurement, make_run, noisy
+from results_helpers import hash_measurement, make_run, noisy, with_cpu_load
 
 from hashbench.cli import energy_notes
 from hashbench.cli_probe import probe_flags
@@ -145,15 +145,9 @@ def test_probe_notes_name_the_probes_measured_on_shared_cpus():
         "figure may be below what this machine does alone"]
 
 
-def with_load(m, load: dict | None):
-    from dataclasses import replace
-
-    return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
-
-
 def test_compare_says_which_side_was_measured_on_shared_cpus_through_a_result_file():
-    base = make_run([with_load(hash_measurement(noisy(2.0e7, 12, 1)), load_json(0.0, idle=2.0))])
-    shared = make_run([with_load(hash_measurement(noisy(2.0e7, 12, 2)), load_json(1.5))])
+    base = make_run([with_cpu_load(hash_measurement(noisy(2.0e7, 12, 1)), load_json(0.0, idle=2.0))])
+    shared = make_run([with_cpu_load(hash_measurement(noisy(2.0e7, 12, 2)), load_json(1.5))])
     cand = parse_result(to_pytest_benchmark(shared), "cand.json")  # the load survives the file
     assert cand.measurements[0].cpu_load == load_json(1.5)
     notes = compare_runs(base, cand).notes

@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from results_helpers import HOST, hash_measurement, make_run
+from results_helpers import HOST, hash_measurement, make_run, with_cpu_load
 
 from hashbench import __version__
 from hashbench.errors import InputError
@@ -216,17 +216,9 @@ def test_notes_and_errors_say_exactly_what_became_of_a_run():
 def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_and_noted_for_every_format():
     """A CI runner that shared its CPUs with another job reads as a regression on a dashboard: the export says which
     figures were measured so, where the format can carry it, and on stderr for all of them."""
-    from dataclasses import replace
-
-    from hashbench.cpuload import CpuLoad
-
-    def loaded(m, others: float):
-        load = CpuLoad(2, 3.0, others, 0.0, 0.1 if others else 1.0).to_json()
-        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
-
     plain = hash_measurement((2e7, 1.9e7, 2.2e7), impl="portable")
-    run = make_run([loaded(hash_measurement((2e7, 1.9e7, 2.2e7)), 1.5),
-                    loaded(hash_measurement((2e7, 1.9e7, 2.2e7), impl="sha-ni"), 0.0), plain])
+    run = make_run([with_cpu_load(hash_measurement((2e7, 1.9e7, 2.2e7)), 1.5),
+                    with_cpu_load(hash_measurement((2e7, 1.9e7, 2.2e7), impl="sha-ni"), 0.0), plain])
     rows = list(csv.DictReader(io.StringIO(exporter("csv")([run]))))
     assert [(r["name"], r["cpus_shared"]) for r in rows] == [
         ("sha256d[cython-avx2-x1]", "true"), ("sha256d[cython-sha-ni-x1]", "false"),
@@ -247,7 +239,8 @@ def test_a_benchmark_measured_on_shared_cpus_is_marked_in_csv_and_openmetrics_an
         assert notes([run], fmt)[0] == (
             f"run {run.run_id[:8]} ({run.started}): CPUs shared while sha256d[cython-avx2-x1] was measured: other "
             "work kept 1.5 of the 2 CPUs busy (window means); its figure may be below what this machine does alone")
-    crowded = make_run([loaded(hash_measurement((2e7,)), 1.5), loaded(hash_measurement((2e7,), impl="sha-ni"), 1.2)])
+    crowded = make_run([with_cpu_load(hash_measurement((2e7,)), 1.5),
+                        with_cpu_load(hash_measurement((2e7,), impl="sha-ni"), 1.2)])
     assert notes([crowded], "csv")[0].startswith(f"run {crowded.run_id[:8]} ({crowded.started}): CPUs shared while all "
                                                  "2 benchmarks were measured: other work kept 1.2–1.5 of the 2 CPUs")
     with pytest.raises(InputError) as caught:

@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the history needs the results extra (SQLAlchemy)")
 
-from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, noisy, rate, run_cli
+from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, noisy, rate, run_cli, with_cpu_load
 
 from hashbench.errors import InputError
 from hashbench.results import history as history_mod
@@ -864,21 +864,14 @@ def test_postgresql_first_writers_and_writers_of_one_run_take_their_advisory_loc
 def test_history_marks_the_points_measured_on_shared_cpus_and_keeps_them_in_the_trend(tmp_path):
     """A run measured while other work held the CPUs was an ordinary point of the trend: its first/last/change could
     read a crowded machine as a regression with nothing said. It stays a point (the figure is real), named."""
-    from dataclasses import replace
-
-    from hashbench.cpuload import CpuLoad
     from hashbench.results.pbjson import write_result
-
-    def loaded(m, others: float):
-        load = CpuLoad(2, 3.0, others, 0.0, 1.0 if others == 0 else 0.1).to_json()
-        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
 
     db = str(tmp_path / "s.sqlite")
     files = []
     for i, (center, others) in enumerate(((2.0e7, 0.0), (1.1e7, 1.6), (2.1e7, 0.0))):
         path = tmp_path / f"r{i}.json"
-        write_result(make_run([loaded(hash_measurement([center] * 10), others),
-                               loaded(hash_measurement([center / 2] * 10, impl="sha-ni"), 0.0)],
+        write_result(make_run([with_cpu_load(hash_measurement([center] * 10), others),
+                               with_cpu_load(hash_measurement([center / 2] * 10, impl="sha-ni"), 0.0)],
                               started=f"2025-11-2{i}T10:00:00Z"), path)
         files.append(str(path))
     code, out, err = run_cli("history", "--db", db, *[a for f in files for a in ("--add", f)])
@@ -968,13 +961,9 @@ def test_a_benchmark_name_past_the_column_width_is_still_marked_shared(tmp_path)
     """The measurements table keeps 300 characters of a name; the shared-CPU mark is matched on the same cut."""
     from dataclasses import replace
 
-    from hashbench.cpuload import CpuLoad
-
-    load = CpuLoad(2, 3.0, 1.6, 0.0, 0.1).to_json()
     h = open_history(str(tmp_path / "long.sqlite"))
     for day in (20, 21):
-        m = replace(hash_measurement([2e7] * 3), name="sha256d[" + "x" * 340 + "]",
-                    extra={"energy_reading": {"source": "none", "cpu_load": load}})
+        m = with_cpu_load(replace(hash_measurement([2e7] * 3), name="sha256d[" + "x" * 340 + "]"), 1.6)
         h.store(make_run([m], started=f"2025-11-{day}T10:00:00+00:00"))
     [series] = h.trend()
     assert len(series.name) == 300 and [p.shared for p in series.points] == [True, True]

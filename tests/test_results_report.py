@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("plotly", reason="the HTML report needs plotly (results extra)")
 
-from results_helpers import hash_measurement, make_run, noisy, run_cli
+from results_helpers import hash_measurement, make_run, noisy, run_cli, with_cpu_load
 
 from hashbench.results.report import build_sections, series_from_runs, write_report
 from hashbench.results.schema import Check
@@ -656,17 +656,10 @@ def test_trend_points_carry_each_runs_figures_and_join_the_historys_series():
 
 
 def test_trend_points_measured_on_shared_cpus_stay_on_the_line_hollow_and_are_counted():
-    from dataclasses import replace
-
-    from hashbench.cpuload import CpuLoad
     from hashbench.results.report import _trend_section
 
-    def loaded(m, others: float):
-        load = CpuLoad(2, 3.0, others, 0.0, 0.1 if others else 1.0).to_json()
-        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
-
-    runs = [make_run([loaded(hash_measurement((h,)), others),
-                      loaded(hash_measurement((h / 2,), impl="sha-ni"), 1.5 if i == 1 else 0.0)],
+    runs = [make_run([with_cpu_load(hash_measurement((h,)), others),
+                      with_cpu_load(hash_measurement((h / 2,), impl="sha-ni"), 1.5 if i == 1 else 0.0)],
                      started=f"2025-11-2{i}T10:00:00+00:00")
             for i, (h, others) in enumerate(((2e7, 0.0), (1e7, 1.5), (2e7, 0.0)))]
     series = series_from_runs(runs)
@@ -736,7 +729,6 @@ def test_report_without_plotly_or_a_writable_place_is_one_clear_error(tmp_path, 
 def test_hashrate_and_probe_charts_name_the_runs_measured_on_shared_cpus():
     """A bar measured while other work held the CPUs is low for that reason: the section says so under the chart,
     per run, as `compare` and the terminal do; a run measured alone adds nothing."""
-    from dataclasses import replace
 
     from results_helpers import probe_records
 
@@ -747,15 +739,12 @@ def test_hashrate_and_probe_charts_name_the_runs_measured_on_shared_cpus():
     busy = CpuLoad(2, 3.0, 1.4, 0.0, 0.1).to_json()
     alone = CpuLoad(2, 3.0, 0.0, 0.0, 1.0).to_json()
 
-    def loaded(m, load):
-        return replace(m, extra={**m.extra, "energy_reading": {"source": "none", "cpu_load": load}})
-
     go = _go()
-    quiet = make_run([loaded(hash_measurement(noisy(2e7, 10, 1)), alone)], started="2025-11-20T10:00:00+00:00")
+    quiet = make_run([with_cpu_load(hash_measurement(noisy(2e7, 10, 1)), alone)], started="2025-11-20T10:00:00+00:00")
     probes = [measurement_from_probe(p) for p in probe_records()]
-    shared = make_run([loaded(hash_measurement(noisy(1e7, 10, 2)), busy),
-                       loaded(hash_measurement(noisy(4e6, 10, 3), impl="portable"), alone),
-                       loaded(probes[0], busy), *probes[1:]], started="2025-11-21T10:00:00+00:00")
+    shared = make_run([with_cpu_load(hash_measurement(noisy(1e7, 10, 2)), busy),
+                       with_cpu_load(hash_measurement(noisy(4e6, 10, 3), impl="portable"), alone),
+                       with_cpu_load(probes[0], busy), *probes[1:]], started="2025-11-21T10:00:00+00:00")
     assert _hashrate_section(go, [quiet, shared]).notes == [
         "2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while cython-avx2-x1 was measured: other work kept 1.4 of the 2 "
         "CPUs busy (window means); its figure may be below what this machine does alone"]
@@ -763,9 +752,9 @@ def test_hashrate_and_probe_charts_name_the_runs_measured_on_shared_cpus():
     assert notes == [f"2025-11-21 10:00 @ aaaaaaaaaa: CPUs shared while {probes[0].name} was measured: other work "
                      "kept 1.4 of the 2 CPUs busy (window means); its figure may be below what this machine does alone"]
     assert _hashrate_section(go, [quiet]).notes == []
-    crowded = make_run([loaded(hash_measurement(noisy(1e7, 10, 4)), busy),
-                        loaded(hash_measurement(noisy(4e6, 10, 5), impl="portable"), busy),
-                        *(loaded(p, busy) for p in probes[:2])], started="2025-11-22T10:00:00+00:00")
+    crowded = make_run([with_cpu_load(hash_measurement(noisy(1e7, 10, 4)), busy),
+                        with_cpu_load(hash_measurement(noisy(4e6, 10, 5), impl="portable"), busy),
+                        *(with_cpu_load(p, busy) for p in probes[:2])], started="2025-11-22T10:00:00+00:00")
     assert _hashrate_section(go, [crowded]).notes[0].startswith(
         "2025-11-22 10:00 @ aaaaaaaaaa: CPUs shared while all 2 benchmarks were measured: ")
     assert _probe_section([crowded]).notes[-1].startswith(
