@@ -530,9 +530,8 @@ def _readonly_uri(path: Path, url: str) -> str:
     return f"{uri}?immutable=1"
 
 
-def _checks(document: str | dict) -> list[Check]:
-    data = json.loads(document) if isinstance(document, str) else document
-    return [Check.from_json(c) for c in data.get("checks") or () if isinstance(c, dict)]
+def _checks(document: dict) -> list[Check]:
+    return [Check.from_json(c) for c in document.get("checks") or () if isinstance(c, dict)]
 
 
 def _shared_names(document: dict) -> set[str]:
