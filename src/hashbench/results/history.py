@@ -537,8 +537,7 @@ def _checks(document: dict) -> list[Check]:
 def _shared_names(document: dict) -> set[str]:
     """The names (as hb_measurements.name holds them) of a stored run's measurements whose window's CPUs were
     shared."""
-    return {m.name[:300] for m in map(Measurement.from_json, document.get("measurements") or ())
-            if (m.cpu_load or {}).get("shared")}
+    return {m.name[:300] for m in map(Measurement.from_json, document.get("measurements") or ()) if m.cpus_shared}
 
 
 def _backend_of(params: dict) -> str | None:

@@ -370,7 +370,7 @@ def series_from_runs(runs: list[RunResult], history: Sequence[Series] = ()) -> l
             s = m.summary
             out[key].points.append(Point(run.run_id, run.started, run.host.git_commit, m.value, s.min, s.max,
                                          len(m.samples), m.joules_per_unit, run.verified(m) == VERIFY_FAILED,
-                                         bool((m.cpu_load or {}).get("shared"))))
+                                         bool(m.cpus_shared)))
     for series in out.values():
         series.points.sort(key=lambda p: utc_key(p.started))
     return [s for s in out.values() if len(s.points) > 1]

@@ -104,6 +104,13 @@ class Measurement:
         return load if isinstance(load, Mapping) else None
 
     @property
+    def cpus_shared(self) -> bool | None:
+        """Whether other work, a hypervisor or a CPU quota took CPU time in its window (the verdict recorded with
+        cpu_load); None where no load was recorded."""
+        load = self.cpu_load
+        return None if load is None else bool(load.get("shared"))
+
+    @property
     def energy_per(self) -> str:
         """What joules_per_unit is per: "hash", "token", "TFLOP", ..."""
         return (self.energy.per if self.energy and self.energy.per else "") or unit_noun(self.unit)

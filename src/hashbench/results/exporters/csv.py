@@ -32,7 +32,7 @@ def rows(runs: list[RunResult]):
                    "joules_per_unit": "" if m.joules_per_unit is None else repr(m.joules_per_unit),
                    "params": json.dumps(m.params, sort_keys=True), "complete": str(run.complete).lower(),
                    "verified": run.verified(m),
-                   "cpus_shared": "" if (load := m.cpu_load) is None else str(bool(load.get("shared"))).lower()}
+                   "cpus_shared": "" if (shared := m.cpus_shared) is None else str(shared).lower()}
 
 
 def export(runs: list[RunResult]) -> str:

@@ -101,10 +101,10 @@ def export(runs: list[RunResult]) -> str:
                       "block headers in this run: 1 for its state (passed, failed: wrong nonces, not_checked)")] += [
                 f"hashbench_benchmark_verification{_labels({**labels, 'state': state.replace(' ', '_')})} "
                 f"{int(state == verified)}" for state in _STATES]
-        if (load := m.cpu_load) is not None:
+        if (shared := m.cpus_shared) is not None:
             families[("hashbench_benchmark_cpus_shared", "", "1 when other work, a hypervisor or a CPU quota took CPU "
                       "time in the benchmark's window (its figure may be below what the machine does alone)")].append(
-                f"hashbench_benchmark_cpus_shared{_labels(labels)} {int(bool(load.get('shared')))}")
+                f"hashbench_benchmark_cpus_shared{_labels(labels)} {int(shared)}")
     for c in run.checks:
         labels = {"backend": c.backend, "impl": c.impl, "fingerprint": run.fingerprint}
         families[("hashbench_verification_passed", "", "1 when the backend scanned real block headers back to their "
