@@ -924,6 +924,8 @@ def test_a_default_folder_that_cannot_be_made_is_named_with_the_reason(tmp_path,
 
 
 def test_an_sqlite_url_sqlalchemy_cannot_read_is_one_line():
+    """The SQLite branch parses the URL itself, before create_engine (whose ValueError the PostgreSQL case of
+    test_results_history_contents covers)."""
     with pytest.raises(InputError) as caught:
         history_mod.History("sqlite://u@h:5x4/p.db", connect=False)
     assert str(caught.value) == ("cannot use history database sqlite://u@h:5x4/p.db: cannot read it as a database URL "
