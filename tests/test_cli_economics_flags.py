@@ -79,8 +79,8 @@ def test_every_unit_a_hint_names_is_read(market):
     ai = invoke_json("yield", "--tokens-per-second", "1000 tokens/s", "--prefill-tokens-per-second", "10k tokens",
                      "--input-per-output", "4", "--usd-per-mtok", "0.2", "--usd-per-mtok-input", "0.05", "--watts",
                      "500", "--market", market)["ai"]["inputs"]
-    assert ai["tokens_per_second"]["detail"] == ("time-shared: decode 1000 and prefill 10000 tokens/s, 4 prompt "
-                                                 "tokens per output token")
+    assert ai["tokens_per_second"]["detail"] == ("time-shared: decode 1000 tokens/s and prefill 10000 tokens/s, 4 "
+                                                 "prompt tokens per output token")
 
 
 @pytest.mark.parametrize("written", ["1000 tokens/s", "1000tok/s", "1000 TOKENS", "1k tokens/s", "1 ktok/s"])

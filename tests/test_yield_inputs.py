@@ -203,7 +203,7 @@ def test_typed_prompt_tokens_and_time_shared_prefill(market):
     # 1/1,000 + 4/10,000 s of machine time per output token: 714.29 output and 2,857.14 prompt tokens/s
     ai = invoke_json("yield", "--tokens-per-second", "1000", "--prefill-tokens-per-second", "10000",
                      "--input-per-output", "4", *flat)["ai"]
-    how = "time-shared: decode 1000 and prefill 10000 tokens/s, 4 prompt tokens per output token"
+    how = "time-shared: decode 1000 tokens/s and prefill 10000 tokens/s, 4 prompt tokens per output token"
     out = 1 / (1 / 1000 + 4 / 10_000)
     assert ai["inputs"]["tokens_per_second"] == {"value": pytest.approx(out), "source": "flag", "kind": "declared",
                                                  "detail": how}
@@ -315,7 +315,8 @@ def test_time_sharing_a_runs_prefill_keeps_each_rate_with_its_own_energy(tmp_pat
     prices = ("--input-per-output", "4", "--usd-per-mtok-input", "0.05", "--utilization", "1", "--market", market)
     run = _bare_meters_run(tmp_path)
     ai = invoke_json("yield", "--from-run", run, *prices)["ai"]
-    how = "time-shared: decode 5000 and prefill 50000 tokens/s, 4 prompt tokens per output token"
+    how = (f"time-shared: decode 5000 tokens/s ({run}: llm-decode llama-3.1-8b fp8 batch 64 on cuda:0) and prefill "
+           f"50000 tokens/s ({run}: llm-prefill llama-3.1-8b fp8 batch 64 on cuda:0), 4 prompt tokens per output token")
     for key in ("tokens_per_second", "input_tokens_per_second"):
         assert {k: ai["inputs"][key][k] for k in ("source", "kind", "detail")} == \
             {"source": "measured (run file)", "kind": "measured", "detail": how}, key
@@ -456,3 +457,15 @@ def test_a_figure_measured_on_shared_cpus_says_so_where_it_is_valued(tmp_path, m
                      "--usd-per-mtok-input", "0.05")["ai"]
     assert [n for n in ai["notes"] if "CPUs shared" in n] == [
         f"{both}: llm-prefill llama-3.1-8b fp8 batch 64 on cuda:0: {SHARED_NOTE}"]
+
+
+def test_the_shared_cpu_note_follows_the_measurement_valued_with_or_without_typed_watts(tmp_path, market):
+    """Without --watts the valuation takes the fastest hashing that metered energy; with --watts, the fastest of all.
+    Only the one valued is named: here the fastest (no energy) was measured on shared CPUs, the metered one was not."""
+    run = _run(tmp_path, "mixed.json", [_shared(_hashing("cuda", 5e8)), _hashing("cython", 2e8, 1000.0, "rapl")])
+    metered = invoke_json("yield", "--from-run", run, "--market", market)["mining"]
+    assert metered["inputs"]["hashrate_hps"]["value"] == 2e8
+    assert not any(n.startswith(f"{run}: ") for n in metered["notes"])  # no measurement named at all
+    typed = invoke_json("yield", "--from-run", run, "--market", market, "--watts", "300")["mining"]
+    assert typed["inputs"]["hashrate_hps"]["value"] == 5e8
+    assert [n for n in typed["notes"] if "CPUs shared" in n] == [f"{run}: cuda avx2 ×16: {SHARED_NOTE}"]

@@ -264,10 +264,8 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
                      f"({best.j_per_th:g} J/TH nameplate, at the wall)")
     if inputs["watts"].source == RUN and (note := _layer_note(run.best_hashing(True).power_source)):
         notes.append(note)
-    used = [run.best_hashing(req.watts is None)] if inputs["hashrate_hps"].source == RUN else []
-    if inputs["watts"].source == RUN:
-        used.append(run.best_hashing(True))
-    notes += _cpu_notes(run, used)
+    # The run's watts are only ever those of the measurement whose hashrate is valued (never a typed hashrate's).
+    notes += _cpu_notes(run, [run.best_hashing(req.watts is None)] if inputs["hashrate_hps"].source == RUN else [])
     return Section(inputs, result, kinds, market.label, tuple(notes))
 
 
@@ -373,8 +371,10 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         decode_s = inputs["tokens_per_second"]
         in_tps, out_tps = time_shared_throughput(prefill.value, decode_s.value, req.input_per_output)
         kind = combined_kind(decode_s.kind, prefill.kind)
-        how = (f"time-shared: decode {decode_s.value:.6g} and prefill {prefill.value:.6g} tokens/s, "
-               f"{req.input_per_output:g} prompt tokens per output token")
+        # Each rate keeps the name of the measurement it came from (a flag has none).
+        rates = " and ".join(f"{what} {s.value:.6g} tokens/s" + (f" ({s.detail})" if s.detail else "")
+                             for what, s in (("decode", decode_s), ("prefill", prefill)))
+        how = f"time-shared: {rates}, {req.input_per_output:g} prompt tokens per output token"
         inputs["tokens_per_second"] = Sourced(out_tps, decode_s.source, kind, how)
         inputs["input_tokens_per_second"] = Sourced(in_tps, prefill.source, kind, how)
         if decode and decode_s.source == RUN and prefill.source == RUN:
@@ -467,7 +467,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         notes.append(f"no idle power known: the unsold {(1 - inputs['utilization'].value) * 100:.0f} % of the day is "
                      "billed at full-load power (an upper bound on the energy); pass --idle-watts")
     inputs["power_usd_per_kwh"] = _power_price(req, market)
-    used = [decode] if decode and any(v.source in (RUN, RUN_DECLARED) for v in inputs.values()) else []
+    used = [decode]  # chosen only where no typed rate replaces it: then its rate is valued (None: nothing used)
     if "input_tokens_per_second" in inputs and inputs["input_tokens_per_second"].source == RUN:
         used.append(run.matching(PREFILL, decode))
     notes += _cpu_notes(run, used)
