@@ -345,3 +345,102 @@ def test_a_real_cgroup_quota_is_recorded_as_throttling():
     assert load["quota_cpus"] == 0.2
     assert load["throttled_cpus"] >= 0.5 and load["shared"], load
     assert "its cgroup's CPU quota of 0.2 CPUs held it off" in load["note"]
+
+
+# --- what mutation testing of cpuload.py found unpinned ----------------------------------------------------------
+
+def test_a_v1_cpu_cpuacct_hierarchy_is_found_among_real_shaped_mountinfo_lines(tmp_path):
+    """cgroup v1 usually mounts cpu together with cpuacct, under a source named anything ("none", "cgroup"); real
+    mountinfo lines carry optional fields (shared:N) before " - "; a cgroup path may hold a colon. A garbled or
+    truncated line is passed over, not the end of the file."""
+    from hashbench.cpuload import Cgroup
+
+    mounts = ("garbled\n"
+              "41 23 0:39 / {root}/x rw - cgroup2\n"  # truncated after the type
+              "25 18 0:22 / {root} ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755\n"
+              "29 25 0:26 / {root}/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:12 - cgroup none "
+              "rw,cpu,cpuacct\n")
+    fs = tmp_path / "fs" / "cpu,cpuacct"
+    write(fs / "batch" / "job:7" / "cpu.cfs_quota_us", "50000\n")
+    write(fs / "batch" / "job:7" / "cpu.cfs_period_us", "100000\n")
+    cg = Cgroup.find(*proc_files(tmp_path, "5:memory:/batch/job:7\n4:cpu,cpuacct:/batch/job:7\n", mounts))
+    assert cg == Cgroup((fs / "batch" / "job:7", fs / "batch", fs), v2=False)
+    assert cg.quota() == 0.5
+    # the fewest fields a line needs: ID PARENT MAJ:MIN ROOT MOUNTPOINT - TYPE SOURCE OPTIONS
+    bare = Cgroup.find(*proc_files(tmp_path, "0::/\n", "40 23 0:38 / {root} - cgroup2 cgroup2 rw\n"))
+    assert bare == Cgroup((tmp_path / "fs",), v2=True)
+
+
+def test_a_cgroup_outside_the_mounted_subtree_or_gone_is_read_at_the_mount(tmp_path):
+    from hashbench.cpuload import Cgroup
+
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    # a namespace shows this process's cgroup as "/" while the mount's root is a host path
+    outside = Cgroup.find(*proc_files(tmp_path, "0::/\n", "40 23 0:38 /docker/abc {root} rw - cgroup2 cgroup2 rw\n"))
+    assert outside == Cgroup((fs,), v2=True)
+    # the mounted subtree is this process's own cgroup; a sibling whose name merely starts like it is outside
+    at_root = Cgroup.find(*proc_files(tmp_path, "0::/docker/abc\n", "40 23 0:38 /docker/abc {root} rw - cgroup2 "
+                                                                     "cgroup2 rw\n"))
+    assert at_root == Cgroup((fs,), v2=True)
+    (fs / "def").mkdir()
+    sibling = Cgroup.find(*proc_files(tmp_path, "0::/docker/abcdef\n", "40 23 0:38 /docker/abc {root} rw - "
+                                                                       "cgroup2 cgroup2 rw\n"))
+    assert sibling == Cgroup((fs,), v2=True)
+    # a cgroup whose directory is not there (removed, or not visible): the mount itself
+    gone = Cgroup.find(*proc_files(tmp_path, "0::/gone/away\n", "40 23 0:38 / {root} rw - cgroup2 cgroup2 rw\n"))
+    assert gone == Cgroup((fs,), v2=True)
+
+
+def test_the_quota_is_read_past_a_directory_that_cannot_be_read(tmp_path):
+    from hashbench.cpuload import Cgroup
+
+    fs = tmp_path / "fs"
+    (fs / "a" / "b").mkdir(parents=True)  # b has no cpu.max (unreadable here), a limits to 0.75 CPUs
+    write(fs / "a" / "cpu.max", "75000 100000\n")
+    assert Cgroup((fs / "a" / "b", fs / "a", fs), v2=True).quota() == 0.75
+
+
+def test_times_count_only_the_cpus_this_process_may_run_on_by_default(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: asked.append(pid) or {1})
+    t = CpuTimes.read(stat_file(tmp_path))
+    assert asked == [0] and t.cpus == 1 and t.idle == pytest.approx((2000 + 20) / TICK)
+
+
+def test_load_figures_round_trip_through_json_at_a_thousandth_of_a_cpu():
+    load = CpuLoad(4, 2.5, 1.23456, 0.34567, 0.45678, throttled=0.56789, quota=1.23456)
+    data = load.to_json()
+    assert {k: data[k] for k in ("others_cpus", "steal_cpus", "idle_cpus", "throttled_cpus", "quota_cpus")} == {
+        "others_cpus": 1.235, "steal_cpus": 0.346, "idle_cpus": 0.457, "throttled_cpus": 0.568, "quota_cpus": 1.235}
+    assert CpuLoad.from_json(data) == CpuLoad(4, 2.5, 1.235, 0.346, 0.457, 0.568, 1.235)
+    # readings without a cgroup: nothing throttled, and the window is not called shared for it
+    quiet = CpuLoad.between(times(1, 5, 0, 0), times(2, 6, 0, 1), 1.0)
+    assert (quiet.throttled, quiet.shared) == (0.0, False)
+
+
+def test_each_cause_of_a_shared_window_is_named_in_one_sentence():
+    note = CpuLoad(2, 1.0, 1.0, 0.2, 0.1, throttled=0.5).note()
+    assert note == ("CPUs shared while it was measured: other work kept 1.0 of the 2 CPUs busy and the hypervisor "
+                    "gave 0.2 of the 2 CPUs to other guests and its cgroup's CPU quota held it off 0.5 CPUs (means "
+                    "over its 1.00 s); the figure may be below what this machine does alone")  # no quota was readable
+    throttled = CpuLoad(2, 1.0, 0.0, 0.0, 1.0, throttled=0.5).to_json()
+    assert shared_note([("cython ×2", throttled)], "benches") == (
+        "CPUs shared while cython ×2 was measured: the cgroup's CPU quota held it off 0.5 CPUs (window means); its "
+        "figure may be below what this machine does alone")
+
+
+def test_a_watch_reads_the_stat_file_and_cgroup_it_is_given(tmp_path, monkeypatch):
+    from hashbench.cpuload import Cgroup
+
+    # the same readings at both ends: nothing happened in the window, whatever the real /proc/stat says
+    fixed = stat_file(tmp_path, "".join(f"cpu{i} 1000000 0 0 1000000 0 0 0 0\n" for i in range(1024)))
+    monkeypatch.setattr(Cgroup, "find", classmethod(lambda cls: pytest.fail("find() when told not to")))
+    with CpuWatch(fixed, cgroup=None) as watch:
+        pass
+    assert watch.cgroup is None and (watch.load.others, watch.load.idle, watch.load.throttled) == (0.0, 0.0, 0.0)
+    given = Cgroup((tmp_path,), v2=True)
+    write(tmp_path / "cpu.max", "150000 100000\n")
+    with CpuWatch(fixed, cgroup=given) as watch:
+        pass
+    assert watch.cgroup is given and watch.load.quota == 1.5

@@ -81,11 +81,9 @@ class Cgroup:
             return None
         mountpoint, root = found[kind]
         path = paths[kind]
-        if root != "/" and (path == root or path.startswith(root.rstrip("/") + "/")):
-            path = path[len(root.rstrip("/")):]
-        elif root != "/":
-            path = "/"  # a cgroup namespace shows its own cgroup as "/"
-        own = mountpoint / path.strip("/") if path.strip("/") else mountpoint
+        if root != "/":  # only a subtree is mounted: the path below it, else (a namespace's "/") the mount itself
+            path = path[len(root):] if path == root or path.startswith(root + "/") else "/"
+        own = mountpoint / path.strip("/")  # the mount itself for "/" (a Path joined with "" is unchanged)
         if not own.is_dir():
             own = mountpoint
         dirs = [own]
