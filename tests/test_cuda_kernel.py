@@ -141,3 +141,130 @@ def test_logic_is_lop3_and_rotates_are_funnel_shifts(stats):
     luts = stats["lop3_luts"]
     assert luts.get("0x96", 0) >= 300 and luts.get("0xe8", 0) >= 100, luts
     assert stats["shf"] >= 800, stats
+
+
+# --- what mutation testing of cuda_build.py found unpinned ------------------------------------------------------
+
+def test_nvrtc_loads_wherever_the_cuda_extra_is_installed():
+    """Every NVRTC test skips when NVRTC cannot load, so a broken loader would pass as 'skipped'. Where the extra's
+    NVRTC wheel is installed (the test extra installs it), loading it must work."""
+    from importlib import metadata
+
+    from hashbench.backends.cuda_build import nvrtc_version
+
+    try:
+        wheel = metadata.version("nvidia-cuda-nvrtc")
+    except metadata.PackageNotFoundError:
+        pytest.skip('nvidia-cuda-nvrtc is not installed (pip install "hashbench[cuda]")')
+    assert nvrtc_version()[0] == int(wheel.split(".")[0])
+
+
+def test_a_build_switch_reaches_nvrtc_and_the_compiled_kernel_records_it(tmp_path):
+    """HB_SHR_ON_FMA=0 puts the schedule's shifts back on the integer pipe: more SHF, fewer IMAD. If the
+    switches did not reach NVRTC, a GPU measurement of HASHBENCH_CUDA_DEFINES would time the default kernel."""
+    _nvrtc_or_skip()
+    from hashbench.backends.cuda_build import cache_key, compiled_kernel, kernel_source, nvrtc_version
+    from hashbench.errors import BackendUnavailable
+    from hashbench.kernel_stats import analyze_cubin
+
+    default = compiled_kernel("sm_90", driver_version=13000, cache_dir=tmp_path)
+    switched = compiled_kernel("sm_90", defines={"HB_SHR_ON_FMA": "0"}, driver_version=13000, cache_dir=tmp_path)
+    assert (default.arch, default.from_cache, default.defines) == ("sm_90", False, {})
+    assert switched.defines == {"HB_SHR_ON_FMA": "0"} and switched.cubin != default.cubin
+    assert switched.key == cache_key(kernel_source(), "sm_90", {"HB_SHR_ON_FMA": "0"}, nvrtc_version(), 13000)
+    assert f"Compiling entry function '{KERNEL_NAME}' for 'sm_90'" in switched.log
+    again = compiled_kernel("sm_90", defines={"HB_SHR_ON_FMA": "0"}, driver_version=13000, cache_dir=tmp_path)
+    assert (again.from_cache, again.log, again.key, again.arch, again.defines, again.cubin) == (
+        True, "", switched.key, "sm_90", {"HB_SHR_ON_FMA": "0"}, switched.cubin)
+    try:
+        base, shr = (analyze_cubin("sm_90", k.cubin, k.log).to_json() for k in (default, switched))
+    except BackendUnavailable as exc:  # no disassembler wheel
+        pytest.skip(str(exc))
+    assert shr["shf"] > base["shf"] and shr["opcodes"]["IMAD"] < base["opcodes"]["IMAD"], (base, shr)
+
+
+def test_the_cache_key_changes_with_each_thing_that_changes_the_cubin():
+    from hashbench.backends.cuda_build import cache_key
+
+    base = ("src", "sm_90", {}, (13, 0), 13000)
+    keys = {cache_key(*base),
+            cache_key("src2", *base[1:]),
+            cache_key(base[0], "sm_80", *base[2:]),
+            cache_key(*base[:2], {"HB_ROT_ON_FMA": "1"}, *base[3:]),
+            cache_key(*base[:2], {"HB_ROT_ON_FMA": "0"}, *base[3:]),
+            cache_key(*base[:3], (13, 1), base[4]),
+            cache_key(*base[:4], 13010),
+            cache_key(*base[:4], None)}
+    assert len(keys) == 8 and all(len(k) == 32 for k in keys)
+    assert cache_key("ab", "c", {}, (13, 0), None) != cache_key("a", "bc", {}, (13, 0), None)  # parts kept apart
+
+
+@pytest.mark.parametrize("platform, env, expected", [
+    ("linux", {"XDG_CACHE_HOME": "{tmp}/xdg"}, "{tmp}/xdg"),
+    ("linux", {}, "{home}/.cache"),
+    ("win32", {"LOCALAPPDATA": "{tmp}/local"}, "{tmp}/local"),
+    ("win32", {}, "{home}/AppData/Local"),
+    ("darwin", {}, "{home}/Library/Caches"),
+])
+def test_the_cubin_cache_folder_follows_each_platforms_convention(tmp_path, monkeypatch, platform, env, expected):
+    from pathlib import Path
+
+    from hashbench.backends import cuda_build
+
+    home = tmp_path / "home"
+    for name in ("HASHBENCH_CACHE_DIR", "XDG_CACHE_HOME", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    monkeypatch.setattr(cuda_build.sys, "platform", platform)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    assert cuda_build.user_cache_dir() == Path(expected.format(tmp=tmp_path, home=home)) / "hashbench" / "cuda"
+
+
+def test_a_cubin_is_written_into_new_folders_and_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    from hashbench.backends import cuda_build
+
+    target = tmp_path / "a" / "b" / "k.cubin"
+    cuda_build._write_atomically(target, b"\x7fELF1")
+    assert target.read_bytes() == b"\x7fELF1" and [p.name for p in target.parent.iterdir()] == ["k.cubin"]
+
+    def refuse(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cuda_build.os, "replace", refuse)
+    cuda_build._write_atomically(target, b"\x7fELF2")  # a cache that cannot be written is only slower
+    assert target.read_bytes() == b"\x7fELF1" and [p.name for p in target.parent.iterdir()] == ["k.cubin"]
+
+
+def test_the_installed_packages_copy_of_the_kernel_comes_first_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    from hashbench.backends import cuda_build
+
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "sha256d.cu").write_text("// packaged\n")
+    monkeypatch.setattr(cuda_build.importlib.resources, "files", lambda package: tmp_path)
+    assert cuda_build.kernel_source_path() == tmp_path / "kernels" / "sha256d.cu"
+    assert cuda_build.kernel_source() == "// packaged\n"
+    checkout = cuda_build.Path(cuda_build.__file__).resolve().parents[3] / "kernels" / "sha256d.cu"
+    (tmp_path / "kernels" / "sha256d.cu").unlink()
+    if checkout.is_file():  # a source checkout: its kernels/ is next
+        assert cuda_build.kernel_source_path() == checkout
+    monkeypatch.setattr(cuda_build, "__file__", str(tmp_path / "x" / "y" / "z" / "cuda_build.py"))
+    with pytest.raises(cuda_build.KernelSourceMissing, match=r"^sha256d\.cu is not in the installed package nor at "
+                       rf"{re.escape(str(tmp_path / 'kernels' / 'sha256d.cu'))}; reinstall hashbench$"):
+        cuda_build.kernel_source_path()
+
+
+def test_missing_cuda_python_pieces_are_named_with_the_install_command(monkeypatch):
+    import sys
+
+    from hashbench.backends import cuda_build
+    from hashbench.errors import BackendUnavailable
+
+    monkeypatch.setitem(sys.modules, "cuda.core", None)
+    with pytest.raises(BackendUnavailable, match=r"^cuda-core is not installed \(.*\); pip install "
+                                                 r"\"hashbench\[cuda\]\"$"):
+        cuda_build.require_cuda_core()
+    monkeypatch.setitem(sys.modules, "cuda.bindings", None)
+    with pytest.raises(BackendUnavailable, match=r"^cuda-bindings is not installed \(.*\); pip install "
+                                                 r"\"hashbench\[cuda\]\"$"):
+        cuda_build.nvrtc_version()

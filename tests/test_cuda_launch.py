@@ -29,11 +29,13 @@ from hashbench.backends.cuda_launch import (
     DEVICES_ENV,
     DeviceRunner,
     GpuBackend,
+    LaunchShape,
     launch_shape,
     lowest_hits,
     parse_defines,
 )
 from hashbench.backends.cuda_precompute import KernelJob
+from hashbench.backends.cuda_precompute import precompute as cuda_launch_precompute
 from hashbench.errors import BackendUnavailable, InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
 
@@ -140,6 +142,26 @@ def test_lowest_hits_bisects_an_overflowing_range():
     assert all(s < 5_000 for s, _ in calls[1:])  # the upper half is never needed here
 
 
+def test_lowest_hits_launches_once_when_the_list_holds_every_hit_and_finds_a_single_one():
+    calls = []
+
+    def launch(start, count):
+        calls.append((start, count))
+        inside = [n for n in range(start, start + count) if n % 100 == 7]
+        return len(inside), inside[::-1][:50]  # the device lists hits in any order
+
+    assert lowest_hits(launch, 0, 5000, 10, capacity=50) == [7, 107, 207, 307, 407, 507, 607, 707, 807, 907]
+    assert calls == [(0, 5000)]  # exactly 50 hits fill the list: complete, nothing to bisect
+    calls.clear()
+    assert lowest_hits(launch, 0, 5100, 1, capacity=50) == [7]  # one more hit than slots: the lower half is enough
+    assert calls == [(0, 5100), (0, 2550)]
+
+
+def test_launch_shape_without_a_known_sm_count_does_not_round_the_grid():
+    assert launch_shape(1 << 20, sm_count=0) == launch_shape(1 << 20, sm_count=1) == LaunchShape(grid=128, block=256)
+    assert launch_shape(1 << 20, sm_count=100).grid == 200
+
+
 # ---------------------------------------------------------------- the kernel source on the host
 
 
@@ -180,6 +202,74 @@ def test_more_hits_than_slots_are_counted_and_the_lowest_listed(backend):
     result = backend.scan(ScanJob(Header(bytes(76)), (1 << 256) - 1), 1000, 700, max_found=100)
     assert result.hits == 700
     assert [s.nonce for s in result.found] == list(range(1000, 1100))
+
+
+def test_one_hit_asked_for_is_found_in_whichever_gpus_part_it_lies(host_kernel, mainnet_rows):
+    """`scan --max-found 1` on three GPUs: the first two parts have no hit, the third has the real nonce."""
+    row = mainnet_rows[0]
+    header = header_of(row)
+    backend = HostKernelBackend(host_kernel, 3)
+    result = backend.scan(ScanJob(header, header.target), header.nonce - 2500, 3000, max_found=1)
+    assert [s.nonce for s in result.found] == [header.nonce] and result.hits == 1
+    every = backend.scan(ScanJob(Header(bytes(76)), (1 << 256) - 1), 100, 3000, max_found=1)
+    assert [s.nonce for s in every.found] == [100] and every.hits == 3000
+
+
+def test_gpu_backend_without_gpus_or_with_several_architectures(host_kernel):
+    assert HostKernelBackend(host_kernel, 0).available() == (False, "no CUDA GPU found")
+
+    class Mixed(HostKernelBackend):
+        def _arch(self, device_id):
+            return ("sm_90", "sm_80", "sm_90")[device_id]
+
+    assert Mixed(host_kernel, 3).impls() == ["host-sm_80+sm_90"]  # each architecture once, sorted
+
+
+def test_the_build_switches_given_reach_every_gpus_runner(host_kernel, monkeypatch):
+    monkeypatch.delenv(DEFINES_ENV, raising=False)
+    assert HostKernelBackend(host_kernel, 1).defines() == {}  # none set: none passed
+    seen = []
+
+    class Recording(HostKernelBackend):
+        def _make_runner(self, device_id, defines):
+            seen.append((device_id, defines))
+            return super()._make_runner(device_id, defines)
+
+    backend = Recording(host_kernel, 2, defines={"HB_ROT_ON_FMA": "1"})
+    assert backend.defines() == {"HB_ROT_ON_FMA": "1"}
+    backend.runners()
+    assert seen == [(0, {"HB_ROT_ON_FMA": "1"}), (1, {"HB_ROT_ON_FMA": "1"})]
+
+
+def test_warm_up_runs_one_nonce_on_every_gpu_and_a_job_is_precomputed_once(host_kernel, monkeypatch):
+    from hashbench.backends import cuda_launch
+
+    backend = HostKernelBackend(host_kernel, 2)
+    backend.warm_up("host-sm_00")
+    assert [backend.made[i].launches for i in range(2)] == [[(0, 1)], [(0, 1)]]
+    made = []
+    monkeypatch.setattr(cuda_launch, "precompute", lambda *words: made.append(words) or cuda_launch_precompute(*words))
+    job = ScanJob(Header(bytes(range(76))), 1)
+    backend.scan(job, 0, 100)
+    backend.scan(job, 100, 100)
+    assert len(made) == 1
+
+
+def test_a_gpu_index_equal_to_the_count_is_refused(host_kernel):
+    with pytest.raises(InputError, match=r"^no CUDA GPU 2 \(this machine has 2\)$"):
+        HostKernelBackend(host_kernel, 2, devices=[1, 2]).devices()
+
+
+@pytest.mark.parametrize("text", ["-1", ",", "", "0,-2"])
+def test_a_device_list_without_an_index_or_with_a_negative_one_is_refused(text):
+    from hashbench.backends.cuda_launch import parse_device_list
+
+    with pytest.raises(InputError, match=f"^{DEVICES_ENV} must list distinct GPU indices >= 0, got {text!r}$"):
+        parse_device_list(text)
+    with pytest.raises(InputError, match="^--devices must be comma-separated GPU indices, got 'a,1'$"):
+        parse_device_list("a,1", "--devices")
+    with pytest.raises(InputError, match="^kernel build switch '-DX=1' is not NAME or NAME=VALUE$"):
+        parse_defines("-DX=1")
 
 
 def test_devices_get_disjoint_contiguous_sub_ranges(host_kernel):
