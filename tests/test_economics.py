@@ -395,9 +395,27 @@ def test_gpu_catalog_rows_are_nameplate_with_sources():
                                          ("whatsminer-m60s", "Whatsminer M60S"),
                                          # Bitmain names its water-cooled models "Hyd"; planners write "hydro"
                                          ("S21+ hydro", "Antminer S21+ Hyd"), ("Antminer S21 XP Hydro",
-                                                                               "Antminer S21 XP Hyd")])
+                                                                               "Antminer S21 XP Hyd"),
+                                         # the vendor's name first, with or without the product line
+                                         ("Bitmain Antminer S21 Pro", "Antminer S21 Pro"),
+                                         ("bitmain s19", "Antminer S19"), ("MicroBT Whatsminer M60", "Whatsminer M60"),
+                                         ("MicroBT M60S", "Whatsminer M60S")])
 def test_find_asic(name, model):
     assert catalog.find_asic(name).model == model
+
+
+@pytest.mark.parametrize("name, model", [("H200", "H200"), ("nvidia-h200", "H200"), ("rtx4090", "RTX 4090"),
+                                         # as nvidia-smi names the card, and as it is sold
+                                         ("NVIDIA GeForce RTX 4090", "RTX 4090"), ("GeForce RTX 4090", "RTX 4090"),
+                                         ("NVIDIA H100 SXM", "H100 SXM"), ("nvidia l40s", "L40S")])
+def test_find_gpu(name, model):
+    assert catalog.find_gpu(name).model == model
+
+
+@pytest.mark.parametrize("name", ["MicroBT S21", "Bitmain M60", "Whatsminer S21", "AMD H200", "H100"])
+def test_a_brand_word_of_another_maker_or_a_name_short_of_a_model_finds_nothing(name):
+    with pytest.raises(InputError, match=f"^unknown (ASIC|GPU) {name!r}; known: "):
+        catalog.find_asic(name) if name.split()[0] in ("MicroBT", "Bitmain", "Whatsminer") else catalog.find_gpu(name)
 
 
 def test_s21_plus_hyd_nameplate():
@@ -409,9 +427,10 @@ def test_s21_plus_hyd_nameplate():
 
 
 def test_unknown_hardware_is_an_input_error():
-    with pytest.raises(InputError, match="unknown ASIC"):
+    with pytest.raises(InputError, match="^unknown ASIC 'S99'; known: Antminer S19, Antminer S19 XP, Antminer S21, "):
         catalog.find_asic("S99")
-    with pytest.raises(InputError, match="unknown GPU"):
+    with pytest.raises(InputError, match="^unknown GPU 'A100'; known: H100 SXM, H100 PCIe, H200, B200, L40S, RTX "
+                                         "4090$"):
         catalog.find_gpu("A100")
 
 

@@ -124,19 +124,19 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9+]", "", name.lower()).replace("hydro", "hyd")
 
 
-def _keys_of(model: str, vendor_words: tuple[str, ...]) -> set[str]:
-    keys = {_key(model)}
-    for word in vendor_words:
-        if model.lower().startswith(word + " "):
-            keys.add(_key(model[len(word) + 1:]))
-    return keys
+def _keys_of(model: str, brands: tuple[str, ...], lines: tuple[str, ...] = ()) -> set[str]:
+    """The keys a model is found by: its name, without the product-line word it starts with ("S21" for "Antminer
+    S21"), and each of those after a brand word people put first ("Bitmain Antminer S21", "NVIDIA GeForce RTX 4090",
+    as nvidia-smi names that card)."""
+    names = {model} | {model[len(w) + 1:] for w in lines if model.lower().startswith(w.lower() + " ")}
+    return {_key(f"{brand} {name}") for brand in ("", *brands) for name in names}
 
 
 def find_asic(name: str) -> Asic:
-    """Exact match up to case, spaces, hyphens and the brand word ("S21 XP" is "Antminer S21 XP")."""
+    """Exact match up to case, spaces, hyphens and the brand words ("S21 XP" is "Bitmain Antminer S21 XP")."""
     wanted = _key(name)
     for a in asics():
-        if wanted in _keys_of(a.model, ("antminer", "whatsminer", "bitmain", "microbt")):
+        if wanted in _keys_of(a.model, (a.vendor,), ("Antminer", "Whatsminer")):
             return a
     raise InputError(f"unknown ASIC {name!r}; known: {', '.join(a.model for a in asics())}")
 
@@ -144,7 +144,7 @@ def find_asic(name: str) -> Asic:
 def find_gpu(name: str) -> Gpu:
     wanted = _key(name)
     for g in gpus():
-        if wanted in _keys_of(g.model, ("nvidia", "geforce")) or wanted == _key("nvidia " + g.model):
+        if wanted in _keys_of(g.model, (g.vendor, "GeForce", f"{g.vendor} GeForce")):
             return g
     raise InputError(f"unknown GPU {name!r}; known: {', '.join(g.model for g in gpus())}")
 
