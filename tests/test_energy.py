@@ -612,6 +612,68 @@ def test_ipmi_errors_are_explained_from_what_ipmitool_printed(tmp_path):
         IpmiSource(str(tool))
 
 
+def test_an_ipmi_password_never_reaches_a_label(tmp_path):
+    from hashbench.energy.ipmi import _redact
+
+    assert _redact(["-I", "lanplus", "-H", "10.0.0.5", "-U", "admin", "-Psecret"]) == [
+        "-I", "lanplus", "-H", "10.0.0.5", "-U", "admin", "-P***"]
+    assert _redact(["-P", "secret", "-E"]) == ["-P", "***", "-E"]
+    assert _redact(["-E", "-P"]) == ["-E", "-P"]  # nothing after -P to hide, and the first word is never hidden
+    source = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_OUTPUT)), ["-I", "lanplus", "-U", "admin", "-Ps3cr3t"])
+    assert source.detail == ("ipmitool dcmi power reading (-I lanplus -U admin '-P***'), instantaneous reading; BMC "
+                             "statistics period 1 s")
+    local = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_OUTPUT.replace("    Sampling period:", "    Other:"))))
+    assert local.detail == ("ipmitool dcmi power reading (local BMC), instantaneous reading; BMC statistics period "
+                            "not printed")
+
+
+@pytest.mark.parametrize("period, seconds", [("00000002 Minutes.", 120.0), ("1_hour", 3600.0), ("1_day", 86400.0),
+                                             ("250 ms", 0.25), ("00000007", 7.0), ("garbled", None)])
+def test_the_bmc_statistics_period_is_read_in_its_unit(period, seconds):
+    text = DCMI_OUTPUT.replace("00000001 Seconds.", period)
+    assert parse_dcmi_power(text).sampling_period_s == seconds
+
+
+def test_ipmi_window_flags_and_their_threshold(tmp_path):
+    source = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_OUTPUT)))
+    assert source.window_flags(10.0) == []  # ten BMC readings: enough, and the BMC says its readings are live
+    assert source.window_flags(9.9) == [
+        "node power sampled once a second: a 9.9 s window holds few BMC readings"]
+    deactivated = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_DEACTIVATED)))
+    assert deactivated.window_flags(60.0) == [
+        "the BMC reports its DCMI power reading state as deactivated: readings may be stale"]
+
+
+def test_ipmi_refusals_name_what_happened(tmp_path, monkeypatch):
+    from hashbench.energy import ipmi
+
+    zero_active = DCMI_OUTPUT.replace("247 Watts", "0 Watts")
+    with pytest.raises(IpmiUnavailable, match=r"^the BMC reports 0 W: it has no power measurement behind DCMI; try "
+                                              r"Redfish, or declare --watts$"):
+        IpmiSource(str(fake_ipmitool(tmp_path, zero_active)))
+    with pytest.raises(IpmiUnavailable, match=r"^ipmitool failed: Error: Unable to establish IPMI v2 / RMCP\+ "
+                                              r"session$"):
+        IpmiSource(str(fake_ipmitool(tmp_path, "", "Error: Unable to establish IPMI v2 / RMCP+ session", 1)))
+    with pytest.raises(IpmiUnavailable, match=r"^ipmitool failed: exit status 3$"):
+        IpmiSource(str(fake_ipmitool(tmp_path, "", "", 3)))
+    with pytest.raises(IpmiUnavailable, match=r"^no 'Instantaneous power reading' in ipmitool's output \(it printed "
+                                              r"nothing\)$"):
+        IpmiSource(str(fake_ipmitool(tmp_path, "", "", 0)))
+    with pytest.raises(IpmiUnavailable, match=r"^no local BMC interface \(Could not open device at /dev/ipmi0\); "
+                                              r"load ipmi_devintf/ipmi_si, or point HASHBENCH_IPMI_ARGS at the BMC "
+                                              r"over the network \(-I lanplus -H \.\.\. -U \.\.\. -E\)$"):
+        IpmiSource(str(fake_ipmitool(tmp_path, "", "Could not open device at /dev/ipmi0", 1)))
+    hung = tmp_path / "hung" / "ipmitool"
+    hung.parent.mkdir()
+    hung.write_text("#!/bin/sh\nexec sleep 30\n")
+    hung.chmod(0o755)
+    monkeypatch.setattr(ipmi, "TIMEOUT_S", 0.3)
+    started = time.monotonic()
+    with pytest.raises(IpmiUnavailable, match=r"^ipmitool gave no answer in 0\.3 s$"):
+        IpmiSource(str(hung))
+    assert time.monotonic() - started < 10
+
+
 # --- Redfish ---------------------------------------------------------------------------------------------------------
 
 USER, PASSWORD = "monitor", "s3cret"
