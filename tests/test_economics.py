@@ -482,6 +482,11 @@ def test_yield_ai_with_gpu_catalog_and_both_sections():
     assert cents(ai["revenue_usd_per_day"]) == 37.58  # 5,800 tok/s published × 0.6 × $0.125/Mtok (snapshot)
     assert ai["inputs"]["tokens_per_second"]["source"] == "published benchmark"
     assert ai["inputs"]["watts"]["source"] == "catalog nameplate"
+    # each catalog figure says where it comes from and what it covers, from the catalog's own columns
+    assert ai["inputs"]["tokens_per_second"]["detail"] == (
+        "1 × 5800 tokens/s per H100 SXM, 8b class: vLLM offline throughput, Llama-3.1-8B FP8 on one H100 (MLPerf-style "
+        "run) (per GPU; offline batch throughput (output tokens))")
+    assert data["mining"]["inputs"]["watts"]["detail"] == "Antminer S21: Bitmain spec sheet (S21 200T) (at the wall)"
     assert round(ai["joules_per_token"], 4) == 0.1207
     for key in ("revenue_usd_per_day", "power_cost_usd_per_day", "profit_usd_per_day", "revenue_usd_per_kwh",
                 "profit_usd_per_kwh", "breakeven_power_usd_per_kwh", "joules_per_token"):

@@ -605,7 +605,8 @@ def test_ipmi_errors_are_explained_from_what_ipmitool_printed(tmp_path):
         IpmiSource(str(tool))
     # ... but "A valid DCMI command was not returned!" goes to stdout.
     tool = fake_ipmitool(tmp_path, "\n    A valid DCMI command was not returned! (80)", "", 1)
-    with pytest.raises(IpmiUnavailable, match=r"A valid DCMI command was not returned! \(80\)"):
+    with pytest.raises(IpmiUnavailable, match=r"^the BMC gives no DCMI power reading \(A valid DCMI command was not "
+                                              r"returned! \(80\)\): try Redfish, or declare --watts$"):
         IpmiSource(str(tool))
     tool = fake_ipmitool(tmp_path, "Get Device ID command failed", "", 0)  # exit 0 and no reading
     with pytest.raises(IpmiUnavailable, match=r"no 'Instantaneous power reading'.*Get Device ID command failed"):
