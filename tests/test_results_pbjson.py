@@ -132,6 +132,15 @@ def test_a_file_pytest_benchmark_wrote_reads_as_its_numbers_mean():
     assert parse_result(data, "old.json").measurement("test_one[x]").iterations == 1
 
 
+def test_a_foreign_benchmark_is_read_from_its_timings_whatever_its_extra_info_says():
+    """Only hashbench's own file carries its measurements in extra_info; another suite's benchmark that happens to
+    record a unit and a kind there is still timed by pytest-benchmark's rounds."""
+    bench = _pb_benchmark("test_x", "t.py::test_x", [0.5, 0.25], extra_info={
+        "unit": "tokens/s", "kind": "probe", "value": 123.0, "nonces": 10})
+    m = parse_result(_pb_file([bench]), "pb.json").measurements[0]
+    assert (m.unit, m.samples) == ("H/s", pytest.approx((20.0, 40.0)))
+
+
 def test_a_file_without_a_run_id_gets_one_from_its_content():
     data = _pb_file([_pb_benchmark("test_a", "t.py::test_a", [0.1, 0.2])])
     run_id = parse_result(data, "a.json").run_id
