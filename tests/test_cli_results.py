@@ -235,3 +235,114 @@ def test_report_names_each_section_it_could_not_plot(tmp_path):
     assert [line.split(":")[0] for line in rest] == ["Energy per terahash", "Inference probes", "History"]
     assert rest[1] == "Inference probes: no probe in these results (hashbench probe, or hashbench run without " \
                       "--no-probes)"
+
+
+# --- what mutation testing of cli_results.py found unpinned ---------------------------------------------------------
+
+def test_compare_hands_alpha_and_both_labels_to_the_gate(tmp_path):
+    """4 samples a side, the candidate ~10 % slower with one overlap: p ≈ 0.17, significant only at --alpha 0.2."""
+    base, cand = str(tmp_path / "base.json"), str(tmp_path / "cand.json")
+    write_result(make_run([hash_measurement([100e6, 101e6, 102e6, 103e6])]), base)
+    write_result(make_run([hash_measurement([90e6, 91e6, 92e6, 104e6])]), cand)
+    code, out, _ = run_cli("compare", base, cand, "--json")
+    report = json.loads(out)
+    assert (code, report["alpha"], report["base"], report["candidate"]) == (0, 0.05, base, cand)
+    assert report["rows"][0]["verdict"] == "slower?" and 0.05 < report["rows"][0]["p_value"] < 0.2
+    code, out, _ = run_cli("compare", base, cand, "--json", "--alpha", "0.2")
+    report = json.loads(out)
+    assert (code, report["alpha"], report["rows"][0]["verdict"], report["regressions"]) == (1, 0.2, "slower", 1)
+
+
+def test_history_runs_and_trend_tables_keep_their_titles_columns_and_captions(tmp_path, wide):
+    from hashbench.results.schema import Check
+
+    fp = HOST.fingerprint
+    from results_helpers import with_cpu_load
+
+    runs = [make_run([with_cpu_load(hash_measurement([2e7] * 5), 1.5),  # both measured on shared CPUs
+                      with_cpu_load(hash_measurement([4e6] * 5, impl="portable"), 1.5)],
+                     started="2025-11-20T10:00:00Z"),
+            # two benchmarks that failed verification in the same run: both are named, in the table's order
+            make_run([hash_measurement([3e7] * 5), hash_measurement([5e6] * 5, impl="portable")],
+                     started="2025-11-21T10:00:00Z", checks=[Check("cython", "avx2", 4, False, ("height 1",)),
+                                                             Check("cython", "portable", 4, False, ("height 1",))])]
+    db = _stored(tmp_path, *runs)
+    assert run_cli("history", "--db", db, "--runs")[0] == 0
+    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in wide.export_text().splitlines()]
+    assert lines[0] == f"runs in sqlite:///{db}"
+    assert "run started source commit done verify machine" in lines
+    assert "verify: of each backend on real block headers in the run (–: not checked)" in lines
+    wide.export_text(clear=True)
+    assert run_cli("history", "--db", db)[0] == 0
+    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in wide.export_text().splitlines()]
+    machine = json.loads(run_cli("history", "--db", db, "--json")[1])[0]["machine"]
+    assert lines[0] == f"{machine} — fingerprint {fp}"
+    assert "benchmark runs first last change trend" in lines
+    assert "change: the last run against the first, + for better (a higher rate, a shorter time)" in lines
+    day, first = runs[1].started[:16].replace("T", " "), runs[0].started[:16].replace("T", " ")
+    assert lines[-1] == (f"CPUs shared while measured (other work, a hypervisor or a CPU quota took CPU time in the "
+                         f"window; the figure may be below what this machine does alone; kept in the trend): "
+                         f"sha256d[cython-avx2-x1] in run {runs[0].run_id[:8]} ({first}); "
+                         f"sha256d[cython-portable-x1] in run {runs[0].run_id[:8]} ({first})")
+    assert lines[-2] == (f"left out of the trend, their backend failed verification on real block headers in that run "
+                         f"(wrong nonces): sha256d[cython-avx2-x1] in run {runs[1].run_id[:8]} ({day}); "
+                         f"sha256d[cython-portable-x1] in run {runs[1].run_id[:8]} ({day})")
+
+
+def test_a_benchmark_with_nothing_verified_does_not_end_the_trend_table(tmp_path, wide):
+    from hashbench.results.schema import Check
+
+    only_failed = make_run([hash_measurement([5e6] * 5, impl="a-portable")], started="2025-11-20T10:00:00Z",
+                           checks=[Check("cython", "a-portable", 4, False, ("height 1",))])
+    later = make_run([hash_measurement([2e7] * 5, impl="z-avx2")], started="2025-11-21T10:00:00Z")
+    db = _stored(tmp_path, only_failed, later)
+    assert run_cli("history", "--db", db)[0] == 0
+    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    assert "sha256d[cython-a-portable-x1] 0 – – –" in lines
+    assert "sha256d[cython-z-avx2-x1] 1 20.00 MH/s 20.00 MH/s – ▄" in lines
+
+
+def test_latest_in_report_and_export_is_read_from_the_db_given(tmp_path):
+    db = _stored(tmp_path, make_run([hash_measurement([7e7] * 3)]))  # HASHBENCH_DB points at another, empty one
+    code, out, err = run_cli("export", "bencher", "@latest", "--db", db)
+    assert code == 0, err
+    assert json.loads(out)["sha256d[cython-avx2-x1]"]["hashrate"]["value"] == 7e7
+    code, _, err = run_cli("report", "@latest", "--db", db, "--html", str(tmp_path / "r.html"))
+    assert code == 0, err
+
+
+def test_export_to_stdout_is_the_formats_text_exactly(tmp_path):
+    from hashbench.results.exporters import exporter
+
+    path = tmp_path / "r.json"
+    run = make_run([hash_measurement([2e7] * 3)])
+    write_result(run, path)
+    code, out, _ = run_cli("export", "openmetrics", str(path))
+    assert code == 0 and out == exporter("openmetrics")([run]) and out.endswith("# EOF\n")
+
+
+def test_report_uses_the_sites_and_market_files_given_and_only_this_machines_history(tmp_path):
+    from dataclasses import replace
+    from pathlib import Path
+
+    sites = tmp_path / "sites.toml"
+    example = (Path(__file__).resolve().parents[1] / "examples" / "sites.toml").read_text()
+    sites.write_text(example.replace('name = "West Texas"', 'name = "Ridge Nine"'))
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps({"kind": "hashbench-market", "schema_version": 1, "date": "2026-01-05",
+                                  "figures": {"btc_price_usd": {"value": 182_000, "unit": "USD/BTC",
+                                                                "as_of": "2026-01-05", "kind": "published",
+                                                                "source": "a test"}}}))
+    other = replace(HOST, cpu_model="Other CPU 1234")
+    mine = make_run([hash_measurement([2e7] * 5, impl="mine")])
+    db = _stored(tmp_path, mine, make_run([hash_measurement([2.1e7] * 5, impl="mine")], started="2025-11-21T10:00:00Z"),
+                 make_run([hash_measurement([9e7] * 5, impl="theirs")], host=other),
+                 make_run([hash_measurement([9e7] * 5, impl="theirs")], host=other, started="2025-11-21T10:00:00Z"))
+    html = tmp_path / "r.html"
+    code, _, err = run_cli("report", f"@{mine.run_id}", "--from-history", "--db", db, "--sites", str(sites), "--market",
+                           str(market), "--html", str(html))
+    assert code == 0, err
+    text = html.read_text()
+    assert "Ridge Nine: best-split profit per day" in text and "West Texas" not in text
+    assert "$182k" in text
+    assert "sha256d[cython-mine-x1]" in text and "sha256d[cython-theirs-x1]" not in text
