@@ -396,3 +396,23 @@ def test_unit_nouns_verification_words_and_measurements_of():
     bench = {"backend": "python", "impl": "python", "threads": 1, "samples": [1e5], "hashes": 10_000, "seconds": 0.1}
     probe = probe_records()[0]
     assert measurements_of([bench], [probe]) == [measurement_from_bench(bench), measurement_from_probe(probe)]
+
+
+def test_a_nested_energy_object_is_read_in_each_layout_hashbench_writes():
+    """A bench or probe record's `energy` object: an EnergyReading's JSON (label, joules, window_s; older ones had
+    joules_gross only), or a Measurement's Energy JSON (source, seconds, joules_per_unit). Its own fields win over
+    the record's flat ones and over guesses from the source's name."""
+    from hashbench.results.schema import Energy, energy_from_fields
+
+    reading = {"source": "rapl", "label": "rapl package-0+dram", "layer": "cpu", "provenance": "measured",
+               "joules": 30.0, "joules_gross": 30.0, "window_s": 3.0}
+    e = energy_from_fields({"energy": reading, "joules_per_unit": 2e-6}, 99.0, per="hash")
+    assert e == Energy("rapl package-0+dram", 30.0, 3.0, "measured", 2e-6, "cpu", "hash")
+    older = {"source": "nvml", "label": "nvml gpu0", "joules_gross": 12.0, "window_s": 2.0}
+    assert energy_from_fields({"energy": older}, rate=3.0).joules_per_unit == 2.0  # 12 J / 2 s / 3 per s
+    # a label saying "declared" is not what decides when the object says what it is
+    labelled = {**reading, "label": "declared-looking meter", "provenance": "measured"}
+    assert energy_from_fields({"energy": labelled}).provenance == "measured"
+    stored = Energy("ipmi", 50.0, 5.0, "measured", 1e-5, "node", "hash").to_json()
+    assert energy_from_fields({"energy": stored, "joules_per_unit": 7.0}, 99.0) == Energy(
+        "ipmi", 50.0, 5.0, "measured", 1e-5, "node", "")
