@@ -327,6 +327,9 @@ def test_what_is_not_a_result_file_or_is_damaged_says_so_in_one_line(tmp_path):
     with pytest.raises(InputError, match=r"^x\.json: malformed result file \(ValueError: schema_version 2147483648 "
                                          r"is not a version number\)$"):
         parse_result({**doc, "schema_version": 2**31}, "x.json")
+    with pytest.raises(InputError, match=r"^x\.json: malformed result file \(ValueError: schema_version 0 is not a "
+                                         r"version number\)$"):
+        parse_result({**doc, "schema_version": 0}, "x.json")  # written, so not a missing one read as current
     del doc["benchmarks"][0]["stats"]
     with pytest.raises(InputError, match=r"^x\.json: malformed result file \(KeyError: 'stats'\)$"):
         parse_result(doc, "x.json")

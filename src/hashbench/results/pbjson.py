@@ -220,7 +220,7 @@ def _from_pytest_benchmark(data: dict, origin: str) -> RunResult:
                      source=str(data.get("source") or ("hashbench run" if ours else "pytest-benchmark")),
                      checks=[Check.from_json(v) for v in data.get("verify") or ()],
                      skipped=[Skipped.from_json(s) for s in data.get("skipped") or ()],
-                     schema_version=int(data.get("schema_version") or SCHEMA_VERSION))
+                     schema_version=int(data.get("schema_version", SCHEMA_VERSION)))  # a given 0 is refused
 
 
 def _own_measurement(bench: dict, info: dict) -> Measurement:
