@@ -475,3 +475,26 @@ def test_an_empty_model_dir_is_refused_not_read_as_the_current_directory(capsys,
     assert code == 2 and not out and not f.seen
     assert err.strip() == ("hashbench: error: --model-dir is empty: give a local Hugging Face model directory, or "
                            "leave --model-dir out for random weights")
+
+
+def test_a_probe_record_carries_every_field_the_json_promises():
+    """`probe --json` and the run file are built from this record; runfile, the results schema and the notes read it
+    by these names (mutation testing of result.py: renaming any of them passed every test)."""
+    energy = EnergyReading("rapl", "cpu package", "energy counter", 2.0, 100.0, idle_watts=20.0, idle_seconds=1.0,
+                           flags=("short window",))
+    r = ProbeResult(probe="gemm", device="cpu", preset="512x512x512", dtype="bf16", batch=None, unit="FLOP/s",
+                    samples=[3.0e11, 1.0e11, 2.0e11], work=5.0, per="TFLOP", seconds=2.0, energy=energy,
+                    impl="tiled", reference_samples=[2.0e11, 2.0e11, 1.0e11], reference_impl="torch.matmul",
+                    roofline_fraction=0.9, roofline_basis="÷ best bf16 GEMM", ms_per_token=None,
+                    detail={"n": 512}, flags=["warm"])
+    assert r.to_json() == {
+        "probe": "gemm", "device": "cpu", "preset": "512x512x512", "dtype": "bf16", "batch": None, "value": 2.0e11,
+        "unit": "FLOP/s", "roofline_fraction": 0.9, "roofline_basis": "÷ best bf16 GEMM", "energy_j": 100.0,
+        "energy_j_net": 60.0, "joules_per_unit": 20.0, "joules_per_unit_net": 12.0, "per": "TFLOP", "work": 5.0,
+        "power_source": "rapl (cpu package)", "impl": "tiled", "reference_value": 2.0e11,
+        "reference_impl": "torch.matmul", "reference_ratio": 1.5, "ms_per_token": None, "seconds": 2.0,
+        "samples": [3.0e11, 1.0e11, 2.0e11], "value_min": 1.0e11, "value_max": 3.0e11, "energy": energy.to_json(),
+        "detail": {"n": 512}, "flags": ["warm"]}  # the ratio: median of the pairs 1.5, 0.5, 2, not 2e11 / 2e11
+    bare = ProbeResult(probe="membw", device="cpu", preset="1 GiB", dtype=None, batch=None, unit="B/s",
+                       samples=[1.0e10], work=2.0, per="GB", seconds=1.0, energy=energy)
+    assert (bare.to_json()["reference_impl"], bare.to_json()["reference_value"]) == (None, None)
