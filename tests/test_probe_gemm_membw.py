@@ -123,6 +123,19 @@ def test_gemm_paths_compute_the_same_product_from_seeded_inputs_near_unit_scale(
     assert 0.85 < runs[0][2].std().item() < 1.15
 
 
+@pytest.mark.parametrize("dtype, torch_type", [("fp32", torch.float32), ("bf16", torch.bfloat16),
+                                               ("fp16", torch.float16)])
+def test_gemm_multiplies_in_the_precision_it_is_labelled_with(monkeypatch, gemm_calls, dtype, torch_type):
+    """A 'gemm bf16' row must time bf16 operands on both paths: within tolerance, an fp32 product would pass the
+    agreement check and be reported as bf16 (mutation testing: dropping the dtype conversion passed every test)."""
+    _, seen = gemm_calls
+    monkeypatch.setattr(gemm, "calibrate", lambda fn, device, target_s: 1)
+    run_gemm(CPU, dtype, 64, 0.0, declared_plan(), 0.001)
+    (a, wt), kw = seen["mm"]
+    (a_ref, b), _ = seen["matmul"]
+    assert {t.dtype for t in (a, wt, kw["out"], a_ref, b)} == {torch_type}
+
+
 TOLERANCE = {"fp32": 1e-3, "bf16": 5e-2, "fp16": 1e-2}
 
 
