@@ -151,6 +151,11 @@ def wide(monkeypatch):
     return console
 
 
+def table_lines(console) -> list[str]:
+    """What the console printed (and clears it), a line each, with the table's borders and runs of spaces squeezed."""
+    return [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in console.export_text().splitlines()]
+
+
 def test_history_runs_table_names_source_commit_completion_and_verification(tmp_path, wide):
     from dataclasses import replace
 
@@ -166,7 +171,7 @@ def test_history_runs_table_names_source_commit_completion_and_verification(tmp_
     db = _stored(tmp_path, *runs)
     code, _, err = run_cli("history", "--db", db, "--runs")
     assert code == 0, err
-    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    lines = table_lines(wide)
     fp = HOST.fingerprint[:8]
     rows = [f"{runs[3].run_id[:8]} 2025-11-23 10:00 elsewhere yes – {fp}",  # newest first
             f"{runs[2].run_id[:8]} 2025-11-22 10:00 run aaaaaaa yes FAILED {fp}",
@@ -192,7 +197,7 @@ def test_history_trend_row_first_last_change_and_the_last_ten_as_a_sparkline(tmp
     db = _stored(tmp_path, *runs)
     code, _, err = run_cli("history", "--db", db)
     assert code == 0, err
-    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    lines = table_lines(wide)
     assert "sha256d[cython-avx2-x1] 12 10.00 MH/s 21.00 MH/s +110.0% ▁▂▃▃▄▅▆▆▇█" in lines
     assert "sha256d[cython-portable-x1] 0 – – –" in lines
 
@@ -268,13 +273,12 @@ def test_history_runs_and_trend_tables_keep_their_titles_columns_and_captions(tm
                                                              Check("cython", "portable", 4, False, ("height 1",))])]
     db = _stored(tmp_path, *runs)
     assert run_cli("history", "--db", db, "--runs")[0] == 0
-    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in wide.export_text().splitlines()]
+    lines = table_lines(wide)
     assert lines[0] == f"runs in sqlite:///{db}"
     assert "run started source commit done verify machine" in lines
     assert "verify: of each backend on real block headers in the run (–: not checked)" in lines
-    wide.export_text(clear=True)
     assert run_cli("history", "--db", db)[0] == 0
-    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in wide.export_text().splitlines()]
+    lines = table_lines(wide)
     machine = json.loads(run_cli("history", "--db", db, "--json")[1])[0]["machine"]
     assert lines[0] == f"{machine} — fingerprint {fp}"
     assert "benchmark runs first last change trend" in lines
@@ -297,7 +301,7 @@ def test_a_benchmark_with_nothing_verified_does_not_end_the_trend_table(tmp_path
     later = make_run([hash_measurement([2e7] * 5, impl="z-avx2")], started="2025-11-21T10:00:00Z")
     db = _stored(tmp_path, only_failed, later)
     assert run_cli("history", "--db", db)[0] == 0
-    lines = [" ".join(line.replace("│", " ").split()) for line in wide.export_text().splitlines()]
+    lines = table_lines(wide)
     assert "sha256d[cython-a-portable-x1] 0 – – –" in lines
     assert "sha256d[cython-z-avx2-x1] 1 20.00 MH/s 20.00 MH/s – ▄" in lines
 

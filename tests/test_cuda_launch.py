@@ -34,8 +34,7 @@ from hashbench.backends.cuda_launch import (
     lowest_hits,
     parse_defines,
 )
-from hashbench.backends.cuda_precompute import KernelJob
-from hashbench.backends.cuda_precompute import precompute as cuda_launch_precompute
+from hashbench.backends.cuda_precompute import KernelJob, precompute
 from hashbench.errors import BackendUnavailable, InputError
 from hashbench.header import NONCE_SPACE, Header, hash_int
 
@@ -248,7 +247,7 @@ def test_warm_up_runs_one_nonce_on_every_gpu_and_a_job_is_precomputed_once(host_
     backend.warm_up("host-sm_00")
     assert [backend.made[i].launches for i in range(2)] == [[(0, 1)], [(0, 1)]]
     made = []
-    monkeypatch.setattr(cuda_launch, "precompute", lambda *words: made.append(words) or cuda_launch_precompute(*words))
+    monkeypatch.setattr(cuda_launch, "precompute", lambda *words: made.append(words) or precompute(*words))
     job = ScanJob(Header(bytes(range(76))), 1)
     backend.scan(job, 0, 100)
     backend.scan(job, 100, 100)
@@ -596,7 +595,6 @@ def cuda_runner(host_kernel, monkeypatch, tmp_path):
 
 def test_cuda_runner_calls_cuda_core_as_its_signatures_say(cuda_runner, mainnet_rows):
     from hashbench.backends.cuda_launch import scan_on_devices
-    from hashbench.backends.cuda_precompute import precompute
 
     runner, state = cuda_runner
     assert (runner.arch, runner.sm_count) == ("sm_90", 3)
@@ -623,7 +621,6 @@ def test_cuda_runner_recompiles_a_cached_cubin_the_driver_refuses(host_kernel, m
     from hashbench.backends import cuda
     from hashbench.backends.cuda_build import nvrtc_version
     from hashbench.backends.cuda_launch import scan_on_devices
-    from hashbench.backends.cuda_precompute import precompute
 
     fake, _ = fake_cuda_core(host_kernel)
     try:
