@@ -44,6 +44,12 @@ def test_stddev_outliers_lie_strictly_beyond_one_sd():
     assert summarize([0, 0, 0, 0, -5]).stddev_outliers == 1
 
 
+def test_two_values_have_a_sample_stddev():
+    # the smallest sample with a spread: sd = |a - b| / sqrt(2), not the 0 of a single value
+    s = summarize([1.0, 3.0])
+    assert (s.n, s.mean, s.stddev, s.median) == (2, 2.0, pytest.approx(math.sqrt(2)), 2.0)
+
+
 def test_summary_of_one_value():
     s = summarize([5.0])
     assert (s.n, s.min, s.max, s.mean, s.stddev, s.median) == (1, 5.0, 5.0, 5.0, 0.0, 5.0)
@@ -78,6 +84,14 @@ def test_mann_whitney_refuses_an_unknown_alternative_and_an_empty_sample():
 def test_exact_up_to_twenty_a_side_then_normal(n1, n2, method):
     t = mannwhitneyu([float(i) for i in range(n1)], [i + 0.5 for i in range(n2)])
     assert (t.method, t.n1, t.n2) == (method, n1, n2)
+
+
+def test_exact_test_with_every_value_equal_at_twenty_a_side_has_p_one():
+    # The largest exact case and the most concentrated null distribution: all C(40, 20) = 137,846,528,820 subsets
+    # share one rank sum, so one coefficient of the packed generating function holds them all (37 bits). A field
+    # narrower than C(40, 20) needs would carry into its neighbour and p would no longer be 1.
+    for alt in ("two-sided", "less", "greater"):
+        assert mannwhitneyu([1.0] * 20, [1.0] * 20, alt) == UTest(200.0, 1.0, "exact", 20, 20)
 
 
 def test_normal_approximation_with_every_value_equal_has_p_one():
