@@ -35,7 +35,18 @@ def test_parse_si_reads_every_prefix_in_either_case(text, value):
 def test_parse_si_drops_thousands_separators_underscores_and_outer_spaces():
     assert parse_si("1_000_000", "--x") == 1e6
     assert parse_si("  3.6 kW  ", "--x", ("W",)) == 3600.0
-    assert parse_si("1,5_00", "--x") == 1500.0
+    assert parse_si("1,500", "--x") == 1500.0 and parse_si("-12,345,678.5", "--x") == -12345678.5
+    assert parse_si("3,500 W", "--x", ("W",)) == 3500.0
+
+
+@pytest.mark.parametrize("text", ["1,5T", "0,055", "3,5k", "12,34", "1,0000", "1,000,00", ",5", "1,", "1,,000",
+                                  "0,500", "1,5_00"])
+def test_parse_si_refuses_a_comma_that_does_not_group_thousands(text):
+    # a decimal comma read as a separator would be a figure 10 to 1,000 times too large: "1,5T" is not 15 TH/s
+    with pytest.raises(InputError) as err:
+        parse_si(text, "--hashrate")
+    assert str(err.value) == (f"--hashrate: cannot read {text!r}: a comma only separates thousands (3,500); write a "
+                              "decimal with a point (0.055, 1.5T)")
 
 
 def test_parse_si_matches_the_unit_case_insensitively():
@@ -101,6 +112,14 @@ def test_parse_power_price_per_mwh_is_a_thousandth_per_kwh():
     assert parse_power_price("1000/MWh", "--p") == 1.0
     assert parse_power_price("1/mwh", "--p") == 0.001
     assert parse_power_price("1000/kWh", "--p") == 1000.0
+    assert parse_power_price("$1,000/MWh", "--p") == 1.0
+
+
+def test_parse_power_price_refuses_a_decimal_comma():
+    # "0,055" without its comma is 55: $55/kWh, a thousand times the tariff
+    for text in ("0,055", "0,055/kWh", "55,5/MWh"):
+        with pytest.raises(InputError, match=re.escape(f"--power-price: cannot read {text!r}: a comma only")):
+            parse_power_price(text, "--power-price")
 
 
 # --- format_si -----------------------------------------------------------------------------------------------------

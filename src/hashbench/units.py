@@ -10,7 +10,20 @@ from .errors import InputError
 # Lower-case keys: "270t" and "270T" both mean tera. Milli never makes sense for a hashrate, a wattage or a
 # difficulty, so "m"/"M" is mega.
 _PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15, "e": 1e18, "z": 1e21}
+# A comma is a thousands separator, as in "3,500 W" or "1,000/MWh"; anywhere else ("0,055", "1,5T") it is a decimal
+# comma, and dropping it would read the figure ten to a thousand times too large, so it is refused instead.
+_COMMA_RUN = re.compile(r"[0-9,]*,[0-9,]*")
+_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+")
 _NUMBER = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtTpPeEzZ]?)\s*(.*)$")
+
+
+def _without_thousands(text: str, what: str) -> str:
+    """`text` with its thousands separators dropped; an InputError for a comma that does not group thousands."""
+    for run in _COMMA_RUN.finditer(text):
+        if not _THOUSANDS.fullmatch(run.group()):
+            raise InputError(f"{what}: cannot read {text!r}: a comma only separates thousands (3,500); write a "
+                             "decimal with a point (0.055, 1.5T)")
+    return text.replace(",", "")
 
 
 def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) -> float:
@@ -21,7 +34,7 @@ def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) ->
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value = float(text)
     else:
-        raw = str(text).strip().replace(",", "").replace("_", "")
+        raw = _without_thousands(str(text).strip(), what).replace("_", "")
         match = _NUMBER.match(raw)
         known = {u.lower() for u in units}
         unit = match.group(3).strip().lower() if match else ""
@@ -46,7 +59,7 @@ def parse_power_price(text: str | float | int, what: str) -> float:
     and a bare 55 read as $/kWh prices power a thousand times too dear."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return parse_si(text, what)
-    match = _POWER_PRICE.match(str(text).strip().replace(",", ""))
+    match = _POWER_PRICE.match(_without_thousands(str(text).strip(), what))
     if not match:
         raise InputError(f"{what}: cannot read {str(text)!r} as a power price (0.055, 0.055/kWh or 55/MWh)")
     value = float(match.group(1))
