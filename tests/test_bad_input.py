@@ -221,6 +221,35 @@ def test_an_interrupted_result_write_leaves_the_previous_file_and_no_temporary(t
     assert path.read_text() == before and list(tmp_path.iterdir()) == [path]
 
 
+def test_every_way_a_users_file_cannot_be_read_or_written_is_one_line_naming_it(tmp_path):
+    """The shared reader and writer behind result, run, market and site files: each message names the kind of file
+    and its path, and says what is wrong in words (the OS's reason, the JSON line), never a codec's or a class's."""
+    from hashbench.errors import InputError
+    from hashbench.jsonfile import read_json, write_atomic
+
+    def said(call) -> str:
+        with pytest.raises(InputError) as err:
+            call()
+        return str(err.value)
+
+    missing, folder, bad = tmp_path / "gone.json", tmp_path / "dir", tmp_path / "bad.json"
+    folder.mkdir()
+    bad.write_text('{"a": 1,\n "b": }')
+    assert said(lambda: read_json(missing, "result file")) == f"result file {str(missing)!r} not found"
+    assert said(lambda: read_json(folder, "market file")) == f"cannot read market file {str(folder)!r}: Is a directory"
+    assert said(lambda: read_json(bad, "run file")) == (
+        f"run file {str(bad)!r} is not valid JSON: Expecting value at line 2")
+    huge = tmp_path / "huge.json"
+    huge.write_text("1" * 5000)  # past Python's 4300-digit limit for int(): a ValueError that is no JSONDecodeError
+    assert said(lambda: read_json(huge, "result file")).startswith(f"result file {str(huge)!r} is not valid JSON: ")
+    target = tmp_path / "no-such-folder" / "out.json"
+    assert said(lambda: write_atomic(target, "{}", "result file")) == (
+        f"cannot write result file {str(target)!r}: No such file or directory")
+    write_atomic(tmp_path / "ok.json", '{"ok": true}', "result file")
+    assert read_json(tmp_path / "ok.json", "result file") == {"ok": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "dir", "huge.json", "ok.json"]
+
+
 def test_a_market_snapshot_that_cannot_be_written_is_one_line_and_no_temporary(tmp_path):
     from hashbench.errors import InputError
     from hashbench.market import packaged_snapshot, save_snapshot
@@ -247,13 +276,13 @@ def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys):
     assert exited.value.code == 130 and capsys.readouterr().err == "hashbench: interrupted\n"
 
 
-def _stops_on_second_call(first):
+def _stops_on_second_call(first, stop: BaseException | None = None):
     calls = []
 
     def fake(*_args, **_kwargs):
         calls.append(1)
         if len(calls) > 1:
-            raise KeyboardInterrupt
+            raise stop or KeyboardInterrupt()
         return first
 
     return fake
@@ -271,13 +300,17 @@ def test_ctrl_c_in_bench_prints_the_backends_already_measured(capsys, monkeypatc
     assert [(r["backend"], r["hashrate"]) for r in json.loads(out)] == [("python", 1.0e6)]
 
 
-def test_ctrl_c_in_verify_prints_the_backends_already_checked(capsys, monkeypatch):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_in_verify_prints_the_backends_already_checked(capsys, monkeypatch, signum):
     from hashbench import verify
+    from hashbench.errors import Interrupted
 
     done = verify.VerifyResult("python", "python", 4, True)
-    monkeypatch.setattr(verify, "verify_backend", _stops_on_second_call(done))
+    # SIGTERM (a scheduler's stop) arrives as Interrupted and exits 143, as a shell reports a process it ended
+    stop = KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+    monkeypatch.setattr(verify, "verify_backend", _stops_on_second_call(done, stop))
     code, out, err = hashbench(capsys, "verify", "--backend", "python", "--backend", "cython")
-    assert code == 130 and "python (python): 4 real headers: pass" in out and "interrupted: 1" in err
+    assert code == 128 + signum and "python (python): 4 real headers: pass" in out and "interrupted: 1" in err
 
 
 def test_ctrl_c_in_probe_prints_the_probes_already_measured(capsys, monkeypatch):

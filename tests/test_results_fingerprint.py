@@ -292,6 +292,89 @@ def test_cpu_id_reads_the_first_cpus_family_model_and_stepping(tmp_path):
     assert _cpuinfo(str(tmp_path / "missing")).cpu_id == ""
 
 
+def test_cpuinfo_reads_arm_boards_names_and_features_and_survives_odd_bytes(tmp_path, monkeypatch):
+    """Arm kernels name the CPU's features "Features" and the board "Model" (Raspberry Pi OS) or "Hardware" (older
+    kernels), never "model name"; a byte that is not UTF-8 is replaced, not a crash; an x86 record without vendor_id
+    and an Arm one without an implementer keep what they do know and claim nothing else."""
+    import hashbench.host as host
+
+    (tmp_path / "pi").write_text(NEOVERSE_CPUINFO + "\nHardware\t: BCM2835\nModel\t\t: Raspberry Pi 5 Model B\n")
+    assert host._cpuinfo(str(tmp_path / "pi")) == (
+        "Raspberry Pi 5 Model B", ["fp", "asimd", "sha2", "crc32"], "implementer 0x41 part 0xd0c r1p1")
+    (tmp_path / "old").write_text(NEOVERSE_CPUINFO + "\nHardware\t: BCM2835\n")
+    assert host._cpuinfo(str(tmp_path / "old")).model == "BCM2835"
+    (tmp_path / "bytes").write_bytes(b"model name\t: Vendor \xff CPU\nflags\t\t: sse4_1\n")
+    assert host._cpuinfo(str(tmp_path / "bytes")) == ("Vendor \ufffd CPU", ["sse4_1"], "")
+    (tmp_path / "novendor").write_text("cpu family\t: 6\nmodel\t\t: 85\n")
+    assert host._cpuinfo(str(tmp_path / "novendor")).cpu_id == "family 6 model 85"
+    (tmp_path / "partonly").write_text("CPU part\t: 0xd0c\nCPU variant\t: 0x1\nCPU revision\t: 1\n")
+    assert host._cpuinfo(str(tmp_path / "partonly")).cpu_id == ""
+    (tmp_path / "norev").write_text(NEOVERSE_CPUINFO.replace("CPU variant\t: 0x1\n", ""))
+    assert host._cpuinfo(str(tmp_path / "norev")).cpu_id == "implementer 0x41 part 0xd0c"
+    # no name in the file: the platform's, else "unknown"
+    (tmp_path / "noname").write_text("processor\t: 0\n")
+    monkeypatch.setattr(host.platform, "processor", lambda: "x86_64")
+    assert host._cpuinfo(str(tmp_path / "noname")).model == "x86_64"
+    monkeypatch.setattr(host.platform, "processor", lambda: "")
+    assert host._cpuinfo(str(tmp_path / "noname")).model == "unknown"
+
+
+def test_detect_host_records_this_machine_from_its_parts(monkeypatch):
+    """Every field of the host record a result carries, each from where it is read: the kernel-relevant flags only
+    (in RELEVANT_FLAGS' order), the CPUs the process may use beside those the machine has, and the C kernels' paths
+    only where the extension is built."""
+    import hashbench.backends as backends
+    import hashbench.host as host
+
+    monkeypatch.setattr(host, "_cpuinfo", lambda: host.CpuInfo(
+        "Test CPU", ["fpu", "avx2", "sha_ni", "vmx", "sse4_1"], "GenuineIntel family 6 model 85 stepping 7"))
+    monkeypatch.setattr(host.platform, "node", lambda: "rig-7")
+    monkeypatch.setattr(host.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(host.platform, "release", lambda: "6.1.0")
+    monkeypatch.setattr(host.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(host.os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(host.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.setattr(host.sys, "version", "3.11.9 (main, Apr  2 2024, 08:25:04) [GCC 12.2.0]")
+
+    class Cython:
+        def __init__(self, built: bool) -> None:
+            self.built = built
+
+        def available(self):
+            return (True, "") if self.built else (False, "the C extension was not built")
+
+        def impls(self):
+            return ["avx512", "portable"]
+
+    asked = []
+
+    def get_backend(name, *, require_available=True):
+        asked.append((name, require_available))
+        return Cython(built)
+
+    monkeypatch.setattr(backends, "get_backend", get_backend)
+    built = True
+    h = host.detect_host()
+    assert h == host.Host(hostname="rig-7", system="Linux 6.1.0", machine="x86_64", cpu_model="Test CPU",
+                          cpu_flags=["sse4_1", "sha_ni", "avx2"], logical_cpus=64, usable_cpus=4, python="3.11.9",
+                          hashbench=host.__version__, cpu_impls=["avx512", "portable"],
+                          cpu_id="GenuineIntel family 6 model 85 stepping 7")
+    assert asked == [("cython", False)]  # a machine without the extension is still described, not refused
+    built = False
+    assert host.detect_host().cpu_impls == []
+    # no affinity call (macOS) or one the OS refuses: every CPU the machine has; none known: one
+    monkeypatch.delattr(host.os, "sched_getaffinity")
+    assert host.usable_cpus() == 64
+
+    def refused(pid):
+        raise OSError("not permitted")
+
+    monkeypatch.setattr(host.os, "sched_getaffinity", refused, raising=False)
+    monkeypatch.setattr(host.os, "cpu_count", lambda: None)
+    assert host.usable_cpus() == 1
+    assert host.detect_host().logical_cpus == 1
+
+
 def test_cpu_id_spells_every_source_alike():
     from hashbench.host import cpu_id
 
@@ -305,6 +388,10 @@ def test_cpu_id_spells_every_source_alike():
         assert cpu_id(**unknown) == "", unknown
     assert cpu_id(implementer="0x41", part="0xd0c") == "implementer 0x41 part 0xd0c"
     assert cpu_id(implementer="0x41", part="0xd0c", variant="0x3", revision=0) == "implementer 0x41 part 0xd0c r3p0"
+    # half a revision is none: r3p? would claim a stepping nobody read
+    assert cpu_id(implementer="0x41", part="0xd0c", variant="0x3") == "implementer 0x41 part 0xd0c"
+    assert cpu_id(implementer="0x41", part="0xd0c", revision=1) == "implementer 0x41 part 0xd0c"
+    assert cpu_id(part="0xd0c", variant="0x1", revision=1) == ""
 
 
 def test_the_cpu_id_tells_generations_apart_and_leaves_older_records_their_fingerprint():
