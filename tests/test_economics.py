@@ -332,7 +332,7 @@ def test_parse_si_rejects(text):
 @pytest.mark.parametrize("text, usd_per_kwh", [
     ("0.055", 0.055), ("$0.055", 0.055), ("0.055/kWh", 0.055), ("$0.055/kWh", 0.055), ("0.055 USD/kWh", 0.055),
     ("55/MWh", 0.055), ("$55/MWh", 0.055), ("55 $/MWh", 0.055), ("55 usd/mwh", 0.055), ("1,250/MWh", 1.25),
-    ("55", 55.0), (0.04, 0.04),
+    ("55/kWh", 55.0), ("1/kWh", 1.0), ("0.999", 0.999), (0.04, 0.04),
 ])
 def test_parse_power_price(text, usd_per_kwh):
     assert parse_power_price(text, "--power-price") == pytest.approx(usd_per_kwh)
@@ -344,17 +344,27 @@ def test_parse_power_price_rejects(text):
         parse_power_price(text, "--power-price")
 
 
-def test_yield_reads_a_power_price_per_mwh_and_flags_a_bare_dollar_per_kwh():
+@pytest.mark.parametrize("text", ["55", "$1", "1", "1.0", 1, 55.0, "1,250"])
+def test_parse_power_price_refuses_a_bare_dollar_or_more(text):
+    # a bare figure from $1 up is a $/MWh tariff without its unit far more often than a price per kWh
+    with pytest.raises(InputError, match=r"^--power-price: [0-9,.]+ reads as \$[0-9,.]+/kWh \(\$[0-9,]+/MWh\); a price "):
+        parse_power_price(text, "--power-price")
+
+
+def test_yield_reads_a_power_price_per_mwh_and_refuses_a_bare_dollar_per_kwh():
     """An S21 (200 TH/s, 3,500 W nameplate) at $55/MWh = $0.055/kWh: 0.2 PH/s × $38.0694 = $7.6139 revenue,
-    3.5 kW × 24 h × $0.055 = $4.62 power, $2.99 profit a day. A bare 55 is $55/kWh: -$4,612.39, and said so."""
+    3.5 kW × 24 h × $0.055 = $4.62 power, $2.99 profit a day. A bare 55 would be $55/kWh: -$4,612.39."""
     m = invoke_json("yield", "--asic", "S21", "--power-price", "55/MWh", "--btc-price", "91k")["mining"]
     assert m["inputs"]["power_usd_per_kwh"]["value"] == pytest.approx(0.055)
     assert m["inputs"]["btc_price_usd"]["value"] == 91_000
     assert cents(m["power_cost_usd_per_day"]) == 4.62 and cents(m["profit_usd_per_day"]) == 2.99
     assert not any("per MWh" in n for n in m["notes"])
-    m = invoke_json("yield", "--asic", "S21", "--power-price", "55")["mining"]
+    # a bare 55 is refused, as in a site file; written with its unit it stands
+    assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "55"),
+                          '--power-price: 55 reads as $55/kWh ($55,000/MWh); a price per MWh is written "55/MWh", '
+                          'and a price of $1/kWh or more with its unit ("55/kWh")')
+    m = invoke_json("yield", "--asic", "S21", "--power-price", "55/kWh")["mining"]
     assert cents(m["profit_usd_per_day"]) == cents(0.2 * 38.0694131 - 3.5 * 24 * 55) == -4612.39
-    assert "power price read as $55/kWh ($55,000/MWh); a price per MWh is written 55/MWh" in m["notes"]
     assert_one_line_error(invoke("yield", "--asic", "S21", "--power-price", "-1"), "power price must be > 0")
 
 

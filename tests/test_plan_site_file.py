@@ -65,11 +65,18 @@ def _message(tmp_path, text: str) -> str:
     (SITE + 'power_usd_per_kwh = "0/MWh"\n' + ASIC, "site 'a': power_usd_per_kwh must be > 0, got '0/MWh'"),
     (SITE + 'power_usd_per_kwh = "-5/MWh"\n' + ASIC, "site 'a': power_usd_per_kwh must be > 0, got '-5/MWh'"),
     (SITE + "power_usd_per_kwh = 1\n" + ASIC,
-     "site 'a': power_usd_per_kwh = 1 reads as $1/kWh ($1,000/MWh); a price per MWh is written \"1/MWh\", and a "
+     "site 'a': power_usd_per_kwh: 1 reads as $1/kWh ($1,000/MWh); a price per MWh is written \"1/MWh\", and a "
      'price of $1/kWh or more with its unit ("1/kWh")'),
     (SITE + "power_usd_per_kwh = 1.5\n" + ASIC,
-     "site 'a': power_usd_per_kwh = 1.5 reads as $1.5/kWh ($1,500/MWh); a price per MWh is written \"1.5/MWh\", and "
+     "site 'a': power_usd_per_kwh: 1.5 reads as $1.5/kWh ($1,500/MWh); a price per MWh is written \"1.5/MWh\", and "
      'a price of $1/kWh or more with its unit ("1.5/kWh")'),
+    # quoted, the same bare figure was read as $55/kWh: the rule is the flag's, for text and number alike
+    (SITE + 'power_usd_per_kwh = "55"\n' + ASIC,
+     "site 'a': power_usd_per_kwh: 55 reads as $55/kWh ($55,000/MWh); a price per MWh is written \"55/MWh\", and "
+     'a price of $1/kWh or more with its unit ("55/kWh")'),
+    (SITE + 'power_usd_per_kwh = "0,055"\n' + ASIC,
+     "site 'a': power_usd_per_kwh: cannot read '0,055': a comma only separates thousands (3,500); write a decimal "
+     "with a point (0.055, 1.5T)"),
     # the file around the sites
     ("title = 'x'\nowner = 'y'\n" + SITE + ASIC, "unknown top-level key(s) owner, title; sites are [[site]] tables"),
     ("site = []\n", "no sites: add one or more [[site]] tables"),

@@ -94,7 +94,7 @@ def test_parse_power_price_strips_outer_spaces():
 
 
 def test_parse_power_price_takes_numbers_and_refuses_a_bool_or_infinity():
-    assert parse_power_price(55, "--power-price") == 55.0
+    assert parse_power_price(0.055, "--power-price") == 0.055 and parse_power_price(0, "--power-price") == 0.0
     with pytest.raises(InputError, match=re.escape("--power-price: cannot read 'True' as a power price")):
         parse_power_price(True, "--power-price")
     with pytest.raises(InputError, match="^--power-price: inf is not a finite number$"):

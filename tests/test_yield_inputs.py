@@ -105,7 +105,7 @@ def test_catalog_and_market_mining_inputs_name_their_source(market):
 
 def test_typed_mining_inputs_say_how_they_were_read(market):
     m = invoke_json("yield", "--hashrate", "270T", "--watts", "3645", "--network-hashrate", "1.1Z", "--height",
-                    "840000", "--fees-btc", "0.05", "--btc-price", "91k", "--power-price", "1", "--market",
+                    "840000", "--fees-btc", "0.05", "--btc-price", "91k", "--power-price", "1/kWh", "--market",
                     market)["mining"]
     assert m["inputs"]["difficulty"] == {"value": pytest.approx(1.1e21 * 600 / 2**32), "source": "flag",
                                          "kind": "declared",
@@ -115,8 +115,8 @@ def test_typed_mining_inputs_say_how_they_were_read(market):
     assert m["inputs"]["fees_btc_per_block"] == {"value": 0.05, "source": "flag", "kind": "declared"}
     # 270e12 / 1.1e21 of the network finds that share of 144 blocks a day, each paying 3.125 + 0.05 BTC
     assert m["revenue_usd_per_day"] == pytest.approx(270e12 / 1.1e21 * 144 * 3.175 * 91_000, rel=1e-9)
-    # $1/kWh typed bare: said how it was read (a dollar or more is more often a $/MWh figure)
-    assert "power price read as $1/kWh ($1,000/MWh); a price per MWh is written 1/MWh" in m["notes"]
+    # $1/kWh written with its unit stands, and nothing second-guesses it
+    assert m["inputs"]["power_usd_per_kwh"]["value"] == 1.0 and not any("MWh" in n for n in m["notes"])
 
 
 @pytest.mark.parametrize("args, message", [

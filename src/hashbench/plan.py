@@ -659,23 +659,19 @@ def _text(raw: dict, key: str, where: _Where, *, required: bool = False) -> str 
 
 
 def _power_price(raw: dict, where: _Where) -> float | None:
-    """USD/kWh as the --power-price flag reads it: 0.045, "0.045/kWh" or "45/MWh". A bare number of a dollar or more
-    is refused: it is a $/MWh tariff typed into the $/kWh key far more often than a real price, and read as $/kWh it
-    turns every fleet into a loss without a word. Written with its unit, any price stands."""
+    """USD/kWh as the --power-price flag reads it: 0.045, "0.045/kWh" or "45/MWh"; a bare figure of a dollar or more
+    is refused there and here alike (units.parse_power_price says why)."""
     key = "power_usd_per_kwh"
     value = raw.get(key)
-    if isinstance(value, str):
-        try:
-            price = parse_power_price(value, key)
-        except InputError as exc:
-            raise where.error(str(exc)) from None
-        if price <= 0:
-            raise where.error(f"{key} must be > 0, got {value!r}")
-        return price
-    price = _positive(raw, key, where)
-    if price is not None and price >= 1:
-        raise where.error(f"{key} = {price:g} reads as ${price:g}/kWh (${price * 1000:,.0f}/MWh); a price per MWh is "
-                          f'written "{price:g}/MWh", and a price of $1/kWh or more with its unit ("{price:g}/kWh")')
+    price = value if isinstance(value, str) else _positive(raw, key, where)
+    if price is None:
+        return None
+    try:
+        price = parse_power_price(price, key)
+    except InputError as exc:
+        raise where.error(str(exc)) from None
+    if price <= 0:
+        raise where.error(f"{key} must be > 0, got {value!r}")
     return price
 
 

@@ -55,15 +55,21 @@ _POWER_PRICE = re.compile(r"^\$?\s*([+-]?[0-9]+\.?[0-9]*|\.[0-9]+)\s*(?:(?:\$|us
 
 
 def parse_power_price(text: str | float | int, what: str) -> float:
-    """USD per kWh from "0.055", "$0.055/kWh" or a wholesale-style "55/MWh" (÷ 1,000): tariffs are quoted both ways,
-    and a bare 55 read as $/kWh prices power a thousand times too dear."""
+    """USD per kWh from "0.055", "$0.055/kWh" or a wholesale-style "55/MWh" (÷ 1,000): tariffs are quoted both ways.
+    A bare figure of a dollar or more is refused: it is a $/MWh tariff typed without its unit far more often than a
+    real price, and read as $/kWh it prices power a thousand times too dear (every fleet a loss, without a word).
+    Written with its unit ("1.2/kWh"), any price stands."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return parse_si(text, what)
-    match = _POWER_PRICE.match(_without_thousands(str(text).strip(), what))
-    if not match:
-        raise InputError(f"{what}: cannot read {str(text)!r} as a power price (0.055, 0.055/kWh or 55/MWh)")
-    value = float(match.group(1))
-    return value / 1000 if (match.group(2) or "k").lower() == "m" else value
+        value, unit = parse_si(text, what), None
+    else:
+        match = _POWER_PRICE.match(_without_thousands(str(text).strip(), what))
+        if not match:
+            raise InputError(f"{what}: cannot read {str(text)!r} as a power price (0.055, 0.055/kWh or 55/MWh)")
+        value, unit = float(match.group(1)), match.group(2)
+    if unit is None and value >= 1:
+        raise InputError(f"{what}: {value:g} reads as ${value:g}/kWh (${value * 1000:,.0f}/MWh); a price per MWh is "
+                         f'written "{value:g}/MWh", and a price of $1/kWh or more with its unit ("{value:g}/kWh")')
+    return value / 1000 if (unit or "k").lower() == "m" else value
 
 
 def si_prefix(value: float, digits: int = 2) -> tuple[str, float]:

@@ -132,14 +132,6 @@ def _power_price(req: YieldRequest, market: MarketSnapshot) -> Sourced:
     return market.sourced("power_usd_per_kwh")
 
 
-def _price_note(price: Sourced) -> list[str]:
-    """A power price of a dollar or more per kWh is more often a $/MWh figure typed bare: say how it was read."""
-    if price.source != FLAG or price.value < 1:
-        return []
-    return [f"power price read as ${price.value:,.4g}/kWh (${price.value * 1000:,.0f}/MWh); a price per MWh is "
-            f"written {price.value:g}/MWh"]
-
-
 def _layer_note(power_source: str) -> str | None:
     """A board or package meter sees part of the machine: said beside every figure that rests on one. The run file
     labels sources "nvml (gpu board)", "rapl (cpu package)" (older files: the bare source name)."""
@@ -255,8 +247,7 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
     result = mining_yield(m)
     kinds = {k: ESTIMATED for k in result.to_json()}
     kinds["joules_per_th"] = combined_kind(inputs["hashrate_hps"].kind, inputs["watts"].kind)
-    notes = ["profit counts power only: no hardware, hosting, staff or depreciation",
-             *_price_note(inputs["power_usd_per_kwh"])]
+    notes = ["profit counts power only: no hardware, hosting, staff or depreciation"]
     if inputs["hashrate_hps"].source == RUN:
         best = min(catalog.asics(), key=lambda a: a.j_per_th)
         notes.append(f"hashrate measured on this machine: {result.joules_per_th:,.0f} J/TH ({kinds['joules_per_th']}),"
@@ -484,7 +475,6 @@ def value_ai(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | N
     if "tokens_per_second" in inputs:
         kinds["joules_per_token"] = combined_kind(inputs["tokens_per_second"].kind, inputs["watts"].kind)
     notes.append("profit counts power only: no hardware, hosting, staff or depreciation")
-    notes += _price_note(inputs["power_usd_per_kwh"])
     return Section(inputs, result, kinds, market.label, tuple(notes))
 
 
