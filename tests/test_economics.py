@@ -347,7 +347,8 @@ def test_parse_power_price_rejects(text):
 @pytest.mark.parametrize("text", ["55", "$1", "1", "1.0", 1, 55.0, "1,250"])
 def test_parse_power_price_refuses_a_bare_dollar_or_more(text):
     # a bare figure from $1 up is a $/MWh tariff without its unit far more often than a price per kWh
-    with pytest.raises(InputError, match=r"^--power-price: [0-9,.]+ reads as \$[0-9,.]+/kWh \(\$[0-9,]+/MWh\); a price "):
+    said = r"^--power-price: [0-9,.]+ reads as \$[0-9,.]+/kWh \(\$[0-9,]+/MWh\); a price "
+    with pytest.raises(InputError, match=said):
         parse_power_price(text, "--power-price")
 
 
@@ -765,6 +766,9 @@ def test_btc_per_day_under_a_satoshi_is_not_printed_as_one():
     (("--asic", "S21", "--power-price", "0"), "power price must be > 0"),
     (("--asic", "S21", "--uptime", "1.5"), "uptime must be between 0 and 1"),
     (("--gpu", "H100 SXM", "--utilization", "2"), "utilization must be between 0 and 1"),
+    (("--gpu", "H100 SXM", "--utilization", "80"),
+     "utilization must be between 0 and 1, got 80 (a percentage is written with %: 80%)"),
+    (("--asic", "S21", "--pool-fee", "2 percent"), "--pool-fee: cannot read '2 percent' as a fraction (0.8) or a "),
     (("--gpu", "H100 SXM", "--usd-per-mtok", "-0.1"), "$/Mtok must be > 0"),
     (("--asic", "S99",), "unknown ASIC 'S99'"),
     (("--gpu", "Z9000",), "unknown GPU 'Z9000'"),

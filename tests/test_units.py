@@ -16,6 +16,7 @@ from hashbench.units import (
     format_si,
     format_usd,
     format_usd_short,
+    parse_fraction,
     parse_power_price,
     parse_si,
 )
@@ -120,6 +121,38 @@ def test_parse_power_price_refuses_a_decimal_comma():
     for text in ("0,055", "0,055/kWh", "55,5/MWh"):
         with pytest.raises(InputError, match=re.escape(f"--power-price: cannot read {text!r}: a comma only")):
             parse_power_price(text, "--power-price")
+
+
+# --- parse_fraction ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.8", 0.8), ("80%", 0.8), (" 80 % ", 0.8), ("2%", 0.02), ("0.5%", 0.005), (".25", 0.25), ("100%", 1.0),
+    ("0", 0.0), ("1e-2", 0.01), ("80", 80.0), (0.6, 0.6), (1, 1.0),  # 80 bare: the caller's range check says so
+])
+def test_parse_fraction_reads_a_fraction_or_a_percentage(text, value):
+    assert parse_fraction(text, "--utilization") == value
+
+
+@pytest.mark.parametrize("text", ["80%%", "%", "eighty", "0.8 of it", "1,5", "", "nan%"])
+def test_parse_fraction_refuses_what_is_neither(text):
+    with pytest.raises(InputError) as err:
+        parse_fraction(text, "--pool-fee")
+    assert str(err.value) == f"--pool-fee: cannot read {text!r} as a fraction (0.8) or a percentage (80%)"
+
+
+def test_parse_fraction_refuses_a_percentage_beyond_a_hundred():
+    # a bare 150 is the caller's to refuse (with a hint that 150 % is written 150%); 150% itself is said here
+    with pytest.raises(InputError, match=r"^--uptime: '150%' is more than 100%$"):
+        parse_fraction(" 150% ", "--uptime")
+    assert parse_fraction("-5%", "--uptime") == -0.05  # below 0: the caller's range check
+
+
+def test_parse_fraction_refuses_infinity_and_a_bool():
+    with pytest.raises(InputError, match=r"^--uptime: '1e999' is not a finite number$"):
+        parse_fraction("1e999", "--uptime")
+    with pytest.raises(InputError, match="^--uptime: cannot read 'True'"):
+        parse_fraction(True, "--uptime")
 
 
 # --- format_si -----------------------------------------------------------------------------------------------------

@@ -33,7 +33,15 @@ from .market import (
     resolve_base_url,
     save_snapshot,
 )
-from .units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
+from .units import (
+    format_fixed,
+    format_si,
+    format_usd,
+    format_usd_short,
+    parse_fraction,
+    parse_power_price,
+    parse_si,
+)
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -133,6 +141,18 @@ class Footnotes:
             console.print(f"[dim]\\[{n}] {escape(line)}[/dim]")
 
 
+class _Fraction(click.ParamType):
+    """0.8 or 80%: a share as people write it (click's float refuses the %)."""
+
+    name = "fraction"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        return parse_fraction(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
+
+
+FRACTION = _Fraction()
+
+
 def _si_option(value: str | None, flag: str, units: tuple[str, ...] = ()) -> float | None:
     return None if value is None else parse_si(value, flag, units)
 
@@ -178,8 +198,10 @@ market_option = click.option(
 @click.option("--height", type=int, default=None, help="Block height: sets the subsidy.")
 @click.option("--subsidy", type=float, default=None, help="Block subsidy, BTC.")
 @click.option("--fees-btc", type=float, default=None, help="Transaction fees per block, BTC.")
-@click.option("--pool-fee", type=float, default=None, help="Pool fee as a fraction (0.02 = 2%). Default 0.")
-@click.option("--uptime", type=float, default=None, help="Fraction of hours the miner runs (curtailment). Mining only.")
+@click.option("--pool-fee", type=FRACTION, default=None,
+              help="Pool fee, a fraction or percentage (0.02 or 2%). Default 0.")
+@click.option("--uptime", type=FRACTION, default=None,
+              help="Share of hours the miner runs (0.9 or 90%; curtailment). Mining only.")
 @click.option("--power-price", default=None,
               help="USD per kWh (0.055, 0.055/kWh); a price per MWh with its unit (55/MWh).")
 @click.option("--tokens-per-second", default=None, help="Output tokens/s of the whole machine (5.8k accepted).")
@@ -196,7 +218,8 @@ market_option = click.option(
 @click.option("--ai-pricing", type=click.Choice(["tokens", "gpu-hour"]), default=None,
               help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
 @click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
-@click.option("--utilization", type=float, default=None, help="Fraction of time AI capacity is sold. Default 1.")
+@click.option("--utilization", type=FRACTION, default=None,
+              help="Share of time AI capacity is sold (0.6 or 60%). Default 1.")
 @click.option("--idle-watts", default=None,
               help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h (default: the idle power the run measured "
                    "beside its measured watts; else idle hours draw full load).")

@@ -39,6 +39,7 @@ from .economics import (
     ai_yield,
     hashprice_usd_per_ph_day,
     mining_yield,
+    percent_hint,
     require_positive,
     subsidy_btc,
 )
@@ -46,7 +47,7 @@ from .errors import InputError
 from .jsonfile import read_text
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of, stale_note
 from .runfile import load_run
-from .units import parse_power_price
+from .units import parse_fraction, parse_power_price
 from .yields import choose_decode
 
 METHOD = __doc__.split("\n\n", 2)[2].strip().replace("\n", " ")
@@ -633,9 +634,16 @@ def _positive(raw: dict, key: str, where: _Where, *, required: bool = False) -> 
 
 
 def _fraction(raw: dict, key: str, where: _Where) -> float | None:
-    value = _number(raw, key, where)
+    """A number, or text the flags read: "80%" as well as 0.8."""
+    if isinstance(raw.get(key), str):
+        try:
+            value: float | None = parse_fraction(raw[key], key)
+        except InputError as exc:
+            raise where.error(str(exc)) from None
+    else:
+        value = _number(raw, key, where)
     if value is not None and not 0 <= value <= 1:
-        raise where.error(f"{key} must be between 0 and 1, got {value:g}")
+        raise where.error(f"{key} must be between 0 and 1, got {value:g}{percent_hint(value)}")
     return value
 
 

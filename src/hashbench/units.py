@@ -72,6 +72,26 @@ def parse_power_price(text: str | float | int, what: str) -> float:
     return value / 1000 if (unit or "k").lower() == "m" else value
 
 
+_FRACTION = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(%?)$")
+
+
+def parse_fraction(text: str | float | int, what: str) -> float:
+    """A share of time or revenue as a fraction or a percentage: "0.8" and "80%" are both 0.8. Its range is the
+    caller's to check (a utilization of 80 without % is refused there as beyond 1, not read as 80 %)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _FRACTION.match(str(text).strip())
+        if not match:
+            raise InputError(f"{what}: cannot read {str(text)!r} as a fraction (0.8) or a percentage (80%)")
+        value = float(match.group(1)) / (100 if match.group(2) else 1)
+        if match.group(2) and value > 1:  # so that a range error's "80 is 80%" hint only ever meets a bare number
+            raise InputError(f"{what}: {str(text).strip()!r} is more than 100%")
+    if not math.isfinite(value):
+        raise InputError(f"{what}: {text!r} is not a finite number")
+    return value
+
+
 def si_prefix(value: float, digits: int = 2) -> tuple[str, float]:
     """(prefix, scale) format_si prints `value` with: the prefix goes by the figure as printed, so 999,999 at two
     decimals is ("M", 1e6), not ("k", 1e3)."""
