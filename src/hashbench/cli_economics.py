@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import CommandGroup
+from .cli_options import FRACTION, CommandGroup
 from .cli_table import Table
 from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
@@ -38,7 +38,6 @@ from .units import (
     format_si,
     format_usd,
     format_usd_short,
-    parse_fraction,
     parse_power_price,
     parse_si,
 )
@@ -139,18 +138,6 @@ class Footnotes:
     def print(self, console: Console) -> None:
         for n, line in enumerate(self.lines, 1):
             console.print(f"[dim]\\[{n}] {escape(line)}[/dim]")
-
-
-class _Fraction(click.ParamType):
-    """0.8 or 80%: a share as people write it (click's float refuses the %)."""
-
-    name = "fraction"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        return parse_fraction(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
-
-
-FRACTION = _Fraction()
 
 
 def _si_option(value: str | None, flag: str, units: tuple[str, ...] = ()) -> float | None:

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import devices_option
+from .cli_options import FRACTION, devices_option
 from .cli_table import Table
 from .energy import EnergyConfig, EnergyUnavailable, energy_device
 from .energy.check import (
@@ -66,8 +66,8 @@ def check_table(result: CheckResult) -> Table:
 @click.option("--seconds", type=float, default=DEFAULT_SECONDS, show_default=True,
               help="The shared window; GPU board sensors want a minute or more.")
 @click.option("--threads", type=int, default=None, help="CPU backend threads (default: every usable CPU).")
-@click.option("--tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
-              help="Largest relative difference two sources of one layer may show (0.05 = 5 %).")
+@click.option("--tolerance", type=FRACTION, default=DEFAULT_TOLERANCE, show_default=True,
+              help="Largest relative difference two sources of one layer may show (0.05 or 5%).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def energy_check(backend_name: str | None, device: str | None, seconds: float, threads: int | None,
                  tolerance: float, as_json: bool) -> int:
@@ -80,7 +80,7 @@ def energy_check(backend_name: str | None, device: str | None, seconds: float, t
     if not 0 < seconds < math.inf:
         raise InputError(f"--seconds must be > 0 and finite, got {seconds}")
     if not 0 < tolerance < 1:
-        raise InputError(f"--tolerance must be between 0 and 1 (0.05 = 5 %), got {tolerance}")
+        raise InputError(f"--tolerance must be between 0 and 1 (0.05 or 5%), got {tolerance:g}")
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
     given, device = device, device.strip().lower() if device is not None else None

@@ -1,5 +1,5 @@
 """Options several commands share (--devices: scan, bench, verify, run, energy-check; --db: run and the results
-commands), and how they end when interrupted."""
+commands; the FRACTION type: yield's shares, energy-check's tolerance), and how they end when interrupted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,19 @@ from collections.abc import Callable
 import click
 
 from .errors import InputError, interrupt_exit_code
+from .units import parse_fraction
+
+
+class _Fraction(click.ParamType):
+    """0.8 or 80%: a share as people write it (click's float refuses the %)."""
+
+    name = "fraction"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        return parse_fraction(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
+
+
+FRACTION = _Fraction()
 
 
 def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
