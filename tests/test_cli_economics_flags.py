@@ -56,7 +56,7 @@ def test_each_yield_figure_flag_names_itself_and_the_units_it_reads(flag, hint):
 
 
 @pytest.mark.parametrize("flag, hint", [
-    ("--btc-price", " (units: USD)"), ("--difficulty", ""), ("--btc-prices", ""), ("--difficulties", ""),
+    ("--btc-price", " (units: USD)"), ("--difficulty", ""), ("--btc-prices", " (units: USD)"), ("--difficulties", ""),
 ])
 def test_each_plan_figure_flag_names_itself_and_the_units_it_reads(flag, hint, site, market):
     assert_error(invoke("plan", site, "--market", market, flag, "12 parsecs"), cannot_read(flag, hint))

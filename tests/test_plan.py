@@ -390,7 +390,7 @@ def test_parse_sites_needs_a_table_per_site():
 # --- hashbench plan ---------------------------------------------------------------------------------------------
 
 def test_plan_json_on_the_example():
-    data = invoke_json("plan", str(EXAMPLE), "--btc-prices", "60k,91k,126k", "--difficulties", "126T,152T",
+    data = invoke_json("plan", str(EXAMPLE), "--btc-prices", "60k,$91k,$126k", "--difficulties", "126T,152T",
                        "--power-prices", "0.035")
     assert data["method"] == METHOD and "greedily" in METHOD and "linear" in METHOD
     assert [s["name"] for s in data["sites"]] == ["West Texas", "Quebec hydro"]

@@ -50,6 +50,14 @@ def test_parse_si_refuses_a_comma_that_does_not_group_thousands(text):
                               "decimal with a point (0.055, 1.5T)")
 
 
+def test_parse_si_reads_a_dollar_sign_where_the_unit_is_usd():
+    assert parse_si("$91,000", "--btc-price", ("USD",)) == 91_000.0
+    assert parse_si(" $ 91k ", "--btc-price", ("USD",)) == 91_000.0 and parse_si("91k USD", "--x", ("USD",)) == 91e3
+    # not where the figure is no price: "$5" is no hashrate
+    with pytest.raises(InputError, match=re.escape("--hashrate: cannot read '$5' as a number")):
+        parse_si("$5", "--hashrate", ("H/s",))
+
+
 def test_parse_si_matches_the_unit_case_insensitively():
     assert parse_si("270 th/S", "--x", ("H/s",)) == 270e12
     assert parse_si("2 MW", "--x", ("h/s", "w")) == 2e6

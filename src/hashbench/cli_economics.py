@@ -508,7 +508,8 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
     sites = load_sites(site_file, snapshot)
     pm = PlanMarket.from_snapshot(snapshot).with_values(
         btc_price_usd=_si_option(btc_price, "--btc-price", ("USD",)), difficulty=_si_option(difficulty, "--difficulty"))
-    btc_axis = _si_list(btc_prices, "--btc-prices") or axis_around(snapshot.get("btc_price_usd"))
+    btc_axis = _si_list(btc_prices, "--btc-prices", lambda v, flag: parse_si(v, flag, ("USD",))) or axis_around(
+        snapshot.get("btc_price_usd"))
     diff_axis = _si_list(difficulties, "--difficulties") or axis_around(snapshot.get("difficulty"))
     power_axis = _si_list(power_prices, "--power-prices", parse_power_price)
     results = []

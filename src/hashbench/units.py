@@ -35,8 +35,10 @@ def parse_si(text: str | float | int, what: str, units: tuple[str, ...] = ()) ->
         value = float(text)
     else:
         raw = _without_thousands(str(text).strip(), what).replace("_", "")
-        match = _NUMBER.match(raw)
         known = {u.lower() for u in units}
+        if "usd" in known and raw.startswith("$"):  # a price as it is written: $91,000, $91k
+            raw = raw[1:].lstrip()
+        match = _NUMBER.match(raw)
         unit = match.group(3).strip().lower() if match else ""
         if match and raw[match.end(1):].strip().lower() in known:
             # A unit that starts with a prefix's letter is that unit: "1000 tokens/s" is not 1000 T "okens/s".
