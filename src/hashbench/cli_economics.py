@@ -33,14 +33,7 @@ from .market import (
     resolve_base_url,
     save_snapshot,
 )
-from .units import (
-    format_fixed,
-    format_si,
-    format_usd,
-    format_usd_short,
-    parse_power_price,
-    parse_si,
-)
+from .units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)

@@ -55,11 +55,11 @@ def require_non_negative(label: str, value: float) -> float:
 
 def require_fraction(label: str, value: float) -> float:
     if not 0.0 <= require_finite(label, value) <= 1.0:
-        raise InputError(f"{label} must be between 0 and 1, got {value:g}{percent_hint(value)}")
+        raise InputError(f"{label} must be between 0 and 1, got {value:g}{_percent_hint(value)}")
     return float(value)
 
 
-def percent_hint(value: float) -> str:
+def _percent_hint(value: float) -> str:
     """For a fraction out of range that reads as a percentage (80 for 80 %): how to write it."""
     return f" (a percentage is written with %: {value:g}%)" if 1 < value <= 100 else ""
 

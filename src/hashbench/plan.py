@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -39,7 +40,7 @@ from .economics import (
     ai_yield,
     hashprice_usd_per_ph_day,
     mining_yield,
-    percent_hint,
+    require_fraction,
     require_positive,
     subsidy_btc,
 )
@@ -605,6 +606,14 @@ class _Where:
     def error(self, message: str) -> InputError:
         return InputError(f"{self.text}: {message}")
 
+    @contextmanager
+    def located(self) -> Iterator[None]:
+        """A parser's or the catalog's own one-line error, raised inside, comes out with this place in front."""
+        try:
+            yield
+        except InputError as exc:
+            raise self.error(str(exc)) from None
+
 
 def _table(raw: object, where: _Where, allowed: set[str]) -> dict:
     if not isinstance(raw, dict):
@@ -635,16 +644,15 @@ def _positive(raw: dict, key: str, where: _Where, *, required: bool = False) -> 
 
 def _fraction(raw: dict, key: str, where: _Where) -> float | None:
     """A number, or text the flags read: "80%" as well as 0.8."""
-    if isinstance(raw.get(key), str):
-        try:
-            value: float | None = parse_fraction(raw[key], key)
-        except InputError as exc:
-            raise where.error(str(exc)) from None
+    if not isinstance(raw.get(key), str):
+        value = _number(raw, key, where)  # prefixes its own mistakes: outside the blocks below
     else:
-        value = _number(raw, key, where)
-    if value is not None and not 0 <= value <= 1:
-        raise where.error(f"{key} must be between 0 and 1, got {value:g}{percent_hint(value)}")
-    return value
+        with where.located():
+            value = parse_fraction(raw[key], key)
+    if value is None:
+        return None
+    with where.located():
+        return require_fraction(key, value)
 
 
 def _count(raw: dict, where: _Where) -> int:
@@ -674,10 +682,8 @@ def _power_price(raw: dict, where: _Where) -> float | None:
     price = value if isinstance(value, str) else _positive(raw, key, where)
     if price is None:
         return None
-    try:
+    with where.located():
         price = parse_power_price(price, key)
-    except InputError as exc:
-        raise where.error(str(exc)) from None
     if price <= 0:
         raise where.error(f"{key} must be > 0, got {value!r}")
     return price
@@ -704,10 +710,8 @@ def _declared(value: float, detail: str = "") -> Sourced:
 def _asic_fleet(raw: object, where: _Where) -> AsicFleet:
     raw = _table(raw, where, _ASIC_KEYS)
     model = _text(raw, "model", where, required=True)  # already prefixed with where
-    try:
+    with where.located():
         asic = catalog.find_asic(model)
-    except InputError as exc:
-        raise where.error(str(exc)) from None
     ths, watts = _positive(raw, "hashrate_ths", where), _positive(raw, "watts", where)
     if ths or watts:
         _check_efficiency(ths or asic.hashrate_ths, watts or asic.watts,
@@ -724,10 +728,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
                notes: list[str]) -> GpuFleet:
     raw = _table(raw, where, _GPU_KEYS)
     model = _text(raw, "model", where, required=True)  # already prefixed with where
-    try:
+    with where.located():
         gpu = catalog.find_gpu(model)
-    except InputError as exc:
-        raise where.error(str(exc)) from None
     count = _count(raw, where)
     cls = _text(raw, "model_class", where)
     if cls is not None and cls not in MODEL_CLASSES:
@@ -745,15 +747,11 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     # Throughput and power: declared, else measured (a run file), else the catalog.
     decode = None
     if (run_path := _text(raw, "from_run", where)) is not None:
-        try:  # a missing or unreadable run file: say which site and entry named it
+        with where.located():  # a missing or unreadable run file: say which site and entry named it
             run = load_run(base_dir / run_path)
-        except InputError as exc:
-            raise where.error(str(exc)) from None
-        preset = _text(raw, "preset", where)  # its own mistake is prefixed already: outside the try below
-        try:  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
+        preset = _text(raw, "preset", where)  # its own mistake is prefixed already: outside the block below
+        with where.located():  # the preset named, else the fastest of the fleet's class: never a smaller model's rate
             decode = choose_decode(run, preset, cls)
-        except InputError as exc:
-            raise where.error(str(exc)) from None
         if decode is None:
             raise where.error(f"{run_path} has no llm-decode probe")
         if not run.complete:

@@ -14,7 +14,8 @@ _PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15, "e": 1
 # comma, and dropping it would read the figure ten to a thousand times too large, so it is refused instead.
 _COMMA_RUN = re.compile(r"[0-9,]*,[0-9,]*")
 _THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+")
-_NUMBER = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([kKmMgGtTpPeEzZ]?)\s*(.*)$")
+_DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # what float() reads, bar inf and nan
+_NUMBER = re.compile(rf"^({_DECIMAL})\s*([kKmMgGtTpPeEzZ]?)\s*(.*)$")
 
 
 def _without_thousands(text: str, what: str) -> str:
@@ -74,7 +75,7 @@ def parse_power_price(text: str | float | int, what: str) -> float:
     return value / 1000 if (unit or "k").lower() == "m" else value
 
 
-_FRACTION = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(%?)$")
+_FRACTION = re.compile(rf"^({_DECIMAL})\s*(%?)$")
 
 
 def parse_fraction(text: str | float | int, what: str) -> float:
