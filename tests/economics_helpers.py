@@ -1,10 +1,12 @@
-"""Invoke the economics commands the way `hashbench.cli.main` does: a HashbenchError becomes one line on stderr
-and its exit code. A tiny group of our own, so these tests need neither cli.py's registration nor the backends."""
+"""Invoke the economics commands the way `hashbench.cli.main` does: a HashbenchError or a refused flag becomes one
+line on stderr and its exit code. A tiny group of our own, so these tests need neither cli.py's registration nor the
+backends."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -15,12 +17,16 @@ from hashbench.errors import HashbenchError
 
 
 class _Main(click.Group):
-    def invoke(self, ctx: click.Context):
+    def main(self, args=None, prog_name=None, **extra):
         try:
-            return super().invoke(ctx)
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as exc:  # a flag's value refused while the command line is read
+            click.echo(f"hashbench: error: {' '.join(exc.format_message().split())}", err=True)
+            code = exc.exit_code
         except HashbenchError as exc:
             click.echo(f"hashbench: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            code = exc.exit_code
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def make_cli() -> click.Group:

@@ -46,7 +46,11 @@ USAGE = [
     (["probe", "--seconds", "inf"], "--seconds must be > 0 and finite"),
     (["energy-check", "--seconds", "inf"], "--seconds must be > 0 and finite"),
     (["run", "--idle-seconds", "inf"], "--idle-seconds must be >= 0 and finite"),
-    (["run", "--watts", "inf"], "--watts must be > 0 and finite"),
+    (["run", "--watts", "inf"], "--watts: cannot read 'inf'"),
+    (["run", "--watts", "-5"], "--watts must be > 0 and finite"),
+    # A wattage reads as yield's does (3.5k, 3,500 W); a decimal comma is refused, not read as 35 kW.
+    (["bench", "--energy", "declared", "--watts", "3,5k"], "--watts: cannot read '3,5k': a comma only separates"),
+    (["run", "--idle-watts", "12 V"], "--idle-watts: cannot read '12 V'"),
     (["bench", "--energy", "declared", "--watts", "0"], "--watts must be > 0"),  # a J/TH of 0, labelled declared
     (["probe", "--idle-watts", "5"], "--idle-watts goes with --watts"),  # was silently ignored
     (["probe", "--threads", "100000"], "--threads must be at most"),  # was a segfault in torch's thread pool

@@ -162,7 +162,7 @@ BAD = [
     (["scan", "--header", GENESIS, "--backend", "nope"], "unknown backend"),
     (["scan", "--header", GENESIS, "--threads", "0"], "threads must be >= 1"),
     (["scan", "--header", GENESIS, "--impl", "mmx"], "no implementation 'mmx'"),
-    (["scan", "--header", GENESIS, "--count", "abc"], "not a valid integer"),
+    (["scan", "--header", GENESIS, "--count", "abc"], "--count: cannot read 'abc' as a number"),
     (["scan", "--header", GENESIS, "--target", "0"], "greater than zero"),
     (["bench", "--seconds", "0"], "seconds must be > 0"),
     (["bench", "--backend", "nope"], "unknown backend"),

@@ -250,6 +250,21 @@ def test_scan_hands_on_the_range_target_impl_threads_and_list_size(capsys, monke
         "start": 0, "count": 1 << 24, "impl": None, "threads": 1, "max_found": 1024}
 
 
+def test_scan_reads_a_nonce_in_hex_and_a_count_with_its_prefix(capsys, monkeypatch):
+    """Nonces are often shown in hex (0x7c2bac1d is the genesis block's); a count of 100M or 16,777,216 reads as
+    written. What is not a whole number is refused with the flag's name."""
+    known = registry(monkeypatch, FakeBackend("cython"))
+    hashbench(capsys, "scan", "--header", GENESIS, "--start", "0x7C2BAC00", "--count", "1.5k", "--json")
+    hashbench(capsys, "scan", "--header", GENESIS, "--start", "1,000", "--count", "100M", "--json")
+    assert [(s["start"], s["count"]) for s in known["cython"].scans] == [(0x7C2BAC00, 1500), (1000, 100_000_000)]
+    for flag, text, message in (("--count", "1.5", "--count: '1.5' is not a whole number"),
+                                ("--start", "0x7g", "--start: cannot read '0x7g' as a hexadecimal number"),
+                                ("--count", "lots", "--count: cannot read 'lots' as a number")):
+        code, _, err = hashbench(capsys, "scan", "--header", GENESIS, flag, text)
+        assert code == 2 and one_line(err).startswith(f"hashbench: error: {message}"), err
+    assert len(known["cython"].scans) == 2
+
+
 def test_scan_target_from_bits_or_target_never_both(capsys, monkeypatch):
     known = registry(monkeypatch, FakeBackend("cython"))
     hashbench(capsys, "scan", "--header", GENESIS, "--bits", "1f00ffff", "--json")

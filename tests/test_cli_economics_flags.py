@@ -83,6 +83,36 @@ def test_every_unit_a_hint_names_is_read(market):
                                                  "prompt tokens per output token")
 
 
+def test_prices_read_as_written_with_a_dollar_sign_and_thousands(market):
+    """The AI prices were plain floats: "$0.20" per Mtok and "$2.35" a GPU-hour were refused by click while
+    --btc-price took "$91,000". Every USD flag reads the same way now."""
+    ai = invoke_json("yield", "--tokens-per-second", "1,000", "--input-tokens-per-second", "3,000", "--watts", "500",
+                     "--usd-per-mtok", "$0.20", "--usd-per-mtok-input", "$0.05", "--market", market)["ai"]["inputs"]
+    assert (ai["usd_per_mtok"]["value"], ai["usd_per_mtok_input"]["value"]) == (0.2, 0.05)
+    assert ai["tokens_per_second"]["value"] == 1000.0
+    ai = invoke_json("yield", "--gpu", "H100 SXM", "--gpus", "8", "--gpu-hour-usd", "$2.35",
+                     "--market", market)["ai"]["inputs"]
+    assert ai["gpu_hour_usd"]["value"] == 2.35
+    assert_error(invoke("yield", "--gpu", "H100 SXM", "--gpu-hour-usd", "2,35", "--market", market),
+                 "--gpu-hour-usd: cannot read '2,35': a comma only separates thousands (3,500); write a decimal with "
+                 "a point (0.055, 1.5T)")
+
+
+@pytest.mark.parametrize("flag, written", [("--btc-prices", "60,000,90,000"), ("--difficulties", "126T,152,000T"),
+                                           ("--power-prices", "1,000/MWh")])
+def test_a_list_written_with_thousands_commas_is_refused_not_split(flag, written, site, market):
+    """In a list the comma separates values: "60,000,90,000" was read as 60, 0, 90, 0 and ended in "BTC price must
+    be > 0"; "1,000/MWh" as $1/kWh and $0/kWh. Each is now refused for what it is."""
+    assert_error(invoke("plan", site, "--market", market, flag, written),
+                 f"{flag}: {written!r}: here a comma separates values; write each without thousands commas (60000 or "
+                 f"60k)")
+    # a list of decimals is not taken for thousands
+    data = invoke_json("plan", site, "--market", market, "--power-prices", "0.03,0.055,0.100", "--btc-prices",
+                       "60k,90k")
+    grid = data["sites"][0]["sensitivity"]
+    assert grid["power_prices"] == [0.03, 0.055, 0.1] and grid["btc_prices"] == [60e3, 90e3]
+
+
 @pytest.mark.parametrize("written", ["1000 tokens/s", "1000tok/s", "1000 TOKENS", "1k tokens/s", "1 ktok/s"])
 def test_a_token_rate_with_its_unit_and_no_prefix_is_read(written, market):
     """"1000 tokens/s" was refused, naming tokens/s among the units it reads: the "t" was taken for tera and the

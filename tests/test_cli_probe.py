@@ -451,13 +451,17 @@ def test_energy_options_parse_into_the_commands_arguments():
     assert runner.invoke(command, ["--energy", "solar"]).exit_code == 2
     assert runner.invoke(command, ["--watts", "lots"]).exit_code == 2
     assert runner.invoke(command, ["--idle-watts", "lots"]).exit_code == 2
+    # Written as yield reads a wattage: SI prefix, unit, thousands commas.
+    result = runner.invoke(command, ["--watts", "3.5 kW", "--idle-watts", "1,200"])
+    assert result.exit_code == 0 and json.loads(result.output)["watts"] == 3500.0
+    assert json.loads(result.output)["idle_watts"] == 1200.0
     assert runner.invoke(command, ["--idle-seconds", "lots"]).exit_code == 2
     help_text = " ".join(runner.invoke(command, ["--help"], terminal_width=400).output.split())
     modes = "|".join(cli_probe.MODES)
     for line in (f"--energy [{modes}] Energy source: auto picks NVML for a GPU, RAPL for a CPU, then IPMI/Redfish, "
                  "then --watts. [default: auto]",
-                 "--watts FLOAT Declared power in W (labelled declared, not measured).",
-                 "--idle-watts FLOAT Declared idle power in W (with --watts).",
+                 "--watts WATTS Declared power in W, 3.5k accepted (labelled declared, not measured).",
+                 "--idle-watts WATTS Declared idle power in W (with --watts).",
                  "--idle-seconds FLOAT Idle power measured this long before the first workload (default: 5, 1 with "
                  "--quick)."):
         assert line in help_text, help_text

@@ -16,6 +16,7 @@ from hashbench.units import (
     format_si,
     format_usd,
     format_usd_short,
+    parse_count,
     parse_fraction,
     parse_power_price,
     parse_si,
@@ -161,6 +162,33 @@ def test_parse_fraction_refuses_infinity_and_a_bool():
         parse_fraction("1e999", "--uptime")
     with pytest.raises(InputError, match="^--uptime: cannot read 'True'"):
         parse_fraction(True, "--uptime")
+
+
+# --- parse_count -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, value", [
+    ("16777216", 16_777_216), (" 16,777,216 ", 16_777_216), ("100M", 100_000_000), ("4g", 4_000_000_000),
+    ("0xFFFFFFFF", 0xFFFFFFFF), ("0X7c2bac1d", 2083236893), ("0xffff_ffff", 0xFFFFFFFF), ("1e3", 1000), (7, 7),
+    ("-1", -1),  # below 0: the caller's range check
+])
+def test_parse_count_reads_decimal_hex_and_prefixed_counts(text, value):
+    got = parse_count(text, "--count")
+    assert got == value and isinstance(got, int)
+
+
+def test_parse_count_keeps_a_large_count_exact():
+    assert parse_count("18446744073709551617", "--start") == 2**64 + 1  # not rounded through a float
+    assert parse_count("18,446,744,073,709,551,617", "--start") == 2**64 + 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1.5", "--count: '1.5' is not a whole number"), ("1.0005k", "--count: '1.0005k' is not a whole number"),
+    ("0x", "--count: cannot read '0x' as a hexadecimal number"), ("0xg1", "--count: cannot read '0xg1' as a hexa"),
+    ("1,5", "--count: cannot read '1,5': a comma only separates thousands"), ("", "--count: cannot read ''"),
+])
+def test_parse_count_refuses_what_is_no_whole_number(text, message):
+    with pytest.raises(InputError, match="^" + re.escape(message)):
+        parse_count(text, "--count")
 
 
 # --- format_si -----------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
 from .cli_economics import market, plan, yield_cmd
 from .cli_energy import energy_check
-from .cli_options import CommandGroup, db_option, devices_option, interrupted
+from .cli_options import COUNT, CommandGroup, db_option, devices_option, interrupted
 from .cli_probe import cpu_notes, energy_config, energy_options, probe, probe_flags, results_table
 from .cli_results import COMMANDS as RESULTS_COMMANDS
 from .cli_table import Table
@@ -112,8 +112,8 @@ def backends(as_json: bool) -> None:
 @cli.command()
 @devices_option
 @click.option("--header", "header_hex", required=True, help="Block header: 160 hex chars (80 bytes) or 152 (76).")
-@click.option("--start", type=int, default=0, show_default=True, help="First nonce.")
-@click.option("--count", type=int, default=1 << 24, show_default=True, help="Number of nonces.")
+@click.option("--start", type=COUNT, default=0, show_default=True, help="First nonce (0x... accepted).")
+@click.option("--count", type=COUNT, default=1 << 24, show_default=True, help="Number of nonces (100M accepted).")
 @click.option("--backend", "backend_name", default="cython", show_default=True, help="Backend name.")
 @click.option("--impl", default=None, help="Implementation within the backend (default: the fastest here).")
 @click.option("--bits", default=None, help="Target as compact nBits (8 hex digits); default: the header's own.")

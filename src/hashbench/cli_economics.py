@@ -16,7 +16,19 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import FRACTION, CommandGroup
+from .cli_options import (
+    FRACTION,
+    HASHRATE,
+    NUMBER,
+    NUMBERS,
+    POWER_PRICE,
+    POWER_PRICES,
+    TOKEN_RATE,
+    USD,
+    USDS,
+    WATTS,
+    CommandGroup,
+)
 from .cli_table import Table
 from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
@@ -33,7 +45,7 @@ from .market import (
     resolve_base_url,
     save_snapshot,
 )
-from .units import format_fixed, format_si, format_usd, format_usd_short, parse_power_price, parse_si
+from .units import format_fixed, format_si, format_usd, format_usd_short
 
 # Own consoles rather than cli.py's, so cli.py can import this module at its top without a cycle.
 out = Console(highlight=False)
@@ -133,23 +145,6 @@ class Footnotes:
             console.print(f"[dim]\\[{n}] {escape(line)}[/dim]")
 
 
-def _si_option(value: str | None, flag: str, units: tuple[str, ...] = ()) -> float | None:
-    return None if value is None else parse_si(value, flag, units)
-
-
-def _power_price_option(value: str | None, flag: str) -> float | None:
-    return None if value is None else parse_power_price(value, flag)
-
-
-def _si_list(value: str | None, flag: str, parse: Callable[[str, str], float] = parse_si) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    items = [v for v in value.split(",") if v.strip()]
-    if not items:
-        raise InputError(f"{flag}: give one or more values separated by commas")
-    return tuple(parse(v, flag) for v in items)
-
-
 def _note_lines(console: Console, notes: tuple[str, ...] | list[str]) -> None:
     for note in notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
@@ -168,13 +163,14 @@ market_option = click.option(
               help="`hashbench run` result: measured hashrate, tokens/s and energy.")
 @click.option("--asic", default=None, help="Catalog ASIC (e.g. 'S21 XP'): nameplate hashrate and watts.")
 @click.option("--gpu", default=None, help="Catalog GPU (e.g. 'H100 SXM'): nameplate TDP, published tokens/s.")
-@click.option("--hashrate", default=None, help="Hashrate in H/s; SI suffixes accepted (270T, 1.2 PH/s).")
-@click.option("--watts", default=None,
+@click.option("--hashrate", type=HASHRATE, default=None, help="Hashrate in H/s; SI suffixes accepted (270T, 1.2 PH/s).")
+@click.option("--watts", type=WATTS, default=None,
               help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
-@click.option("--ai-watts", default=None, help="Power at full load while serving AI, W.")
-@click.option("--btc-price", default=None, help="USD per BTC (91k accepted).")
-@click.option("--difficulty", default=None, help="Network difficulty (152T accepted).")
-@click.option("--network-hashrate", default=None, help="Network hashrate, H/s (1.1Z accepted): sets difficulty.")
+@click.option("--ai-watts", type=WATTS, default=None, help="Power at full load while serving AI, W.")
+@click.option("--btc-price", type=USD, default=None, help="USD per BTC ($91,000 or 91k accepted).")
+@click.option("--difficulty", type=NUMBER, default=None, help="Network difficulty (152T accepted).")
+@click.option("--network-hashrate", type=HASHRATE, default=None,
+              help="Network hashrate, H/s (1.1Z accepted): sets difficulty.")
 @click.option("--height", type=int, default=None, help="Block height: sets the subsidy.")
 @click.option("--subsidy", type=float, default=None, help="Block subsidy, BTC.")
 @click.option("--fees-btc", type=float, default=None, help="Transaction fees per block, BTC.")
@@ -182,59 +178,55 @@ market_option = click.option(
               help="Pool fee, a fraction or percentage (0.02 or 2%). Default 0.")
 @click.option("--uptime", type=FRACTION, default=None,
               help="Share of hours the miner runs (0.9 or 90%; curtailment). Mining only.")
-@click.option("--power-price", default=None,
+@click.option("--power-price", type=POWER_PRICE, default=None,
               help="USD per kWh (0.055, 0.055/kWh); a price per MWh with its unit (55/MWh).")
-@click.option("--tokens-per-second", default=None, help="Output tokens/s of the whole machine (5.8k accepted).")
-@click.option("--input-tokens-per-second", default=None, help="Prompt tokens/s served alongside (own price).")
-@click.option("--prefill-tokens-per-second", default=None, help="Prefill rate alone, for --input-per-output.")
+@click.option("--tokens-per-second", type=TOKEN_RATE, default=None,
+              help="Output tokens/s of the whole machine (5.8k accepted).")
+@click.option("--input-tokens-per-second", type=TOKEN_RATE, default=None,
+              help="Prompt tokens/s served alongside (own price).")
+@click.option("--prefill-tokens-per-second", type=TOKEN_RATE, default=None,
+              help="Prefill rate alone, for --input-per-output.")
 @click.option("--input-per-output", type=float, default=None,
               help="Prompt tokens per output token: time-share prefill and decode (run's or flags').")
-@click.option("--usd-per-mtok", type=float, default=None, help="USD per million output tokens.")
-@click.option("--usd-per-mtok-input", type=float, default=None, help="USD per million prompt tokens.")
+@click.option("--usd-per-mtok", type=USD, default=None, help="USD per million output tokens.")
+@click.option("--usd-per-mtok-input", type=USD, default=None, help="USD per million prompt tokens.")
 @click.option("--model-class", type=click.Choice(["8b", "70b"]), default=None,
               help="Model class for snapshot token prices and published throughput (default: the run's preset's, "
                    "or 8b); from a run, the fastest llm-decode of that class is valued.")
-@click.option("--gpu-hour-usd", type=float, default=None, help="Rental price, USD per GPU-hour (prices by rental).")
+@click.option("--gpu-hour-usd", type=USD, default=None, help="Rental price, USD per GPU-hour (prices by rental).")
 @click.option("--ai-pricing", type=click.Choice(["tokens", "gpu-hour"]), default=None,
               help="Price AI per token or per GPU-hour (default: gpu-hour when --gpu-hour-usd is given).")
 @click.option("--gpus", type=int, default=None, help="GPUs in the machine (rental pricing, catalog figures).")
 @click.option("--utilization", type=FRACTION, default=None,
               help="Share of time AI capacity is sold (0.6 or 60%). Default 1.")
-@click.option("--idle-watts", default=None,
+@click.option("--idle-watts", type=WATTS, default=None,
               help="Power while idle, W: energy = (u×W + (1-u)×idle) × 24 h (default: the idle power the run measured "
                    "beside its measured watts; else idle hours draw full load).")
 @click.option("--preset", default=None,
               help="From a run: the llm probes' preset to use (default: the fastest of an 8B or 70B class).")
 @market_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {\"mining\": {...}, \"ai\": {...}}.")
-def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate: str | None, watts: str | None,
-              ai_watts: str | None, btc_price: str | None, difficulty: str | None, network_hashrate: str | None,
+def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate: float | None, watts: float | None,
+              ai_watts: float | None, btc_price: float | None, difficulty: float | None, network_hashrate: float | None,
               height: int | None, subsidy: float | None, fees_btc: float | None, pool_fee: float | None,
-              uptime: float | None, power_price: str | None, tokens_per_second: str | None,
-              input_tokens_per_second: str | None, prefill_tokens_per_second: str | None,
+              uptime: float | None, power_price: float | None, tokens_per_second: float | None,
+              input_tokens_per_second: float | None, prefill_tokens_per_second: float | None,
               input_per_output: float | None, usd_per_mtok: float | None, usd_per_mtok_input: float | None,
               model_class: str | None, gpu_hour_usd: float | None, ai_pricing: str | None, gpus: int | None,
-              utilization: float | None, idle_watts: str | None, preset: str | None, market_file: Path | None,
+              utilization: float | None, idle_watts: float | None, preset: str | None, market_file: Path | None,
               as_json: bool) -> None:
     """Mining and AI revenue, power cost and profit per day and per kWh, with the breakeven power price."""
     from .runfile import load_run
     from .yields import YieldRequest, compute_yield
 
-    tokens = ("tokens/s", "tok/s", "tokens")
     request = YieldRequest(
-        hashrate_hps=_si_option(hashrate, "--hashrate", ("H/s", "H", "Hs")),
-        watts=_si_option(watts, "--watts", ("W",)), ai_watts=_si_option(ai_watts, "--ai-watts", ("W",)),
-        btc_price_usd=_si_option(btc_price, "--btc-price", ("USD",)), difficulty=_si_option(difficulty, "--difficulty"),
-        network_hashrate_hps=_si_option(network_hashrate, "--network-hashrate", ("H/s", "H", "Hs")),
-        height=height, subsidy_btc=subsidy, fees_btc_per_block=fees_btc, pool_fee=pool_fee, uptime=uptime,
-        power_usd_per_kwh=_power_price_option(power_price, "--power-price"),
-        tokens_per_second=_si_option(tokens_per_second, "--tokens-per-second", tokens),
-        input_tokens_per_second=_si_option(input_tokens_per_second, "--input-tokens-per-second", tokens),
-        prefill_tokens_per_second=_si_option(prefill_tokens_per_second, "--prefill-tokens-per-second", tokens),
+        hashrate_hps=hashrate, watts=watts, ai_watts=ai_watts, btc_price_usd=btc_price, difficulty=difficulty,
+        network_hashrate_hps=network_hashrate, height=height, subsidy_btc=subsidy, fees_btc_per_block=fees_btc,
+        pool_fee=pool_fee, uptime=uptime, power_usd_per_kwh=power_price, tokens_per_second=tokens_per_second,
+        input_tokens_per_second=input_tokens_per_second, prefill_tokens_per_second=prefill_tokens_per_second,
         input_per_output=input_per_output, usd_per_mtok=usd_per_mtok, usd_per_mtok_input=usd_per_mtok_input,
-        gpu_hour_usd=gpu_hour_usd, ai_pricing=ai_pricing, gpus=gpus, utilization=utilization,
-        idle_watts=_si_option(idle_watts, "--idle-watts", ("W",)), model_class=model_class, asic=asic, gpu=gpu,
-        preset=preset)
+        gpu_hour_usd=gpu_hour_usd, ai_pricing=ai_pricing, gpus=gpus, utilization=utilization, idle_watts=idle_watts,
+        model_class=model_class, asic=asic, gpu=gpu, preset=preset)
     snapshot = load_snapshot(market_file)
     report = compute_yield(request, snapshot, load_run(from_run) if from_run else None)
     if as_json:
@@ -472,16 +464,17 @@ def _print_portfolio(pf) -> None:
 @click.command("plan")
 @click.argument("site_file", type=click.Path(dir_okay=False, path_type=Path))
 @market_option
-@click.option("--btc-price", default=None, help="USD per BTC, 91k accepted (default: the snapshot's).")
-@click.option("--difficulty", default=None, help="Network difficulty (default: the snapshot's).")
-@click.option("--btc-prices", default=None, help="Grid BTC prices, comma-separated (60k,91k,126k).")
-@click.option("--difficulties", default=None, help="Grid difficulties, comma-separated (126T,152T).")
-@click.option("--power-prices", default=None,
+@click.option("--btc-price", type=USD, default=None, help="USD per BTC, 91k accepted (default: the snapshot's).")
+@click.option("--difficulty", type=NUMBER, default=None, help="Network difficulty (default: the snapshot's).")
+@click.option("--btc-prices", type=USDS, default=None, help="Grid BTC prices, comma-separated (60k,91k,126k).")
+@click.option("--difficulties", type=NUMBERS, default=None, help="Grid difficulties, comma-separated (126T,152T).")
+@click.option("--power-prices", type=POWER_PRICES, default=None,
               help="Grid power prices, USD/kWh, comma-separated (0.03,0.055); per MWh with the unit (30/MWh,55/MWh).")
 @click.option("--no-grid", is_flag=True, help="Skip the sensitivity grid.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plan(site_file: Path, market_file: Path | None, btc_price: str | None, difficulty: str | None,
-         btc_prices: str | None, difficulties: str | None, power_prices: str | None, no_grid: bool,
+def plan(site_file: Path, market_file: Path | None, btc_price: float | None, difficulty: float | None,
+         btc_prices: tuple[float, ...] | None, difficulties: tuple[float, ...] | None,
+         power_prices: tuple[float, ...] | None, no_grid: bool,
          as_json: bool) -> None:
     """Plan sites from a TOML file: mining vs AI $/day and $/MWh, the profit-maximising split of each power cap,
     and a sensitivity grid over BTC price × difficulty × power price."""
@@ -499,12 +492,10 @@ def plan(site_file: Path, market_file: Path | None, btc_price: str | None, diffi
 
     snapshot = load_snapshot(market_file)
     sites = load_sites(site_file, snapshot)
-    pm = PlanMarket.from_snapshot(snapshot).with_values(
-        btc_price_usd=_si_option(btc_price, "--btc-price", ("USD",)), difficulty=_si_option(difficulty, "--difficulty"))
-    btc_axis = _si_list(btc_prices, "--btc-prices", lambda v, flag: parse_si(v, flag, ("USD",))) or axis_around(
-        snapshot.get("btc_price_usd"))
-    diff_axis = _si_list(difficulties, "--difficulties") or axis_around(snapshot.get("difficulty"))
-    power_axis = _si_list(power_prices, "--power-prices", parse_power_price)
+    pm = PlanMarket.from_snapshot(snapshot).with_values(btc_price_usd=btc_price, difficulty=difficulty)
+    btc_axis = btc_prices or axis_around(snapshot.get("btc_price_usd"))
+    diff_axis = difficulties or axis_around(snapshot.get("difficulty"))
+    power_axis = power_prices
     results = []
     for site in sites:
         grid = None if no_grid else sensitivity_grid(site, pm, btc_axis, diff_axis,

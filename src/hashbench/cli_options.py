@@ -1,26 +1,68 @@
 """Options several commands share (--devices: scan, bench, verify, run, energy-check; --db: run and the results
-commands; the FRACTION type: yield's shares, energy-check's tolerance), and how they end when interrupted."""
+commands; the types that read figures as people write them: watts, hashrates, prices, shares), and how they end when
+interrupted."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable
+from typing import Any
 
 import click
 
 from .errors import InputError, interrupt_exit_code
-from .units import parse_fraction
+from .units import parse_count, parse_fraction, parse_power_price, parse_si
 
 
-class _Fraction(click.ParamType):
-    """0.8 or 80%: a share as people write it (click's float refuses the %)."""
+class _Parsed(click.ParamType):
+    """A value as people write it, read by one of hashbench's parsers (units.py), its error naming the flag: the
+    same reading on every command and in site files."""
 
-    name = "fraction"
+    def __init__(self, name: str, parse: Callable[[str, str], Any]) -> None:
+        self.name, self.parse = name, parse
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        return parse_fraction(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self.parse(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
+        except InputError as exc:  # a usage error (exit 2) in any click command; the message already names the flag
+            raise click.UsageError(str(exc), ctx) from None
 
 
-FRACTION = _Fraction()
+def _quantity(name: str, *units: str) -> _Parsed:
+    return _Parsed(name, lambda text, flag: parse_si(text, flag, units))
+
+
+def _listed(item: _Parsed) -> _Parsed:
+    """Comma-separated values of `item`'s kind (60k,90k). In a list the comma separates, so a value written with
+    thousands commas (60,000,90,000) is refused, not read as 60, 0, 90, 0."""
+
+    def parse(text: str, flag: str) -> tuple:
+        items = [v.strip() for v in str(text).split(",") if v.strip()]
+        if not items:
+            raise InputError(f"{flag}: give one or more values separated by commas")
+        for before, after in itertools.pairwise(items):
+            if before[-1].isdigit() and re.match(r"[0-9]{3}(?![0-9])", after):
+                raise InputError(f"{flag}: {str(text).strip()!r}: here a comma separates values; write each without "
+                                 f"thousands commas (60000 or 60k)")
+        return tuple(item.parse(v, flag) for v in items)
+
+    return _Parsed(f"{item.name},...", parse)
+
+
+# A nonce or a count of nonces: 16777216, 16,777,216, 100M, 0xFFFFFFFF.
+COUNT = _Parsed("n", parse_count)
+# 0.8 or 80%: a share (click's float refuses the %).
+FRACTION = _Parsed("fraction", parse_fraction)
+# SI prefixes (3.6k, 270T, 1.1Z), thousands commas (3,500), the unit written or not (3.6 kW, 270 TH/s, $91k).
+NUMBER = _quantity("number")
+WATTS = _quantity("watts", "W")
+HASHRATE = _quantity("hashrate", "H/s", "H", "Hs")
+USD = _quantity("usd", "USD")
+TOKEN_RATE = _quantity("tokens/s", "tokens/s", "tok/s", "tokens")
+# USD per kWh: 0.055, $0.055/kWh, 55/MWh (a bare $1 or more refused: a per-MWh tariff without its unit).
+POWER_PRICE = _Parsed("price", parse_power_price)
+NUMBERS, USDS, POWER_PRICES = _listed(NUMBER), _listed(USD), _listed(POWER_PRICE)
 
 
 def _select(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

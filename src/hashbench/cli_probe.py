@@ -13,7 +13,7 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.text import Text
 
-from .cli_options import interrupted
+from .cli_options import WATTS, interrupted
 from .cli_table import Table
 from .cpuload import shared_note
 from .energy import MODES, EnergyConfig, EnergyPlan
@@ -137,9 +137,9 @@ def energy_options(command: Callable) -> Callable:
         click.option("--energy", "energy_mode", type=click.Choice(MODES), default="auto", show_default=True,
                      help="Energy source: auto picks NVML for a GPU, RAPL for a CPU, then IPMI/Redfish, then "
                           "--watts."),
-        click.option("--watts", type=float, default=None,
-                     help="Declared power in W (labelled declared, not measured)."),
-        click.option("--idle-watts", type=float, default=None, help="Declared idle power in W (with --watts)."),
+        click.option("--watts", type=WATTS, default=None,
+                     help="Declared power in W, 3.5k accepted (labelled declared, not measured)."),
+        click.option("--idle-watts", type=WATTS, default=None, help="Declared idle power in W (with --watts)."),
         click.option("--idle-seconds", type=float, default=None,
                      help="Idle power measured this long before the first workload (default: 5, 1 with --quick)."),
     ]

@@ -95,6 +95,26 @@ def parse_fraction(text: str | float | int, what: str) -> float:
     return value
 
 
+def parse_count(text: str | int, what: str) -> int:
+    """A whole number of things, a nonce or a count of them: 16777216, 16,777,216, 100M (SI, 10^8), or hexadecimal
+    0xFFFFFFFF as nonces are often shown. Its range is the caller's to check."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    raw = str(text).strip()
+    if raw[:2].lower() == "0x":
+        try:
+            return int(raw[2:].replace("_", ""), 16)
+        except ValueError:
+            raise InputError(f"{what}: cannot read {raw!r} as a hexadecimal number") from None
+    digits = _without_thousands(raw, what).replace("_", "")
+    if re.fullmatch(r"[+-]?[0-9]+", digits):  # exactly, where a float would round past 2^53
+        return int(digits)
+    value = parse_si(raw, what)
+    if value != int(value):
+        raise InputError(f"{what}: {raw!r} is not a whole number")
+    return int(value)
+
+
 def si_prefix(value: float, digits: int = 2) -> tuple[str, float]:
     """(prefix, scale) format_si prints `value` with: the prefix goes by the figure as printed, so 999,999 at two
     decimals is ("M", 1e6), not ("k", 1e3)."""
