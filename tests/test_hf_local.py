@@ -167,6 +167,17 @@ def test_config_defaults():
     ({"quantization_config": {"bits": 4}}, "a quantized checkpoint (?) is not supported"),
     ({"quantization_config": {}}, None),
     ({"mlp_bias": True}, "mlp_bias is true; hashbench's Llama has no biases and will not drop them"),
+    ({"attention_bias": True}, "attention_bias is true; hashbench's Llama has no biases and will not drop them"),
+    ({"quantization_config": {"quant_method": "awq", "bits": 4}}, "a quantized checkpoint (awq) is not supported"),
+    ({"hidden_act": "gelu"}, "hidden_act 'gelu' is not supported (only silu)"),
+    ({"architectures": {"LlamaForCausalLM": True}}, "architectures {'LlamaForCausalLM': True} is not a causal "
+                                                     "language model"),
+    ({"num_key_value_heads": 3}, "4 query heads do not group over 3 KV heads"),
+    ({"rope_scaling": {"type": "yarn", "factor": 4.0}},  # no original context in rope_scaling nor in config.json
+     "config.json (yarn needs the original context) lacks max_position_embeddings"),
+    ({"rope_scaling": {"type": "dynamic"}, "max_position_embeddings": 64}, "dynamic rope_scaling lacks factor"),
+    ({"rope_scaling": {"type": "dynamic", "factor": 2.0}},
+     "config.json (dynamic rope needs the original context) lacks max_position_embeddings"),
     ({"attention_bias": False, "mlp_bias": False}, None),
     ({"hidden_act": "silu"}, None),
     ({"rope_scaling": "linear"}, "config.json rope_scaling must be an object or null, got 'linear'"),
@@ -369,6 +380,7 @@ def test_every_weight_lands_where_the_decoder_reads_it(tmp_path, tie):
         same(layer.mlp_norm, p + "post_attention_layernorm.weight")
         same(layer.wo, p + "self_attn.o_proj.weight")
         same(layer.w_down, p + "mlp.down_proj.weight")
+        assert layer.wqkv.dtype == layer.w_gate_up.dtype == torch.float64  # torch.equal alone would promote
         assert torch.equal(layer.wqkv, torch.cat([tensors[p + f"self_attn.{x}_proj.weight"] for x in "qkv"]).double())
         assert torch.equal(layer.w_gate_up, torch.cat([tensors[p + "mlp.gate_proj.weight"],
                                                        tensors[p + "mlp.up_proj.weight"]]).double())
@@ -439,3 +451,52 @@ def test_quantized_or_foreign_tensors_are_refused_in_full_tied_or_not(tmp_path):
     write_safetensors(f, tensors | {"model.norm.weight": torch.zeros(32, dtype=torch.int32)})
     assert refused(check_local_model, tmp_path) == (f"{f}: tensor model.norm.weight is I32: quantized checkpoints are "
                                                     "not supported (weights must be BF16, F16 or F32)")
+
+
+def test_an_untied_config_without_its_head_in_the_files_ties_the_head(tmp_path):
+    """Checkpoints that tie the head leave lm_head.weight out whatever config.json says: the embedding is the head."""
+    from hashbench.probes.hf_local import load_local_model
+
+    tensors = write_checkpoint(tmp_path, tie=False)
+    del tensors["lm_head.weight"]
+    write_safetensors(tmp_path / "model.safetensors", tensors)
+    shape, found = check_local_model(tmp_path)
+    assert shape.tie_embeddings and "lm_head.weight" not in found
+    _, w = load_local_model(tmp_path, "cpu", torch.float32)
+    assert w.lm_head is w.embed
+
+
+def test_missing_or_misshapen_weights_and_a_missing_shard_name_the_file(tmp_path):
+    tensors = write_checkpoint(tmp_path)
+    f = tmp_path / "model.safetensors"
+    write_safetensors(f, {n: t for n, t in tensors.items() if n != "model.layers.0.mlp.up_proj.weight"})
+    assert refused(check_local_model, tmp_path) == (f"--model-dir {tmp_path}: weight "
+                                                    "model.layers.0.mlp.up_proj.weight missing")
+    write_safetensors(f, tensors | {"model.norm.weight": torch.zeros(31)})
+    assert refused(check_local_model, tmp_path) == (f"{f}: model.norm.weight has shape [31], config.json implies "
+                                                    "[32]")
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": {"model.norm.weight": "model-00002-of-00002.safetensors"}}))
+    assert refused(check_local_model, tmp_path) == (f"{index}: shard model-00002-of-00002.safetensors (holding "
+                                                    "model.norm.weight) is not in the directory")
+
+
+def test_loaded_weights_are_copies_not_views_of_the_file(tmp_path):
+    """The files are memory-mapped to read them; the weights a probe runs must be its own memory, unchanged when the
+    file is rewritten in place (a checkpoint re-downloaded or converted while the probe runs), whatever the dtype."""
+    from hashbench.probes.hf_local import load_local_model
+
+    tensors = write_checkpoint(tmp_path)
+    gen = torch.Generator().manual_seed(2)
+    tensors = {n: torch.rand(t.shape, generator=gen) for n, t in tensors.items()}
+    f = tmp_path / "model.safetensors"
+    write_safetensors(f, tensors)
+    _, w = load_local_model(tmp_path, "cpu", torch.float32)  # the files' own dtype: no conversion makes the copy
+    size = f.stat().st_size
+    header = 8 + int.from_bytes(f.read_bytes()[:8], "little")
+    with open(f, "r+b") as fh:
+        fh.seek(header)
+        fh.write(bytes(size - header))  # every weight zeroed in place
+    assert torch.equal(w.embed, tensors["model.embed_tokens.weight"])
+    assert torch.equal(w.layers[0].wo, tensors["model.layers.0.self_attn.o_proj.weight"])
+    assert torch.equal(w.norm, tensors["model.norm.weight"]) and torch.equal(w.lm_head, tensors["lm_head.weight"])

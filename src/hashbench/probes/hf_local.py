@@ -152,9 +152,12 @@ def _positive(config: dict, key: str, where: str, default: Any = None) -> int:
     return value
 
 
-def _number(config: dict, key: str, where: str, default: float) -> float:
+def _number(config: dict, key: str, where: str, default: float | None = None) -> float:
+    """config[key], a positive finite number; `default` where it is absent (None: it must be there)."""
     value = config.get(key)
     if value is None:
+        if default is None:
+            raise InputError(f"{where} lacks {key}")
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise InputError(f"{where} {key} must be a positive number, got {value!r}")
@@ -163,9 +166,7 @@ def _number(config: dict, key: str, where: str, default: float) -> float:
 
 def _scaled_rope(kind: str, scaling: dict, config: dict, name: str) -> LinearRope | YarnRope:
     where = f"{name}: {kind} rope_scaling"
-    if scaling.get("factor") is None:
-        raise InputError(f"{where} lacks factor")
-    factor = _number(scaling, "factor", where, 1.0)
+    factor = _number(scaling, "factor", where)
     if kind == "linear":
         return LinearRope(factor)
     original = scaling.get("original_max_position_embeddings")
@@ -174,10 +175,10 @@ def _scaled_rope(kind: str, scaling: dict, config: dict, name: str) -> LinearRop
                          where if original is not None else f"{name}: config.json (yarn needs the original context)")
     attention = scaling.get("attention_factor")
     if attention is not None:
-        attention = _number(scaling, "attention_factor", where, 1.0)
+        attention = _number(scaling, "attention_factor", where)
     elif scaling.get("mscale") and scaling.get("mscale_all_dim"):  # DeepSeek's form: a ratio of two temperatures
-        attention = yarn_mscale(factor, _number(scaling, "mscale", where, 1.0)) / yarn_mscale(
-            factor, _number(scaling, "mscale_all_dim", where, 1.0))
+        attention = yarn_mscale(factor, _number(scaling, "mscale", where)) / yarn_mscale(
+            factor, _number(scaling, "mscale_all_dim", where))
     else:  # the explicit factor, even where max_position_embeddings / original implies another (as transformers 5)
         attention = yarn_mscale(factor)
     truncate = scaling.get("truncate", True)
@@ -221,17 +222,14 @@ def shape_from_config(config: Any, name: str) -> LlamaShape:
         if missing:
             raise InputError(f"{name}: llama3 rope_scaling lacks {', '.join(missing)}")
         where = f"{name}: rope_scaling"
-        rope = RopeScaling(*(_number(scaling, k, where, 0.0) for k in keys[:3]), _positive(scaling, keys[3], where))
+        rope = RopeScaling(*(_number(scaling, k, where) for k in keys[:3]), _positive(scaling, keys[3], where))
         if rope.high_freq_factor <= rope.low_freq_factor:
             raise InputError(f"{name}: rope_scaling high_freq_factor must exceed low_freq_factor")
     elif rope_kind in ("linear", "yarn"):
         rope = _scaled_rope(rope_kind, scaling, config, name)
     elif rope_kind == "dynamic":
         # transformers takes the original context from max_position_embeddings (not rope_scaling's own key)
-        where = f"{name}: dynamic rope_scaling"
-        if scaling.get("factor") is None:
-            raise InputError(f"{where} lacks factor")
-        rope = DynamicNtkRope(_number(scaling, "factor", where, 1.0), _positive(
+        rope = DynamicNtkRope(_number(scaling, "factor", f"{name}: dynamic rope_scaling"), _positive(
             config, "max_position_embeddings", f"{name}: config.json (dynamic rope needs the original context)"))
     elif rope_kind != "default":
         raise InputError(f"{name}: rope_scaling type {rope_kind!r} is not supported (default, linear, llama3, "
