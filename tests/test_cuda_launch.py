@@ -365,8 +365,10 @@ def test_a_devices_index_beyond_the_gpus_is_refused_not_a_skipped_backend(host_k
     from hashbench.cli import main
 
     gpu = HostKernelBackend(host_kernel, 1)
-    monkeypatch.setitem(backends._REGISTRY, "cuda", gpu)  # the GPU backends --devices applies to
-    monkeypatch.delitem(backends._REGISTRY, "pycuda")
+    # the GPU backend --devices applies to, in a copy of the registry: deleting pycuda from the real one would put it
+    # back last when undone, and the registry's order is what later tests check
+    registry = {name: gpu if name == "cuda" else b for name, b in backends._REGISTRY.items() if name != "pycuda"}
+    monkeypatch.setattr(backends, "_REGISTRY", registry)
     ran = []
 
     def bench(backend, **_):
