@@ -283,12 +283,12 @@ def test_scan_text_lines(capsys, monkeypatch):
     assert out.splitlines() == [
         "cython (plain, 1 thread(s)): 1,000,000 hashes in 0.500 s = 2.00 MH/s [measured]",
         f"target {0xFF:064x}: 2 hit(s)",
-        f"  nonce          5  hash {'00' * 32}",
-        f"  nonce     123456  hash {'0a' * 32}"]
+        f"  nonce          5 (0x00000005)  hash {'00' * 32}",
+        f"  nonce     123456 (0x0001e240)  hash {'0a' * 32}"]
     registry(monkeypatch, FakeBackend("cython", found=shares[:1], hits=3))
     code, out, _ = hashbench(capsys, "scan", "--header", GENESIS, "--count", "2", "--max-found", "1")
     assert out.splitlines()[1:] == [f"target {Header.from_hex(GENESIS).target:064x}: 3 hit(s) (the first 1 listed: "
-                                    "--max-found)", f"  nonce          5  hash {'00' * 32}"]
+                                    "--max-found)", f"  nonce          5 (0x00000005)  hash {'00' * 32}"]
 
 
 def test_scan_never_breaks_a_target_or_hash_line_on_a_narrow_terminal(capsys, monkeypatch):
@@ -297,7 +297,7 @@ def test_scan_never_breaks_a_target_or_hash_line_on_a_narrow_terminal(capsys, mo
     code, out, _ = hashbench(capsys, "scan", "--header", GENESIS, "--target", "ff", "--max-found", "1")
     assert code == 0
     assert f"target {0xFF:064x}: 4 hit(s) (the first 1 listed: --max-found)" in out.splitlines()
-    assert f"  nonce          5  hash {'00' * 32}" in out.splitlines()
+    assert f"  nonce          5 (0x00000005)  hash {'00' * 32}" in out.splitlines()
 
 
 # --- bench ------------------------------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def scan(header_hex: str, start: int, count: int, backend_name: str, impl: str |
     listed = f" (the first {len(result.found)} listed: --max-found)" if len(result.found) < result.hits else ""
     out.print(f"target {target:064x}: {result.hits} hit(s){listed}", soft_wrap=True)
     for share in result.found:  # one line each, never broken inside a hash: people copy them
-        out.print(f"  nonce {share.nonce:>10}  hash {share.hash}", soft_wrap=True)
+        out.print(f"  nonce {share.nonce:>10} (0x{share.nonce:08x})  hash {share.hash}", soft_wrap=True)
 
 
 def _chosen_backends(names: tuple[str, ...], impl: str | None, threads: int) -> list:
