@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hashbench.errors import InputError
 from hashbench.units import (
@@ -277,3 +279,40 @@ def test_history_and_compare_print_rates_as_the_probe_table_does():
     assert fmt_value(1216.44, "tokens/s") == "1,216 tok/s"
     assert fmt_value(999_999.0, "H/s") == "1.00 MH/s"  # was "1000.00 kH/s": the prefix chosen before rounding
     assert fmt_value(9.2e15, "FLOP/s") == "9.20 PFLOP/s"  # was "9200.00 TFLOP/s": no prefix past T
+
+
+# --- properties: what people write reads back as they meant it -----------------------------------------------------
+
+@given(st.integers(min_value=0, max_value=2**64))
+def test_parse_count_reads_every_way_a_whole_number_is_written(n):
+    for text in (str(n), f"{n:,}", f"0x{n:x}", f"0X{n:08X}", f" {n} "):
+        assert parse_count(text, "--count") == n, text
+
+
+@given(st.floats(min_value=0, max_value=1e15, allow_nan=False), st.sampled_from([0, 1, 3, 6]))
+def test_parse_si_reads_a_figure_written_with_thousands_commas(x, digits):
+    assert parse_si(f"{x:,.{digits}f}", "--x") == float(f"{x:.{digits}f}")
+
+
+@given(st.floats(min_value=1, max_value=9.99e23, allow_nan=False))
+def test_what_format_si_prints_parse_si_reads_back(value):
+    """A figure copied from hashbench's own output into a flag (270.00 TH/s, 3.65 kW) is the figure shown."""
+    shown = format_si(value, "H/s")
+    back = parse_si(shown, "--hashrate", ("H/s",))
+    assert back == pytest.approx(value, rel=0.005 / float(shown.split()[0])), shown
+
+
+@given(st.integers(min_value=0, max_value=999), st.text("0123456789", min_size=1, max_size=6))
+def test_a_decimal_comma_is_never_read_as_a_thousands_comma(whole, decimals):
+    """'0,055', '1,5', '12,3456': refused, whatever the digits, unless they are a real thousands group (3,500)."""
+    text = f"{whole},{decimals}"
+    if whole > 0 and len(decimals) == 3:
+        assert parse_si(text, "--x") == whole * 1000 + int(decimals)
+    else:
+        with pytest.raises(InputError, match="a comma only separates thousands"):
+            parse_si(text, "--x")
+
+
+@given(st.floats(min_value=0, max_value=100, allow_nan=False))
+def test_parse_fraction_reads_a_percentage_as_its_hundredth(percent):
+    assert parse_fraction(f"{percent}%", "--uptime") == pytest.approx(percent / 100, rel=1e-12, abs=1e-15)
