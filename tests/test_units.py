@@ -181,9 +181,12 @@ def test_parse_count_reads_decimal_hex_and_prefixed_counts(text, value):
 def test_parse_count_keeps_a_large_count_exact():
     assert parse_count("18446744073709551617", "--start") == 2**64 + 1  # not rounded through a float
     assert parse_count("18,446,744,073,709,551,617", "--start") == 2**64 + 1
+    assert parse_count("18_446_744_073_709_551_617", "--start") == 2**64 + 1
 
 
 @pytest.mark.parametrize("text, message", [
+    (True, "--count: cannot read 'True'"), ("0x-5", "--count: cannot read '0x-5' as a hexadecimal number"),
+    ("0x0x5", "--count: cannot read '0x0x5' as a hexa"), ("0x_5", "--count: cannot read '0x_5' as a hexa"),
     ("1.5", "--count: '1.5' is not a whole number"), ("1.0005k", "--count: '1.0005k' is not a whole number"),
     ("0x", "--count: cannot read '0x' as a hexadecimal number"), ("0xg1", "--count: cannot read '0xg1' as a hexa"),
     ("1,5", "--count: cannot read '1,5': a comma only separates thousands"), ("", "--count: cannot read ''"),

@@ -4,6 +4,7 @@ interrupted."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -29,25 +30,29 @@ class _Parsed(click.ParamType):
             raise click.UsageError(str(exc), ctx) from None
 
 
+def _read_quantity(units: tuple[str, ...], text: str, flag: str) -> float:
+    return parse_si(text, flag, units)
+
+
+def _read_list(item: _Parsed, text: str, flag: str) -> tuple:
+    """Comma-separated values of `item`'s kind (60k,90k). In a list the comma separates, so a value written with
+    thousands commas (60,000,90,000) is refused, not read as 60, 0, 90, 0."""
+    items = [v.strip() for v in str(text).split(",") if v.strip()]
+    if not items:
+        raise InputError(f"{flag}: give one or more values separated by commas")
+    for before, after in itertools.pairwise(items):
+        if before[-1].isdigit() and re.match(r"[0-9]{3}(?![0-9])", after):
+            raise InputError(f"{flag}: {str(text).strip()!r}: here a comma separates values; write each without "
+                             f"thousands commas (60000 or 60k)")
+    return tuple(item.parse(v, flag) for v in items)
+
+
 def _quantity(name: str, *units: str) -> _Parsed:
-    return _Parsed(name, lambda text, flag: parse_si(text, flag, units))
+    return _Parsed(name, functools.partial(_read_quantity, units))
 
 
 def _listed(item: _Parsed) -> _Parsed:
-    """Comma-separated values of `item`'s kind (60k,90k). In a list the comma separates, so a value written with
-    thousands commas (60,000,90,000) is refused, not read as 60, 0, 90, 0."""
-
-    def parse(text: str, flag: str) -> tuple:
-        items = [v.strip() for v in str(text).split(",") if v.strip()]
-        if not items:
-            raise InputError(f"{flag}: give one or more values separated by commas")
-        for before, after in itertools.pairwise(items):
-            if before[-1].isdigit() and re.match(r"[0-9]{3}(?![0-9])", after):
-                raise InputError(f"{flag}: {str(text).strip()!r}: here a comma separates values; write each without "
-                                 f"thousands commas (60000 or 60k)")
-        return tuple(item.parse(v, flag) for v in items)
-
-    return _Parsed(f"{item.name},...", parse)
+    return _Parsed(f"{item.name},...", functools.partial(_read_list, item))
 
 
 # A nonce or a count of nonces: 16777216, 16,777,216, 100M, 0xFFFFFFFF.

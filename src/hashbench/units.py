@@ -102,10 +102,9 @@ def parse_count(text: str | int, what: str) -> int:
         return text
     raw = str(text).strip()
     if raw[:2].lower() == "0x":
-        try:
-            return int(raw[2:].replace("_", ""), 16)
-        except ValueError:
-            raise InputError(f"{what}: cannot read {raw!r} as a hexadecimal number") from None
+        if not re.fullmatch(r"[0-9a-fA-F](_?[0-9a-fA-F])*", raw[2:]):  # int() would take 0x-5 and 0x0x5 too
+            raise InputError(f"{what}: cannot read {raw!r} as a hexadecimal number")
+        return int(raw[2:], 16)
     digits = _without_thousands(raw, what).replace("_", "")
     if re.fullmatch(r"[+-]?[0-9]+", digits):  # exactly, where a float would round past 2^53
         return int(digits)
