@@ -75,10 +75,11 @@ def _config(name: str) -> str:
 
 
 def _log_axis(values: Sequence[float]) -> dict:
-    """A log axis from the decade below the smallest value to just above the largest, ticked once a decade in SI
-    prefixes: plotly's own range starts at the smallest bar, which then reads as nearly nothing."""
+    """A log axis from a decade at least half a decade below the smallest value to just above the largest, ticked
+    once a decade in SI prefixes: plotly's own range starts at the smallest bar, which then reads as nearly nothing,
+    and so did a bar just above a power of ten (1.05k tokens/s over an axis starting at 1k, beside 1.49k)."""
     low, high = math.log10(min(values)), math.log10(max(values))
-    return {"type": "log", "range": [math.floor(low), high + 0.12], "dtick": 1, "tickformat": "~s"}
+    return {"type": "log", "range": [math.floor(low - 0.5), high + 0.12], "dtick": 1, "tickformat": "~s"}
 
 
 def _hashrate_section(go, runs: list[RunResult]) -> Section:
