@@ -310,12 +310,24 @@ def _hover(s: Series, points) -> list[list[str]]:
              "<br>CPUs shared in its window: may be below this machine alone" if p.shared else ""] for p in points]
 
 
+def _series_label(s: Series, many_machines: bool) -> str:
+    """The benchmark's name; where the chart holds several machines, which one: its label cut at a word (a cut
+    mid-word read "Processor (fa)") and its fingerprint's start, which tells apart two machines of one CPU model."""
+    if not many_machines:
+        return s.name
+    machine = s.machine
+    if len(machine) > 40:
+        machine = machine[:40].rsplit(" ", 1)[0].rstrip(" ,(") + "…"
+    return f"{s.name} ({machine}, {s.fingerprint[:8]})"
+
+
 def _trend_section(go, series: list[Series]) -> Section:
     if not series:
         return Section("History", None, ["no trend to plot: it takes two runs or more of one machine (several "
                                          "results, or --from-history)"])
     fig = go.Figure()
     failed = shared = 0
+    many = len({s.fingerprint for s in series}) > 1
     for s in series:
         # Relative to each series' first verified run, as a speed: hashrates, token rates and timings share one
         # axis, and a regression points down whatever the unit (a time that doubles is half the speed: 50 %, not
@@ -326,7 +338,7 @@ def _trend_section(go, series: list[Series]) -> Section:
         # A point measured while other work shared the CPUs stays on the line, hollow.
         shared += sum(p.shared for p in good)
         fig.add_scatter(x=[p.started for p in good], y=_speed_pct(s, good, first), mode="lines+markers",
-                        name=f"{s.name} ({s.machine[:30]})", customdata=_hover(s, good),
+                        name=_series_label(s, many), customdata=_hover(s, good),
                         marker={"symbol": ["circle-open" if p.shared else "circle" for p in good], "size": 8},
                         hovertemplate="%{x}<br>%{customdata[0]} (%{y:.1f}%)<br>commit %{customdata[1]}"
                                       "%{customdata[2]}<extra>%{fullData.name}</extra>")
