@@ -436,3 +436,67 @@ def test_a_probe_handed_over_as_the_runner_gives_it_is_written_as_its_figures(pi
     assert (info["value"], info["samples"], info["unit"]) == (50.0, [40.0, 60.0, 50.0], "tokens/s")
     assert (info["energy_j"], info["joules_per_unit"], info["per"]) == (75.0, 0.5, "token")
     assert pipeline.files[-2]["benchmarks"][-1]["name"] == "llm-decode[cpu-cpu-tiny-fp32-b2]"  # before the end
+
+
+# --- the closing valuation: what a kWh earns here -------------------------------------------------------------------
+
+def _metered_run_file(path: Path) -> Path:
+    """A run file with energy: cython avx2 ×16 at 200 MH/s on 200 W of RAPL, an 8B decode at 5,000 tok/s, 0.12 J/tok."""
+    path.write_text(json.dumps({"schema_version": 1, "kind": "hashbench-run", "benchmarks": [
+        {"backend": "cython", "impl": "avx2", "threads": 16, "hashrate": 2.0e8, "seconds": 5.0,
+         "hashes": 1_000_000_000, "energy_j": 1000.0, "power_source": "rapl"}], "probes": [
+        {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "bf16", "batch": 64,
+         "value": 5000.0, "unit": "tokens/s", "energy_j": 36000.0, "joules_per_unit": 0.12, "power_source": "nvml"}]}))
+    return path
+
+
+def test_a_metered_run_ends_with_what_a_kwh_earns_hashing_and_serving_tokens(tmp_path, capsys, monkeypatch):
+    """The figures are yield --from-run's, to the cent: the same valuation, not a second one."""
+    from rich.console import Console
+
+    from hashbench import cli_economics
+    from hashbench.cli_economics import fmt, print_run_value
+
+    monkeypatch.setattr(cli_economics, "out", Console(width=200, highlight=False))  # one row per section
+    from hashbench.market import load_snapshot
+    from hashbench.runfile import load_run
+    from hashbench.yields import YieldRequest, compute_yield
+
+    path = _metered_run_file(tmp_path / "run.json")
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps({"date": "2026-12-01", "figures": {"btc_price_usd": 90_000, "difficulty": 1.5e14,
+                                                                   "power_usd_per_kwh": 0.04}}))
+    print_run_value(path, market)
+    text = " ".join(capsys.readouterr().out.split())
+    report = compute_yield(YieldRequest(), load_snapshot(market), load_run(path))
+    assert "what a kWh earns on this machine [estimated; market snapshot 2026-12-01" in text
+    assert "power $0.0400/kWh" in text
+    for name, section, rate, energy in (
+            ("mining", report.mining, "200.00 MH/s", "1,000,000 J/TH measured"),
+            ("AI", report.ai, "5,000.0 tokens/s", "0.12 J/token measured")):
+        r = section.result
+        row = (f"{name} │ {rate} │ {energy} │ {fmt('revenue_usd_per_kwh', r.revenue_usd_per_kwh)} │ "
+               f"{fmt('profit_usd_per_kwh', r.profit_usd_per_kwh)} │ "
+               f"{fmt('breakeven_power_usd_per_kwh', r.breakeven_power_usd_per_kwh)} │")
+        assert row in text, text
+    assert report.ai.result.profit_usd_per_kwh > 0 > report.mining.result.profit_usd_per_kwh  # a CPU loses money
+    assert "note: profit counts power only" in text
+    assert text.endswith(f"every input and its source: hashbench yield --from-run {path}")
+
+
+def test_a_run_without_energy_says_it_was_not_valued_and_how_to_value_it(pipeline, tmp_path):
+    out = tmp_path / "cli.json"
+    code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", str(out))
+    assert code == 0, err
+    text = " ".join(stdout.split())
+    assert (f"not valued: nothing to value in {out}: its hashing has no energy (give --watts W, the power drawn while "
+            f"hashing); it has no tokens/s (no llm-decode probe); `hashbench yield --from-run {out} --watts W` values "
+            "it at a wattage you declare") in text
+    assert text.index("not valued") < text.index("result written to")
+
+
+def test_a_bad_market_file_is_refused_before_anything_is_measured(pipeline, tmp_path):
+    code, stdout, err = run_cli("run", "--quick", "--no-history", "--market", str(tmp_path / "missing.json"),
+                                "--output", str(tmp_path / "cli.json"))
+    assert code == 2 and err.startswith("hashbench: error:") and "missing.json" in err
+    assert pipeline.benched == [] and pipeline.verified == [] and not (tmp_path / "cli.json").exists()

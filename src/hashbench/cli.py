@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from . import __version__
 from .backends import ScanJob, all_backends, describe, get_backend
 from .bench import bench_backend
-from .cli_economics import market, plan, yield_cmd
+from .cli_economics import market, market_option, plan, print_run_value, yield_cmd
 from .cli_energy import energy_check
 from .cli_options import COUNT, CommandGroup, db_option, devices_option, interrupted
 from .cli_probe import cpu_notes, energy_config, energy_options, probe, probe_flags, results_table
@@ -254,8 +254,10 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
 @click.option("--no-probes", is_flag=True, help="Hashing only: skip the AI inference probes.")
 @energy_options
+@market_option
 def run(quick: bool, output: Path | None, seconds: float | None, db: str | None, no_history: bool, no_probes: bool,
-        energy_mode: str, watts: float | None, idle_watts: float | None, idle_seconds: float | None) -> int:
+        energy_mode: str, watts: float | None, idle_watts: float | None, idle_seconds: float | None,
+        market_file: Path | None) -> int:
     """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
     from .run import default_output, execute
 
@@ -266,6 +268,10 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
         raise InputError(f"output folder {str(output.parent)!r} does not exist")
     energy = energy_config(energy_mode, watts, idle_watts, idle_seconds, quick)
     energy.validate()
+    if market_file is not None:  # read now: a bad --market is refused before the measurements, not after them
+        from .market import load_snapshot
+
+        load_snapshot(market_file)
     if not no_history:
         from .results.history import check_location
 
@@ -334,6 +340,7 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             out.print(f"[dim]note: {escape(flag)}[/dim]")
     for s in record.skipped:
         out.print(f"[dim]skipped {s['backend']}: {escape(s['reason'])}[/dim]")
+    print_run_value(output, market_file)
     out.print(f"result written to {output}")
     out.print(f"[dim]{escape(record.history_note)}[/dim]", soft_wrap=True)  # one line: the command to paste
     return 0 if all(verified.values()) and not record.probe_failures else 1

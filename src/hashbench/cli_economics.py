@@ -30,7 +30,7 @@ from .cli_options import (
     CommandGroup,
 )
 from .cli_table import Table
-from .economics import SATS_PER_BTC, Sourced
+from .economics import ESTIMATED, SATS_PER_BTC, Sourced
 from .errors import InputError
 from .market import (
     BASE_URL_ENV,
@@ -249,6 +249,49 @@ def yield_cmd(from_run: Path | None, asic: str | None, gpu: str | None, hashrate
         notes.print(out)
         _note_lines(out, section.notes)
     _note_lines(out, report.notes)
+
+
+# --- run's closing valuation ----------------------------------------------------------------------------------------
+
+def print_run_value(path: Path, market_file: Path | None) -> None:
+    """`hashbench run`'s last word, the question it exists for: what a kWh earns on this machine hashing and
+    serving tokens, valued from the result file just written exactly as `hashbench yield --from-run FILE` values it
+    (estimated: a dated market snapshot). A run that cannot be valued says why and how; it is no error of the run."""
+    from .errors import HashbenchError
+    from .runfile import load_run
+    from .yields import YieldRequest, compute_yield
+
+    again = f"hashbench yield --from-run {path}"
+    try:
+        snapshot = load_snapshot(market_file)
+        report = compute_yield(YieldRequest(), snapshot, load_run(path))
+    except HashbenchError as exc:
+        out.print(f"[dim]not valued: {escape(str(exc))}; `{escape(again)} --watts W` values it at a wattage you "
+                  "declare[/dim]", soft_wrap=True)
+        return
+    sections = [(name, s) for name, s in (("mining", report.mining), ("AI", report.ai)) if s]
+    price = sections[0][1].inputs["power_usd_per_kwh"]
+    table = Table("", "rate", "energy", "revenue/kWh", "profit/kWh", "breakeven",
+                  whole=("rate", "energy", "revenue/kWh", "profit/kWh", "breakeven"),
+                  title=escape(f"what a kWh earns on this machine [estimated; {snapshot.label}; power "
+                               f"{fmt('power_usd_per_kwh', price.value)} {price.kind}]"), title_justify="left")
+    for name, section in sections:
+        r, inputs = section.result, section.inputs
+        rate = fmt("hashrate_hps", inputs["hashrate_hps"].value) if name == "mining" else \
+            fmt("tokens_per_second", inputs["tokens_per_second"].value)
+        # The energy per unit and where its power came from (measured, declared, nameplate): the figure a kWh's
+        # worth rests on. (A power column would read 66.1 W "declared" for a run declared at 65 W: the run's J/TH,
+        # over windows that hold the gaps between scans, times the median hashrate.)
+        key = "joules_per_th" if name == "mining" else "joules_per_token"
+        energy = f"{fmt(key, getattr(r, key))} {section.figure_kinds.get(key, ESTIMATED)}"
+        table.add_row(name, rate, energy,
+                      fmt("revenue_usd_per_kwh", r.revenue_usd_per_kwh),
+                      fmt("profit_usd_per_kwh", r.profit_usd_per_kwh),
+                      fmt("breakeven_power_usd_per_kwh", r.breakeven_power_usd_per_kwh))
+    out.print(table)
+    notes = [n for _, s in sections for n in s.notes] + list(report.notes)
+    _note_lines(out, list(dict.fromkeys(notes)))
+    out.print(f"[dim]every input and its source: {escape(again)}[/dim]", soft_wrap=True)
 
 
 # --- market --------------------------------------------------------------------------------------------------------
@@ -522,4 +565,4 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
     out.print(f"[dim]method: {escape(METHOD)}[/dim]")
 
 
-__all__ = ["yield_cmd", "market", "plan"]
+__all__ = ["yield_cmd", "market", "plan", "print_run_value", "market_option"]
