@@ -588,6 +588,10 @@ def run_rig(monkeypatch, tmp_path):
     monkeypatch.setattr(run_mod, "execute", execute)
     monkeypatch.setattr(run_mod, "default_output", lambda: rig.out)
     monkeypatch.setattr(history_mod, "check_location", lambda db: rig.checked.append(db))
+    # the closing valuation of the file written (tested on real run files in test_run_pipeline.py): where and with what
+    rig.valued = []
+    monkeypatch.setattr(cli, "print_run_value", lambda path, market: (rig.valued.append((path, market)),
+                                                                      cli.out.print("valued")))
     return rig
 
 
@@ -641,8 +645,9 @@ def test_run_prints_the_host_table_notes_and_where_the_result_went(capsys, run_r
     assert lines[0] == "host: Test CPU 9000 (GenuineIntel family 6), 8 usable CPU(s), flags avx2 sha_ni"
     assert cells(lines, "backend")[5:] == ["J/TH", "ok"]
     assert cells(lines, "cython")[5:] == ["2.00M", "yes"] and cells(lines, "python")[5:] == ["4.00M", "yes"]
-    assert lines[-4:] == ["J/TH energy: rapl [package]", "skipped numba: no [numba] here",
+    assert lines[-5:] == ["J/TH energy: rapl [package]", "skipped numba: no [numba] here", "valued",
                           f"result written to {run_rig.out}", "stored as run 7: hashbench history --runs"]
+    assert run_rig.valued == [(run_rig.out, None)]
     # what the display said while it ran (markup in names and messages printed as written)
     said = err.splitlines()
     assert said[:7] == ["energy for cpu: rapl [package]", "verifying cython on real block headers…",
