@@ -471,6 +471,7 @@ def test_a_metered_run_ends_with_what_a_kwh_earns_hashing_and_serving_tokens(tmp
     report = compute_yield(YieldRequest(), load_snapshot(market), load_run(path))
     assert "what a kWh earns on this machine [estimated; market snapshot 2026-12-01" in text
     assert "power $0.0400/kWh" in text
+    assert "│ │ rate │ energy │ revenue/kWh │ profit/kWh │ breakeven │" in text.replace("┃", "│")
     for name, section, rate, energy in (
             ("mining", report.mining, "200.00 MH/s", "1,000,000 J/TH measured"),
             ("AI", report.ai, "5,000.0 tokens/s", "0.12 J/token measured")):
@@ -500,3 +501,40 @@ def test_a_bad_market_file_is_refused_before_anything_is_measured(pipeline, tmp_
                                 "--output", str(tmp_path / "cli.json"))
     assert code == 2 and err.startswith("hashbench: error:") and "missing.json" in err
     assert pipeline.benched == [] and pipeline.verified == [] and not (tmp_path / "cli.json").exists()
+
+
+def test_a_run_that_only_hashed_is_valued_for_mining_alone(tmp_path, capsys, monkeypatch):
+    from rich.console import Console
+
+    from hashbench import cli_economics
+    from hashbench.cli_economics import print_run_value
+
+    monkeypatch.setattr(cli_economics, "out", Console(width=200, highlight=False))
+    data = json.loads(_metered_run_file(tmp_path / "run.json").read_text())
+    del data["probes"]
+    path = tmp_path / "hashing.json"
+    path.write_text(json.dumps(data))
+    print_run_value(path, None)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "│ mining │ 200.00 MH/s │ 1,000,000 J/TH measured │" in text and "│ AI │" not in text
+    assert f"note: {path} has no tokens/s (no llm-decode probe)" in text
+
+
+def test_the_lines_to_paste_are_never_broken(tmp_path, capsys, monkeypatch):
+    """The yield command under the table and in the not-valued line: each a command a person copies whole."""
+    from rich.console import Console
+
+    from hashbench import cli_economics
+    from hashbench.cli_economics import print_run_value
+
+    monkeypatch.setattr(cli_economics, "out", Console(width=40, highlight=False))
+    path = _metered_run_file(tmp_path / "run.json")
+    print_run_value(path, None)
+    assert capsys.readouterr().out.splitlines()[-1] == f"every input and its source: hashbench yield --from-run {path}"
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"schema_version": 1, "kind": "hashbench-run", "benchmarks": [
+        {"backend": "cython", "impl": "avx2", "threads": 1, "hashrate": 2.0e7, "seconds": 5.0, "hashes": 10**8}]}))
+    print_run_value(bare, None)
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"not valued: nothing to value in {bare}: its hashing has no energy")
+    assert line.endswith(f"`hashbench yield --from-run {bare} --watts W` values it at a wattage you declare")

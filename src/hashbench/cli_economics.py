@@ -30,7 +30,7 @@ from .cli_options import (
     CommandGroup,
 )
 from .cli_table import Table
-from .economics import ESTIMATED, SATS_PER_BTC, Sourced
+from .economics import SATS_PER_BTC, Sourced
 from .errors import InputError
 from .market import (
     BASE_URL_ENV,
@@ -271,8 +271,8 @@ def print_run_value(path: Path, market_file: Path | None) -> None:
         return
     sections = [(name, s) for name, s in (("mining", report.mining), ("AI", report.ai)) if s]
     price = sections[0][1].inputs["power_usd_per_kwh"]
-    table = Table("", "rate", "energy", "revenue/kWh", "profit/kWh", "breakeven",
-                  whole=("rate", "energy", "revenue/kWh", "profit/kWh", "breakeven"),
+    headers = ("", "rate", "energy", "revenue/kWh", "profit/kWh", "breakeven")
+    table = Table(*headers, whole=headers[1:],  # figures stay whole on a narrow terminal
                   title=escape(f"what a kWh earns on this machine [estimated; {snapshot.label}; power "
                                f"{fmt('power_usd_per_kwh', price.value)} {price.kind}]"), title_justify="left")
     for name, section in sections:
@@ -283,7 +283,7 @@ def print_run_value(path: Path, market_file: Path | None) -> None:
         # worth rests on. (A power column would read 66.1 W "declared" for a run declared at 65 W: the run's J/TH,
         # over windows that hold the gaps between scans, times the median hashrate.)
         key = "joules_per_th" if name == "mining" else "joules_per_token"
-        energy = f"{fmt(key, getattr(r, key))} {section.figure_kinds.get(key, ESTIMATED)}"
+        energy = " ".join(filter(None, (fmt(key, getattr(r, key)), section.figure_kinds.get(key))))
         table.add_row(name, rate, energy,
                       fmt("revenue_usd_per_kwh", r.revenue_usd_per_kwh),
                       fmt("profit_usd_per_kwh", r.profit_usd_per_kwh),
