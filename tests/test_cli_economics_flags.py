@@ -99,18 +99,18 @@ def test_prices_read_as_written_with_a_dollar_sign_and_thousands(market):
 
 
 @pytest.mark.parametrize("flag, written", [("--btc-prices", "60,000,90,000"), ("--difficulties", "126T,152,000T"),
-                                           ("--power-prices", "1,000/MWh")])
+                                           ("--power-prices", "1,000/MWh"), ("--btc-prices", "$60,000")])
 def test_a_list_written_with_thousands_commas_is_refused_not_split(flag, written, site, market):
     """In a list the comma separates values: "60,000,90,000" was read as 60, 0, 90, 0 and ended in "BTC price must
     be > 0"; "1,000/MWh" as $1/kWh and $0/kWh. Each is now refused for what it is."""
     assert_error(invoke("plan", site, "--market", market, flag, written),
                  f"{flag}: {written!r}: here a comma separates values; write each without thousands commas (60000 or "
                  f"60k)")
-    # a list of decimals is not taken for thousands
-    data = invoke_json("plan", site, "--market", market, "--power-prices", "0.03,0.055,0.100", "--btc-prices",
-                       "60k,90k")
+    # a list of decimals, or of a decimal and a price per MWh, is not taken for thousands
+    data = invoke_json("plan", site, "--market", market, "--power-prices", "0.03,0.055,0.100,100/MWh",
+                       "--btc-prices", "60000,100000")
     grid = data["sites"][0]["sensitivity"]
-    assert grid["power_prices"] == [0.03, 0.055, 0.1] and grid["btc_prices"] == [60e3, 90e3]
+    assert grid["power_prices"] == [0.03, 0.055, 0.1, 0.1] and grid["btc_prices"] == [60e3, 100e3]
 
 
 @pytest.mark.parametrize("written", ["1000 tokens/s", "1000tok/s", "1000 TOKENS", "1k tokens/s", "1 ktok/s"])

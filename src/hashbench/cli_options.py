@@ -40,8 +40,8 @@ def _read_list(item: _Parsed, text: str, flag: str) -> tuple:
     items = [v.strip() for v in str(text).split(",") if v.strip()]
     if not items:
         raise InputError(f"{flag}: give one or more values separated by commas")
-    for before, after in itertools.pairwise(items):
-        if before[-1].isdigit() and re.match(r"[0-9]{3}(?![0-9])", after):
+    for before, after in itertools.pairwise(items):  # 60 then 000: a number's head, then a group of three digits
+        if re.fullmatch(r"\$?[+-]?[0-9]{1,3}", before) and re.match(r"[0-9]{3}(?![0-9])", after):
             raise InputError(f"{flag}: {str(text).strip()!r}: here a comma separates values; write each without "
                              f"thousands commas (60000 or 60k)")
     return tuple(item.parse(v, flag) for v in items)
