@@ -31,7 +31,7 @@ from .cli_options import (
 )
 from .cli_table import Table
 from .economics import SATS_PER_BTC, Sourced
-from .errors import InputError
+from .errors import HashbenchError, InputError
 from .market import (
     BASE_URL_ENV,
     DEFAULT_TIMEOUT_S,
@@ -257,7 +257,6 @@ def print_run_value(path: Path, market_file: Path | None) -> None:
     """`hashbench run`'s last word, the question it exists for: what a kWh earns on this machine hashing and
     serving tokens, valued from the result file just written exactly as `hashbench yield --from-run FILE` values it
     (estimated: a dated market snapshot). A run that cannot be valued says why and how; it is no error of the run."""
-    from .errors import HashbenchError
     from .runfile import load_run
     from .yields import YieldRequest, compute_yield
 

@@ -18,7 +18,7 @@ from .units import parse_count, parse_fraction, parse_power_price, parse_si
 
 class _Parsed(click.ParamType):
     """A value as people write it, read by one of hashbench's parsers (units.py), its error naming the flag: the
-    same reading on every command and in site files."""
+    same reading on every command (and in site files, for the shares and the power price they take as text)."""
 
     def __init__(self, name: str, parse: Callable[[str, str], Any]) -> None:
         self.name, self.parse = name, parse
@@ -28,10 +28,6 @@ class _Parsed(click.ParamType):
             return self.parse(value, param.opts[0] if param is not None else "value")  # type: ignore[arg-type]
         except InputError as exc:  # a usage error (exit 2) in any click command; the message already names the flag
             raise click.UsageError(str(exc), ctx) from None
-
-
-def _read_quantity(units: tuple[str, ...], text: str, flag: str) -> float:
-    return parse_si(text, flag, units)
 
 
 def _read_list(item: _Parsed, text: str, flag: str) -> tuple:
@@ -48,7 +44,7 @@ def _read_list(item: _Parsed, text: str, flag: str) -> tuple:
 
 
 def _quantity(name: str, *units: str) -> _Parsed:
-    return _Parsed(name, functools.partial(_read_quantity, units))
+    return _Parsed(name, functools.partial(parse_si, units=units))
 
 
 def _listed(item: _Parsed) -> _Parsed:
