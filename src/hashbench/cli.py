@@ -258,7 +258,8 @@ def verify(backend_names_: tuple[str, ...], impl: str | None, threads: int, head
 def run(quick: bool, output: Path | None, seconds: float | None, db: str | None, no_history: bool, no_probes: bool,
         energy_mode: str, watts: float | None, idle_watts: float | None, idle_seconds: float | None,
         market_file: Path | None) -> int:
-    """Detect the host, verify and bench every available backend, print a table, write the result JSON."""
+    """Detect the host; verify and bench every available backend and run the AI probes, each in an energy window;
+    write the result JSON and the history; last, what a kWh of hashing and of serving tokens earns here."""
     from .run import default_output, execute
 
     if seconds is not None and not 0 < seconds < math.inf:
