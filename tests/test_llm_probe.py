@@ -193,6 +193,55 @@ def test_decode_result_records_its_rates_work_and_figures(no_cache):
         "kv_padding_fraction": 0.0}
 
 
+@pytest.mark.parametrize("probe", ["prefill", "decode"])
+def test_with_an_even_count_of_repetitions_every_figure_agrees_with_the_reported_rate(no_cache, monkeypatch, probe):
+    """The reported rate is the median of per-repetition rates; ms/token, FLOP/s and bytes/s follow from it, not
+    from the median time (with an even count, the two middle times' mean is not the time of the median rate)."""
+    batch, prompt, gen = 2, 6, 3
+    loaded = load_model(CPU, TINY, None, "fp32", batch, prompt, gen)
+    steps = iter([0.010, 0.014] * 10)
+
+    def fake_timed(fn, device):
+        fn()
+        return next(steps)
+
+    monkeypatch.setattr(llm, "timed", fake_timed)
+    if probe == "prefill":
+        r = run_prefill(loaded, CPU, batch, prompt, 0.035, no_energy())
+        per_rep = batch * prompt
+        assert r.ms_per_token * 1e-3 * per_rep == pytest.approx(per_rep / r.value, rel=1e-12)
+        flop = TINY.prefill_flops(batch, prompt)
+        assert r.detail["flop_per_s"] == pytest.approx(flop * r.value / per_rep, rel=1e-12)
+    else:
+        r = run_decode(loaded, CPU, batch, prompt, gen, 0.035, no_energy())
+        per_rep = batch * gen
+        assert batch * 1000 / r.ms_per_token == pytest.approx(r.value, rel=1e-12)
+        assert r.detail["bytes_per_s"] == pytest.approx(r.detail["bytes_per_step"] * r.value / batch, rel=1e-12)
+    assert len(r.samples) == 4  # 10 + 14 + 10 ms < 35 ms: a fourth repetition
+    assert r.value == pytest.approx(statistics.median([per_rep / 0.010, per_rep / 0.014]), rel=1e-12)
+
+
+@pytest.mark.parametrize("probe", ["prefill", "decode"])
+def test_the_warm_up_has_finished_on_the_device_before_the_energy_window_opens(no_cache, monkeypatch, probe):
+    """A GPU queues the warm-up's work and returns at once: without a synchronisation before the meter starts, the
+    window meters its joules but counts none of its tokens."""
+    batch, prompt, gen = 1, 4, 2
+    loaded = load_model(CPU, TINY, None, "fp32", batch, prompt, gen)
+    events: list[str] = []
+    forward = loaded.model.forward
+    monkeypatch.setattr(loaded.model, "forward", lambda *a: events.append("forward") or forward(*a))
+    monkeypatch.setattr(Device, "sync", lambda self: events.append("sync"))
+    plan = no_energy()
+    meter = plan.meter
+    monkeypatch.setattr(plan, "meter", lambda name: events.append("open") or meter(name))
+    if probe == "prefill":
+        run_prefill(loaded, CPU, batch, prompt, 1e-9, plan)
+    else:
+        run_decode(loaded, CPU, batch, prompt, gen, 1e-9, plan, cuda_graphs=False)
+    before = events[:events.index("open")]
+    assert "forward" in before and before[-1] == "sync"
+
+
 def test_decode_runs_until_the_time_budget_is_spent(no_cache):
     loaded = load_model(CPU, TINY, None, "fp32", 1, 4, 2)
     r = run_decode(loaded, CPU, 1, 4, 2, 0.05, no_energy())

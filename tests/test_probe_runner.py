@@ -161,7 +161,7 @@ def test_cpu_defaults(fakes):
         ("decode", "cpu-small", 1, 64, 16, 1.0, True),
     ]
     assert fakes.calls[0] == ("prepare", "cpu") and fakes.threads_set == [] and fakes.empty_cache == 0
-    assert fakes.collected == 2  # after the bandwidth buffer, after the shape's weights
+    assert fakes.collected == 3  # after the GEMMs, after the bandwidth buffer, after the shape's weights
     assert fakes.resolved == ["cpu"] and fakes.devices == {"cpu"}
     assert all(r.flags == [] for r in run.results)  # fp32 is native; membw has no precision to flag
     assert [(e, label) for e, label, _ in events] == [
@@ -337,6 +337,11 @@ def test_a_cuda_error_while_freeing_after_a_failure_is_left_to_the_next_probe(on
     monkeypatch.setattr(torch.cuda, "empty_cache", broken_empty_cache)
     run = on_gpu.run(ProbeSettings(device="cuda:0", probes=("gemm",), dtype="fp32"))
     assert run.failed == [Skipped("gemm", "128x128x128", "CUDA error: illegal memory access")] and not run.results
+    # nor do the frees between probes (after the GEMMs, the bandwidth buffer, a shape) end the run
+    on_gpu.fail["membw"] = RuntimeError("CUDA error: an unusable context")
+    run = on_gpu.run(ProbeSettings(device="cuda:0", presets=("llama-1b",), probes=("gemm", "llm-decode"),
+                                   dtype="fp32"))
+    assert [f.probe for f in run.failed] == ["gemm", "membw"] and [r.probe for r in run.results] == ["llm-decode"]
 
 
 # --- refusals before any probe runs ----------------------------------------------------------------------------------
@@ -464,6 +469,21 @@ def test_a_checkpoint_choice_without_a_note_says_nothing(fakes, monkeypatch, che
     fakes.run(ProbeSettings(device="cpu", model_dir=directory, probes=("llm-prefill",)), events)
     assert not [e for e in events if e[0] == "note"]
     assert ("load", "checkpoint", directory, "fp32", 1, 64, 16, "own") in fakes.calls
+
+
+def test_a_checkpoint_dtype_the_device_lacks_is_flagged_as_emulated_without_a_dtype_flag(fakes, monkeypatch,
+                                                                                           checkpoint):
+    """gemm + prefill of a bf16 checkpoint on an fp32-only CPU: bf16 joins the GEMM list as prefill's roof, and must
+    not thereby count as native (the list was once the device's own list, appended to)."""
+    directory, _ = checkpoint
+    monkeypatch.setattr(runner, "checkpoint_run_dtype", lambda device, requested, path: DtypeChoice("bf16", "own"))
+    monkeypatch.setattr(Device, "runs_dtype", lambda self, name: True)
+    native = ["fp32"]
+    monkeypatch.setattr(Device, "native_dtypes", lambda self: native)  # the same list each call, as a cached one is
+    run = fakes.run(ProbeSettings(device="cpu", model_dir=directory, probes=("gemm", "llm-prefill")))
+    assert native == ["fp32"]
+    emulated = {(r.probe, r.dtype) for r in run.results if any("no native bf16 instructions" in f for f in r.flags)}
+    assert emulated == {("gemm", "bf16"), ("llm-prefill", "bf16")}
 
 
 def test_a_checkpoint_without_llm_probes_is_not_asked_its_dtype(fakes, monkeypatch, checkpoint):

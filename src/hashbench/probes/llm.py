@@ -164,6 +164,12 @@ def _common(loaded: LoadedModel) -> dict:
             **({"dtype_source": loaded.dtype_source} if loaded.dtype_source else {})}
 
 
+def _median_time(per_rep: int, times: list[float]) -> float:
+    """The time of one repetition that the reported rate (the median of per-repetition rates) implies, so ms/token,
+    FLOP/s and bytes/s agree with tokens/s; with an even count it is not the median of the times."""
+    return per_rep / statistics.median(per_rep / x for x in times)
+
+
 def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, seconds: float,
                 energy: EnergyPlan) -> ProbeResult:
     torch = require_torch()
@@ -174,12 +180,13 @@ def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, se
 
     with torch.inference_mode():
         prefill()  # warm-up: kernels picked, caches and allocator filled
+        device.sync()  # its queued GPU work ends before the energy window opens, not inside it
         times: list[float] = []
         with energy.meter(device.name) as meter:
             while sum(times) < seconds or len(times) < MIN_REPS:
                 times.append(timed(prefill, device))
     per_rep = batch * prompt
-    t = statistics.median(times)
+    t = _median_time(per_rep, times)
     flop = loaded.shape.prefill_flops(batch, prompt)
     return ProbeResult(
         probe="llm-prefill", device=device.name, preset=loaded.shape.name, dtype=loaded.dtype, batch=batch,
@@ -292,11 +299,12 @@ def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen
 
         decode = eager if graphs is None else partial(graphs.run, first)
         decode()  # warm-up
+        device.sync()  # its queued GPU work (graph replays) ends before the energy window opens, not inside it
         times: list[float] = []
         with energy.meter(device.name) as meter:
             while sum(times) < seconds or len(times) < MIN_REPS:
                 times.append(timed(decode, device))
-    t = statistics.median(times)
+    t = _median_time(batch * gen, times)
     contexts = [prompt + i + 1 for i in range(gen)]  # positions each step attends to, its own included
     moved = sum(shape.decode_step_bytes(batch, c, elt) for c in contexts)
     flop = sum(shape.decode_step_flops(batch, c) for c in contexts)

@@ -151,7 +151,10 @@ class _LazyModel:
 def _free(device: Device) -> None:
     gc.collect()
     if device.is_cuda:
-        require_torch().cuda.empty_cache()
+        try:
+            require_torch().cuda.empty_cache()
+        except RuntimeError:  # a CUDA error can leave the context unusable: the next probe says so itself
+            pass
 
 
 def _refuse_what_cannot_run(device: Device, settings: ProbeSettings, shapes: list[LlamaShape | None], batch: int,
@@ -211,7 +214,8 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
     for dtype in dict.fromkeys(d for d in (settings.dtype, llm_dtype) if d and d not in native):
         if not device.runs_dtype(dtype):
             raise InputError(f"--dtype {dtype}: torch {torch.__version__} has no {dtype} kernels on {device.name}")
-    gemm_dtypes = ([settings.dtype] if settings.dtype else native) if "gemm" in probes else []
+    # A copy of `native`: prefill's dtype appended below must not make a non-native dtype look native (its flag).
+    gemm_dtypes = ([settings.dtype] if settings.dtype else list(native)) if "gemm" in probes else []
     if "llm-prefill" in llm and llm_dtype not in gemm_dtypes:
         gemm_dtypes.append(llm_dtype)  # prefill's roof
     run = ProbeRun(device.name, device.model_name(), torch.__version__,
@@ -235,10 +239,7 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
             # torch or the GPU failed at run time (a CUDA error, a kernel torch lacks, a wrong GEMM result): the
             # probes measured before stand and the ones after still run; the command names it and exits 1.
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            try:
-                _free(device)
-            except RuntimeError:  # a CUDA error can leave the context unusable: the next probe says so itself
-                pass
+            _free(device)
             run.failed.append(Skipped(probe, preset, reason))
             listen("fail", label, reason)
             return
@@ -254,6 +255,8 @@ def run_probes(settings: ProbeSettings, energy: EnergyPlan | None = None,
         n = gemm_size(device, settings.quick)
         attempt(f"gemm {dtype} {n}³", "gemm", f"{n}x{n}x{n}",
                 lambda dt=dtype, n=n: run_gemm(device, dt, n, seconds, energy, d.block_s))
+    if gemm_dtypes:
+        _free(device)  # the GEMM buffers go before the next probe reads the free memory (a model's fit)
     if "membw" in probes or "llm-decode" in llm:
         nbytes = buffer_bytes(device, settings.quick)
         attempt(f"membw {nbytes >> 20} MiB", "membw", f"{nbytes >> 20} MiB",
