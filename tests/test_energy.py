@@ -620,6 +620,9 @@ def test_an_ipmi_password_never_reaches_a_label(tmp_path):
         "-I", "lanplus", "-H", "10.0.0.5", "-U", "admin", "-P***"]
     assert _redact(["-P", "secret", "-E"]) == ["-P", "***", "-E"]
     assert _redact(["-E", "-P"]) == ["-E", "-P"]  # nothing after -P to hide, and the first word is never hidden
+    # the Kg key (-k, or -y in hex) is as secret as the password
+    assert _redact(["-I", "lanplus", "-y", "0123456789abcdef", "-kkgsecret", "-k", "kg2", "-ysecret", "-U", "u"]) == [
+        "-I", "lanplus", "-y", "***", "-k***", "-k", "***", "-y***", "-U", "u"]
     source = IpmiSource(str(fake_ipmitool(tmp_path, DCMI_OUTPUT)), ["-I", "lanplus", "-U", "admin", "-Ps3cr3t"])
     assert source.detail == ("ipmitool dcmi power reading (-I lanplus -U admin '-P***'), instantaneous reading; BMC "
                              "statistics period 1 s")

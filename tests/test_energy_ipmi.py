@@ -137,3 +137,14 @@ def test_window_flags_short_window_boundary_and_deactivated_state(tmp_path):
     off = IpmiSource(str(fake_ipmitool(tmp_path / "off", dcmi(state="    Power reading state is:    deactivated"))))
     assert off.window_flags(30.0) == [
         "the BMC reports its DCMI power reading state as deactivated: readings may be stale"]
+
+
+def test_output_that_is_not_utf8_is_read_not_a_traceback(tmp_path):
+    """A BMC's banner in Latin-1 (or a binary byte) must not raise UnicodeDecodeError out of the reading."""
+    tool = fake_ipmitool(tmp_path, "")
+    (tmp_path / "out").write_bytes(b"\xff\xfe BMC r\xe9ponse" + dcmi().encode())
+    assert IpmiSource(str(tool)).read_watts() == 247.0
+    (tmp_path / "out").write_bytes(b"\xff garbage only\n")
+    with pytest.raises(IpmiUnavailable, match=r"^no 'Instantaneous power reading' in ipmitool's output "
+                                              r"\(\ufffd garbage"):
+        IpmiSource(str(tool))

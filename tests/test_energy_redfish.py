@@ -88,24 +88,49 @@ def certificate(tmp_path_factory):
 # --- parse_power ------------------------------------------------------------------------------------------------------
 
 
-def test_which_power_control_entry_is_named_by_name_member_id_or_index():
-    doc = {"PowerControl": ["n/a", {"MemberId": "0", "PowerConsumedWatts": 300}]}  # a junk entry is stepped over
-    assert parse_power(doc) == (300.0, "PowerControl[1] (0)")
+def test_the_power_control_entry_is_named_by_name_member_id_or_index():
+    assert parse_power({"PowerControl": [{"MemberId": "A", "PowerConsumedWatts": 300}]}) == (300.0,
+                                                                                              "PowerControl[0] (A)")
     assert parse_power({"PowerControl": [{"PowerConsumedWatts": 300}]}) == (300.0, "PowerControl[0] (0)")
+
+
+def test_only_the_chassis_total_is_read_never_a_part_in_its_place():
+    """PowerControl[0] is the chassis total; later entries are sub-systems (CPU, memory) whose power is a share of
+    the node's: with the total null, the node has no reading, not the CPUs' one."""
+    doc = {"PowerControl": [{"Name": "Server Power Control", "PowerConsumedWatts": None},
+                            {"Name": "CPU Sub-system Power", "PowerConsumedWatts": 120}]}
+    with pytest.raises(NoPowerReading, match=r"\(PowerControl\[0\] \(Server Power Control\) is null\)"):
+        parse_power(doc)
+    doc["PowerControl"][0]["PowerConsumedWatts"] = 480
+    assert parse_power(doc) == (480.0, "PowerControl[0] (Server Power Control)")
+
+
+@pytest.mark.parametrize("watts", [0, 0.0, -5])
+@pytest.mark.parametrize("key", ["PowerControl", "PowerWatts"])
+def test_a_reading_of_zero_watts_or_less_is_no_reading(key, watts):
+    """A node running this program never draws 0 W: a BMC with no sensor (or reporting the node off) sends 0, which
+    integrated would be a measured 0 J/TH."""
+    doc = ({"PowerControl": [{"PowerConsumedWatts": watts}]} if key == "PowerControl"
+           else {"PowerWatts": {"Reading": watts}})
+    with pytest.raises(NoPowerReading) as info:
+        parse_power(doc)
+    assert str(info.value).endswith(f" reads {watts:g} W: the BMC measures no power (no power sensor, or the node "
+                                    "reported off)")
 
 
 def test_a_null_reading_and_a_resource_without_one_say_different_things():
     with pytest.raises(NoPowerReading) as info:
         parse_power({"PowerControl": [{"PowerConsumedWatts": None}]})
-    assert str(info.value) == ("the power resource is there but holds no number (PowerConsumedWatts or "
-                               "PowerWatts.Reading is null): the BMC measures no power now (node powered off, or no "
-                               "power sensor)")
+    assert str(info.value) == ("the power resource is there but holds no number (PowerControl[0] (0) is null): the "
+                               "BMC measures no power now (node powered off, or no power sensor)")
+    with pytest.raises(NoPowerReading, match=r"\(PowerWatts.Reading is \"n/a\"\)"):
+        parse_power({"PowerWatts": {"Reading": "n/a"}})
     # An empty PowerControl array holds no entry that could be null: not a Power resource with a reading.
-    for doc in ({"PowerControl": []}, {"Id": "1U"}, ["PowerControl"]):
+    for doc in ({"PowerControl": []}, {"PowerControl": ["n/a"]}, {"Id": "1U"}, ["PowerControl"]):
         with pytest.raises(ValueError) as info:
             parse_power(doc)
         assert type(info.value) is ValueError
-        assert str(info.value) == "no PowerControl[].PowerConsumedWatts or PowerWatts.Reading in the resource"
+        assert str(info.value) == "no PowerControl[0].PowerConsumedWatts or PowerWatts.Reading in the resource"
 
 
 # --- URLs and what the BMC is sent ------------------------------------------------------------------------------------
@@ -151,6 +176,38 @@ def test_a_bmc_that_accepts_and_never_answers_is_cut_off():
         with pytest.raises(RedfishUnavailable) as info:
             RedfishClient(url, timeout_s=0.1).get()
     assert str(info.value) == f"cannot reach {url}: timed out"
+
+
+def test_a_port_that_speaks_another_protocol_is_one_line_not_a_traceback():
+    """An SSH port given as the BMC's answers with a banner, not HTTP: http.client's BadStatusLine is neither an
+    OSError nor a URLError."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/redfish/v1"
+
+        def banner() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+        thread = threading.Thread(target=banner, daemon=True)
+        thread.start()
+        with pytest.raises(RedfishUnavailable) as info:
+            RedfishClient(url, timeout_s=5).get()
+        thread.join(5)
+    assert str(info.value).startswith(f"{url}: no valid HTTP answer (BadStatusLine: ")
+
+
+@pytest.mark.parametrize("url, why", [
+    ("http://127.0.0.1:abc/redfish/v1", "Port could not be cast to integer value as 'abc'"),
+    ("http://[bmc/redfish/v1", "Invalid IPv6 URL"),
+])
+def test_a_url_python_cannot_split_is_one_line(url, why):
+    with pytest.raises(RedfishUnavailable) as info:
+        RedfishClient(url)
+    assert str(info.value) == f"Redfish URL {url!r} is not a valid URL ({why})"
 
 
 # --- TLS --------------------------------------------------------------------------------------------------------------

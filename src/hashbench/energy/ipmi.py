@@ -119,12 +119,16 @@ def _checked(reading: DcmiPowerReading) -> DcmiPowerReading:
     return reading
 
 
+SECRET_OPTIONS = ("-P", "-k", "-y")  # ipmitool's password, Kg key and Kg key in hex: never written to a label
+
+
 def _redact(args: Sequence[str]) -> list[str]:
-    """Interface options with any -P password masked, for labels."""
+    """Interface options with any password or Kg key (-P, -k, -y, apart or attached) masked, for labels."""
     shown, hide_next = [], False
     for arg in args:
-        shown.append("***" if hide_next else ("-P***" if arg.startswith("-P") and arg != "-P" else arg))
-        hide_next = arg == "-P"
+        attached = next((o for o in SECRET_OPTIONS if arg.startswith(o) and arg != o), None)
+        shown.append("***" if hide_next else f"{attached}***" if attached else arg)
+        hide_next = arg in SECRET_OPTIONS
     return shown
 
 
@@ -150,7 +154,8 @@ class IpmiSource(PowerSource):
 
     def read(self) -> DcmiPowerReading:
         try:
-            proc = subprocess.run(self.command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+            proc = subprocess.run(self.command, capture_output=True, text=True, errors="replace", timeout=TIMEOUT_S,
+                                  check=False)
         except subprocess.TimeoutExpired:
             raise IpmiUnavailable(f"ipmitool gave no answer in {TIMEOUT_S:g} s") from None
         except OSError as exc:  # on PATH but cannot start (no execute permission, a missing interpreter, wrong arch)

@@ -11,6 +11,7 @@ the one no other contains and that is no part by its type; the reading's detail 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import math
 import ssl
@@ -37,22 +38,28 @@ def parse_power(doc: object) -> tuple[float, str]:
     """(watts, which entry) from a Redfish Power resource, or from an EnvironmentMetrics resource (PowerWatts)."""
     if isinstance(doc, dict):
         controls = doc.get("PowerControl")
-        if isinstance(controls, list):
-            # The first entry is the chassis total on every BMC seen; later ones (when present) are parts of it.
-            for i, control in enumerate(controls):
-                watts = control.get("PowerConsumedWatts") if isinstance(control, dict) else None
-                if isinstance(watts, (int, float)) and not isinstance(watts, bool) and math.isfinite(watts):
-                    name = control.get("Name") or control.get("MemberId") or str(i)
-                    return float(watts), f"PowerControl[{i}] ({name})"
+        found = None
+        if isinstance(controls, list) and controls:
+            # The first entry is the chassis total on every BMC seen; later ones (when present) are parts of it
+            # (a CPU or memory sub-system), whose power is a share of the node's: never read in its place.
+            control = controls[0]
+            if isinstance(control, dict):
+                name = control.get("Name") or control.get("MemberId") or "0"
+                found = control.get("PowerConsumedWatts"), f"PowerControl[0] ({name})"
         reading = doc.get("PowerWatts")
-        if isinstance(reading, dict) and isinstance(reading.get("Reading"), (int, float)) \
-                and not isinstance(reading.get("Reading"), bool) and math.isfinite(reading["Reading"]):
-            return float(reading["Reading"]), "PowerWatts.Reading"
-        if (isinstance(controls, list) and controls) or isinstance(reading, dict):
-            raise NoPowerReading("the power resource is there but holds no number (PowerConsumedWatts or "
-                                 "PowerWatts.Reading is null): the BMC measures no power now (node powered off, or no "
-                                 "power sensor)")
-    raise ValueError("no PowerControl[].PowerConsumedWatts or PowerWatts.Reading in the resource")
+        if found is None and isinstance(reading, dict):
+            found = reading.get("Reading"), "PowerWatts.Reading"
+        if found is not None:
+            watts, which = found
+            if isinstance(watts, (int, float)) and not isinstance(watts, bool) and math.isfinite(watts):
+                if watts <= 0:  # a node running this program never draws 0 W: the BMC measures nothing
+                    raise NoPowerReading(f"{which} reads {watts:g} W: the BMC measures no power (no power sensor, "
+                                         "or the node reported off)")
+                return float(watts), which
+            shown = json.dumps(watts) if watts is None or isinstance(watts, (bool, str)) else repr(watts)
+            raise NoPowerReading(f"the power resource is there but holds no number ({which} is {shown}): the BMC "
+                                 "measures no power now (node powered off, or no power sensor)")
+    raise ValueError("no PowerControl[0].PowerConsumedWatts or PowerWatts.Reading in the resource")
 
 
 class NoPowerReading(ValueError):
@@ -99,7 +106,11 @@ def _names(items: list[str], limit: int = 4, sep: str = ", ") -> str:
 class RedfishClient:
     def __init__(self, url: str, user: str | None = None, password: str | None = None, *, verify_tls: bool = True,
                  timeout_s: float = TIMEOUT_S) -> None:
-        parts = urllib.parse.urlsplit(url)
+        try:
+            parts = urllib.parse.urlsplit(url)
+            parts.port  # noqa: B018 - read for its check: a port that is not a number raises ValueError
+        except ValueError as exc:  # "http://[bmc/" (Invalid IPv6 URL), "http://bmc:abc/"
+            raise RedfishUnavailable(f"Redfish URL {url!r} is not a valid URL ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RedfishUnavailable(f"Redfish URL {url!r} is not an http(s) URL")
         if parts.username is not None or parts.password is not None:  # the URL goes into messages and result files
@@ -138,6 +149,8 @@ class RedfishClient:
             raise RedfishUnavailable(f"cannot reach {url}: {reason}") from None
         except (TimeoutError, OSError) as exc:
             raise RedfishUnavailable(f"cannot reach {url}: {exc}") from None
+        except (http.client.HTTPException, ValueError) as exc:  # not HTTP (BadStatusLine), a cut answer, a bad URL
+            raise RedfishUnavailable(f"{url}: no valid HTTP answer ({type(exc).__name__}: {exc})") from None
         try:
             return json.loads(body)
         except ValueError:
