@@ -318,6 +318,21 @@ def test_named_source_that_cannot_be_read_is_an_error(tmp_path):
     assert select_source(EnergyConfig(mode="none"), "cpu") == (None, "energy metering off (--energy none)")
 
 
+def test_a_device_layer_source_never_meters_the_other_devices_work(tmp_path, monkeypatch):
+    """--energy nvml for the CPU's work would be GPU 0's board joules per CPU terahash; --energy rapl for a GPU's,
+    the CPU package's per GPU terahash: no energy for that device, saying which sources would measure it. Neither
+    source is even opened."""
+    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(counter=True))
+    root = make_rapl(tmp_path, {"intel-rapl:0": ("package-0", 5_000_000, 262_143_328_850)})
+    assert select_source(EnergyConfig(mode="nvml"), "cpu") == (None, (
+        "--energy nvml meters GPU boards, not the work on cpu (for cpu: --energy auto, ipmi, redfish or declared)"))
+    assert select_source(EnergyConfig(mode="rapl", rapl_root=root), "cuda:0,1") == (None, (
+        "--energy rapl meters CPU packages, not the work on cuda:0,1 (for cuda:0,1: --energy auto, ipmi, redfish or "
+        "declared)"))
+    assert select_source(EnergyConfig(mode="nvml"), "cuda:0")[0].layer == "gpu board"
+    assert select_source(EnergyConfig(mode="rapl", rapl_root=root), "cpu")[0].layer == "cpu package"
+
+
 # --- RAPL ------------------------------------------------------------------------------------------------------------
 
 

@@ -365,6 +365,28 @@ def test_probes_run_after_the_hashing_on_every_device(pipeline, monkeypatch):
     assert after[-1][-1].startswith("llm-prefill[cuda:0")
 
 
+def test_idle_power_of_every_probed_gpu_is_measured_before_anything_runs(pipeline, monkeypatch):
+    """The cuda backend hashes on cuda:0,1 (one summed source); the probes run on cuda:0 and cuda:1 alone, each its
+    own source. Their idle power, measured lazily, came after the GPUs had been hashing: a board still clocked up
+    reads a higher idle and the net energy comes out low."""
+    import hashbench.probes as probes_mod
+
+    monkeypatch.setattr(probes_mod, "available_devices", lambda: ["cpu", "cuda:0", "cuda:1"])
+    seen = []
+    monkeypatch.setattr(probes_mod, "run_probes", lambda settings, meters, on_probe: seen.append(settings.device))
+    pipeline.execute(quick=True, probes=True)
+    calls = FakeMeters.made[0].calls
+    first_meter = calls.index(next(c for c in calls if c[0] == "meter"))
+    assert [c for c in calls[:first_meter] if c[0] == "prepare"] == [
+        ("prepare", "cpu"), ("prepare", "cuda:0,1"), ("prepare", "cuda:0"), ("prepare", "cuda:1")]
+    assert seen == ["cpu", "cuda:0", "cuda:1"]
+    assert ("energy", None, ("cuda:1", "declared 100 W (cuda:1)")) in pipeline.events
+    # without the probes, only the hashing devices
+    FakeMeters.made.clear()
+    pipeline.execute(quick=True, probes=False)
+    assert [c for c in FakeMeters.made[0].calls if c[0] == "prepare"] == [("prepare", "cpu"), ("prepare", "cuda:0,1")]
+
+
 def test_a_machine_without_torch_still_finishes_the_hashing_run(pipeline, monkeypatch):
     import hashbench.probes as probes_mod
 

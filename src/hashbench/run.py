@@ -134,6 +134,16 @@ def run_all_probes(record: RunRecord, output: Path, *, quick: bool, meters: Ener
         run_probes(ProbeSettings(device=device, quick=quick), meters, on_probe)
 
 
+def _probe_devices() -> list[str]:
+    """The devices run_all_probes will probe, or none without torch (it records why itself)."""
+    from .probes import ProbeUnavailable, available_devices
+
+    try:
+        return available_devices()
+    except ProbeUnavailable:
+        return []
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -177,8 +187,11 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
     headers = real_headers()[:: max(1, len(real_headers()) // QUICK_VERIFY_HEADERS)] if quick else real_headers()
     meters = EnergyPlan(energy or EnergyConfig.from_env(idle_seconds=1.0 if quick else None))
     devices = {c.backend: energy_device(get_backend(c.backend)) for c in configs}
+    # Every device metered in this run: the hashing ones, then each the probes run on (on a machine with several
+    # GPUs the cuda backend hashes on all of them, metered as one sum, and each probe runs on one).
+    metered = list(dict.fromkeys([*devices.values(), *(_probe_devices() if probes else [])]))
     try:  # a source asked for by name (--energy rapl) that cannot be read fails here, before any file or history
-        for device in dict.fromkeys(devices.values()):
+        for device in metered:
             meters.source_for(device)
         record.write(output)
     except BaseException:
@@ -186,7 +199,7 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
         raise
     listen("plan", None, configs)
     try:
-        for device in dict.fromkeys(devices.values()):
+        for device in metered:
             meters.prepare(device)  # idle power before verify or warm-up heats anything
             listen("energy", None, (device, meters.describe(device)))
         for backend_name in dict.fromkeys(c.backend for c in configs):

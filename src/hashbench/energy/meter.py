@@ -67,6 +67,11 @@ def select_source(config: EnergyConfig, device: str) -> tuple[EnergySource | Non
     """(source, "") or (None, why there is none). A source asked for by name that cannot be read is an error."""
     if config.mode == "none":
         return None, "energy metering off (--energy none)"
+    if config.mode in ("nvml", "rapl") and (config.mode == "nvml") != is_gpu(device):
+        # A GPU's work metered by the CPU package, or a CPU's by a GPU board, would be a number about something else.
+        what = "GPU boards" if config.mode == "nvml" else "CPU packages"
+        return None, (f"--energy {config.mode} meters {what}, not the work on {device} (for {device}: --energy auto, "
+                      "ipmi, redfish or declared)")
     if config.mode != "auto":
         try:
             return open_source(config, config.mode, device), ""

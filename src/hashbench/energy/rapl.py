@@ -9,6 +9,7 @@ platform domain that contains the packages. Mainline kernels expose AMD's RAPL u
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,11 @@ ROOT_ENV = "HASHBENCH_RAPL_ROOT"
 _ZONE = re.compile(r"^(intel|amd)-rapl(:\d+)+$")  # not intel-rapl-mmio: that repeats package-0 through MMIO
 # The hardware updates the energy status MSRs about every millisecond (Intel SDM; AMD the same order).
 NOMINAL_UPDATE_S = 0.001
+# No package or DRAM domain draws this much (the largest server packages are rated about 500 W): a wraparound that
+# would mean more, over the time since the last read, is the counter restarting. The slack covers reads close
+# together, where one counter update can land between them.
+MAX_DOMAIN_W = 2000.0
+SLACK_S = 0.01
 
 
 class RaplUnavailable(Exception):
@@ -93,6 +99,7 @@ class RaplSource(CounterSource):
         self.root = root
         self.domains = find_domains(root)
         self._last = [self._raw(d) for d in self.domains]  # also proves energy_uj is readable now
+        self._last_t = time.monotonic()
         self._total_uj = 0
         # update_period_s is the nominal figure, not a measurement (polling cannot resolve 1 ms): said where it shows.
         self.detail = (f"RAPL domains {', '.join(_labels(self.domains))} under {root}, summed; counter update "
@@ -107,12 +114,16 @@ class RaplSource(CounterSource):
             raise RaplUnavailable(f"cannot read {domain.path}: {exc}") from None
 
     def read_joules(self) -> float:
+        now = time.monotonic()
+        most_uj = MAX_DOMAIN_W * (now - self._last_t + SLACK_S) * 1e6
+        self._last_t = now
         for i, domain in enumerate(self.domains):
             raw, last = self._raw(domain), self._last[i]
             delta = wrapped_delta(last, raw, domain.max_range_uj)
             # Read once a second, a real wrap adds a small part of the range (a package at 500 W takes minutes to
-            # wrap); a step back that would need more than half of it is the counter restarting, not a wrap.
-            if delta < 0 or (raw < last and delta > domain.max_range_uj // 2):
+            # wrap); a step back that would need more than half of it, or more energy than any domain draws in the
+            # time since the last read, is the counter restarting, not a wrap.
+            if delta < 0 or (raw < last and (delta > domain.max_range_uj // 2 or delta > most_uj)):
                 self.resets += 1
                 self.reset_why = (f"RAPL {domain.zone} ({domain.name}) energy_uj went backwards from {last} to {raw} "
                                   "without a wraparound: the counter restarted, energy across it unknown")

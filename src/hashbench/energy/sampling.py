@@ -146,8 +146,10 @@ class CounterWindow(Window):
             self._read()
 
     def start(self) -> None:
-        self._resets = self._source.resets
         self._j0 = self._read()
+        # Counted after the first read: a reset the source only sees now happened before the window (the counter is
+        # read only while a window is open), and the window's own energy, j1 - j0, does not cross it.
+        self._resets = self._source.resets
         self._t0 = clock()
         self._thread.start()
 
