@@ -311,6 +311,68 @@ def test_measured_ai_figures_come_with_their_meter(tmp_path, market):
     assert ai["energy_kwh_per_day"] == pytest.approx(14.4)
 
 
+def test_watts_typed_for_the_hashing_never_replace_the_ai_sections_own_power(tmp_path, market):
+    """CPU hashing metered nothing and a GPU decode was measured at 600 W: the mining section asks for --watts, the
+    power drawn while hashing. Given, it is the miner's; the decode keeps its measured 600 W (it once became 150 W,
+    declared, and the AI revenue per kWh four times too high). The same with --hashrate beside --gpu: the GPU's TDP."""
+    run = _run(tmp_path, "mixed.json", [_hashing("cython", 2e8)], [_tokens("llm-decode", 5000.0, 0.12, "nvml")])
+    report = invoke_json("yield", "--from-run", run, "--watts", "150", "--market", market)
+    assert report["mining"]["inputs"]["watts"] == {"value": 150.0, "source": "flag", "kind": "declared"}
+    assert report["ai"]["inputs"]["watts"]["value"] == pytest.approx(600.0)
+    assert report["ai"]["inputs"]["watts"]["source"] == "measured (run file)"
+    both = invoke_json("yield", "--hashrate", "200T", "--watts", "3500", "--gpu", "H100 SXM", "--market", market)
+    assert both["mining"]["inputs"]["watts"]["value"] == 3500.0
+    assert both["ai"]["inputs"]["watts"] == {"value": 700.0, "source": "catalog nameplate", "kind": "nameplate",
+                                             "detail": "1 × H100 SXM TDP 700 W: NVIDIA H100 datasheet"}
+    # --ai-watts still names the AI power over both
+    assert invoke_json("yield", "--from-run", run, "--watts", "150", "--ai-watts", "900", "--market",
+                       market)["ai"]["inputs"]["watts"]["value"] == 900.0
+    # With nothing of its own, the AI section shares --watts (one machine hashing or serving) ...
+    shared = invoke_json("yield", "--hashrate", "200T", "--watts", "3500", "--tokens-per-second", "5000", "--market",
+                         market)
+    assert shared["ai"]["inputs"]["watts"] == {"value": 3500.0, "source": "flag", "kind": "declared"}
+    # ... and where no mining is valued, --watts is the AI machine's, over a TDP or a run's meter
+    assert invoke_json("yield", "--gpu", "H100 SXM", "--watts", "650", "--market",
+                       market)["ai"]["inputs"]["watts"]["value"] == 650.0
+    decode_only = _run(tmp_path, "decode.json", [], [_tokens("llm-decode", 5000.0, 0.12, "nvml")])
+    assert invoke_json("yield", "--from-run", decode_only, "--watts", "800", "--market",
+                       market)["ai"]["inputs"]["watts"] == {"value": 800.0, "source": "flag", "kind": "declared"}
+
+
+def test_gpus_beside_a_runs_decode_scale_its_rates_and_power_from_one_gpu(tmp_path, market):
+    """The run measured one GPU (cuda:0); --gpus 8 values a machine of eight. GPU-hour revenue counted 8 GPUs while
+    the energy counted one: $/kWh eight times too high."""
+    run = _run(tmp_path, "gpu.json", [], [_tokens("llm-decode", 5000.0, 0.12, "nvml", idle_watts=100.0),
+                                          _tokens("llm-prefill", 50_000.0, 0.01, "nvml")])
+    ai = invoke_json("yield", "--from-run", run, "--gpus", "8", "--utilization", "0.5", "--market", market)["ai"]
+    assert ai["inputs"]["tokens_per_second"] == {
+        "value": 40_000.0, "source": "measured (run file)", "kind": "measured",
+        "detail": f"8 GPUs × one measured: {run}: llm-decode llama-3.1-8b fp8 batch 64 on cuda:0"}
+    assert ai["inputs"]["watts"]["value"] == pytest.approx(4800.0)
+    assert ai["inputs"]["watts"]["detail"].startswith(f"8 GPUs × one measured: {run}: llm-decode ")
+    assert ai["inputs"]["idle_watts"]["value"] == pytest.approx(800.0)
+    # 0.5 × 4.8 kW + 0.5 × 0.8 kW = 2.8 kW -> 67.2 kWh a day
+    assert ai["energy_kwh_per_day"] == pytest.approx(67.2)
+    rented = invoke_json("yield", "--from-run", run, "--gpus", "8", "--gpu-hour-usd", "2", "--utilization", "1",
+                         "--market", market)["ai"]
+    # 8 GPUs × $2 × 24 h = $384 on 8 × 600 W × 24 h = 115.2 kWh
+    assert rented["revenue_usd_per_day"] == pytest.approx(384.0)
+    assert rented["energy_kwh_per_day"] == pytest.approx(115.2)
+    # time-shared prefill: both rates and both powers scale, so the shares and J/token stay one GPU's
+    one = invoke_json("yield", "--from-run", run, "--input-per-output", "4", "--usd-per-mtok-input", "0.05",
+                      "--market", market)["ai"]
+    eight = invoke_json("yield", "--from-run", run, "--gpus", "8", "--input-per-output", "4", "--usd-per-mtok-input",
+                        "0.05", "--market", market)["ai"]
+    for key in ("tokens_per_second", "input_tokens_per_second", "watts"):
+        assert eight["inputs"][key]["value"] == pytest.approx(8 * one["inputs"][key]["value"]), key
+    assert eight["joules_per_token"] == pytest.approx(one["joules_per_token"])
+    # a decode on the CPU has no GPUs to count
+    cpu = _run(tmp_path, "cpu.json", [], [{**_tokens("llm-decode", 500.0, 0.1, "rapl"), "device": "cpu"}])
+    assert_error(invoke("yield", "--from-run", cpu, "--gpus", "8", "--usd-per-mtok", "0.1", "--market", market),
+                 "--gpus 8 counts GPUs, and the run's llm-decode llama-3.1-8b fp8 batch 64 on cpu ran on the CPU: "
+                 "give --tokens-per-second and --ai-watts for the machine valued")
+
+
 def test_time_sharing_a_runs_prefill_keeps_each_rate_with_its_own_energy(tmp_path, market):
     prices = ("--input-per-output", "4", "--usd-per-mtok-input", "0.05", "--utilization", "1", "--market", market)
     run = _bare_meters_run(tmp_path)

@@ -165,7 +165,8 @@ market_option = click.option(
 @click.option("--gpu", default=None, help="Catalog GPU (e.g. 'H100 SXM'): nameplate TDP, published tokens/s.")
 @click.option("--hashrate", type=HASHRATE, default=None, help="Hashrate in H/s; SI suffixes accepted (270T, 1.2 PH/s).")
 @click.option("--watts", type=WATTS, default=None,
-              help="Power at full load, W (3.6k accepted); the AI figure too unless --ai-watts or --asic is given.")
+              help="Power at full load, W (3.6k accepted); the AI figure too, unless --ai-watts or --asic is given "
+                   "or, beside mining, AI has a power of its own (the run's metered decode, --gpu's TDP).")
 @click.option("--ai-watts", type=WATTS, default=None, help="Power at full load while serving AI, W.")
 @click.option("--btc-price", type=USD, default=None, help="USD per BTC ($91,000 or 91k accepted).")
 @click.option("--difficulty", type=NUMBER, default=None, help="Network difficulty (152T accepted).")

@@ -328,12 +328,21 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
         raise InputError(f"--gpus must be a whole number >= 1, got {gpus!r}")
     inputs: dict[str, Sourced] = {}
+    # --gpus N beside a run's decode: the run measured one GPU, the machine valued has N of them. Its rates and
+    # power are scaled by N and say so (GPU-hour revenue counts N GPUs: energy for one would be N times too little).
+    scale, scaled = 1, ""
+    if decode and req.gpus is not None:
+        if not decode.device.startswith("cuda"):
+            raise InputError(f"--gpus {gpus} counts GPUs, and the run's {decode.label} ran on the CPU: give "
+                             "--tokens-per-second and --ai-watts for the machine valued")
+        scale, scaled = gpus, f"{gpus} GPUs × one measured: "
 
     # Output tokens/s: flag, then the run's decode probe, then a published figure for the catalog GPU.
     if req.tokens_per_second is not None:
         inputs["tokens_per_second"] = _flag(req.tokens_per_second)
     elif decode:
-        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second, RUN, MEASURED, f"{run.label}: {decode.label}")
+        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second * scale, RUN, MEASURED,
+                                              f"{scaled}{run.label}: {decode.label}")
     elif gpu and (ref := catalog.reference_throughput(gpu.model, cls)):
         inputs["tokens_per_second"] = Sourced(ref.tokens_per_second * gpus, PUBLISHED, ESTIMATED,
                                               f"{gpus} × {ref.tokens_per_second:g} tokens/s per {gpu.model}, "
@@ -351,7 +360,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     if req.prefill_tokens_per_second is not None:
         prefill = _flag(req.prefill_tokens_per_second)
     elif decode and (p := run.matching(PREFILL, decode)):
-        prefill = Sourced(p.tokens_per_second, RUN, MEASURED, f"{run.label}: {p.label}")
+        prefill = Sourced(p.tokens_per_second * scale, RUN, MEASURED, f"{scaled}{run.label}: {p.label}")
     watts_override = None
     if req.input_per_output is not None:
         if req.input_tokens_per_second is not None:
@@ -371,27 +380,32 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if decode and decode_s.source == RUN and prefill.source == RUN:
             p = run.matching(PREFILL, decode)
             if decode.watts is not None and p and p.watts is not None:
-                decode_share = (1 / decode.tokens_per_second) / (1 / out_tps)
-                watts_override = decode_share * decode.watts + (1 - decode_share) * p.watts
+                decode_share = (1 / (decode.tokens_per_second * scale)) / (1 / out_tps)
+                watts_override = scale * (decode_share * decode.watts + (1 - decode_share) * p.watts)
     elif req.input_tokens_per_second is not None:
         inputs["input_tokens_per_second"] = _flag(req.input_tokens_per_second)
     elif prefill is not None and pricing == TOKENS:
         notes.append("prefill rate known but not used: pass --input-per-output R to share the machine's time "
                      "between prompt and output tokens")
 
-    # Power at full load.
+    # Power at full load. --watts is the AI machine's too, except where it is the miner's: beside --asic, or where
+    # mining is valued and the AI section has a power of its own (measured in the run, or --gpu's TDP), which a
+    # wattage typed for the hashing must not replace.
     tokens_from_run = inputs.get("tokens_per_second") is not None and inputs["tokens_per_second"].source == RUN
+    run_watts = tokens_from_run and decode.watts is not None
+    mining_valued = req.given(*_MINING_FLAGS) or bool(run and run.hashing)
+    watts_is_mining = req.asic is not None or (mining_valued and (watts_override is not None or run_watts or gpu))
     if req.ai_watts is not None:
         inputs["watts"] = _flag(req.ai_watts)
-    elif req.watts is not None and req.asic is None:  # beside --asic, --watts is the ASIC's
+    elif req.watts is not None and not watts_is_mining:
         inputs["watts"] = _flag(req.watts)
     elif watts_override is not None:
-        inputs["watts"] = _run_power(watts_override, decode.power_kind, "time-weighted mean of the decode and "
-                                     f"prefill probes' power ({decode.power_source or 'unnamed meter'})")
+        inputs["watts"] = _run_power(watts_override, decode.power_kind, f"{scaled}time-weighted mean of the decode "
+                                     f"and prefill probes' power ({decode.power_source or 'unnamed meter'})")
         if note := _layer_note(decode.power_source):
             notes.append(note)
-    elif tokens_from_run and decode.watts is not None:
-        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{run.label}: {decode.label}: "
+    elif run_watts:
+        inputs["watts"] = _run_power(decode.watts * scale, decode.power_kind, f"{scaled}{run.label}: {decode.label}: "
                                      f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
                                      f"{decode.power_source or 'an unnamed meter'}")
         if note := _layer_note(decode.power_source):
@@ -449,11 +463,12 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if gpus_known:
             _check_gpu_watts(inputs["idle_watts"], "--idle-watts", gpus, MIN_GPU_IDLE_WATTS, "idle")
     elif (inputs["watts"].source in (RUN, RUN_DECLARED) and decode and decode.idle_watts is not None
-          and decode.idle_watts <= inputs["watts"].value):
+          and decode.idle_watts * scale <= inputs["watts"].value):
         # Only beside the run's own full-load watts: the same meter at the same layer, so unsold hours are billed
         # at what that meter read idle, not at a board's idle under a node's (flagged) full load.
-        inputs["idle_watts"] = _run_power(decode.idle_watts, decode.power_kind, f"{run.label}: idle power the "
-                                          f"{decode.power_source or 'unnamed meter'} read before {decode.label}")
+        inputs["idle_watts"] = _run_power(decode.idle_watts * scale, decode.power_kind, f"{scaled}{run.label}: idle "
+                                          f"power the {decode.power_source or 'unnamed meter'} read before "
+                                          f"{decode.label}")
     if "idle_watts" not in inputs and inputs["utilization"].value < 1:
         notes.append(f"no idle power known: the unsold {(1 - inputs['utilization'].value) * 100:.0f} % of the day is "
                      "billed at full-load power (an upper bound on the energy); pass --idle-watts")
