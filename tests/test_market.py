@@ -153,6 +153,31 @@ def test_packaged_mining_figures_reproduce_the_published_hashprice():
     assert computed == pytest.approx(snap.value("hashprice_usd_per_ph_day"), rel=0.01)  # published ≈ 38.2
 
 
+def test_the_subsidy_follows_the_height_carried_forward_past_a_halving():
+    """The packaged height, 923,500 on 2025-11-18, pays 3.125 BTC; carried forward at 144 blocks a day it reaches the
+    halving at 1,050,000 after 878.5 days (2028-04-15). Valued later, a snapshot that old would pay twice the reward."""
+    from datetime import date, timedelta
+
+    snap = packaged_snapshot()
+    source = snap.get("height").source
+    assert snap.subsidy(date(2026, 12, 3)) == Sourced(3.125, "market snapshot 2025-11-18", ESTIMATED,
+                                                      f"subsidy at height 923,500 ({source})")
+    last = date(2025, 11, 18) + timedelta(days=878)  # 923,500 + 878 × 144 = 1,049,932: still the fourth era
+    assert snap.subsidy(last).value == 3.125
+    after = snap.subsidy(last + timedelta(days=1))  # 1,050,076
+    assert after == Sourced(1.5625, "market snapshot 2025-11-18", ESTIMATED,
+                            "subsidy at height about 1,050,076: 923,500 on 2025-11-18 carried forward 879 days at "
+                            f"144 blocks/day, past a halving ({source})")
+    assert snap.subsidy(date(2025, 1, 1)).value == 3.125  # a date before the snapshot's: its own height
+    # yield and plan both take it
+    from hashbench.plan import PlanMarket
+    from hashbench.yields import YieldRequest, compute_yield
+
+    assert PlanMarket.from_snapshot(snap, last + timedelta(days=1)).subsidy_btc == after
+    report = compute_yield(YieldRequest(hashrate_hps=2e14, watts=3500.0), snap, today=last + timedelta(days=1))
+    assert report.mining.inputs["subsidy_btc"] == after
+
+
 # --- files ------------------------------------------------------------------------------------------------------
 
 def test_market_file_overrides_only_what_it_names(tmp_path):

@@ -252,6 +252,9 @@ def test_gpu_measured_from_a_run_file(tmp_path):
     plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
     # 2 × 6,000 × 86,400 × $0.125 / 1e6 = $129.60; 2 × 0.6 kW × 24 h × $0.10 = $2.88
     assert cents(plan.best.profit_usd_per_day) == 126.72
+    # a board meter's watts fill a cap that is the node's: said, as yield says it and as a catalog TDP is
+    assert site.notes == ("H100 SXM: energy from nvml is the GPU board only: the node and the wall draw more; declare "
+                          "watts per GPU for the whole node",)
 
 
 def test_gpu_from_a_run_bills_unsold_hours_at_the_idle_power_it_measured(tmp_path):
@@ -404,6 +407,29 @@ def test_plan_json_on_the_example():
     assert grid["btc_prices"] == [60_000, 91_000, 126_000] and grid["difficulties"] == [126e12, 152e12]
     assert cents(grid["matrices"]["profit_usd_per_day"][0][1][1]) == 61779.60
     assert wt["inputs"]["market"]["btc_price_usd"]["source"] == "market snapshot 2025-11-18"
+
+
+def test_the_default_grid_is_centred_on_the_figures_planned_with():
+    """--btc-price 60k --difficulty 130T planned the sites at 60k and 130 T while the grid's axes stayed on the
+    snapshot's 91k and 152 T: the case planned was no cell of its own grid. The axes keep the snapshot's ranges."""
+    data = invoke_json("plan", str(EXAMPLE), "--btc-price", "60k", "--difficulty", "130T", "--power-prices", "0.035")
+    wt = data["sites"][0]
+    grid = wt["sensitivity"]
+    # BTC 56k-126k: the far end sets the step, (126k - 60k) / 2 = 33k, capped at 45 % of 60k = 27k
+    assert grid["btc_prices"] == [6_000, 33_000, 60_000, 87_000, 114_000]
+    # difficulty 126-156 T: (156 - 130) / 2 = 13 T
+    assert grid["difficulties"] == [104e12, 117e12, 130e12, 143e12, 156e12]
+    assert grid["matrices"]["profit_usd_per_day"][0][2][2] == pytest.approx(wt["best"]["profit_usd_per_day"])
+
+
+def test_the_middle_of_an_axis_is_the_figure_itself_not_rounded():
+    """A fetched difficulty of 149,301,205,959,699 became 1.493e14 in the middle of the grid: its centre cell was no
+    longer the plan. The other points stay rounded to four figures."""
+    fig = Figure(149_301_205_959_699.0, "", "2026-12-01", "fetched", "x", low=126e12, high=156e12)
+    axis = axis_around(fig)
+    assert axis[2] == 149_301_205_959_699.0
+    # step (149.3 - 126) / 2 = 11.65 T: 126.0, 137.65, 160.95, 172.60 T to four figures
+    assert axis[:2] + axis[3:] == (1.26e14, 1.377e14, 1.61e14, 1.726e14)
 
 
 def test_plan_console_on_the_example():

@@ -153,7 +153,9 @@ def test_plan_json_of_two_small_sites_by_hand(tmp_path):
 
     assert_matches(data["market"], {
         "btc_price_usd": _sourced(91_000, "flag", "declared"), "difficulty": _sourced(152e12, "flag", "declared"),
-        "subsidy_btc": _sourced(3.125, "market snapshot 2025-11-18", "estimated", "subsidy at height 923,500"),
+        "subsidy_btc": _sourced(3.125, "market snapshot 2025-11-18", "estimated",
+                                "subsidy at height 923,500 (extrapolated at 144 blocks/day from block 878,976 (mined "
+                                "2025-01-12; real header in the shared mainnet data))"),
         "fees_btc_per_block": snapshot.sourced("fees_btc_per_block").to_json(),
         "hashprice_usd_per_ph_day": HASHPRICE, "snapshot": "market snapshot 2025-11-18 (packaged)"})
     pilot, barn = data["sites"]
@@ -165,7 +167,10 @@ def test_plan_json_of_two_small_sites_by_hand(tmp_path):
     h200 = _item(1, "2 × H200 (GPU-hours)", "ai", 2, 2, *h200_unit)
     h100 = _item(2, "4 × H100 SXM (8b tokens)", "ai", 4, 4, *h100_unit)
     assert_matches({k: pilot[k] for k in ("name", "mw", "pue", "inputs", "notes")}, {
-        "name": "pilot", "mw": 0.03, "pue": 1.25, "notes": [],
+        "name": "pilot", "mw": 0.03, "pue": 1.25,
+        # the H200 (80 % sold, no idle_watts) bills its unsold hours at full load, and says so; the H100 has idle
+        "notes": ["H200: no idle power known: the unsold 20 % of the day is billed at full-load power (an upper bound "
+                  "on the energy); give idle_watts"],
         "inputs": {
             "power_usd_per_kwh": _declared(0.05), "uptime": _sourced(1.0, "default", "declared", "never curtailed"),
             "pool_fee": _declared(0.0), "market": data["market"],

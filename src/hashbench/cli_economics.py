@@ -10,6 +10,7 @@ import json
 import math
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -536,8 +537,9 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
     snapshot = load_snapshot(market_file)
     sites = load_sites(site_file, snapshot)
     pm = PlanMarket.from_snapshot(snapshot).with_values(btc_price_usd=btc_price, difficulty=difficulty)
-    btc_axis = btc_prices or axis_around(snapshot.get("btc_price_usd"))
-    diff_axis = difficulties or axis_around(snapshot.get("difficulty"))
+    # Centred on the figures planned with (--btc-price and --difficulty where given), over the snapshot's ranges.
+    btc_axis = btc_prices or axis_around(replace(snapshot.get("btc_price_usd"), value=pm.btc_price_usd.value))
+    diff_axis = difficulties or axis_around(replace(snapshot.get("difficulty"), value=pm.difficulty.value))
     power_axis = power_prices
     results = []
     for site in sites:

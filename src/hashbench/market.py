@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .economics import ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
+from .economics import BLOCK_INTERVAL_S, ESTIMATED, Sourced, hashprice_usd_per_ph_day, subsidy_btc
 from .errors import HashbenchError, InputError
 from .jsonfile import read_json, write_atomic
 
@@ -74,6 +74,9 @@ def _compact(v: float) -> str:
         if abs(v) >= scale:
             return f"{v / scale:g}{prefix}"
     return f"{v:,g}"
+
+
+BLOCKS_PER_DAY = 86_400 // BLOCK_INTERVAL_S  # 144: the height a snapshot's date is carried forward at
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,19 @@ class MarketSnapshot:
         """The figure as an economics input: a market figure stands in for today's, so it is an estimate."""
         fig = self.get(key)
         return Sourced(fig.value, fig.provenance, ESTIMATED, fig.detail)
+
+    def subsidy(self, today: date | None = None) -> Sourced:
+        """The block subsidy at the snapshot's height; where that height, carried forward at 144 blocks a day from
+        its date, has since passed a halving, the subsidy after it (an old snapshot would pay twice the reward)."""
+        fig = self.get("height")
+        height = int(fig.value)
+        detail = f"subsidy at height {height:,} ({fig.source})"
+        days = ((today or date.today()) - _last_day(fig.as_of)).days
+        now = height + BLOCKS_PER_DAY * max(days, 0)
+        if subsidy_btc(now) != subsidy_btc(height):
+            detail = (f"subsidy at height about {now:,}: {height:,} on {fig.as_of} carried forward {days:,} days at "
+                      f"{BLOCKS_PER_DAY} blocks/day, past a halving ({fig.source})")
+        return Sourced(subsidy_btc(now), fig.provenance, ESTIMATED, detail)
 
     @property
     def label(self) -> str:

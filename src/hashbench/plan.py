@@ -42,12 +42,11 @@ from .economics import (
     mining_yield,
     require_fraction,
     require_positive,
-    subsidy_btc,
 )
 from .errors import InputError
 from .jsonfile import read_text
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of, stale_note
-from .runfile import load_run
+from .runfile import layer_note, load_run
 from .units import parse_fraction, parse_power_price
 from .yields import choose_decode
 
@@ -117,11 +116,8 @@ class PlanMarket:
     label: str = ""
 
     @classmethod
-    def from_snapshot(cls, snapshot: MarketSnapshot) -> PlanMarket:
-        height = snapshot.get("height")
-        subsidy = Sourced(subsidy_btc(int(height.value)), height.provenance, ESTIMATED,
-                          f"subsidy at height {int(height.value):,}")
-        return cls(snapshot.sourced("btc_price_usd"), snapshot.sourced("difficulty"), subsidy,
+    def from_snapshot(cls, snapshot: MarketSnapshot, today: date | None = None) -> PlanMarket:
+        return cls(snapshot.sourced("btc_price_usd"), snapshot.sourced("difficulty"), snapshot.subsidy(today),
                    snapshot.sourced("fees_btc_per_block"), snapshot.label)
 
     def with_values(self, btc_price_usd: float | None = None, difficulty: float | None = None,
@@ -574,7 +570,8 @@ def axis_around(fig: Figure) -> tuple[float, ...]:
     else:
         step = v * 0.15
     step = min(step, v * 0.45)  # the lowest point at 10 % of the figure at least: a price or difficulty is > 0
-    return tuple(sorted({float(f"{v + k * step:.4g}") for k in (-2, -1, 0, 1, 2)}))
+    # The others rounded to 4 figures; the middle one exact, so the grid's centre cell is the plan itself.
+    return tuple(sorted({v} | {float(f"{v + k * step:.4g}") for k in (-2, -1, 1, 2)}))
 
 
 def default_power_axis(snapshot: MarketSnapshot, site: Site) -> tuple[float, ...]:
@@ -787,6 +784,8 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
     elif decode is not None and tps is None and decode.watts is not None:
         power = Sourced(decode.watts, f"{decode.power_kind} (run file)", decode.power_kind,
                         f"per GPU: {decode.label} ({decode.power_source or 'unnamed meter'})")
+        if note := layer_note(decode.power_source):  # the cap is the node's: a board's watts undercount it
+            notes.append(f"{gpu.model}: {note}; declare watts per GPU for the whole node")
     else:
         power = Sourced(gpu.tdp_w, "catalog nameplate", NAMEPLATE, f"{gpu.model} TDP: {gpu.source}")
         notes.append(f"{gpu.model}: board TDP used as power; a node adds CPUs, fans and NICs: declare watts per "
@@ -811,6 +810,10 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
         notes.append(f"{gpu.model}: utilization not given, 1.0 assumed (every second sold: an upper bound)")
     else:
         utilization = _declared(util)
+    if idle_watts is None and utilization.value < 1:
+        unsold = (1 - utilization.value) * 100
+        notes.append(f"{gpu.model}: no idle power known: the unsold {unsold:.0f} % of the day is billed at full-load "
+                     "power (an upper bound on the energy); give idle_watts")
 
     fleet = GpuFleet(model=gpu.model, count=count, watts=power, utilization=utilization, pricing=pricing,
                      model_class=cls, tokens_per_second=tokens,

@@ -15,6 +15,17 @@ from .jsonfile import read_json
 DECODE, PREFILL = "llm-decode", "llm-prefill"
 
 
+def layer_note(power_source: str) -> str | None:
+    """A board or package meter sees part of the machine: said beside every figure that rests on one. The run file
+    labels sources "nvml (gpu board)", "rapl (cpu package)" (older files: the bare source name)."""
+    source = power_source.lower()
+    if "gpu board" in source or source == "nvml":
+        return f"energy from {power_source} is the GPU board only: the node and the wall draw more"
+    if "cpu package" in source or source == "rapl":
+        return f"energy from {power_source} is the CPU package and DRAM only: the node and the wall draw more"
+    return None
+
+
 @dataclass(frozen=True)
 class HashMeasurement:
     label: str  # "cython avx2 ×16"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date
+from functools import partial
 
 from . import catalog
 from .catalog import MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH
@@ -33,7 +34,7 @@ from .economics import (
 )
 from .errors import InputError
 from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of, stale_note
-from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement
+from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement, layer_note
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
 RUN_DECLARED = "declared (run file)"  # power a run was given with --energy declared --watts: not measured
@@ -132,17 +133,6 @@ def _power_price(req: YieldRequest, market: MarketSnapshot) -> Sourced:
     return market.sourced("power_usd_per_kwh")
 
 
-def _layer_note(power_source: str) -> str | None:
-    """A board or package meter sees part of the machine: said beside every figure that rests on one. The run file
-    labels sources "nvml (gpu board)", "rapl (cpu package)" (older files: the bare source name)."""
-    source = power_source.lower()
-    if "gpu board" in source or source == "nvml":
-        return f"energy from {power_source} is the GPU board only: the node and the wall draw more"
-    if "cpu package" in source or source == "rapl":
-        return f"energy from {power_source} is the CPU package and DRAM only: the node and the wall draw more"
-    return None
-
-
 class _Skip(Exception):
     """A section the user did not ask for cannot be valued from the run file: skip it with this reason (about the
     run, which the caller names)."""
@@ -150,7 +140,8 @@ class _Skip(Exception):
 
 # --- mining ---------------------------------------------------------------------------------------------------------
 
-def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> dict[str, Sourced]:
+def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None,
+                   today: date | None = None) -> dict[str, Sourced]:
     asic = catalog.find_asic(req.asic) if req.asic else None
     inputs: dict[str, Sourced] = {}
     if req.hashrate_hps is not None:
@@ -197,9 +188,7 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
     elif req.height is not None:
         inputs["subsidy_btc"] = _flag(subsidy_btc(req.height), f"subsidy at height {req.height:,}")
     else:
-        height = market.get("height")
-        inputs["subsidy_btc"] = Sourced(subsidy_btc(int(height.value)), height.provenance, ESTIMATED,
-                                        f"subsidy at height {int(height.value):,} ({height.source})")
+        inputs["subsidy_btc"] = market.subsidy(today)
 
     inputs["btc_price_usd"] = (_flag(req.btc_price_usd) if req.btc_price_usd is not None
                                else market.sourced("btc_price_usd"))
@@ -241,8 +230,9 @@ def _run_power(watts: float, kind: str, detail: str) -> Sourced:
     return Sourced(watts, RUN if kind == MEASURED else RUN_DECLARED, kind, detail)
 
 
-def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None) -> Section:
-    inputs = _mining_inputs(req, market, run)
+def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements | None,
+                 today: date | None = None) -> Section:
+    inputs = _mining_inputs(req, market, run, today)
     m = MiningInputs(**{k: v.value for k, v in inputs.items()})
     result = mining_yield(m)
     kinds = {k: ESTIMATED for k in result.to_json()}
@@ -253,7 +243,7 @@ def value_mining(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements
         notes.append(f"hashrate measured on this machine: {result.joules_per_th:,.0f} J/TH ({kinds['joules_per_th']}),"
                      f" {result.joules_per_th / best.j_per_th:,.0f}× the energy per hash of the {best.model} "
                      f"({best.j_per_th:g} J/TH nameplate, at the wall)")
-    if inputs["watts"].source == RUN and (note := _layer_note(run.best_hashing(True).power_source)):
+    if inputs["watts"].source == RUN and (note := layer_note(run.best_hashing(True).power_source)):
         notes.append(note)
     # The run's watts are only ever those of the measurement whose hashrate is valued (never a typed hashrate's).
     notes += _cpu_notes(run, [run.best_hashing(req.watts is None)] if inputs["hashrate_hps"].source == RUN else [])
@@ -402,13 +392,13 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     elif watts_override is not None:
         inputs["watts"] = _run_power(watts_override, decode.power_kind, f"{scaled}time-weighted mean of the decode "
                                      f"and prefill probes' power ({decode.power_source or 'unnamed meter'})")
-        if note := _layer_note(decode.power_source):
+        if note := layer_note(decode.power_source):
             notes.append(note)
     elif run_watts:
         inputs["watts"] = _run_power(decode.watts * scale, decode.power_kind, f"{scaled}{run.label}: {decode.label}: "
                                      f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
                                      f"{decode.power_source or 'an unnamed meter'}")
-        if note := _layer_note(decode.power_source):
+        if note := layer_note(decode.power_source):
             notes.append(note)
     elif gpu:
         inputs["watts"] = Sourced(gpu.tdp_w * gpus, CATALOG, NAMEPLATE,
@@ -500,7 +490,8 @@ def compute_yield(req: YieldRequest, market: MarketSnapshot, run: RunMeasurement
     sections: dict[str, Section | None] = {"mining": None, "ai": None}
     notes: list[str] = list(run.notes) if run else []
     why_not: list[str] = []  # each section the run could not value, once, for the error when neither was
-    for name, flags, value in (("mining", _MINING_FLAGS, value_mining), ("ai", _AI_FLAGS, value_ai)):
+    for name, flags, value in (("mining", _MINING_FLAGS, partial(value_mining, today=today)),
+                               ("ai", _AI_FLAGS, value_ai)):
         asked = req.given(*flags)
         supported = bool(run and (run.hashing if name == "mining" else
                                   any(t.probe == DECODE for t in run.tokens)))
