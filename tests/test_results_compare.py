@@ -9,7 +9,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from results_helpers import HOST, OTHER_HOST, make_run, noisy, rate, run_cli
+from results_helpers import HOST, OTHER_HOST, hash_measurement, make_run, noisy, rate, run_cli
 
 from hashbench.backends.base import Backend, ScanResult
 from hashbench.bench import bench_backend
@@ -35,7 +35,7 @@ from hashbench.results.compare import (
     without_interference,
 )
 from hashbench.results.pbjson import write_result
-from hashbench.results.schema import Check, Measurement, RunResult, measurement_from_bench
+from hashbench.results.schema import Check, Measurement, RunResult, Skipped, measurement_from_bench
 from hashbench.results.stats import hodges_lehmann, mannwhitneyu, min_one_sided_p
 
 # --- the statistics ------------------------------------------------------------------------------------------------
@@ -195,6 +195,34 @@ def test_an_incomplete_or_unverified_candidate_fails_the_gate_and_says_why():
     # The base's faults do not fail the candidate.
     swapped = compare_runs(cand, make_run([rate("a", noisy(1e7, 10, 3))]), base_label="wrong.json")
     assert swapped.exit_code == 0 and any(n.startswith("wrong.json: cython (avx2) failed") for n in swapped.notes)
+
+
+def test_a_candidate_that_skipped_a_backend_the_base_measured_fails_the_gate(tmp_path):
+    """A commit that breaks the numba import (or the C build) gives a complete run without that backend's rows: they
+    showed as "only in base" and the gate passed. The candidate's own skip list says why they are missing."""
+    numba = measurement_from_bench({"backend": "numba", "impl": "llvm", "threads": 1, "samples": noisy(1e7, 10, 7),
+                                    "hashes": 10**7, "seconds": 1.0})
+    base = make_run([hash_measurement(noisy(2e7, 10, 1)), numba], probes=True)
+    cand = make_run([hash_measurement(noisy(2e7, 10, 2))],
+                    skipped=[Skipped("numba", "numba is not installed"), Skipped("ai-probes", "no torch"),
+                             Skipped("cuda", "no NVIDIA driver")])
+    report = compare_runs(base, cand, cand_label="cand.json")
+    probes = [m.name for m in base.measurements if "probe" in m.params]
+    assert report.failures == (
+        f"cand.json skipped numba (numba is not installed): 1 benchmark(s) of the other run not measured: {numba.name}",
+        f"cand.json skipped ai-probes (no torch): {len(probes)} benchmark(s) of the other run not measured: "
+        + ", ".join(probes))
+    assert report.exit_code == 1
+    # the base's skips only qualify: a backend the candidate adds fails nothing
+    swapped = compare_runs(cand, base, base_label="old.json")
+    assert swapped.exit_code == 0 and swapped.failures == ()
+    assert any(n.startswith("old.json skipped numba (numba is not installed): 1 benchmark(s)") for n in swapped.notes)
+    # rows missing for no stated reason stay rows "only in base", as before
+    assert compare_runs(base, make_run([hash_measurement(noisy(2e7, 10, 2))])).exit_code == 0
+    write_result(base, tmp_path / "base.json")
+    write_result(cand, tmp_path / "cand.json")
+    code, out, _ = run_cli("compare", str(tmp_path / "base.json"), str(tmp_path / "cand.json"))
+    assert code == 1 and "skipped numba (numba is not installed)" in " ".join(out.split())
 
 
 def test_compare_cli_exits_1_on_an_unverified_candidate_and_prints_why(tmp_path):

@@ -233,6 +233,18 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
                 f"{label} is an incomplete run (stopped before it finished): "
                 + (f"{len(missing)} benchmark(s) missing from it, not compared: {', '.join(missing)}"
                    if missing else "every benchmark of the other run is in it"))
+        # A backend the run skipped (numba not installed, the C kernels not built, no torch for the probes) is
+        # missing from a run that still finished: for the candidate, a broken build the gate must not pass.
+        skipped = {s.what: s.reason for s in run.skipped}
+        gone: dict[str, list[str]] = {}
+        for r in rows:
+            params = (base if run is cand else cand).measurement(r.name).params if r.verdict == only_other else {}
+            what = params.get("backend") or ("ai-probes" if "probe" in params else None)
+            if what in skipped:
+                gone.setdefault(what, []).append(r.name)
+        for what, missing in gone.items():
+            said.append(f"{label} skipped {what} ({skipped[what]}): {len(missing)} benchmark(s) of the other run not "
+                        f"measured: {', '.join(missing)}")
         for check in run.checks:
             if not check.passed:
                 said.append(f"{label}: {check.backend} ({check.impl}) failed verification on real block headers "
