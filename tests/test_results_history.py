@@ -983,3 +983,39 @@ def test_a_history_given_as_an_sqlite_url_is_read_back_read_only(tmp_path):
     reader.close()
     assert open_history(f"sqlite:///{tmp_path / 'none.sqlite'}", readonly=True).runs() == []
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_damaged_history_is_one_line_on_every_command_that_reads_it(tmp_path):
+    """A stored document that is not a JSON object, or a layout that is not a number, ended `history`,
+    `history --runs`, `compare @latest` and `export --from-history` in a traceback."""
+    import sqlite3
+
+    db = tmp_path / "h.sqlite"
+    shown = display_url(resolve_url(str(db)))
+    h = open_history(str(db))
+    run = make_run()
+    h.store(run)
+    h.close()
+    reads = [("history", "--db", str(db)), ("history", "--runs", "--db", str(db)),
+             ("compare", "@latest", "@latest", "--db", str(db)),
+             ("export", "csv", "--from-history", "--db", str(db))]
+    for document in ("{bad", "[1, 2]", "null"):
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE hb_runs SET document = ?", (document,))
+        conn.close()
+        for args in reads:
+            code, out, err = run_cli(*args)
+            assert code == 1 and "Traceback" not in err, (args, err)  # the database failed: exit 1, as HistoryError
+            assert err == (f"hashbench: error: history database {shown}: run {run.run_id}'s stored document is not a "
+                           "JSON object (damaged)\n"), (args, err)
+            assert len(err.strip().splitlines()) == 1, err
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE hb_meta SET value = 'abc' WHERE key = 'layout'")
+    conn.close()
+    from hashbench.results.pbjson import write_result
+
+    write_result(make_run(), tmp_path / "x.json")
+    for args in [*reads, ("history", "--add", str(tmp_path / "x.json"), "--db", str(db))]:
+        code, _, err = run_cli(*args)
+        assert code == 1 and err == (f"hashbench: error: history database {shown}: its layout is 'abc', not a number: "
+                                     "not a hashbench history, or a damaged one\n"), (args, err)

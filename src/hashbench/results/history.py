@@ -353,7 +353,7 @@ class History:
             row = conn.execute(self._sa.select(self._meta.c.value).where(self._meta.c.key == "layout")).first()
             if row is None:
                 conn.execute(self._meta.insert().values(key="layout", value=str(DB_LAYOUT)))
-            elif int(row[0]) > DB_LAYOUT:
+            elif self._layout(row[0]) > DB_LAYOUT:
                 raise HistoryError(f"history database {display_url(self.url)} has layout {row[0]}, newer than "
                                    f"this hashbench reads ({DB_LAYOUT}): upgrade hashbench")
 
@@ -371,9 +371,27 @@ class History:
         if found is None:
             self.engine.dispose()
             self._empty()
-        elif int(found) > DB_LAYOUT:
+        elif self._layout(found) > DB_LAYOUT:
             raise HistoryError(f"history database {display_url(self.url)} has layout {found}, newer than this "
                                f"hashbench reads ({DB_LAYOUT}): upgrade hashbench")
+
+    def _layout(self, value: object) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise HistoryError(f"history database {display_url(self.url)}: its layout is {value!r}, not a number: not "
+                               "a hashbench history, or a damaged one") from None
+
+    def _document(self, run_id: str, text: object) -> dict:
+        """A stored run's JSON document, or one line naming the run whose document is damaged."""
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            raise HistoryError(f"history database {display_url(self.url)}: run {run_id}'s stored document is not a "
+                               "JSON object (damaged)")
+        return data
 
     # --- writing ---------------------------------------------------------------------------------------------------
 
@@ -427,7 +445,7 @@ class History:
         rows = self._transaction(lambda conn: conn.execute(q).all())
         summaries = []
         for row in rows:
-            data = json.loads(row[9])
+            data = self._document(row[0], row[9])
             summaries.append(RunSummary(*row[:7], bool(row[7]), int(row[8]), verification_summary(_checks(data)),
                                         len(_shared_names(data))))
         return summaries
@@ -441,7 +459,7 @@ class History:
             raise InputError(f"no run {run_id!r} in the history ({display_url(self.url)})")
         if len(rows) > 1:
             raise InputError(f"run id prefix {run_id!r} is ambiguous: give more characters")
-        return RunResult.from_json(json.loads(rows[0][1]))
+        return RunResult.from_json(self._document(rows[0][0], rows[0][1]))
 
     def resolve(self, ref: str) -> RunResult:
         """"latest"; "latest~N", the Nth run before it on the same machine from the same source (a CI job's
@@ -497,7 +515,7 @@ class History:
         rows = self._transaction(lambda conn: conn.execute(q).all()) if run_ids else []
         facts = {}
         for run_id, doc in rows:
-            data = json.loads(doc)
+            data = self._document(run_id, doc)
             facts[run_id] = (failed_backends(_checks(data)), _shared_names(data))
         return facts
 
