@@ -145,6 +145,32 @@ def test_openmetrics_parameter_labels_never_replace_hashbench_labels_and_units_k
     assert family.unit == "tokens_per_step"
 
 
+def test_openmetrics_help_text_is_escaped_and_parameters_that_meet_in_one_label_keep_both_values():
+    """A probe's unit goes into its family's HELP text, which was written raw: a backslash or a newline in it made
+    the exposition unparseable. `benchmark` and `param_benchmark` both became param_benchmark, one value lost."""
+    parser = pytest.importorskip("prometheus_client.openmetrics.parser")
+    run = make_run([Measurement("odd", "probe", 'J/tok\nen"\\', samples=(4.0, 5.0, 6.0),
+                                params={"benchmark": "z", "param_benchmark": "w", "a-b": 1, "a_b": 2})])
+    text = exporter("openmetrics")([run])
+    [family] = [f for f in parser.text_string_to_metric_families(text) if f.name.startswith("hashbench_probe_")]
+    assert family.documentation == "Probe measurement in J/tok\nen'\\"  # a " becomes ' (promtool refuses \\")
+    labels = family.samples[0].labels
+    assert (labels["param_benchmark"], labels["param_benchmark_2"], labels["a_b"], labels["a_b_2"]) == (
+        "z", "w", "1", "2")
+    _promtool_check(text)
+
+
+def test_export_of_a_run_without_benchmarks_is_refused_in_every_format(tmp_path):
+    """An empty run exported as `[]`, `{}`, a header or a bare `# EOF`, exit 0: an empty upload on a dashboard."""
+    empty = make_run([])
+    write_result(empty, tmp_path / "empty.json")
+    for fmt in ("github-action", "github-action-smaller", "bencher", "openmetrics", "csv"):
+        code, out, err = run_cli("export", fmt, str(tmp_path / "empty.json"))
+        assert (code, out) == (2, ""), fmt
+        assert err == f"hashbench: error: nothing to export from run {empty.run_id[:8]} ({empty.started}): it has no " \
+                      "benchmarks\n"
+
+
 def _failed_run(complete: bool = True):
     """cython gave wrong nonces on real headers in this run; python passed; the probes were never verified."""
     run = make_run(probes=True, checks=[Check("cython", "avx2", 4, False, ("height 2016",)),

@@ -363,3 +363,22 @@ def test_the_stored_run_files_round_trip_unchanged():
         run = load_result(path)
         assert run.measurements and run.source == "hashbench run" and run.schema_version == SCHEMA_VERSION
         assert parse_result(json.loads(json.dumps(to_pytest_benchmark(run))), path.name) == run, path.name
+
+
+def test_outlier_counts_match_pytest_benchmarks_own_even_at_a_rounding_tie():
+    """[0.8, 0.4, 0.0]: the mean plus one stddev is 0.8 in exact arithmetic; fmean and statistics.mean round it to
+    either side, so 0.8 counted as an outlier here and not in pytest-benchmark. The same mean, the same counts."""
+    import random
+
+    from hashbench.results.stats import summarize
+
+    rng = random.Random(5)
+    cases = [[0.8, 0.4, 0.0]] + [[rng.choice((0.0, 0.1, 0.2, 0.4, 0.8)) for _ in range(rng.randint(2, 9))]
+                                 for _ in range(3000)]
+    for data in cases:
+        theirs = pb_stats.Stats()
+        for v in data:
+            theirs.update(v)
+        ours = summarize(data)
+        assert (ours.mean, ours.stddev_outliers, ours.iqr_outliers) == (
+            theirs.mean, int(theirs.stddev_outliers), int(theirs.iqr_outliers)), data

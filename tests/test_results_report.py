@@ -313,6 +313,19 @@ def test_hashrate_and_energy_axes_reach_down_to_a_figure_below_one():
     assert list(energy.layout.yaxis.range) == pytest.approx([-1, math.log10(0.5) + 0.12])
 
 
+def test_a_run_whose_every_hashrate_is_zero_still_makes_a_report(tmp_path):
+    """A scan stopped at once measures 0 H/s; with nothing above zero the log axis had no range to take (min() of an
+    empty list): a traceback instead of the report."""
+    from hashbench.results.pbjson import write_result
+
+    run = make_run([hash_measurement((0.0, 0.0, 0.0))])
+    [section] = [s for s in build_sections([run], []) if s.title == "Hashrate per backend"]
+    assert section.figure.layout.yaxis.type == "log" and section.figure.layout.yaxis.range is None
+    write_result(run, tmp_path / "zero.json")
+    code, _, err = run_cli("report", str(tmp_path / "zero.json"), "--html", str(tmp_path / "r.html"))
+    assert code == 0 and (tmp_path / "r.html").stat().st_size > 0, err
+
+
 # --- what each section plots, figure by figure ------------------------------------------------------------------------
 
 def _go():

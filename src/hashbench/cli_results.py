@@ -376,6 +376,9 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
             history.close()
     if not runs:
         raise InputError("nothing to export: give result files (or @latest), or --from-history")
+    if empty := [r for r in runs if not r.measurements]:  # an empty upload would reach a dashboard as a result
+        raise InputError(f"nothing to export from run {empty[0].run_id[:8]} ({empty[0].started or 'no start time'}): "
+                         "it has no benchmarks")
     text = exporter(fmt)(runs)
     for note in notes(runs, fmt):  # stderr: stdout is the format's text, which a consumer parses whole
         err.print(f"[dim]{escape(note)}[/dim]")

@@ -77,7 +77,11 @@ def _config(name: str) -> str:
 def _log_axis(values: Sequence[float]) -> dict:
     """A log axis from a decade at least half a decade below the smallest value to just above the largest, ticked
     once a decade in SI prefixes: plotly's own range starts at the smallest bar, which then reads as nearly nothing,
-    and so did a bar just above a power of ten (1.05k tokens/s over an axis starting at 1k, beside 1.49k)."""
+    and so did a bar just above a power of ten (1.05k tokens/s over an axis starting at 1k, beside 1.49k). Values
+    of 0 or below have no place on it; with none above 0, plotly picks the range."""
+    values = [v for v in values if v > 0]
+    if not values:
+        return {"type": "log", "dtick": 1}
     low, high = math.log10(min(values)), math.log10(max(values))
     return {"type": "log", "range": [math.floor(low - 0.5), high + 0.12], "dtick": 1, "tickformat": "~s"}
 
@@ -100,7 +104,7 @@ def _hashrate_section(go, runs: list[RunResult]) -> Section:
     # axis every CPU bar beside a GPU one would be a line on the floor.
     ends = [v for run in runs for m in run.measurements if m.kind == HASHRATE for v in (m.summary.min, m.summary.max)]
     fig.update_layout(title="SHA-256d hashrate (median; bars span min–max of the samples) [measured]",
-                      yaxis_title="H/s (log)", yaxis=_log_axis([v for v in ends if v > 0]),
+                      yaxis_title="H/s (log)", yaxis=_log_axis(ends),
                       xaxis_title="backend-impl-threads", barmode="group")
     return Section("Hashrate per backend", fig, _shared_notes(runs, HASHRATE, "benchmarks", _config))
 
@@ -131,9 +135,8 @@ def _energy_section(go, runs: list[RunResult]) -> Section:
         return Section("Energy per terahash", None, notes)
     # The log axis from the decade below the lowest J/TH, as for the hashrate: plotly's own range started at the
     # lowest bar, so the most efficient configuration (a GPU beside the CPU kernels) read as a sliver.
-    values = [v for trace in fig.data for v in trace.y if v > 0]
     fig.update_layout(title="J/TH per configuration (lower is better; label = energy source)", yaxis_title="J/TH",
-                      yaxis=_log_axis(values) if values else {"type": "log", "dtick": 1},
+                      yaxis=_log_axis([v for trace in fig.data for v in trace.y]),
                       xaxis_title="backend-impl-threads", showlegend=len(fig.data) > 1)  # one bar set: no legend
     notes.append("for scale: an Antminer S21 XP is rated 13.5 J/TH")
     return Section("Energy per terahash", fig, notes)
@@ -189,9 +192,7 @@ def _probe_section(runs: list[RunResult]) -> Section:
                         hovertemplate="%{x}<br>%{y:.4g} J/token<br>%{hovertext}<extra>%{fullData.name}</extra>",
                         **cell(len(units)))
     for i in range(len(titles)):
-        values = [v for trace in fig.select_traces(**cell(i)) for v in trace.y if v > 0]
-        if values:
-            fig.update_yaxes(_log_axis(values), **cell(i))
+        fig.update_yaxes(_log_axis([v for trace in fig.select_traces(**cell(i)) for v in trace.y]), **cell(i))
     fig.update_xaxes(tickangle=-20)
     notes = [] if metered else ["no energy was metered with the token probes: no J/token"]
     notes += _shared_notes(runs, PROBE, "probes")

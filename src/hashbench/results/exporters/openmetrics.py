@@ -46,6 +46,12 @@ def _escape(value: object) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _help(text: str) -> str:
+    """HELP text escaped for both readers: OpenMetrics takes \\ \\n \\" there, Prometheus' text format (promtool)
+    only \\ and \\n, so a double quote (a unit's, say) becomes a single one."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', "'")
+
+
 def _labels(pairs: dict) -> str:
     """Every series has labels (the fingerprint at least); their names are valid already (hashbench's own, and
     parameters through _param_label)."""
@@ -72,9 +78,18 @@ _STATES = (VERIFY_PASSED, VERIFY_FAILED, NOT_CHECKED)
 
 
 def _base_labels(run: RunResult, m: Measurement) -> dict:
-    """The labels that name a benchmark's series: the same from run to run, whatever its verification."""
-    return {"benchmark": m.name, **{_param_label(k): v for k, v in m.params.items()}, "provenance": m.provenance,
-            "fingerprint": run.fingerprint}
+    """The labels that name a benchmark's series: the same from run to run, whatever its verification. Two
+    parameters whose names become one label (`a-b` and `a_b`, `benchmark` and `param_benchmark`) keep both
+    values: the later one takes a numbered name."""
+    labels = {"benchmark": m.name}
+    for key, value in m.params.items():
+        label = base = _param_label(key)
+        n = 1
+        while label in labels:
+            n += 1
+            label = f"{base}_{n}"
+        labels[label] = value
+    return {**labels, "provenance": m.provenance, "fingerprint": run.fingerprint}
 
 
 def export(runs: list[RunResult]) -> str:
@@ -112,7 +127,8 @@ def export(runs: list[RunResult]) -> str:
             f"hashbench_verification_passed{_labels(labels)} {int(c.passed)}")
     lines = []
     for (name, unit, help_), samples in families.items():
-        lines += [f"# TYPE {name} gauge", *([f"# UNIT {name} {unit}"] if unit else []), f"# HELP {name} {help_}",
+        lines += [f"# TYPE {name} gauge", *([f"# UNIT {name} {unit}"] if unit else []),
+                  f"# HELP {name} {_help(help_)}",
                   *samples]
     info = {"run_id": run.run_id, "fingerprint": run.fingerprint, "machine": run.host.label,
             "commit": run.host.git_commit or "", "source": run.source, "version": __version__,
