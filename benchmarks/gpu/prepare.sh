@@ -3,7 +3,8 @@
 # ignores: .gpu-data/ (the real headers of ../shared/data, which does not travel) and .whl/ (what the GPU
 # machine's image lacks, for its Python 3.12). The GPU machine reaches no index,
 # so these travel with the working tree (`carry: [".whl"]`, ~35 MB of the 64 MiB limit).
-#   - hashbench itself, built here as a cp312 wheel (the C extension compiled once, no compiler time on the GPU);
+#   - hashbench itself, built here as a cp312 wheel (the C extension compiled once, no compiler time on the GPU; its
+#     Python code is not used there: the checkout's is), with the hash of the sources the extension came from;
 #   - cuda-core / cuda-bindings / cuda-pathfinder at the versions CI tests (installed there only if the image's are
 #     older or missing: see run_gpu_checks.sh);
 #   - SQLAlchemy, platformdirs, plotly (the results extra: history database and HTML report);
@@ -14,6 +15,9 @@ rm -rf .gpu-data && mkdir -p .gpu-data && cp ../shared/data/*.csv .gpu-data/
 rm -rf .whl && mkdir -p .whl
 PY312=${PY312:-python3.12}
 HASHBENCH_REQUIRE_EXTENSION=1 "$PY312" -m pip wheel -q --no-deps -w .whl .  # a wheel without the C kernels must fail here
+# What the wheel's C extension was built from: the GPU machine takes the extension only if its checkout's is the same
+# (its Python code always comes from the checkout itself).
+python3 benchmarks/gpu/native_hash.py . > .whl/NATIVE_SOURCES
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
