@@ -152,22 +152,25 @@ def test_rate_table_with_energy_and_verification():
     rows = [bench_row(power_source="rapl", joules_per_th=12_345.0),
             bench_row("python", "python", power_source="rapl", joules_per_th=None),
             bench_row("numba", "numba", power_source=None, joules_per_th=0.0)]
-    lines = rendered(rate_table(rows, {"cython": True, "python": False}))
+    lines = rendered(rate_table(rows, {("cython", "avx2"): True, ("python", "python"): False}))
     assert cells(lines, "backend") == ["backend", "impl", "thr", "median", "min – max", "J/TH", "ok"]
     assert cells(lines, "cython")[5:] == ["12.3k", "yes"]
     assert cells(lines, "python")[5:] == ["—", "NO"]  # no joules: a dash, not 0
-    assert cells(lines, "numba")[5:] == ["0", "NO"]  # not verified at all: not a pass
+    assert cells(lines, "numba")[5:] == ["0", "—"]  # not verified at all: neither a pass nor a failure
+    # verification is per implementation: another of the same backend passing says nothing of this one
+    lines = rendered(rate_table([bench_row()], {("cython", "sha-ni"): True}))
+    assert cells(lines, "cython")[5:] == ["—"]
     # energy on one row is enough for the column; verification alone adds only "ok"
     lines = rendered(rate_table([bench_row(), bench_row("python", "python", power_source="declared 100 W")], {}))
-    assert cells(lines, "cython")[5:] == ["—", "NO"]
-    lines = rendered(rate_table([bench_row()], {"cython": True}))
+    assert cells(lines, "cython")[5:] == ["—", "—"]
+    lines = rendered(rate_table([bench_row()], {("cython", "avx2"): True}))
     assert cells(lines, "backend")[5:] == ["ok"] and cells(lines, "cython")[5:] == ["yes"]
 
 
 def test_rate_table_alignment():
     rows = [bench_row(power_source="rapl", joules_per_th=5.0),
             bench_row("python", "python", 16, (700.0e3, 750.0e3, 1_000.0e3))]
-    lines = rendered(rate_table(rows, {"cython": True}))
+    lines = rendered(rate_table(rows, {("cython", "avx2"): True, ("python", "python"): False}))
     assert "│ cython  │ avx2   │   1 │   2.00 MH/s │       1.00 – 3.50 │ 5.00 │ yes │" in lines
     assert "│ python  │ python │  16 │ 750.00 kH/s │ 700.00 – 1,000.00 │    — │ NO  │" in lines
 
@@ -183,7 +186,7 @@ def test_rate_table_never_cuts_a_cell_on_a_narrow_terminal():
                 ["python", "python", "1", "750.00 kH/s", "700.12 – 800.00", "—", "NO"]]
     for width in (60, 80):
         console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-        console.print(rate_table(rows, {"cython": True}))
+        console.print(rate_table(rows, {("cython", "avx512-sha"): True, ("python", "python"): False}))
         console.file.close()
         lines = console.export_text().splitlines()
         assert max(map(len, lines)) <= width
@@ -650,8 +653,8 @@ def test_run_prints_the_host_table_notes_and_where_the_result_went(capsys, run_r
     assert run_rig.valued == [(run_rig.out, None)]
     # what the display said while it ran (markup in names and messages printed as written)
     said = err.splitlines()
-    assert said[:7] == ["energy for cpu: rapl [package]", "verifying cython on real block headers…",
-                        "  cython (avx2): 12 headers pass", "verifying python on real block headers…",
+    assert said[:7] == ["energy for cpu: rapl [package]", "verifying cython avx2 on real block headers…",
+                        "  cython (avx2): 12 headers pass", "verifying python python on real block headers…",
                         "  python (python): 12 headers FAIL ['h 1: missed']", "probe gemm [fp32]…",
                         "probe llm [cpu] failed: out of [memory]"]
     # the bars as they stood at the end: cython done at its median, python a quarter through at its last sample,

@@ -104,11 +104,10 @@ def pipeline(monkeypatch, tmp_path):
     monkeypatch.setattr(run_mod, "real_headers", lambda: tuple(f"header {i}" for i in range(10)))
     monkeypatch.setattr(run_mod, "EnergyPlan", FakeMeters)
 
-    def verify(backend, *, headers):
-        rig.verified.append((backend.name, headers))
-        bad = backend.name in rig.fail_verify
-        return VerifyResult(backend.name, backend.default_impl(), len(headers), not bad,
-                            ["height 2016: nonce missed"] if bad else [])
+    def verify(backend, *, impl, headers):
+        rig.verified.append((backend.name, impl, headers))
+        bad = backend.name in rig.fail_verify or (backend.name, impl) in rig.fail_verify
+        return VerifyResult(backend.name, impl, len(headers), not bad, ["height 2016: nonce missed"] if bad else [])
 
     def bench(backend, *, impl, threads, seconds, on_sample, stop, window):
         config = Config(backend.name, impl, threads)
@@ -155,12 +154,17 @@ def test_plan_benches_each_kernel_on_one_thread_then_the_best_on_every_core_pyth
     assert Config("cython", "avx2", 8).label == "cython avx2 ×8"
 
 
-def test_run_verifies_each_backend_once_then_benches_the_plan_in_order(pipeline):
+VERIFIED = [("cython", "sha-ni"), ("cython", "avx2"), ("cython", "portable"), ("numba", "numba"), ("python", "python"),
+            ("cuda", "cuda")]
+
+
+def test_run_verifies_each_implementation_once_then_benches_the_plan_in_order(pipeline):
     record = pipeline.execute(quick=True)
-    # quick: every second of the 10 real headers (5 of them), each backend verified once, before any bench
-    assert [name for name, _ in pipeline.verified] == ["cython", "numba", "python", "cuda"]
+    # quick: every second of the 10 real headers (5 of them); each implementation the plan benches verified once
+    # (not only the backend's default: a wrong AVX2 kernel was "ok" beside a verified SHA-NI one), before any bench
+    assert [(name, impl) for name, impl, _ in pipeline.verified] == VERIFIED
     assert all(headers == ("header 0", "header 2", "header 4", "header 6", "header 8")
-               for _, headers in pipeline.verified)
+               for _, _, headers in pipeline.verified)
     assert [b["config"] for b in pipeline.benched] == EXPECTED_PLAN
     assert {b["seconds"] for b in pipeline.benched} == {run_mod.QUICK_SECONDS}
     # each measurement's energy window is its own device's: the GPU launcher meters both its boards
@@ -180,19 +184,18 @@ def test_run_verifies_each_backend_once_then_benches_the_plan_in_order(pipeline)
     # the host is fingerprinted once (it runs git), at the start: not again at each of the 14 writes
     assert pipeline.fingerprinted == [pipeline.host]
     assert data["verify"] == [{"backend": b, "impl": i, "headers": 5, "passed": True, "failures": []}
-                              for b, i in (("cython", "sha-ni"), ("numba", "numba"), ("python", "python"),
-                                           ("cuda", "cuda"))]
+                              for b, i in VERIFIED]
     assert data["skipped"] == [{"backend": "pycuda", "reason": "no pycuda"}]
     # the file is rewritten after each verify and each measurement: a Ctrl-C at any point keeps what was done
-    assert [len(f["verify"]) for f in pipeline.files[:6]] == [0, 1, 2, 3, 4, 4]
-    assert [len(f["benchmarks"]) for f in pipeline.files[4:]] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
-    assert [f["complete"] for f in pipeline.files] == [False] * 13 + [True]
+    assert [len(f["verify"]) for f in pipeline.files[:8]] == [0, 1, 2, 3, 4, 5, 6, 6]
+    assert [len(f["benchmarks"]) for f in pipeline.files[6:]] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
+    assert [f["complete"] for f in pipeline.files] == [False] * 15 + [True]
 
 
 def test_a_full_run_verifies_every_header_and_times_longer(pipeline):
     stop = threading.Event()
     pipeline.execute(quick=False, stop=stop)
-    assert all(len(headers) == 10 for _, headers in pipeline.verified)
+    assert all(len(headers) == 10 for _, _, headers in pipeline.verified)
     assert {b["seconds"] for b in pipeline.benched} == {run_mod.FULL_SECONDS}
     assert all(b["stop"] is stop for b in pipeline.benched)  # the display's stop reaches every scan
     # a full run measures idle power over the default span; --quick over one second
@@ -207,7 +210,7 @@ def test_a_full_run_verifies_every_header_and_times_longer(pipeline):
 def test_quick_run_with_few_headers_verifies_them_all(pipeline, monkeypatch):
     monkeypatch.setattr(run_mod, "real_headers", lambda: ("a", "b", "c"))
     pipeline.execute(quick=True)
-    assert {headers for _, headers in pipeline.verified} == {("a", "b", "c")}
+    assert {headers for _, _, headers in pipeline.verified} == {("a", "b", "c")}
 
 
 def test_run_tells_the_display_each_step(pipeline):
@@ -221,14 +224,15 @@ def test_run_tells_the_display_each_step(pipeline):
     assert meters.calls[:4] == [("source_for", "cpu"), ("source_for", "cuda:0,1"), ("prepare", "cpu"),
                                 ("prepare", "cuda:0,1")]
     assert meters.calls[-1] == ("close",) and meters.calls.count(("close",)) == 1
-    verify = events[3:11]
+    verify = events[3:15]
     assert verify[0] == ("verify", Config("cython", "sha-ni", 1), None)
     assert verify[1] == ("verified", Config("cython", "sha-ni", 1), record.verify[0])
-    assert [e[0] for e in verify] == ["verify", "verified"] * 4
-    first = events[11:14]
+    assert verify[2] == ("verify", Config("cython", "avx2", 1), None)
+    assert [e[0] for e in verify] == ["verify", "verified"] * 6
+    first = events[15:18]
     assert first == [("start", EXPECTED_PLAN[0], None), ("sample", EXPECTED_PLAN[0], (0.5, 1e6)),
                      ("done", EXPECTED_PLAN[0], record.benchmarks[0])]
-    assert len(events) == 11 + 3 * len(EXPECTED_PLAN)  # history off: no history line to show
+    assert len(events) == 15 + 3 * len(EXPECTED_PLAN)  # history off: no history line to show
 
 
 def test_run_with_an_energy_source_that_cannot_be_read_writes_nothing(pipeline):
@@ -413,8 +417,16 @@ def test_run_exit_status_says_whether_every_backend_gave_the_right_nonces(pipeli
     code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", out)
     assert code == 1 and "Traceback" not in err
     verify = json.loads(Path(out).read_text())["verify"]
-    assert [v["passed"] for v in verify] == [True, False, True, True]
-    assert verify[1]["failures"] == ["height 2016: nonce missed"]  # which block it got wrong
+    assert [v["passed"] for v in verify] == [True, True, True, False, True, True]
+    assert verify[3]["failures"] == ["height 2016: nonce missed"]  # which block it got wrong
+    # one implementation wrong: NO on its row alone, and the run fails
+    pipeline.fail_verify = {("cython", "avx2")}
+    code, stdout, err = run_cli("run", "--quick", "--no-probes", "--no-history", "--output", out)
+    assert code == 1
+    ok = {tuple(line.split("│")[1:3]): line.split("│")[-2].strip() for line in stdout.splitlines()
+          if line.startswith("│ cython")}
+    assert {(b.strip(), i.strip()): v for (b, i), v in ok.items()} == {
+        ("cython", "sha-ni"): "yes", ("cython", "avx2"): "NO", ("cython", "portable"): "yes"}
 
 
 def test_run_exit_status_counts_a_probe_that_failed(pipeline, monkeypatch, tmp_path):

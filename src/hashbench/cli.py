@@ -49,7 +49,7 @@ def _three_figures(x: float) -> str:
     return f"{x:.{max(0, 2 - math.floor(math.log10(abs(x))))}f}" if x else "0"
 
 
-def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Table:
+def rate_table(rows: list[dict], verified: dict[tuple[str, str], bool] | None = None) -> Table:
     """Bench results (their JSON form) as one table: median, the min-max spread of the samples, and J/TH
     when an energy meter was running (its source is printed under the table by energy_notes)."""
     # The figures stay on one line and the names wrap; on a terminal too narrow for the figures (about 76 columns
@@ -74,7 +74,8 @@ def rate_table(rows: list[dict], verified: dict[str, bool] | None = None) -> Tab
             jth = r.get("joules_per_th")
             cells.append(_si(jth) if jth is not None else "—")
         if verified is not None:
-            cells.append("yes" if verified.get(r["backend"]) else "[red]NO[/red]")
+            ok = verified.get((r["backend"], r["impl"]))
+            cells.append("yes" if ok else "—" if ok is None else "[red]NO[/red]")
         table.add_row(*cells)
     return table
 
@@ -288,7 +289,7 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
             for c in payload:
                 tasks[c] = progress.add_task(c.label, total=1.0, rate="", start=False)
         elif event == "verify":
-            progress.console.print(f"verifying {config.backend} on real block headers…")
+            progress.console.print(f"verifying {config.backend} {config.impl} on real block headers…")
         elif event == "verified":
             tag = "[green]pass[/green]" if payload.passed else f"[red]FAIL[/red] {payload.failures[:1]}"
             progress.console.print(f"  {config.backend} ({payload.impl}): {payload.headers} headers {tag}")
@@ -326,7 +327,7 @@ def run(quick: bool, output: Path | None, seconds: float | None, db: str | None,
     host = record.host
     ident = f" ({host.cpu_id})" if host.cpu_id else ""
     out.print(f"host: {host.cpu_model}{ident}, {host.usable_cpus} usable CPU(s), flags {' '.join(host.cpu_flags)}")
-    verified = {v.backend: v.passed for v in record.verify}
+    verified = {(v.backend, v.impl): v.passed for v in record.verify}
     rows = [b.to_json() for b in record.benchmarks]
     out.print(rate_table(rows, verified))
     for note in energy_notes(rows):

@@ -202,10 +202,12 @@ def execute(output: Path, *, quick: bool, seconds: float | None = None, listen: 
         for device in metered:
             meters.prepare(device)  # idle power before verify or warm-up heats anything
             listen("energy", None, (device, meters.describe(device)))
-        for backend_name in dict.fromkeys(c.backend for c in configs):
+        # Every implementation benched is verified, not only the backend's default: a wrong SHA-NI or AVX2 kernel
+        # must not sit in the table as checked beside the one that was.
+        for backend_name, impl in dict.fromkeys((c.backend, c.impl) for c in configs):
             backend = next(b for b in all_backends() if b.name == backend_name)
-            listen("verify", Config(backend_name, backend.default_impl(), 1), None)
-            result = verify_backend(backend, headers=headers)
+            listen("verify", Config(backend_name, impl, 1), None)
+            result = verify_backend(backend, impl=impl, headers=headers)
             record.verify.append(result)
             record.write(output)
             listen("verified", Config(backend_name, result.impl, 1), result)
