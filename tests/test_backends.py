@@ -105,10 +105,10 @@ def test_more_hits_than_slots_are_counted(backend_impl):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("max_found", [0, 1 << 33])
+@pytest.mark.parametrize("max_found", [0, 1 << 33, 1 << 70])
 def test_no_slots_or_more_slots_than_32_bits(backend_impl, max_found, threads):
     """max_found 0 lists nothing and still counts; one past 2^32-1 (scan --max-found takes any size) lists every
-    hit: the C wrapper took it as a uint32 and raised OverflowError."""
+    hit: the C wrapper took it as a uint32 and raised OverflowError, and numba's compiled kernel any past 2^64."""
     header = Header(bytes(76))
     result = scan_nonces(backend_impl, header, (1 << 256) - 1, 1000, 300, threads=threads, max_found=max_found)
     assert result.hits == 300

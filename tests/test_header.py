@@ -159,6 +159,8 @@ def test_parse_bits_and_target_text():
     for bad, message in [
         ("1d00ff", "^nBits must be 8 hex digits, got 6$"),
         ("1d00fffg", "^nBits is not hex: '1d00fffg'$"),
+        ("+2000fff", r"^nBits is not hex: '\+2000fff'$"),  # int(x, 16) takes a sign and underscores
+        ("2000_fff", "^nBits is not hex: '2000_fff'$"),
     ]:
         with pytest.raises(InputError, match=message):
             parse_bits(bad)
@@ -167,6 +169,9 @@ def test_parse_bits_and_target_text():
         ("1" * 65, "^target must be 1 to 64 hex digits, got 65$"),
         ("0", "^target must be greater than zero$"),
         ("xyz", "^target is not hex: 'xyz'$"),
+        ("+ff", r"^target is not hex: '\+ff'$"),
+        ("f_f", "^target is not hex: 'f_f'$"),
+        ("-1", "^target is not hex: '-1'$"),
     ]:
         with pytest.raises(InputError, match=message):
             parse_target(bad)

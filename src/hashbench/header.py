@@ -11,6 +11,7 @@ Byte order, once and for all:
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
 
@@ -92,15 +93,17 @@ def target_words(target: int) -> tuple[int, ...]:
     return tuple((target >> (32 * (7 - i))) & _M32 for i in range(8))
 
 
+_HEX = re.compile(r"[0-9a-f]+")
+
+
 def parse_target(text: str) -> int:
     """A target given as hex (up to 64 digits, optional 0x)."""
     t = text.strip().lower().removeprefix("0x")
     if not t or len(t) > 64:
         raise InputError(f"target must be 1 to 64 hex digits, got {len(t)}")
-    try:
-        value = int(t, 16)
-    except ValueError:
-        raise InputError(f"target is not hex: {text!r}") from None
+    if not _HEX.fullmatch(t):  # int(t, 16) would also take "+ff" and "f_f"
+        raise InputError(f"target is not hex: {text!r}")
+    value = int(t, 16)
     if value == 0:
         raise InputError("target must be greater than zero")
     return value
@@ -111,10 +114,9 @@ def parse_bits(text: str) -> int:
     t = text.strip().lower().removeprefix("0x")
     if len(t) != 8:
         raise InputError(f"nBits must be 8 hex digits, got {len(t)}")
-    try:
-        return int(t, 16)
-    except ValueError:
-        raise InputError(f"nBits is not hex: {text!r}") from None
+    if not _HEX.fullmatch(t):
+        raise InputError(f"nBits is not hex: {text!r}")
+    return int(t, 16)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ class Backend(ABC):
         nonces actually hashed (interrupted=True)."""
         check_range(start, count)
         self.check_threads(threads)
+        max_found = min(max(int(max_found), 0), count)  # no range holds more; a kernel's integer takes no 2^64
         impl = self.resolve_impl(impl)
         stop = stop or threading.Event()
         workers = threads if self.threads_via_python else 1
