@@ -148,9 +148,9 @@ def test_yield_section_titles_start_at_the_left_margin(market):
 
 def test_plan_no_grid_computes_and_prints_no_grid(site, market):
     args = ("plan", site, "--market", market, "--btc-prices", "80k", "--difficulties", "120T")
-    assert invoke_json(*args, "--no-grid")["sites"][0]["sensitivity"] is None
+    assert invoke_json("plan", site, "--market", market, "--no-grid")["sites"][0]["sensitivity"] is None
     assert invoke_json(*args)["sites"][0]["sensitivity"]["btc_prices"] == [80_000.0]
-    shown = invoke(*args, "--no-grid", env={"COLUMNS": "120"})
+    shown = invoke("plan", site, "--market", market, "--no-grid", env={"COLUMNS": "120"})
     assert shown.exit_code == 0, shown.stderr
     assert "best-split profit/day" not in shown.stdout and "difficulty \\ BTC" not in shown.stdout
     assert "difficulty \\ BTC" in invoke(*args, env={"COLUMNS": "120"}).stdout

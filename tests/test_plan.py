@@ -422,6 +422,20 @@ def test_the_default_grid_is_centred_on_the_figures_planned_with():
     assert grid["matrices"]["profit_usd_per_day"][0][2][2] == pytest.approx(wt["best"]["profit_usd_per_day"])
 
 
+@pytest.mark.parametrize("args, message", [
+    (("--difficulty", "152"), "--difficulty 152 is below 1 T: Bitcoin's has been above that since block 485,856 "
+                              "(2017); write it with its prefix (152T for 152 trillion)"),
+    (("--difficulties", "126T,15"), "--difficulties 15 is below 1 T: Bitcoin's has been above that since block "
+                                    "485,856 (2017); write it with its prefix (15T for 15 trillion)"),
+    (("--no-grid", "--btc-prices", "60k"), "--no-grid leaves out the grid that --btc-prices, --difficulties and "
+                                           "--power-prices shape: give one or the other"),
+])
+def test_plan_refuses_a_difficulty_without_its_prefix_and_grid_axes_without_a_grid(args, message):
+    """plan --difficulty 152 printed a hashprice of $38 trillion per PH/s a day; --no-grid dropped the axes given."""
+    result = invoke("plan", str(EXAMPLE), *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"hashbench: error: {message}\n")
+
+
 def test_the_middle_of_an_axis_is_the_figure_itself_not_rounded():
     """A fetched difficulty of 149,301,205,959,699 became 1.493e14 in the middle of the grid: its centre cell was no
     longer the plan. The other points stay rounded to four figures."""

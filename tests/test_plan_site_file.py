@@ -101,6 +101,9 @@ def _message(tmp_path, text: str) -> str:
      "machine: hashrate_ths is TH/s per unit, watts is W per unit"),
     (SITE + ASIC + "hashrate_ths = 200\nwatts = 100\n", "site 'a': asic #1: hashrate_ths and watts give 0.5 J/TH a "
      "unit, below 1 J/TH and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit"),
+    # H/s written as TH/s: 200e-12 TH/s at the S21's 3,500 W
+    (SITE + ASIC + "hashrate_ths = 200e-12\n", "site 'a': asic #1: hashrate_ths give 1.75e+13 J/TH a unit, above "
+     "1e+10 J/TH and anything that hashes: hashrate_ths is TH/s per unit, watts is W per unit"),
     # a GPU entry
     (SITE + GPU + "tdp = 700\n", f"site 'a': gpu #1: unknown key(s) tdp; allowed: {GPU_KEYS}"),
     (SITE + GPU.replace('model = "H100 SXM"\n', ""), "site 'a': gpu #1: missing 'model'"),

@@ -124,6 +124,17 @@ def test_typed_mining_inputs_say_how_they_were_read(market):
     (("--hashrate", "200T", "--watts", "0.5"),
      "200 TH/s at 0.5 W is 0.0025 J/TH, below 1 J/TH and any SHA-256 machine: --hashrate is H/s (270T for 270 TH/s), "
      "--watts is W (3.6k for 3.6 kW)"),
+    # the other side: a hashrate typed without its prefix (200 for 200T), refused rather than valued at 1.75e13 J/TH
+    (("--hashrate", "200", "--watts", "3500"),
+     "200 H/s at 3500 W is 1.75e+13 J/TH, above 1e+10 J/TH and anything that hashes (a CPU in Python included): "
+     "--hashrate is H/s (270T for 270 TH/s), --watts is W"),
+    # a difficulty or network hashrate without its prefix valued a day at trillions of dollars
+    (("--asic", "S21", "--difficulty", "152"),
+     "--difficulty 152 is below 1 T: Bitcoin's has been above that since block 485,856 (2017); write it with its "
+     "prefix (152T for 152 trillion)"),
+    (("--asic", "S21", "--network-hashrate", "1.1"),
+     "--network-hashrate 1.1 H/s is a difficulty of 1.54e-07, below 1 T: Bitcoin's has been above that since block "
+     "485,856 (2017); --network-hashrate is H/s (1.1Z for 1.1 ZH/s)"),
     (("--btc-price", "90k"), "no hashrate: give --hashrate, --asic MODEL or a run file with a hashing benchmark"),
     (("--hashrate", "270T"), "mining needs the power drawn: give --watts (or --asic MODEL for nameplate figures)"),
     (("--asic", "S21", "--difficulty", "152T", "--network-hashrate", "1Z"),

@@ -76,6 +76,12 @@ class ThroughputRef:
 # The best SHA-256 machine announced draws 9.5 J/TH (this catalog's S23 Hyd); a tenth of that is beyond any roadmap,
 # so a declared unit under it is a unit slip (H/s typed as TH/s, kW typed as W), not a miner.
 MIN_J_PER_TH = 1.0
+# Nothing that hashes SHA-256 is this wasteful, a CPU hashing in Python included (about 1 MH/s on 65 W: 6.5e7 J/TH):
+# a hashrate typed without its prefix (200 for 200T) or watts typed in mW.
+MAX_J_PER_TH = 1e10
+# Bitcoin's difficulty passed 1 T at block 485,856 (2017-09-18, in the shared mainnet headers) and has not been below
+# it since: a typed difficulty under it is a count without its prefix (152 for 152T), not a market to value.
+MIN_DIFFICULTY = 1e12
 # The catalog's smallest board power is 350 W (H100 PCIe, configurable down to 300 W; L40S), and the smallest
 # datacenter inference cards draw about 70 W at full load (L4 72 W, T4 70 W). 50 W per GPU at full load is below all
 # of them, and above any figure in kW typed as W (0.35 for an H100 PCIe, 1.275 for a DGX node's share), which would
@@ -84,6 +90,16 @@ MIN_GPU_WATTS = 50.0
 # Idle, the same boards draw tens of watts (an H100 about 60-70 W, an L4 or T4 about 10-16 W); 5 W per GPU is below
 # all of them and above an idle figure typed in kW (0.07 for an H100).
 MIN_GPU_IDLE_WATTS = 5.0
+
+
+def check_difficulty(difficulty: float, flag: str, typed: str | None = None) -> None:
+    """A typed difficulty (or one from a typed network hashrate, `typed` saying how it was written) below
+    MIN_DIFFICULTY is refused as a unit slip."""
+    if 0 < difficulty < MIN_DIFFICULTY:
+        said = (f"{flag} {typed} is a difficulty of {difficulty:.3g}," if typed else f"{flag} {difficulty:g} is")
+        raise InputError(f"{said} below 1 T: Bitcoin's has been above that since block 485,856 (2017); "
+                         + ("--network-hashrate is H/s (1.1Z for 1.1 ZH/s)" if typed else
+                            f"write it with its prefix ({difficulty:g}T for {difficulty:g} trillion)"))
 
 
 def _rows(name: str) -> list[dict[str, str]]:

@@ -522,6 +522,7 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
          as_json: bool) -> None:
     """Plan sites from a TOML file: mining vs AI $/day and $/MWh, the profit-maximising split of each power cap,
     and a sensitivity grid over BTC price × difficulty × power price."""
+    from .catalog import check_difficulty
     from .plan import (
         METHOD,
         PlanMarket,
@@ -534,6 +535,11 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
         sensitivity_grid,
     )
 
+    if no_grid and (btc_prices or difficulties or power_prices):
+        raise InputError("--no-grid leaves out the grid that --btc-prices, --difficulties and --power-prices shape: "
+                         "give one or the other")
+    for d in difficulties or ():
+        check_difficulty(d, "--difficulties")
     snapshot = load_snapshot(market_file)
     sites = load_sites(site_file, snapshot)
     pm = PlanMarket.from_snapshot(snapshot).with_values(btc_price_usd=btc_price, difficulty=difficulty)

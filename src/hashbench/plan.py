@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from . import catalog
-from .catalog import MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH
+from .catalog import MAX_J_PER_TH, MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH, check_difficulty
 from .economics import (
     DECLARED,
     ESTIMATED,
@@ -127,7 +127,10 @@ class PlanMarket:
         if btc_price_usd is not None:
             m = replace(m, btc_price_usd=Sourced(require_positive("BTC price", btc_price_usd), source, kind))
         if difficulty is not None:
-            m = replace(m, difficulty=Sourced(require_positive("difficulty", difficulty), source, kind))
+            require_positive("difficulty", difficulty)
+            if source == "flag":
+                check_difficulty(difficulty, "--difficulty")
+            m = replace(m, difficulty=Sourced(difficulty, source, kind))
         return m
 
     @property
@@ -691,6 +694,9 @@ def _check_efficiency(hashrate_ths: float, watts: float, declared: list[str], wh
     if j_per_th < MIN_J_PER_TH:
         raise where.error(f"{' and '.join(declared)} give {j_per_th:.3g} J/TH a unit, below {MIN_J_PER_TH:g} J/TH "
                           "and any SHA-256 machine: hashrate_ths is TH/s per unit, watts is W per unit")
+    if j_per_th > MAX_J_PER_TH:
+        raise where.error(f"{' and '.join(declared)} give {j_per_th:.3g} J/TH a unit, above {MAX_J_PER_TH:.0e} J/TH "
+                          "and anything that hashes: hashrate_ths is TH/s per unit, watts is W per unit")
 
 
 def _check_gpu_watts(watts: float, where: _Where, key: str = "watts", floor: float = MIN_GPU_WATTS,

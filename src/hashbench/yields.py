@@ -12,7 +12,7 @@ from datetime import date
 from functools import partial
 
 from . import catalog
-from .catalog import MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH
+from .catalog import MAX_J_PER_TH, MIN_GPU_IDLE_WATTS, MIN_GPU_WATTS, MIN_J_PER_TH
 from .economics import (
     DECLARED,
     ESTIMATED,
@@ -174,10 +174,13 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
     if req.difficulty is not None and req.network_hashrate_hps is not None:
         raise InputError("give --difficulty or --network-hashrate, not both")
     if req.difficulty is not None:
+        catalog.check_difficulty(req.difficulty, "--difficulty")
         inputs["difficulty"] = _flag(req.difficulty)
     elif req.network_hashrate_hps is not None:
-        inputs["difficulty"] = _flag(difficulty_from_network_hashrate(req.network_hashrate_hps),
-                                     f"from --network-hashrate {req.network_hashrate_hps:.4g} H/s × 600 s / 2^32")
+        difficulty = difficulty_from_network_hashrate(req.network_hashrate_hps)
+        catalog.check_difficulty(difficulty, "--network-hashrate", f"{req.network_hashrate_hps:.4g} H/s")
+        inputs["difficulty"] = _flag(difficulty, f"from --network-hashrate {req.network_hashrate_hps:.4g} H/s × 600 s "
+                                                 "/ 2^32")
     else:
         inputs["difficulty"] = market.sourced("difficulty")
 
@@ -212,6 +215,10 @@ def _check_efficiency(hashrate: Sourced, watts: Sourced) -> None:
         raise InputError(f"{hashrate.value / 1e12:.4g} TH/s at {watts.value:g} W is {j_per_th:.3g} J/TH, below "
                          f"{MIN_J_PER_TH:g} J/TH and any SHA-256 machine: --hashrate is H/s (270T for 270 TH/s), "
                          "--watts is W (3.6k for 3.6 kW)")
+    if j_per_th > MAX_J_PER_TH:
+        raise InputError(f"{hashrate.value:g} H/s at {watts.value:g} W is {j_per_th:.3g} J/TH, above "
+                         f"{MAX_J_PER_TH:.0e} J/TH and anything that hashes (a CPU in Python included): --hashrate is "
+                         "H/s (270T for 270 TH/s), --watts is W")
 
 
 def _check_gpu_watts(sourced: Sourced, flag: str, gpus: int, floor: float, state: str) -> None:
