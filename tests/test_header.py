@@ -213,19 +213,24 @@ def test_midstate_then_second_block_equals_hashlib(prefix, nonce):
 # --- header CSVs (hashbench.samples) --------------------------------------------------------------------------------
 
 
+def hashed(nonce: int, hex_: str = GENESIS) -> str:
+    """The block hash of the genesis header's first 76 bytes with `nonce`: what a consistent CSV row holds."""
+    return block_hash_hex(Header.from_hex(hex_), nonce)
+
+
 def test_parse_headers_reads_every_field():
     text = (CSV_COLUMNS + f"0,{GENESIS},2083236893, {GENESIS_HASH.upper()} \n"
-            + f"7,{GENESIS[:152]},0,ab\n" + f"8,{GENESIS[:152]},4294967295,cd\n")
+            + f"7,{GENESIS[:152]},0,{hashed(0)}\n" + f"8,{GENESIS[:152]},4294967295,{hashed(4294967295)}\n")
     first, zero_nonce, top_nonce = parse_headers(text, "testnet4")
     # The block hash is kept stripped and lower-cased; the nonce column is the nonce (the header's own is ignored).
     assert first == RealHeader("testnet4", 0, Header.from_hex(GENESIS), 2083236893, GENESIS_HASH)
-    assert zero_nonce == RealHeader("testnet4", 7, Header(bytes.fromhex(GENESIS[:152])), 0, "ab")
+    assert zero_nonce == RealHeader("testnet4", 7, Header(bytes.fromhex(GENESIS[:152])), 0, hashed(0))
     assert top_nonce.nonce == 4294967295  # both ends of the 32-bit range are nonces
     # No network column and no network given: the network is the empty string.
-    assert parse_headers(CSV_COLUMNS + f"0,{GENESIS},2083236893,x\n")[0].network == ""
+    assert parse_headers(CSV_COLUMNS + f"0,{GENESIS},2083236893,{GENESIS_HASH}\n")[0].network == ""
     # A network column wins over the one given; an empty cell falls back to it.
-    [named, blank] = parse_headers("network," + CSV_COLUMNS + f"signet,1,{GENESIS},5,x\n,2,{GENESIS},5,x\n",
-                                   "regtest")
+    [named, blank] = parse_headers("network," + CSV_COLUMNS + f"signet,1,{GENESIS},5,{hashed(5)}\n"
+                                   f",2,{GENESIS},5,{hashed(5)}\n", "regtest")
     assert (named.network, blank.network) == ("signet", "regtest")
     assert parse_headers(CSV_COLUMNS) == ()
 
@@ -235,9 +240,13 @@ def test_parse_headers_reads_every_field():
     [
         ("height,header_hex\n1,ab\n", "header CSV lacks column(s) block_hash, nonce"),
         (CSV_COLUMNS + "1\n", "header CSV line 2: no header_hex, nonce, block_hash"),
-        (CSV_COLUMNS + f"1,{GENESIS},5,x\n1,{GENESIS},4294967296,x\n",
+        (CSV_COLUMNS + f"1,{GENESIS},5,{hashed(5)}\n1,{GENESIS},4294967296,x\n",
          "header CSV line 3: nonce 4294967296 is not a 32-bit nonce"),
         (CSV_COLUMNS + f"1,{GENESIS},-1,x\n", "header CSV line 2: nonce -1 is not a 32-bit nonce"),
+        # a row that disagrees with itself (one column from another block) would fail a correct backend in verify
+        (CSV_COLUMNS + f"0,{GENESIS},2083236894,{GENESIS_HASH}\n",
+         f"header CSV line 2: the header with nonce 2083236894 does not hash to its block_hash {GENESIS_HASH} (a "
+         "nonce, header or hash column from another block?)"),
     ],
 )
 def test_parse_headers_errors_name_the_line(text, message):

@@ -9,7 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .errors import InputError
-from .header import NONCE_SPACE, Header
+from .header import NONCE_SPACE, Header, block_hash_hex
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,12 @@ def parse_headers(text: str, network: str = "") -> tuple[RealHeader, ...]:
                 nonce = int(r["nonce"])
                 if not 0 <= nonce < NONCE_SPACE:
                     raise InputError(f"nonce {nonce} is not a 32-bit nonce")
-                out.append(RealHeader(r.get("network") or network, int(r["height"]),
-                                      Header.from_hex(r["header_hex"]), nonce, r["block_hash"].strip().lower()))
+                header, block_hash = Header.from_hex(r["header_hex"]), r["block_hash"].strip().lower()
+                # A row that disagrees with itself would fail a correct backend in verify: refused as the input
+                if block_hash_hex(header, nonce) != block_hash:
+                    raise InputError(f"the header with nonce {nonce} does not hash to its block_hash {block_hash} "
+                                     "(a nonce, header or hash column from another block?)")
+                out.append(RealHeader(r.get("network") or network, int(r["height"]), header, nonce, block_hash))
             except (InputError, ValueError, TypeError, AttributeError) as exc:
                 raise InputError(f"header CSV line {line}: {exc}") from None
     except csv.Error as exc:  # a field past csv's size limit, say
