@@ -156,6 +156,20 @@ def test_a_site_where_nothing_pays_runs_nothing_and_says_why():
     assert plan.notes == ("no fleet earns more than its power costs here: the best split runs nothing",)
 
 
+def test_a_cap_smaller_than_any_unit_that_earns_says_so_not_that_nothing_pays():
+    """A 1 kW cap (mw = 0.001: kW written as MW) beside S21 XPs that earn at $0.035/kWh: the split ran nothing with
+    "power cap reached" on the fleet, then a note that no fleet earns more than its power costs."""
+    text = ('[[site]]\nname = "tiny"\nmw = 0.001\npower_usd_per_kwh = 0.035\n'
+            '[[site.asic]]\nmodel = "S21 XP"\ncount = 10\n[[site.asic]]\nmodel = "S19"\ncount = 1\n'
+            '[[site.asic]]\nmodel = "S21"\ncount = 0\n')
+    (site,) = parse_sites(tomllib.loads(text), "tiny.toml", packaged_snapshot())
+    plan = plan_site(site, PlanMarket.from_snapshot(packaged_snapshot()))
+    assert plan.best.peak_mw == 0 and plan.best.items[0].reason == "power cap reached"
+    # the smallest unit that earns (an S19 at 3.25 kW; the S21, of which there are none, is not counted)
+    assert plan.notes == ("the cap of 1 kW at the meter holds no whole unit of a fleet that earns: the smallest "
+                          "draws 3.25 kW at the meter (mw is the cap in MW)",)
+
+
 def test_allocation_matches_brute_force_on_random_small_sites():
     """Caps of a few units and fleets of close efficiency, where a fill by rank is most often wrong."""
     rng = random.Random(7)

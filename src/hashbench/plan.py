@@ -420,7 +420,13 @@ def plan_site(site: Site, market: PlanMarket, power_usd_per_kwh: float | None = 
     best = allocate(opts, site.cap_w, "best split")
     notes = list(site.notes)
     unused = site.mw - best.peak_mw
-    if best.peak_mw == 0 and any(i.available for i in best.items):
+    earning = [o for o in opts if o.count and o.unit_profit_usd_per_day > 0]
+    if best.peak_mw == 0 and earning:
+        # Something earns, and still nothing runs: no whole unit of it fits the cap (a kW figure written as MW?).
+        smallest = min(o.unit_peak_facility_w for o in earning)
+        notes.append(f"the cap of {site.cap_w / 1e3:,.4g} kW at the meter holds no whole unit of a fleet that earns: "
+                     f"the smallest draws {smallest / 1e3:,.4g} kW at the meter (mw is the cap in MW)")
+    elif best.peak_mw == 0 and any(i.available for i in best.items):
         notes.append("no fleet earns more than its power costs here: the best split runs nothing")
     elif unused > 1e-9 and all(i.units == i.available or i.reason.startswith("loses") for i in best.items):
         notes.append(f"{unused:.3f} MW of the cap unused: every profitable unit already runs")
