@@ -469,6 +469,6 @@ def test_yield_tables_read_typed_units_and_number_each_sections_sources(files):
         "│ revenue per kWh │ $5.2200/kWh │ estimated │ computed │",
         "│ profit per kWh │ $5.1650/kWh │ estimated │ computed │",
         "│ breakeven power price │ $5.2200/kWh │ estimated │ computed │",
-        "│ energy per output token │ 0.1207 J/token │ declared │ computed │",
+        "│ energy per token, full load │ 0.1207 J/token │ declared │ computed │",
         "note: profit counts power only: no hardware, hosting, staff or depreciation",
     ]

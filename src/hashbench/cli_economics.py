@@ -106,7 +106,7 @@ FORMATS: dict[str, tuple[str, Callable[[float], str]]] = {
     "breakeven_power_usd_per_kwh": ("breakeven power price", _per_kwh),
     # Cents of a joule on an ASIC's 17.50 J/TH; on a CPU's 1,261,163 J/TH they are noise shown as precision.
     "joules_per_th": ("efficiency", lambda v: f"{v:,.0f} J/TH" if v >= 1000 else f"{v:,.2f} J/TH"),
-    "joules_per_token": ("energy per output token", lambda v: f"{v:.4g} J/token"),
+    "joules_per_token": ("energy per token, full load", lambda v: f"{v:.4g} J/token"),
     "height": ("block height", lambda v: f"{v:,.0f}"),
     "h100_usd_per_gpu_hour": ("H100 rental", lambda v: f"{format_usd(v)}/GPU-hour"),
     "h200_usd_per_gpu_hour": ("H200 rental", lambda v: f"{format_usd(v)}/GPU-hour"),

@@ -141,7 +141,8 @@ def energy_options(command: Callable) -> Callable:
                      help="Declared power in W, 3.5k accepted (labelled declared, not measured)."),
         click.option("--idle-watts", type=WATTS, default=None, help="Declared idle power in W (with --watts)."),
         click.option("--idle-seconds", type=float, default=None,
-                     help="Idle power measured this long before the first workload (default: 5, 1 with --quick)."),
+                     help="Idle power measured this long before the first workload (default: 5; 1 with run's or "
+                          "probe's --quick)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -60,8 +60,9 @@ def require_fraction(label: str, value: float) -> float:
 
 
 def _percent_hint(value: float) -> str:
-    """For a fraction out of range that reads as a percentage (80 for 80 %): how to write it."""
-    return f" (a percentage is written with %: {value:g}%)" if 1 < value <= 100 else ""
+    """For a fraction out of range that reads as a percentage (80 for 80 %): how to write it. Not for 1.2, which
+    reads as no percentage anyone means."""
+    return f" (a percentage is written with %: {value:g}%)" if 2 <= value <= 100 else ""
 
 
 # --- provenance --------------------------------------------------------------------------------------------------
