@@ -774,7 +774,8 @@ def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path):
     code, out, err = run_cli("compare", "@latest", "@latest", "--db", str(db))
     assert code == 2 and "holds no runs yet" in err
     code, out, err = run_cli("export", "csv", "--from-history", "--db", str(db))
-    assert code == 2 and "nothing to export" in err
+    # not "give result files ... or --from-history", which is what was given
+    assert code == 2 and err == "hashbench: error: nothing to export: the history holds no runs\n"
     assert os.listdir(tmp_path) == []
     code, _, err = run_cli("history", "--db", str(tmp_path / "no-such-folder" / "h.sqlite"))
     assert code == 2 and "does not exist" in err  # a named folder that is not there is still a typo

@@ -375,7 +375,8 @@ def export_cmd(fmt: str, results: tuple[str, ...], from_history: bool, output: P
         finally:
             history.close()
     if not runs:
-        raise InputError("nothing to export: give result files (or @latest), or --from-history")
+        raise InputError("nothing to export: the history holds no runs" if from_history else
+                         "nothing to export: give result files (or @latest), or --from-history")
     if empty := [r for r in runs if not r.measurements]:  # an empty upload would reach a dashboard as a result
         raise InputError(f"nothing to export from run {empty[0].run_id[:8]} ({empty[0].started or 'no start time'}): "
                          "it has no benchmarks")
