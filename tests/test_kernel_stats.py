@@ -312,6 +312,32 @@ def test_analyze_refuses_an_architecture_before_compiling(monkeypatch, arch):
         analyze(arch)
 
 
+def test_an_architecture_nvrtc_does_not_compile_for_or_an_unknown_switch_is_one_line(monkeypatch):
+    """sm_95 ended in NVRTC's three-line "invalid value for --gpu-architecture", exit 1; HB_NOPE=1 built the default
+    kernel without a word, its figures looking like a measured switch's."""
+    from hashbench.backends import cuda_build
+
+    try:
+        from cuda.bindings import nvrtc
+
+        err, archs = nvrtc.nvrtcGetSupportedArchs()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no NVRTC here ({type(exc).__name__})")
+    monkeypatch.setattr(kernel_stats, "compile_with_nvrtc", lambda *a: pytest.fail("compiled"))
+    assert 95 not in archs and 90 in archs
+    major, minor = cuda_build.nvrtc_version()
+    with pytest.raises(InputError) as info:
+        analyze("sm_95")
+    assert str(info.value) == (f"NVRTC {major}.{minor} compiles for {', '.join(f'sm_{a}' for a in archs)}; "
+                               "not sm_95")
+    source = cuda_build.kernel_source()
+    assert cuda_build.kernel_switches(source) == ["HB_BLOCK", "HB_MIN_BLOCKS", "HB_SHR_ON_FMA", "HB_ROT_ON_FMA"]
+    with pytest.raises(InputError) as info:
+        cuda_build.compile_with_nvrtc(source, "sm_90", {"HB_NOPE": "1", "HB_BLOCK": "128", "A": "2"})
+    assert str(info.value) == ("kernel build switch A, HB_NOPE: sha256d.cu has HB_BLOCK, HB_MIN_BLOCKS, "
+                               "HB_SHR_ON_FMA, HB_ROT_ON_FMA")
+
+
 def fake_tool(tmp_path, name: str, rc: int = 0) -> str:
     """A stand-in disassembler: prints its name, its flags and the file it was given; exits with `rc`."""
     path = tmp_path / name

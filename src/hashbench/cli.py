@@ -382,6 +382,8 @@ def kernel_stats_cmd(arch: str, defines: tuple[str, ...], as_json: bool) -> None
     table = Table(title=f"CUDA kernel for {arch}, static from its SASS", title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")
+    if stats.get("defines"):  # two builds told apart
+        table.add_row("build switches", " ".join(f"{k}={v}" for k, v in sorted(stats["defines"].items())))
     for key, name in KERNEL_FIGURES:
         value = stats[key]
         table.add_row(name, f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}")

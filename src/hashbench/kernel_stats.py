@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .backends.cuda_build import compile_with_nvrtc, kernel_source
+from .backends.cuda_build import check_arch, compile_with_nvrtc, kernel_source
 from .backends.cuda_precompute import KERNEL_NAME
-from .errors import BackendUnavailable, HashbenchError, InputError
+from .errors import BackendUnavailable, HashbenchError
 
 FMA_PIPE = frozenset({"IMAD", "IMUL", "FFMA", "FMUL", "FADD", "HFMA2", "HADD2", "HMUL2"})
 CONTROL = frozenset({"BRA", "BRX", "JMP", "EXIT", "RET", "CALL", "BSSY", "BSYNC", "WARPSYNC", "NOP",
@@ -208,8 +208,7 @@ def resource_usage(log: str, function: str = KERNEL_NAME) -> tuple[int, int, int
 
 
 def analyze(arch: str, defines: Mapping[str, str] | None = None) -> KernelStats:
-    if not re.fullmatch(r"sm_\d{2,3}[a-z]?", arch):
-        raise InputError(f"architecture must look like sm_90, got {arch!r}")
+    check_arch(arch)
     cubin, log = compile_with_nvrtc(kernel_source(), arch, defines)
     return analyze_cubin(arch, cubin, log, defines)
 

@@ -13,13 +13,14 @@ import hashlib
 import importlib.resources
 import io
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BackendUnavailable, HashbenchError
+from ..errors import BackendUnavailable, HashbenchError, InputError
 
 KERNEL_FILE = "sha256d.cu"
 ELF_MAGIC = b"\x7fELF"  # a cubin is an ELF object
@@ -117,8 +118,31 @@ def cache_key(source: str, arch: str, defines: Mapping[str, str], nvrtc: tuple[i
     return h.hexdigest()[:32]
 
 
+def kernel_switches(source: str) -> list[str]:
+    """The build switches the kernel source lets a -D set: each `#ifndef HB_...` of it."""
+    return re.findall(r"^#ifndef (HB_\w+)", source, re.MULTILINE)
+
+
+def check_arch(arch: str) -> None:
+    """An architecture this NVRTC compiles for ("sm_90", "sm_90a"), or one line naming those it does."""
+    if not re.fullmatch(r"sm_\d{2,3}[a-z]?", arch):
+        raise InputError(f"architecture must look like sm_90, got {arch!r}")
+    try:
+        from cuda.bindings import nvrtc
+
+        err, archs = nvrtc.nvrtcGetSupportedArchs()
+    except Exception:  # noqa: BLE001 - no NVRTC here: compiling says so in its own words
+        return
+    if err == nvrtc.nvrtcResult.NVRTC_SUCCESS and int(re.sub(r"\D", "", arch)) not in archs:
+        major, minor = nvrtc_version()
+        raise InputError(f"NVRTC {major}.{minor} compiles for {', '.join(f'sm_{a}' for a in archs)}; not {arch}")
+
+
 def compile_with_nvrtc(source: str, arch: str, defines: Mapping[str, str] | None = None) -> tuple[bytes, str]:
     """(cubin, log) for `arch` ("sm_90"); works without a GPU or driver."""
+    known = kernel_switches(source)
+    if unknown := sorted(set(defines or {}) - set(known)):  # a typo would build the default kernel without a word
+        raise InputError(f"kernel build switch {', '.join(unknown)}: {KERNEL_FILE} has {', '.join(known)}")
     cuda_core = require_cuda_core()
     macros = _options_list(defines or {})
     options = cuda_core.ProgramOptions(arch=arch, name=KERNEL_FILE, ptxas_options=["-v"],
