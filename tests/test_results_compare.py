@@ -96,7 +96,8 @@ def test_hand_checked_u_statistics():
     assert hodges_lehmann([10, 11], [1, 2]) == 9
 
 
-@pytest.mark.parametrize("text, value", [("5%", 0.05), ("5", 0.05), ("0.05", 0.05), ("12.5 %", 0.125)])
+@pytest.mark.parametrize("text, value", [("5%", 0.05), ("0.05", 0.05), ("12.5 %", 0.125), ("0.5%", 0.005),
+                                         ("0.99", 0.99), ("1%", 0.01)])
 def test_threshold_parsing(text, value):
     assert parse_threshold(text) == pytest.approx(value)
 
@@ -377,14 +378,23 @@ def test_gate_refuses_a_threshold_of_100_percent_and_an_alpha_of_0_or_1_by_name(
     assert Gate(0.999, 0.999).alpha == 0.999
 
 
-@pytest.mark.parametrize("text, value", [("1", 0.01), ("1.5", 0.015), ("0.5%", 0.005), ("0.99", 0.99)])
-def test_threshold_parsing_at_one_reads_percent(text, value):
-    # a bare 1 is 1 %, not 100 % (which no gate accepts); a "%" sign means percent whatever the number
-    assert parse_threshold(text) == pytest.approx(value)
+@pytest.mark.parametrize("text, message", [
+    # a bare number is a fraction, as for every share hashbench reads: 0.99 was 99 % and 1 was 1 %
+    ("5", "--threshold must be more than 0 and less than 100%, got '5' (a percentage is written with %: 5%)"),
+    ("1", "--threshold must be more than 0 and less than 100%, got '1' (a percentage is written with %: 1%)"),
+    ("150", "--threshold must be more than 0 and less than 100%, got '150'"),
+    ("0", "--threshold must be more than 0 and less than 100%, got '0'"),
+    ("100%", "--threshold must be more than 0 and less than 100%, got '100%'"),
+    ("150%", "--threshold: '150%' is more than 100%"),  # what was typed, not 1.5
+])
+def test_threshold_out_of_range_names_what_was_typed(text, message):
+    with pytest.raises(InputError) as info:
+        parse_threshold(text)
+    assert str(info.value) == message
 
 
 def test_threshold_with_a_stray_letter_is_refused_not_read():
-    with pytest.raises(InputError, match=r"^--threshold: cannot read '5X' \(write 5% or 0.05\)$"):
+    with pytest.raises(InputError, match=r"^--threshold: cannot read '5X' as a fraction \(0.8\) or a percentage"):
         parse_threshold("5X")
 
 

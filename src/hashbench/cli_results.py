@@ -240,7 +240,7 @@ def _print_report(report) -> None:
 @click.argument("base")
 @click.argument("cand")
 @click.option("--threshold", default="5%", show_default=True,
-              help="Smallest change that counts (the minimum effect on the median): 5%, 0.05.")
+              help="Smallest change that counts (the minimum effect on the median): 5% or 0.05; a bare 5 is refused.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the U test.")
 @click.option("--keep-outliers", is_flag=True,
               help="Test every sample (default: set aside samples beyond Tukey's fence on the slow side).")
@@ -277,7 +277,7 @@ def compare_cmd(base: str, cand: str, threshold: str, alpha: float, keep_outlier
               help="Timed scans per side, taken alternately A B B A ...")
 @click.option("--sample-seconds", type=float, default=0.02, show_default=True, help="Length of one timed scan.")
 @click.option("--no-build", is_flag=True, help="Do not compile each tree's C extension (python/numba backends).")
-@click.option("--threshold", default="5%", show_default=True, help="Smallest change that counts.")
+@click.option("--threshold", default="5%", show_default=True, help="Smallest change that counts: 5% or 0.05.")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level of the U test.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def ab_cmd(base_rev: str, head_rev: str | None, backend: str, impl: str | None, threads: int, samples: int,

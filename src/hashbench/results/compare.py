@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from ..cpuload import shared_note
 from ..errors import InputError
+from ..units import parse_fraction
 from .schema import Measurement, RunResult
 from .stats import hodges_lehmann, mannwhitneyu, min_one_sided_p, quartiles
 
@@ -114,14 +115,13 @@ class CompareReport:
 
 
 def parse_threshold(text: str) -> float:
-    """"5%", "5", "0.05" -> 0.05. A bare number above 1 is taken as percent."""
-    raw = text.strip().rstrip("%").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"--threshold: cannot read {text!r} (write 5% or 0.05)") from None
-    if text.strip().endswith("%") or value >= 1:
-        value /= 100
+    """"5%" or "0.05" -> 0.05, as every share hashbench reads. A bare 5 is refused, not read as 5 %: the rule that
+    read a bare number of 1 or more as percent made 0.99 mean 99 % and 1 mean 1 %."""
+    value = parse_fraction(text, "--threshold")
+    if not 0 < value < 1:
+        bare = not text.strip().endswith("%")
+        hint = f" (a percentage is written with %: {value:g}%)" if bare and 1 <= value <= 100 else ""
+        raise InputError(f"--threshold must be more than 0 and less than 100%, got {text.strip()!r}{hint}")
     return value
 
 
