@@ -118,7 +118,8 @@ def backends(as_json: bool) -> None:
 @click.option("--backend", "backend_name", default="cython", show_default=True, help="Backend name.")
 @click.option("--impl", default=None, help="Implementation within the backend (default: the fastest here).")
 @click.option("--bits", default=None, help="Target as compact nBits (8 hex digits); default: the header's own.")
-@click.option("--target", "target_hex", default=None, help="Target as up to 64 hex digits.")
+@click.option("--target", "target_hex", default=None,
+              help="Target as a hex number of up to 64 digits (a number: 00000000ffff is 0xffff, not a prefix).")
 @click.option("--threads", type=int, default=1, show_default=True, help="Threads scanning disjoint sub-ranges.")
 @click.option("--max-found", type=click.IntRange(min=0), default=1024, show_default=True,
               help="Most nonces to list (every hit is still counted).")

@@ -137,6 +137,7 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
                 out.print(f"machine {fp}: {escape(machine)}")
             return
         series = history.trend(backend=backend, fingerprint=fingerprint)
+        known = history.backends(fingerprint) if backend and not series else []
     finally:
         history.close()
     if as_json:
@@ -145,7 +146,8 @@ def history_cmd(backend: str | None, fingerprint: str | None, list_runs: bool, a
     if not series:
         out.print(f"no runs in the history {escape(display_url(history.url))}"
                   + (f" for backend {escape(repr(backend))}" if backend else "")
-                  + (f" for machine {escape(fingerprint)}" if fingerprint else ""))
+                  + (f" for machine {escape(fingerprint)}" if fingerprint else "")
+                  + (f"; the backends in it: {escape(', '.join(known))}" if known else ""))
         return
     for fp in dict.fromkeys(s.fingerprint for s in series):
         mine = [s for s in series if s.fingerprint == fp]

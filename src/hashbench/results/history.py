@@ -482,6 +482,14 @@ class History:
             return self.load(chain[back].run_id)
         return self.load(ref)
 
+    def backends(self, fingerprint: str | None = None) -> list[str]:
+        """The hashing backends the stored measurements name, sorted (for `history --backend` to list)."""
+        r, m = self._runs, self._meas
+        q = self._sa.select(m.c.backend).distinct().join(r, m.c.run_id == r.c.run_id).where(m.c.backend.is_not(None))
+        if fingerprint:
+            q = q.where(r.c.fingerprint == fingerprint)
+        return sorted(b for (b,) in self._transaction(lambda conn: conn.execute(q).all()) if b)
+
     def trend(self, backend: str | None = None, fingerprint: str | None = None,
               name: str | None = None) -> list[Series]:
         sa, r, m = self._sa, self._runs, self._meas
