@@ -462,8 +462,8 @@ def test_energy_options_parse_into_the_commands_arguments():
                  "then --watts. [default: auto]",
                  "--watts WATTS Declared power in W, 3.5k accepted (labelled declared, not measured).",
                  "--idle-watts WATTS Declared idle power in W (with --watts).",
-                 "--idle-seconds FLOAT Idle power measured this long before the first workload (default: 5, 1 with "
-                 "--quick)."):
+                 "--idle-seconds FLOAT Idle power measured this long before the first workload (default: 5; 1 with "
+                 "run's or probe's --quick)."):
         assert line in help_text, help_text
     # the order the options were given in
     assert help_text.index("--energy") < help_text.index("--watts") < help_text.index("--idle-watts") < \

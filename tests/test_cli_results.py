@@ -27,8 +27,10 @@ def test_history_that_finds_nothing_says_what_it_looked_for(tmp_path):
     code, out, _ = run_cli("history", "--db", db, "--fingerprint", "0123abcd")
     assert code == 0 and out == f"no runs in the history sqlite:///{db} for machine 0123abcd\n"
     code, out, _ = run_cli("history", "--db", db, "--backend", "numba", "--fingerprint", HOST.fingerprint)
-    assert code == 0 and out == (f"no runs in the history sqlite:///{db} for backend 'numba' for machine "
-                                 f"{HOST.fingerprint}\n")
+    assert code == 0 and " ".join(out.split()) == (f"no runs in the history sqlite:///{db} for backend 'numba' for "
+                                                   f"machine {HOST.fingerprint}; the backends in it: cython")
+    code, out, _ = run_cli("history", "--db", db, "--backend", "numba", "--fingerprint", "0123abcd")
+    assert code == 0 and out == f"no runs in the history sqlite:///{db} for backend 'numba' for machine 0123abcd\n"
     code, out, _ = run_cli("history", "--db", db, "--runs", "--fingerprint", "0123abcd")
     assert code == 0 and out == f"no runs in the history sqlite:///{db} for machine 0123abcd\n"
 
