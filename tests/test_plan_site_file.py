@@ -140,7 +140,10 @@ def test_each_site_file_mistake_is_one_whole_line(tmp_path, text, message):
     ('from_run = "bad.json"\n', "site 'a': gpu #1: run file '{dir}/bad.json' is not valid JSON: Expecting "
      "property name enclosed in double quotes at line 1"),
     ('from_run = "tiny.json"\n', "site 'a': gpu #1: preset 'cpu-tiny' is neither an 8B- nor a 70B-class model, the "
-     "classes the market snapshot prices: give model_class or usd_per_mtok"),
+     "classes the market snapshot prices: give usd_per_mtok"),
+    ('from_run = "tiny.json"\nmodel_class = "8b"\n', "site 'a': gpu #1: model_class 8b: llm-decode cpu-tiny fp8 "
+     "batch 64 on cuda:0 is hashbench's cpu-tiny shape (2,098,432 parameters), not a 8b-class model, and its tokens do "
+     "not sell at that class's price: give usd_per_mtok"),
 ])
 def test_run_file_mistakes_name_the_site_and_entry_once(tmp_path, extra, message):
     """A preset that is not text was reported with its place twice ("site 'a': gpu #1: ...: site 'a': gpu #1:

@@ -458,7 +458,17 @@ def test_a_run_values_the_sections_it_has_and_names_itself_in_what_it_cannot(tmp
                  "preset to value")
     assert_error(invoke("yield", "--from-run", classes, "--preset", "llama-1b"),
                  f"{classes}: its llm-decode preset 'llama-1b' is neither an 8B- nor a 70B-class model, the classes "
-                 "the snapshot prices: give --model-class or --usd-per-mtok")
+                 "the snapshot prices: give --usd-per-mtok")
+    # A class declared for hashbench's own shape of known size: a 1B (or 2M-parameter) model's tokens sold at 8B
+    # prices (cpu-tiny's valued a kWh of a CPU at $13, beside $0.000001 hashing). A checkpoint may be declared.
+    tiny = _run(tmp_path, "tiny.json", [], [_tokens("llm-decode", 1900.0, 0.03, preset="cpu-tiny")])
+    assert_error(invoke("yield", "--from-run", tiny, "--model-class", "8b"),
+                 "--model-class 8b: the run's llm-decode cpu-tiny fp8 batch 64 on cuda:0 is hashbench's cpu-tiny "
+                 "shape (2,098,432 parameters), not a 8b-class model, and its tokens do not sell at that class's "
+                 "price: give --usd-per-mtok to price them yourself")
+    checkpoint = _run(tmp_path, "ckpt.json", [], [_tokens("llm-decode", 1900.0, 0.03, preset="hf:my-model")])
+    assert invoke_json("yield", "--from-run", checkpoint, "--model-class", "8b", "--market",
+                       market)["ai"]["inputs"]["usd_per_mtok"]["value"] == 0.1
 
 
 # --- a typed figure is used or refused, never dropped ---------------------------------------------------------------

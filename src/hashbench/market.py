@@ -68,6 +68,18 @@ def model_class_of(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+def builtin_shape(preset: str) -> str | None:
+    """For one of hashbench's own probe shapes that belongs to no priced class (cpu-tiny, cpu-small, llama-1b): what
+    it is, for the message that refuses to sell its tokens as a larger model's. None for a priced preset or a local
+    checkpoint, whose class a person may declare."""
+    from .probes.llama import PRESETS  # shapes only: no torch
+
+    shape = PRESETS.get(preset)
+    if shape is None or model_class_of(preset) is not None:
+        return None
+    return f"hashbench's {preset} shape ({shape.params():,} parameters)"
+
+
 def _compact(v: float) -> str:
     """126e12 -> "126T", 60000 -> "60,000": ranges read as people write them."""
     for prefix, scale in (("Z", 1e21), ("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9)):

@@ -45,7 +45,15 @@ from .economics import (
 )
 from .errors import InputError
 from .jsonfile import read_text
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, Figure, MarketSnapshot, model_class_of, stale_note
+from .market import (
+    GPU_HOUR_FIGURE,
+    MODEL_CLASSES,
+    Figure,
+    MarketSnapshot,
+    builtin_shape,
+    model_class_of,
+    stale_note,
+)
 from .runfile import layer_note, load_run
 from .units import parse_fraction, parse_power_price
 from .yields import choose_decode
@@ -767,10 +775,15 @@ def _gpu_fleet(raw: object, where: _Where, site: dict, base_dir: Path, snapshot:
             notes.append(f"{gpu.model}: tokens/s from {run_path}, an incomplete run (stopped before it finished)")
         if decode.cpu_note and "tokens_per_second" not in raw:
             notes.append(f"{gpu.model}: tokens/s from {run_path}, {decode.label}: {decode.cpu_note}")
+        shape = builtin_shape(decode.preset)
+        if cls is not None and shape and pricing == TOKENS and mtok is None:
+            raise where.error(f"model_class {cls}: {decode.label} is {shape}, not a {cls}-class model, and its "
+                              "tokens do not sell at that class's price: give usd_per_mtok")
         if cls is None and (cls := model_class_of(decode.preset)) is None:
             if pricing == TOKENS and mtok is None:
                 raise where.error(f"preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the classes "
-                                  "the market snapshot prices: give model_class or usd_per_mtok")
+                                  "the market snapshot prices: give "
+                                  + ("usd_per_mtok" if shape else "model_class or usd_per_mtok"))
             cls = decode.preset  # priced by the hour or at a declared price: the class only names the fleet
     elif "preset" in raw:
         raise where.error("preset only applies with from_run")

@@ -33,7 +33,7 @@ from .economics import (
     time_shared_throughput,
 )
 from .errors import InputError
-from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, model_class_of, stale_note
+from .market import GPU_HOUR_FIGURE, MODEL_CLASSES, MarketSnapshot, builtin_shape, model_class_of, stale_note
 from .runfile import DECODE, PREFILL, RunMeasurements, TokenMeasurement, layer_note
 
 FLAG, DEFAULT, RUN, CATALOG = "flag", "default", "measured (run file)", "catalog nameplate"
@@ -270,6 +270,11 @@ def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[st
     if req.model_class:
         if req.model_class not in MODEL_CLASSES:
             raise InputError(f"model class must be one of {', '.join(MODEL_CLASSES)}, got {req.model_class!r}")
+        if decode and (shape := builtin_shape(decode.preset)):
+            # A class is declared for a model of unknown size (a checkpoint), not for a toy shape of known size.
+            raise InputError(f"--model-class {req.model_class}: the run's {decode.label} is {shape}, not a "
+                             f"{req.model_class}-class model, and its tokens do not sell at that class's price: "
+                             "give --usd-per-mtok to price them yourself")
         return req.model_class, "--model-class"
     if decode:
         cls = model_class_of(decode.preset)
@@ -441,8 +446,9 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
             inputs["usd_per_mtok"] = _flag(req.usd_per_mtok)
         else:
             if cls is None:
+                give = "--usd-per-mtok" if builtin_shape(decode.preset) else "--model-class or --usd-per-mtok"
                 raise _Skip(f"its llm-decode preset {decode.preset!r} is neither an 8B- nor a 70B-class model, the "
-                            "classes the snapshot prices: give --model-class or --usd-per-mtok")
+                            f"classes the snapshot prices: give {give}")
             fig = market.sourced(f"usd_per_mtok_{cls}")
             inputs["usd_per_mtok"] = Sourced(fig.value, fig.source, fig.kind, f"{cls} class ({cls_how}): {fig.detail}")
         if req.usd_per_mtok_input is not None:
