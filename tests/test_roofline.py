@@ -167,3 +167,15 @@ def test_roofline_basis_reads_bandwidth_with_the_shared_si_prefixes(bw, text):
     m = membw(bw)
     apply_rooflines([m])
     assert f"(copy {text})" in m.roofline_basis
+
+
+def test_a_prefill_above_its_compute_roof_says_the_roof_measured_low():
+    """A prefill at 215 % of the best GEMM was blamed on the last-level cache, which raises no FLOP/s roof: the GEMM
+    that set the roof ran below the device (CPUs shared while it ran). A prefill at or under its roof says nothing."""
+    fast, at_roof = prefill(75 * G), prefill(35 * G)
+    apply_rooflines([gemm(30 * G, 35 * G), fast, at_roof])
+    assert fast.roofline_fraction == pytest.approx(75 / 35) and at_roof.roofline_fraction == pytest.approx(1.0)
+    assert fast.flags == ["above its roof (214%): the best fp32 GEMM measured here (35.00 GFLOP/s) ran below what "
+                          "this prefill reached, so that GEMM measured less than the device does (CPUs shared while "
+                          "it ran?): the fraction says little"]
+    assert at_roof.flags == []

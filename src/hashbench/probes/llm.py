@@ -147,13 +147,16 @@ def _tokens(loaded: LoadedModel, device: Device, batch: int, length: int) -> Any
     return torch.randint(0, loaded.shape.vocab, (batch, length), generator=gen, device=device.torch_device)
 
 
-def _cache_flags(loaded: LoadedModel, device: Device, batch: int, length: int) -> list[str]:
+def _cache_flags(loaded: LoadedModel, device: Device, batch: int, length: int, *, bandwidth_roof: bool) -> list[str]:
+    """`bandwidth_roof`: the probe's roofline is memory bandwidth (decode), which a cache can beat; prefill's is a
+    GEMM's FLOP/s, which it cannot."""
     cache = device.last_level_cache()
     elt = element_bytes(loaded.dtype)
     working = loaded.shape.weight_bytes(elt) + loaded.shape.kv_bytes(batch, length, elt)
     if cache and working <= cache:
         return [(f"weights + KV cache ({working / 1e6:.1f} MB) fit in the {cache / 1e6:.0f} MB last-level cache: "
-                 "rates can exceed what DRAM allows and the roofline fraction can pass 1")]
+                 "rates can exceed what DRAM allows" + (" and the roofline fraction can pass 1" if bandwidth_roof
+                                                        else ""))]
     return []
 
 
@@ -192,7 +195,7 @@ def run_prefill(loaded: LoadedModel, device: Device, batch: int, prompt: int, se
         probe="llm-prefill", device=device.name, preset=loaded.shape.name, dtype=loaded.dtype, batch=batch,
         unit="tokens/s", samples=[per_rep / x for x in times], work=float(per_rep * len(times)), per="token",
         seconds=sum(times), energy=meter.reading(), impl="llama block in torch (sdpa, fused qkv and gate/up)",
-        ms_per_token=t / per_rep * 1e3, flags=_cache_flags(loaded, device, batch, prompt),
+        ms_per_token=t / per_rep * 1e3, flags=_cache_flags(loaded, device, batch, prompt, bandwidth_roof=False),
         detail={**_common(loaded), "prompt_len": prompt, "prefill_ms": t * 1e3, "flop_per_prefill": flop,
                 "flop_per_s": flop / t})
 
@@ -275,7 +278,7 @@ def run_decode(loaded: LoadedModel, device: Device, batch: int, prompt: int, gen
     torch = require_torch()
     shape, elt = loaded.shape, element_bytes(loaded.dtype)
     tokens = _tokens(loaded, device, batch, prompt)
-    flags = _cache_flags(loaded, device, batch, prompt + gen)
+    flags = _cache_flags(loaded, device, batch, prompt + gen, bandwidth_roof=True)
     graphs: DecodeGraphs | None = None
     with torch.inference_mode():
         first = loaded.model.forward(tokens, 0, loaded.cache).argmax(-1, keepdim=True)

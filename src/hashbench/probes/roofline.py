@@ -54,6 +54,13 @@ def apply_rooflines(results: list[ProbeResult],
             r.roofline_fraction = rate / roof[0]
             r.roofline_basis = (f"{format_si(rate, 'FLOP/s')} ÷ best {precision} GEMM measured on {r.device}: "
                                 f"{format_si(roof[0], 'FLOP/s')} ({roof[1]})")
+            if r.probe == "llm-prefill" and r.roofline_fraction > 1:
+                # A compute roof no cache raises: the GEMM that set it ran below what this device does (other work
+                # on its CPUs, a shape it runs less well), so the fraction says little.
+                r.flags.append(f"above its roof ({r.roofline_fraction:.0%}): the best {precision} GEMM measured here "
+                               f"({format_si(roof[0], 'FLOP/s')}) ran below what this prefill reached, so that GEMM "
+                               "measured less than the device does (CPUs shared while it ran?): the fraction says "
+                               "little")
         elif r.probe == "llm-decode":
             if r.device not in bandwidth:
                 r.roofline_basis = f"no memory bandwidth measured on {r.device}"
