@@ -299,6 +299,25 @@ def test_fetch_rejects_nonsense_answers(mempool):
     assert result.snapshot.value("height") == packaged_snapshot().value("height")
 
 
+@pytest.mark.parametrize("height", ["0", "800000", "\u00b2"])
+def test_a_tip_below_the_snapshots_height_or_not_ascii_digits_is_kept_out(mempool, height):
+    """The chain only grows: a tip of 0 (a broken answer) made every later valuation count a 50 BTC subsidy, and
+    '²' passed str.isdigit() into float(), a traceback."""
+    routes = {**MEMPOOL, "/api/blocks/tip/height": height}
+    result = fetch_snapshot(mempool(routes), packaged_snapshot(), timeout=5, today="2026-03-01")
+    assert "height" in result.kept and result.snapshot.value("height") == 923_500
+    assert ("below the 923,500 of the market snapshot" in result.kept["height"]) == height.isascii()
+
+
+def test_cli_fetch_that_gets_no_figure_fails_and_writes_nothing(mempool, tmp_path):
+    """Every endpoint answering 404 wrote a file dated today holding only the old figures, exit 0."""
+    out = tmp_path / "market.json"
+    result = invoke("market", "fetch", "--base-url", mempool({}), "--output", str(out), "--timeout", "5")
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr.splitlines()[-1].startswith("hashbench: error: http://127.0.0.1:")
+    assert result.stderr.splitlines()[-1].endswith(" answered but gave no usable figure; nothing written")
+
+
 def test_fetch_offline_on_a_closed_port(closed_port_url):
     with pytest.raises(Offline, match="offline: cannot reach"):
         fetch_snapshot(closed_port_url, packaged_snapshot(), timeout=2)

@@ -358,6 +358,8 @@ def market_fetch(ctx: click.Context, base_url: str | None, timeout: float, fee_w
         ctx.exit(exc.exit_code)
     for key, why in result.kept.items():
         err.print(f"kept {key} from the {escape(keep.label)}: {escape(why)}", soft_wrap=True)
+    if not result.fetched:  # a snapshot dated today holding only older figures would pass for a fresh one
+        raise HashbenchError(f"{base} answered but gave no usable figure; nothing written")
     if output is not None:
         save_snapshot(result.snapshot, output)
     if as_json:

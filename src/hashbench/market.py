@@ -363,7 +363,7 @@ def _number(value: object, url: str, what: str) -> float:
 def _fetch_height(base: str, timeout: float) -> tuple[float, str]:
     url = f"{base}/api/blocks/tip/height"
     text = _get(url, timeout).decode("utf-8", "replace").strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit also takes '²', which float() refuses
         raise _EndpointFailed(f"{url} did not return a block height ({text[:40]!r})")
     return float(text), url
 
@@ -457,6 +457,12 @@ def fetch_snapshot(base_url: str, keep: MarketSnapshot, *, timeout: float = DEFA
 
     def take(key: str, value: float, source: str) -> None:
         _check_value(key, value, source)
+        if key == "height" and "height" in keep.figures and value < keep.figures["height"].value:
+            # The chain only grows: a lower tip is another chain's (a testnet API) or a broken answer, and at height
+            # 0 every valuation would count a 50 BTC subsidy.
+            kept = keep.figures["height"].value
+            raise _EndpointFailed(f"{source}: block height {value:,.0f} is below the {kept:,.0f} of the {keep.label}: "
+                                  "not mainnet's tip")
         figures[key] = Figure(value, FIGURES[key][1], today, "fetched", source)
         fetched.append(key)
 
