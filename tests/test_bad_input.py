@@ -254,6 +254,48 @@ def test_every_way_a_users_file_cannot_be_read_or_written_is_one_line_naming_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "dir", "huge.json", "ok.json"]
 
 
+def test_a_rewritten_file_keeps_its_mode_and_its_link_and_two_writers_never_collide(tmp_path):
+    """A site file set to 0600 came back 0644; writing through a symlink replaced the link with a file and left its
+    target as it was; two processes writing one file shared one `X.tmp`, and one failed with 'No such file'."""
+    import os
+    import stat
+    import threading
+
+    from hashbench.jsonfile import write_atomic
+
+    private = tmp_path / "private.json"
+    private.write_text("{}")
+    private.chmod(0o600)
+    write_atomic(private, '{"a": 1}', "site file")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text() == '{"a": 1}'
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fresh = tmp_path / "fresh.json"
+    write_atomic(fresh, "{}", "result file")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # as open() makes a new file, not mkstemp's 0600
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("{}")
+    link.symlink_to(real)
+    write_atomic(link, '{"b": 2}', "result file")
+    assert link.is_symlink() and real.read_text() == '{"b": 2}'
+    shared, failures = tmp_path / "shared.json", []
+
+    def writer(i: int) -> None:
+        for j in range(40):
+            try:
+                write_atomic(shared, f'{{"w": {i}, "j": {j}}}', "result file")
+            except Exception as exc:  # noqa: BLE001 - collected, asserted below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and shared.read_text().startswith('{"w": ')
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_a_market_snapshot_that_cannot_be_written_is_one_line_and_no_temporary(tmp_path):
     from hashbench.errors import InputError
     from hashbench.market import packaged_snapshot, save_snapshot
@@ -345,7 +387,7 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     assert "Traceback" not in stderr and "finished measurements kept" in stderr
     data = json.loads(out.read_text())
     assert data["complete"] is False and data["benchmarks"] and data["finished"]
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # dot-named temporary files too
     from hashbench.results.history import open_history
 
     history = open_history(str(db))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 from .errors import InputError
@@ -35,17 +37,35 @@ def read_json(path: Path | str, what: str) -> object:
         raise InputError(f"{what} {str(path)!r} is not valid JSON: {exc}") from None
 
 
+_UMASK = os.umask(0o022)  # read once, at import (setting it is the only way to read it), and put back at once
+os.umask(_UMASK)
+
+
 def write_atomic(path: Path | str, text: str, what: str) -> None:
     """Readers (and a Ctrl-C) see the previous complete file or the new one, never half of one; the temporary file
-    goes too when the write fails or is interrupted. `what` names the file in the error."""
+    goes too when the write fails or is interrupted. A symlink's target is rewritten (the link stays), the file keeps
+    its permissions, two writers never share a temporary file, and the data is on disk before it replaces the old.
+    `what` names the file in the error."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    target = path.resolve() if path.is_symlink() else path
+    tmp = None
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:  # a new file: what open() would have made under this umask
+            mode = 0o666 & ~_UMASK
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise InputError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from None
         raise
