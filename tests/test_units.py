@@ -44,7 +44,7 @@ def test_parse_si_drops_thousands_separators_underscores_and_outer_spaces():
 
 
 @pytest.mark.parametrize("text", ["1,5T", "0,055", "3,5k", "12,34", "1,0000", "1,000,00", ",5", "1,", "1,,000",
-                                  "0,500", "1,5_00"])
+                                  "0,500", "1,5_00", "1.234,567", "2.5,000k"])  # after a point: European digits
 def test_parse_si_refuses_a_comma_that_does_not_group_thousands(text):
     # a decimal comma read as a separator would be a figure 10 to 1,000 times too large: "1,5T" is not 15 TH/s
     with pytest.raises(InputError) as err:

@@ -21,7 +21,8 @@ _NUMBER = re.compile(rf"^({_DECIMAL})\s*([kKmMgGtTpPeEzZ]?)\s*(.*)$")
 def _without_thousands(text: str, what: str) -> str:
     """`text` with its thousands separators dropped; an InputError for a comma that does not group thousands."""
     for run in _COMMA_RUN.finditer(text):
-        if not _THOUSANDS.fullmatch(run.group()):
+        # after a point ("1.234,567": a European 1 234.567), commas group no thousands
+        if not _THOUSANDS.fullmatch(run.group()) or text[:run.start()].endswith("."):
             raise InputError(f"{what}: cannot read {text!r}: a comma only separates thousands (3,500); write a "
                              "decimal with a point (0.055, 1.5T)")
     return text.replace(",", "")
