@@ -327,3 +327,22 @@ def test_ab_cli_counts_samples_per_side_once_both_sides_have_them_and_passes_its
     assert (data["backend"], data["threads"], data["sample_seconds"], len(data["samples"]["head"])) == \
         ("python", 2, 0.5, 10)
     assert (data["compare"]["threshold"], data["compare"]["alpha"]) == (0.3, 0.1)
+
+
+def test_a_ctrl_c_as_git_makes_the_worktree_leaves_none_registered(tiny_repo, monkeypatch):
+    """The path joined the clean-up list only after `git worktree add` returned, and prune ran before the folder was
+    deleted: a Ctrl-C as git returned left the worktree registered ('prunable') in the user's repository."""
+    import hashbench.results.ab as ab
+
+    real = ab._git
+
+    def git(repo, *args):
+        out = real(repo, *args)
+        if args[:2] == ("worktree", "add"):
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(ab, "_git", git)
+    with pytest.raises(KeyboardInterrupt):
+        run_ab("HEAD", repo=tiny_repo, workers=lambda side, spec: pytest.fail("no worker starts"), build=False)
+    assert len(_git(tiny_repo, "worktree", "list").splitlines()) == 1

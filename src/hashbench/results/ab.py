@@ -308,8 +308,8 @@ def run_ab(base_rev: str, head_rev: str | None = None, *, repo: Path | None = No
         def checkout(commit: str, name: str) -> Path:
             path = tmp / name
             listen("checkout", f"{commit[:12]} -> {path}")
+            worktrees.append(path)  # before git makes it: a Ctrl-C as git returns still removes it
             _git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
-            worktrees.append(path)
             return path
 
         base = Side("A", f"base {base_rev} ({base_commit[:12]})", base_commit, checkout(base_commit, "base"))
@@ -343,5 +343,6 @@ def run_ab(base_rev: str, head_rev: str | None = None, *, repo: Path | None = No
         for path in worktrees:
             subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=root, capture_output=True,
                            check=False)
-        subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+        # after the folders are gone: prune forgets only worktrees whose folder is missing
+        subprocess.run(["git", "worktree", "prune"], cwd=root, capture_output=True, check=False)
