@@ -423,3 +423,30 @@ def test_py_cpuinfo_numbers_give_the_fingerprint_hashbench_reads_itself():
                                                cpu_flags=("sha_ni", "avx2"), logical_cpus=2).fingerprint
     info["cpu"].pop("family")
     assert from_pytest_machine_info(info).cpu_id == ""
+
+
+def test_without_proc_cpuinfo_a_mac_is_named_by_its_chip_not_by_arm(monkeypatch):
+    """macOS has no /proc/cpuinfo, and platform.processor() says only "arm": an M1 and an M3 of one core count had
+    one fingerprint. sysctl's brand string names the chip; elsewhere it is not asked."""
+    import types
+
+    import hashbench.host as host
+
+    asked = []
+
+    def run(cmd, **kw):
+        asked.append(cmd)
+        return types.SimpleNamespace(returncode=0, stdout="Apple M3 Max\n")
+
+    monkeypatch.setattr(host.subprocess, "run", run)
+    monkeypatch.setattr(host.platform, "processor", lambda: "arm")
+    monkeypatch.setattr(host.platform, "system", lambda: "Darwin")
+    assert host._cpuinfo("/nonexistent").model == "Apple M3 Max"
+    assert asked == [["sysctl", "-n", "machdep.cpu.brand_string"]]
+    monkeypatch.setattr(host.subprocess, "run", lambda cmd, **kw: (_ for _ in ()).throw(subprocess.TimeoutExpired(
+        cmd, 5)))
+    assert host._cpuinfo("/nonexistent").model == "arm"  # sysctl that hangs: the little there is
+    monkeypatch.setattr(host.platform, "system", lambda: "Linux")
+    asked.clear()
+    monkeypatch.setattr(host.subprocess, "run", run)
+    assert host._cpuinfo("/nonexistent").model == "arm" and asked == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
@@ -80,7 +81,20 @@ def _cpuinfo(path: str = "/proc/cpuinfo") -> CpuInfo:
                        revision=first.get("CPU revision"))
     except ValueError:  # a variant that is no number: say nothing rather than something wrong
         ident = ""
-    return CpuInfo(model or platform.processor() or "unknown", flags, ident)
+    return CpuInfo(model or _sysctl_brand() or platform.processor() or "unknown", flags, ident)
+
+
+def _sysctl_brand() -> str:
+    """The CPU's name where there is no /proc/cpuinfo (macOS: "Apple M3 Max"): platform.processor() says only "arm"
+    there, which would give an M1 and an M3 of the same core count one fingerprint."""
+    if platform.system() != "Darwin":
+        return ""
+    try:
+        done = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                              timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def usable_cpus() -> int:
