@@ -371,7 +371,7 @@ def test_build_without_cython_and_setuptools_names_both(tmp_path, monkeypatch):
 
 # --- the runs compared and the JSON ---------------------------------------------------------------------------------
 
-def test_each_side_becomes_a_complete_run_at_its_own_commit():
+def test_each_side_becomes_a_complete_run_at_its_own_commit(tmp_path):
     spec = BenchSpec(backend="numba", impl=None, threads=4)
     dirty = replace(HOST, git_commit="f" * 40, git_dirty=True)
     base = ab._run(Side("A", "base", "b" * 40, Path()), dirty, "2026-01-02T03:04:05+00:00", spec, "cpu", [1.0, 2.0])
@@ -380,11 +380,26 @@ def test_each_side_becomes_a_complete_run_at_its_own_commit():
     [m] = base.measurements
     assert (m.name, m.kind, m.unit, m.samples) == ("sha256d[numba-default-x4]", HASHRATE, "H/s", (1.0, 2.0))
     assert m.params == {"backend": "numba", "impl": "cpu", "threads": 4}
-    head = ab._run(Side("B", "head", None, Path()), dirty, "t", replace(spec, impl="cpu"), "cpu", [3.0])
-    assert head.host.git_commit is None and head.host.git_dirty is True  # the working tree, as found
+    # The working tree: its repository's HEAD and changes, not the commit of the checkout hashbench runs from (it
+    # recorded commit None, and the dirty flag of hashbench's own checkout).
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (repo / "f").write_text("1\n")
+    git("add", "f")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    clean = ab._run(Side("B", "head", None, repo), dirty, "t", spec, "cpu", [3.0])
+    assert (clean.host.git_commit, clean.host.git_dirty) == (git("rev-parse", "HEAD"), False)
+    (repo / "f").write_text("2\n")
+    head = ab._run(Side("B", "head", None, repo), HOST, "t", replace(spec, impl="cpu"), "cpu", [3.0])
+    assert (head.host.git_commit, head.host.git_dirty) == (git("rev-parse", "HEAD"), True)
     assert head.measurements[0].name == "sha256d[numba-cpu-x4]"
-    clean = ab._run(Side("B", "head", None, Path()), HOST, "t", spec, "cpu", [3.0])
-    assert clean.host.git_dirty is False
 
 
 def test_ab_result_json():

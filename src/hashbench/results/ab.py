@@ -34,7 +34,7 @@ from typing import Protocol
 
 from ..errors import HashbenchError, InputError
 from .compare import CompareReport, Gate, compare_runs
-from .fingerprint import HostFingerprint, detect_fingerprint
+from .fingerprint import HostFingerprint, detect_fingerprint, git_state
 from .schema import HASHRATE, Measurement, RunResult, hashrate_name
 
 BUILD_TIMEOUT_S = 1800
@@ -285,8 +285,12 @@ def _run(side: Side, host: HostFingerprint, started: str, spec: BenchSpec, impl:
     m = Measurement(name=hashrate_name(spec.backend, spec.impl or "default", spec.threads), kind=HASHRATE,
                     unit="H/s", samples=tuple(rates),
                     params={"backend": spec.backend, "impl": impl, "threads": spec.threads})
-    return RunResult(host=replace(host, git_commit=side.commit, git_dirty=side.commit is None and host.git_dirty),
-                     started=started, measurements=[m], complete=True, source="hashbench ab")
+    if side.commit is not None:  # a checkout of a commit: that commit, clean
+        commit, dirty = side.commit, False
+    else:  # the working tree compared: its repository's HEAD and changes, not those of hashbench's own checkout
+        commit, dirty, _ = git_state(side.tree)
+    return RunResult(host=replace(host, git_commit=commit, git_dirty=dirty), started=started, measurements=[m],
+                     complete=True, source="hashbench ab")
 
 
 def run_ab(base_rev: str, head_rev: str | None = None, *, repo: Path | None = None, spec: BenchSpec = BenchSpec(),
