@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -261,6 +262,17 @@ def test_subprocess_worker_that_cannot_start_says_why_in_one_line(fake_tree, spe
     with pytest.raises(HashbenchError) as caught:
         SubprocessWorker(_side(fake_tree), spec)
     assert str(caught.value) == f"base main (0123456789ab): the benchmark worker stopped: {why}"
+
+
+def test_a_worker_that_hangs_is_killed_after_the_timeout_not_waited_for(fake_tree, monkeypatch):
+    """A tree whose import blocks held `ab` for ever: readline() had no deadline."""
+    (fake_tree / "src" / "hashbench" / "__init__.py").write_text("import time\ntime.sleep(3600)\n")
+    monkeypatch.setattr(ab, "WORKER_TIMEOUT_S", 0.5)
+    t0 = time.monotonic()
+    with pytest.raises(HashbenchError) as caught:
+        SubprocessWorker(_side(fake_tree), SPEC)
+    assert time.monotonic() - t0 < 30
+    assert str(caught.value) == "base main (0123456789ab): the benchmark worker gave no answer in 0.5 s"
 
 
 @pytest.mark.parametrize(("mode", "why"), [("quiet-exit", "no output"), ("chatty-exit", "the last word")])

@@ -21,6 +21,7 @@ import importlib.util
 import json
 import math
 import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -208,6 +209,15 @@ class SubprocessWorker:
         self.impl, self.count = str(hello["impl"]), int(hello["count"])
 
     def _read(self, *keys: str) -> dict:
+        # A worker that hangs (a tree whose import blocks, a kernel that never returns) must not hold the job for
+        # ever: an answer takes WORKER_TIMEOUT_S at most. Each request gets one line, so no further line waits in
+        # the reader's buffer while the pipe looks empty.
+        with selectors.DefaultSelector() as ready:
+            ready.register(self.proc.stdout, selectors.EVENT_READ)
+            if not ready.select(timeout=WORKER_TIMEOUT_S):
+                self.proc.kill()
+                self.proc.wait()
+                raise HashbenchError(f"{self.label}: the benchmark worker gave no answer in {WORKER_TIMEOUT_S:g} s")
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=WORKER_TIMEOUT_S)
