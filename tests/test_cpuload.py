@@ -143,6 +143,14 @@ def test_probe_notes_name_the_probes_measured_on_shared_cpus():
     assert probe_flags([row]) == [
         "CPUs shared while gemm fp32 512³ was measured: other work kept 1.0 of the 2 CPUs busy (window means); its "
         "figure may be below what this machine does alone"]
+    # On the CPU, torch's threads wait on the busy core: decode measured 12 tok/s on 2 threads beside other work
+    # and 1,335 on 1. The note says how to measure the free cores alone.
+    on_cpu = {**row, "device": "cpu"}
+    assert probe_flags([on_cpu])[1:] == [
+        "the CPU probes' threads wait for one another at each step: with other work on the CPUs they can run many "
+        "times slower than on the free ones alone (`hashbench probe --device cpu --threads 1` measures those)"]
+    quiet = {**on_cpu, "energy": {"flags": [], "cpu_load": load_json(0.0, idle=1.0)}}
+    assert probe_flags([quiet]) == [] and probe_flags([{**on_cpu, "device": "cuda:0"}])[1:] == []
 
 
 def test_compare_says_which_side_was_measured_on_shared_cpus_through_a_result_file():

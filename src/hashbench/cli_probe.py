@@ -15,7 +15,7 @@ from rich.text import Text
 
 from .cli_options import WATTS, interrupted
 from .cli_table import Table
-from .cpuload import shared_note
+from .cpuload import CpuLoad, shared_note
 from .energy import MODES, EnergyConfig, EnergyPlan
 from .errors import InputError
 from .probes.device import DTYPE_NAMES
@@ -116,7 +116,24 @@ def probe_flags(rows: list[dict]) -> list[str]:
             if flag not in window:  # said once already
                 own.setdefault(flag, []).append(label(r))
     return [*window, *(f"{', '.join(dict.fromkeys(probes))}: {flag}" for flag, probes in own.items()),
-            *cpu_notes(rows, label, "probes")]
+            *cpu_notes(rows, label, "probes"), *_crowded_threads(rows)]
+
+
+def _crowded_threads(rows: list[dict]) -> list[str]:
+    """torch's CPU threads wait for one another at every operation: with cores busy elsewhere, a probe that uses
+    every CPU waits on the slowest, and measured 10 to 100 times below a run on the free cores alone."""
+    loads = [CpuLoad.from_json(load) for r in rows if r.get("device") == "cpu"
+             and (load := (r.get("energy") or {}).get("cpu_load")) and load.get("shared")]
+    crowded = [load for load in loads if load.crowded]
+    if not crowded:
+        return []
+    cpus = max(load.cpus for load in crowded)
+    free = max(1, int(min(load.cpus - load.others for load in crowded)))
+    if free >= cpus:
+        return []
+    return [f"the CPU probes' threads wait for one another at each step: with other work on the CPUs they can run "
+            f"many times slower than on the free ones alone (`hashbench probe --device cpu --threads {free}` "
+            "measures those)"]
 
 
 def presets_table() -> Table:
