@@ -266,13 +266,23 @@ def test_fetch_reads_mempool_endpoints(mempool):
     assert snap.value("btc_price_usd") == 92000
     assert snap.value("fees_btc_per_block") == pytest.approx(0.036)  # mean of 3.4M and 3.8M sats
     assert snap.get("btc_price_usd").source == f"{url}/api/v1/prices"
-    assert snap.get("btc_price_usd").kind == "fetched" and snap.get("btc_price_usd").as_of == "2026-03-01"
+    # the price is dated by the API's own timestamp (1763500000: 2025-11-18 UTC), not the day it was fetched: a
+    # stalled or cached API's price must not pass for today's; the other figures carry no timestamp
+    assert snap.get("btc_price_usd").kind == "fetched" and snap.get("btc_price_usd").as_of == "2025-11-18"
+    assert snap.get("difficulty").as_of == "2026-03-01"
     assert "-1.52 %" in result.retarget and "331 blocks" in result.retarget
     hp = snap.get("hashprice_usd_per_ph_day")
-    assert hp.kind == "computed"
+    assert hp.kind == "computed" and hp.as_of == "2025-11-18"  # as old as its oldest input
     assert hp.value == pytest.approx(hashprice_usd_per_ph_day(149301205959699.4, 92000, 3.125 + 0.036))
     # AI prices are never fetched: they keep the packaged date and source
     assert snap.get("h100_usd_per_gpu_hour") == packaged_snapshot().get("h100_usd_per_gpu_hour")
+
+
+@pytest.mark.parametrize("stamp", [None, "yesterday", True, 2**41])
+def test_a_price_without_a_usable_timestamp_is_dated_the_fetch_day(mempool, stamp):
+    routes = {**MEMPOOL, "/api/v1/prices": {"time": stamp, "USD": 92000}}
+    snap = fetch_snapshot(mempool(routes), packaged_snapshot(), timeout=5, today="2026-03-01").snapshot
+    assert snap.get("btc_price_usd").as_of == "2026-03-01"
 
 
 def test_fetch_falls_back_to_block_endpoints(mempool):
@@ -338,9 +348,9 @@ def test_cli_fetch_writes_a_snapshot_usable_with_market(mempool, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "fetched 4 figure(s)" in result.stderr and out.exists()
     data = invoke_json("yield", "--asic", "S21", "--market", str(out))
-    price = data["mining"]["inputs"]["btc_price_usd"]
-    assert price["value"] == 92000 and price["source"].startswith("market snapshot 20")
-    assert price["source"] != "market snapshot 2025-11-18"
+    price, difficulty = data["mining"]["inputs"]["btc_price_usd"], data["mining"]["inputs"]["difficulty"]
+    assert price["value"] == 92000 and price["source"] == "market snapshot 2025-11-18"  # the API's timestamp
+    assert difficulty["value"] == 149301205959699.4 and difficulty["source"] != "market snapshot 2025-11-18"
 
 
 def test_cli_fetch_uses_the_env_base_url(mempool):

@@ -395,7 +395,12 @@ def _fetch_price(base: str, timeout: float) -> tuple[float, str]:
     data = _get_json(url, timeout)
     if not isinstance(data, dict):
         raise _EndpointFailed(f"{url}: unexpected answer")
-    return _number(data.get("USD"), url, "USD"), url
+    price = _number(data.get("USD"), url, "USD")
+    stamp = data.get("time")
+    if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 2**40:
+        # the day the API's price is from, which a cached or stalled API gives as older than the fetch
+        return price, url, datetime.fromtimestamp(stamp, UTC).date().isoformat()
+    return price, url
 
 
 def _fetch_fees(base: str, timeout: float, window: str) -> tuple[float, str]:
@@ -455,7 +460,7 @@ def fetch_snapshot(base_url: str, keep: MarketSnapshot, *, timeout: float = DEFA
     fetched: list[str] = []
     kept: dict[str, str] = {}
 
-    def take(key: str, value: float, source: str) -> None:
+    def take(key: str, value: float, source: str, as_of: str | None = None) -> None:
         _check_value(key, value, source)
         if key == "height" and "height" in keep.figures and value < keep.figures["height"].value:
             # The chain only grows: a lower tip is another chain's (a testnet API) or a broken answer, and at height
@@ -463,7 +468,7 @@ def fetch_snapshot(base_url: str, keep: MarketSnapshot, *, timeout: float = DEFA
             kept = keep.figures["height"].value
             raise _EndpointFailed(f"{source}: block height {value:,.0f} is below the {kept:,.0f} of the {keep.label}: "
                                   "not mainnet's tip")
-        figures[key] = Figure(value, FIGURES[key][1], today, "fetched", source)
+        figures[key] = Figure(value, FIGURES[key][1], min(as_of or today, today), "fetched", source)
         fetched.append(key)
 
     steps = (("height", lambda: _fetch_height(base_url, timeout)),
@@ -491,8 +496,11 @@ def fetch_snapshot(base_url: str, keep: MarketSnapshot, *, timeout: float = DEFA
         height = int(figures["height"].value)
         reward = subsidy_btc(height) + figures["fees_btc_per_block"].value
         hp = hashprice_usd_per_ph_day(figures["difficulty"].value, figures["btc_price_usd"].value, reward)
+        # as old as the oldest figure it is computed from, not the day of the fetch
+        inputs = ("height", "difficulty", "btc_price_usd", "fees_btc_per_block")
+        oldest = min((figures[k].as_of for k in inputs), key=_last_day)
         figures["hashprice_usd_per_ph_day"] = Figure(
-            hp, FIGURES["hashprice_usd_per_ph_day"][1], today, "computed",
+            hp, FIGURES["hashprice_usd_per_ph_day"][1], oldest, "computed",
             "computed by hashbench from the difficulty, BTC price, subsidy at the height and fees in this snapshot")
     snapshot = MarketSnapshot(date=today, origin=base_url, figures=figures,
                               description=f"fetched from {base_url}; figures not fetched keep their own dates")
