@@ -7,7 +7,7 @@ energy measured for that same rate: a hashrate from a flag never borrows a run's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import partial
 
@@ -265,6 +265,12 @@ def _cpu_notes(run: RunMeasurements | None, used: list) -> list[str]:
 
 # --- AI ---------------------------------------------------------------------------------------------------------
 
+def _times(t: TokenMeasurement, n: int) -> TokenMeasurement:
+    """A one-GPU measurement as n such GPUs: n times the rate and the idle power (its J/token, so its power, follow)."""
+    return replace(t, tokens_per_second=t.tokens_per_second * n,
+                   idle_watts=t.idle_watts * n if t.idle_watts is not None else None)
+
+
 def _model_class(req: YieldRequest, decode: TokenMeasurement | None) -> tuple[str | None, str]:
     """(class, how it was chosen); None when the run's model belongs to no priced class."""
     if req.model_class:
@@ -330,20 +336,24 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
         raise InputError(f"--gpus must be a whole number >= 1, got {gpus!r}")
     inputs: dict[str, Sourced] = {}
-    # --gpus N beside a run's decode: the run measured one GPU, the machine valued has N of them. Its rates and
-    # power are scaled by N and say so (GPU-hour revenue counts N GPUs: energy for one would be N times too little).
-    scale, scaled = 1, ""
+    # The run's prefill beside its decode (same device, preset and dtype), looked up once.
+    beside = run.matching(PREFILL, decode) if decode else None
+    # --gpus N beside a run's decode: the run measured one GPU, the machine valued has N of them. Both measurements
+    # are scaled by N here, once, and every figure taken from them says so (GPU-hour revenue counts N GPUs: energy
+    # for one would be N times too little). J/token stays: rate and power grow together.
+    scaled = ""
     if decode and req.gpus is not None:
         if not decode.device.startswith("cuda"):
             raise InputError(f"--gpus {gpus} counts GPUs, and the run's {decode.label} ran on the CPU: give "
                              "--tokens-per-second and --ai-watts for the machine valued")
-        scale, scaled = gpus, f"{gpus} GPUs × one measured: "
+        scaled = f"{gpus} GPUs × one measured: "
+        decode, beside = (_times(t, gpus) if t else None for t in (decode, beside))
 
     # Output tokens/s: flag, then the run's decode probe, then a published figure for the catalog GPU.
     if req.tokens_per_second is not None:
         inputs["tokens_per_second"] = _flag(req.tokens_per_second)
     elif decode:
-        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second * scale, RUN, MEASURED,
+        inputs["tokens_per_second"] = Sourced(decode.tokens_per_second, RUN, MEASURED,
                                               f"{scaled}{run.label}: {decode.label}")
     elif gpu and (ref := catalog.reference_throughput(gpu.model, cls)):
         inputs["tokens_per_second"] = Sourced(ref.tokens_per_second * gpus, PUBLISHED, ESTIMATED,
@@ -361,8 +371,8 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     prefill = None
     if req.prefill_tokens_per_second is not None:
         prefill = _flag(req.prefill_tokens_per_second)
-    elif decode and (p := run.matching(PREFILL, decode)):
-        prefill = Sourced(p.tokens_per_second * scale, RUN, MEASURED, f"{scaled}{run.label}: {p.label}")
+    elif beside:
+        prefill = Sourced(beside.tokens_per_second, RUN, MEASURED, f"{scaled}{run.label}: {beside.label}")
     watts_override = None
     if req.input_per_output is not None:
         if req.input_tokens_per_second is not None:
@@ -380,10 +390,9 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         inputs["tokens_per_second"] = Sourced(out_tps, decode_s.source, kind, how)
         inputs["input_tokens_per_second"] = Sourced(in_tps, prefill.source, kind, how)
         if decode and decode_s.source == RUN and prefill.source == RUN:
-            p = run.matching(PREFILL, decode)
-            if decode.watts is not None and p and p.watts is not None:
-                decode_share = (1 / (decode.tokens_per_second * scale)) / (1 / out_tps)
-                watts_override = scale * (decode_share * decode.watts + (1 - decode_share) * p.watts)
+            if decode.watts is not None and beside.watts is not None:
+                decode_share = (1 / decode.tokens_per_second) / (1 / out_tps)
+                watts_override = decode_share * decode.watts + (1 - decode_share) * beside.watts
     elif req.input_tokens_per_second is not None:
         inputs["input_tokens_per_second"] = _flag(req.input_tokens_per_second)
     elif prefill is not None and pricing == TOKENS:
@@ -407,7 +416,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if note := layer_note(decode.power_source):
             notes.append(note)
     elif run_watts:
-        inputs["watts"] = _run_power(decode.watts * scale, decode.power_kind, f"{scaled}{run.label}: {decode.label}: "
+        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{scaled}{run.label}: {decode.label}: "
                                      f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
                                      f"{decode.power_source or 'an unnamed meter'}")
         if note := layer_note(decode.power_source):
@@ -466,10 +475,10 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if gpus_known:
             _check_gpu_watts(inputs["idle_watts"], "--idle-watts", gpus, MIN_GPU_IDLE_WATTS, "idle")
     elif (inputs["watts"].source in (RUN, RUN_DECLARED) and decode and decode.idle_watts is not None
-          and decode.idle_watts * scale <= inputs["watts"].value):
+          and decode.idle_watts <= inputs["watts"].value):
         # Only beside the run's own full-load watts: the same meter at the same layer, so unsold hours are billed
         # at what that meter read idle, not at a board's idle under a node's (flagged) full load.
-        inputs["idle_watts"] = _run_power(decode.idle_watts * scale, decode.power_kind, f"{scaled}{run.label}: idle "
+        inputs["idle_watts"] = _run_power(decode.idle_watts, decode.power_kind, f"{scaled}{run.label}: idle "
                                           f"power the {decode.power_source or 'unnamed meter'} read before "
                                           f"{decode.label}")
     if "idle_watts" not in inputs and inputs["utilization"].value < 1:
@@ -478,7 +487,7 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
     inputs["power_usd_per_kwh"] = _power_price(req, market)
     used = [decode]  # chosen only where no typed rate replaces it: then its rate is valued (None: nothing used)
     if "input_tokens_per_second" in inputs and inputs["input_tokens_per_second"].source == RUN:
-        used.append(run.matching(PREFILL, decode))
+        used.append(beside)
     notes += _cpu_notes(run, used)
     return inputs, notes
 
