@@ -465,8 +465,8 @@ def fetch_snapshot(base_url: str, keep: MarketSnapshot, *, timeout: float = DEFA
         if key == "height" and "height" in keep.figures and value < keep.figures["height"].value:
             # The chain only grows: a lower tip is another chain's (a testnet API) or a broken answer, and at height
             # 0 every valuation would count a 50 BTC subsidy.
-            kept = keep.figures["height"].value
-            raise _EndpointFailed(f"{source}: block height {value:,.0f} is below the {kept:,.0f} of the {keep.label}: "
+            known = keep.figures["height"].value
+            raise _EndpointFailed(f"{source}: block height {value:,.0f} is below the {known:,.0f} of the {keep.label}: "
                                   "not mainnet's tip")
         figures[key] = Figure(value, FIGURES[key][1], min(as_of or today, today), "fetched", source)
         fetched.append(key)
