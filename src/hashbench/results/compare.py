@@ -236,9 +236,10 @@ def compare_runs(base: RunResult, cand: RunResult, gate: Gate | None = None, *, 
         # A backend the run skipped (numba not installed, the C kernels not built, no torch for the probes) is
         # missing from a run that still finished: for the candidate, a broken build the gate must not pass.
         skipped = {s.what: s.reason for s in run.skipped}
+        other = base if run is cand else cand
         gone: dict[str, list[str]] = {}
-        for r in rows:
-            params = (base if run is cand else cand).measurement(r.name).params if r.verdict == only_other else {}
+        for r in (r for r in rows if r.verdict == only_other):
+            params = other.measurement(r.name).params
             what = params.get("backend") or ("ai-probes" if "probe" in params else None)
             if what in skipped:
                 gone.setdefault(what, []).append(r.name)
