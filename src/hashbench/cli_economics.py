@@ -548,11 +548,10 @@ def plan(site_file: Path, market_file: Path | None, btc_price: float | None, dif
     # Centred on the figures planned with (--btc-price and --difficulty where given), over the snapshot's ranges.
     btc_axis = btc_prices or axis_around(replace(snapshot.get("btc_price_usd"), value=pm.btc_price_usd.value))
     diff_axis = difficulties or axis_around(replace(snapshot.get("difficulty"), value=pm.difficulty.value))
-    power_axis = power_prices
     results = []
     for site in sites:
         grid = None if no_grid else sensitivity_grid(site, pm, btc_axis, diff_axis,
-                                                     power_axis or default_power_axis(snapshot, site))
+                                                     power_prices or default_power_axis(snapshot, site))
         results.append((plan_site(site, pm), grid))
     age_note = market_age_note(sites, pm)
     pf = portfolio([p for p, _ in results])
