@@ -143,6 +143,22 @@ def test_a_declared_wattage_is_never_called_measured(fields, kind):
     assert parse_run({"probes": [decode]}, "r.json").tokens[0].power_kind == kind
 
 
+def test_a_declared_wattage_is_the_power_at_any_rate():
+    """65 W declared is 65 W: J/hash × the median rate (66 W here) would be a power nobody declared or measured."""
+    declared = {"energy_j": 65.0 * SECONDS, "seconds": SECONDS, "watts": 65.0, "energy_provenance": "declared",
+                "power_source": "declared 65 W"}
+    h = hashing({"backend": "cython", "hashrate": RATE, "hashes": HASHES, "joules_per_unit": 65.0 * SECONDS / HASHES,
+                 **declared})
+    assert (h.watts, h.power_kind) == (65.0, "declared")
+    measured = hashing({"backend": "cython", "hashrate": RATE, "hashes": HASHES, "joules_per_unit": 2e-6,
+                        **declared, "energy_provenance": "measured"})
+    assert h.watts != measured.watts == pytest.approx(24.0)  # a meter's J/hash keeps the run's own J/TH
+    (t,) = tokens(decode(joules_per_unit=0.2, **declared))  # 0.2 J/token × 5000 tokens/s would be 1 kW
+    assert (t.watts, t.joules_per_token, t.power_kind) == (pytest.approx(65.0), pytest.approx(0.013), "declared")
+    (t,) = tokens(decode(joules_per_unit=0.2, **{**declared, "energy_provenance": "measured"}))
+    assert t.joules_per_token == 0.2
+
+
 def decode(**fields) -> dict:
     return {"probe": "llm-decode", "device": "cuda:0", "preset": "llama-3.1-8b", "dtype": "fp8", "batch": 64,
             "value": 5000.0, "unit": "tokens/s", **fields}

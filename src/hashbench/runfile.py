@@ -157,11 +157,13 @@ def _hash_measurement(entry: dict, failed: set[str]) -> HashMeasurement | None:
     # Energy per hash first: the run's joules belong to exactly the hashes it counted, while its hashrate is the
     # median of the samples. The window's mean power beside the median rate gives a J/TH the run never measured
     # (17 % off on a busy 2-core VM); the power at the median rate, J/hash × rate, keeps the run's own J/TH.
+    # A declared wattage is the power by definition: 65 W declared stays 65 W, whatever the rate's spread.
     jph = _num(entry.get("joules_per_unit", entry.get("joules_per_hash")))
     hashes = _num(entry.get("hashes"))
     if not jph and joules and hashes:
         jph = joules / hashes
-    if jph and jph > 0:
+    kind = _power_kind(entry)
+    if jph and jph > 0 and not (kind == "declared" and watts is not None and watts > 0):
         watts = jph * rate
     elif watts is None and joules is not None and joules > 0:
         seconds = _num(entry.get("seconds"))
@@ -174,7 +176,7 @@ def _hash_measurement(entry: dict, failed: set[str]) -> HashMeasurement | None:
         label += f" ×{threads}"
     backend = str(entry.get("backend", ""))
     return HashMeasurement(label=label, hashrate_hps=rate, watts=watts, power_source=source,
-                           power_kind=_power_kind(entry), backend=backend, verify_failed=backend in failed,
+                           power_kind=kind, backend=backend, verify_failed=backend in failed,
                            cpu_note=_cpu_note(entry))
 
 
@@ -186,15 +188,16 @@ def _token_measurement(entry: dict) -> TokenMeasurement | None:
     if rate is None or rate <= 0:
         return None
     jpt = _num(entry.get("joules_per_unit"))
-    if jpt is None:
-        _, watts, _ = _energy(entry)
-        jpt = watts / rate if watts else None
+    _, watts, _ = _energy(entry)
+    kind = _power_kind(entry)
+    if watts and watts > 0 and (jpt is None or kind == "declared"):
+        jpt = watts / rate  # a declared wattage is the power at any rate (see _hash_measurement)
     batch = entry.get("batch")
     return TokenMeasurement(probe=entry["probe"], device=str(entry.get("device", "?")),
                             preset=str(entry.get("preset", "")), dtype=str(entry.get("dtype", "")),
                             batch=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
                             tokens_per_second=rate, joules_per_token=jpt if jpt and jpt > 0 else None,
-                            power_source=str(entry.get("power_source", "") or ""), power_kind=_power_kind(entry),
+                            power_source=str(entry.get("power_source", "") or ""), power_kind=kind,
                             idle_watts=_idle_watts(entry) if jpt else None, cpu_note=_cpu_note(entry))
 
 

@@ -162,9 +162,10 @@ def _mining_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasuremen
         inputs["watts"] = _flag(req.watts)
     elif inputs["hashrate_hps"].source == RUN:
         best = run.best_hashing(True)
-        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.label}: {best.label}: the run's "
-                                     f"{best.watts / (best.hashrate_hps / 1e12):,.4g} J/TH × its hashrate, energy "
-                                     f"from {best.power_source or 'an unnamed meter'}")
+        how = ("the power declared to the run" if best.power_kind == DECLARED else
+               f"the run's {best.watts / (best.hashrate_hps / 1e12):,.4g} J/TH × its hashrate, energy from "
+               f"{best.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(best.watts, best.power_kind, f"{run.label}: {best.label}: {how}")
     elif asic:
         inputs["watts"] = Sourced(asic.watts, CATALOG, NAMEPLATE, f"{asic.model}: {asic.source} ({asic.note})")
     else:
@@ -416,9 +417,10 @@ def _ai_inputs(req: YieldRequest, market: MarketSnapshot, run: RunMeasurements |
         if note := layer_note(decode.power_source):
             notes.append(note)
     elif run_watts:
-        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{scaled}{run.label}: {decode.label}: "
-                                     f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
-                                     f"{decode.power_source or 'an unnamed meter'}")
+        how = ("the power declared to the run" if decode.power_kind == DECLARED else
+               f"{decode.joules_per_token:.4g} J/token × tokens/s, energy from "
+               f"{decode.power_source or 'an unnamed meter'}")
+        inputs["watts"] = _run_power(decode.watts, decode.power_kind, f"{scaled}{run.label}: {decode.label}: {how}")
         if note := layer_note(decode.power_source):
             notes.append(note)
     elif gpu:
